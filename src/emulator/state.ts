@@ -1,0 +1,321 @@
+/**
+ * The emulated tenant's in-memory state: the one data model shared by the OAuth endpoints
+ * (oauth.ts), the Management API (management.ts) and the Action runner (action-runtime.ts).
+ * Field names follow Auth0's Management API v2 JSON so handlers can return records nearly as is.
+ */
+import { randomBytes } from 'node:crypto';
+import type { SigningKey } from './tokens.js';
+
+export const MANAGEMENT_SCOPES = [
+  'read:actions', 'create:actions', 'update:actions', 'delete:actions',
+  'read:token_exchange_profiles', 'create:token_exchange_profiles',
+  'update:token_exchange_profiles', 'delete:token_exchange_profiles',
+  'read:clients', 'create:clients', 'update:clients',
+  'read:resource_servers', 'create:resource_servers', 'update:resource_servers',
+  'read:connections', 'update:connections',
+  'read:users',
+  'read:attack_protection', 'update:attack_protection',
+] as const;
+
+export type TokenEndpointAuthMethod = 'none' | 'client_secret_post' | 'client_secret_basic';
+
+export interface Client {
+  client_id: string;
+  client_secret?: string;
+  name: string;
+  app_type: 'native' | 'non_interactive' | 'spa' | 'regular_web';
+  is_first_party: boolean;
+  oidc_conformant: boolean;
+  token_endpoint_auth_method: TokenEndpointAuthMethod;
+  grant_types: string[];
+  token_exchange?: { allow_any_profile_of_type: string[] };
+  callbacks: string[];
+  client_metadata: Record<string, string>;
+  [other: string]: unknown;
+}
+
+/** A machine-to-machine authorization: which client may get tokens for which API, with which scopes. */
+export interface ClientGrant {
+  id: string;
+  client_id: string;
+  audience: string;
+  scope: string[];
+}
+
+export interface ResourceServer {
+  id: string;
+  name: string;
+  identifier: string;
+  signing_alg: 'RS256';
+  token_lifetime: number;
+  skip_consent_for_verifiable_first_party_clients: boolean;
+  allow_offline_access: boolean;
+  scopes: { value: string; description?: string }[];
+  is_system?: boolean;
+  [other: string]: unknown;
+}
+
+export interface Connection {
+  id: string;
+  name: string;
+  strategy: string;
+  /** Client ids the connection is enabled for. */
+  enabled_clients: string[];
+}
+
+export interface ActionSecret {
+  name: string;
+  value: string;
+  updated_at: string;
+}
+
+export type ActionBuildStatus = 'pending' | 'building' | 'packaged' | 'built' | 'retrying' | 'failed';
+
+export interface ActionVersion {
+  id: string;
+  number: number;
+  action_id: string;
+  code: string;
+  runtime: string;
+  dependencies: { name: string; version: string }[];
+  /** A snapshot of the secrets when this version was deployed (what the runner uses). */
+  secrets: ActionSecret[];
+  status: 'built';
+  deployed: boolean;
+  created_at: string;
+  deployed_at?: string;
+}
+
+export interface Action {
+  id: string;
+  name: string;
+  supported_triggers: { id: string; version: string }[];
+  code: string;
+  runtime: string;
+  dependencies: { name: string; version: string }[];
+  secrets: ActionSecret[];
+  created_at: string;
+  updated_at: string;
+  /** When the current build started (create or PATCH); the status is derived from it. */
+  build_started_at: number;
+  /** Set when the current build fails; its message is what GET shows in `errors`. */
+  build_error?: string;
+  deployed_version?: ActionVersion;
+  versions: ActionVersion[];
+}
+
+export interface TokenExchangeProfile {
+  id: string;
+  name: string;
+  subject_token_type: string;
+  action_id: string;
+  type: 'custom_authentication';
+  created_at: string;
+  updated_at: string;
+}
+
+export interface User {
+  user_id: string;
+  connection: string;
+  name?: string;
+  nickname?: string;
+  email?: string;
+  email_verified?: boolean;
+  username?: string;
+  given_name?: string;
+  family_name?: string;
+  picture?: string;
+  phone_number?: string;
+  phone_verified?: boolean;
+  app_metadata: Record<string, unknown>;
+  user_metadata: Record<string, unknown>;
+  created_at: string;
+  updated_at: string;
+  last_login?: string;
+  logins_count: number;
+}
+
+export interface RefreshTokenRecord {
+  client_id: string;
+  user_id: string;
+  audience: string;
+  scope: string;
+  created_at: number;
+}
+
+export interface SuspiciousIpThrottling {
+  enabled: boolean;
+  shields: string[];
+  allowlist: string[];
+  stage: Record<string, { max_attempts: number; rate: number }>;
+}
+
+export interface Stats {
+  requests: Record<string, number>;
+  exchanges: { ok: number; failed: number };
+}
+
+/** Knobs of the emulator itself (not of Auth0); defaults in createTenant. */
+export interface EmulatorSettings {
+  /** Token-exchange requests allowed per second (Auth0: 10 in the seed's docs). */
+  exchangeRatePerSecond: number;
+  /** Auth0's Action time limit. */
+  actionTimeoutMs: number;
+  /** How long an Action build takes (pending → building → built). */
+  buildMs: number;
+  /** How long a deploy takes before `deployed_version.deployed` is true. */
+  deployMs: number;
+  /** When set, the next Action build fails with this message (tests: "a build fails on demand"). */
+  failNextBuild?: string;
+}
+
+export interface Tenant {
+  settings: EmulatorSettings;
+  signingKey: SigningKey;
+  /** What a user passes to --domain: `http://127.0.0.1:PORT`. */
+  domain: string;
+  /** As in tokens: `http://127.0.0.1:PORT/`. */
+  issuer: string;
+  clients: Map<string, Client>;
+  clientGrants: ClientGrant[];
+  resourceServers: Map<string, ResourceServer>;
+  connections: Map<string, Connection>;
+  actions: Map<string, Action>;
+  profiles: Map<string, TokenExchangeProfile>;
+  users: Map<string, User>;
+  refreshTokens: Map<string, RefreshTokenRecord>;
+  attackProtection: { suspiciousIpThrottling: SuspiciousIpThrottling };
+  /** The Action cache, one store per trigger (Auth0's api.cache is per trigger). */
+  actionCache: Map<string, Map<string, { value: string; expires_at: number }>>;
+  stats: Stats;
+  /** Ids of the seeded objects, for the emulator's one-line JSON and for tests. */
+  seed: {
+    cliClientId: string;
+    audience: string;
+    connection: string;
+    managementClientId: string;
+    managementClientSecret: string;
+  };
+}
+
+export const nowIso = (): string => new Date().toISOString();
+
+/** An Auth0-like client id: 32 alphanumeric characters. */
+export function newClientId(): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  const bytes = randomBytes(32);
+  let out = '';
+  for (const b of bytes) out += alphabet[b % alphabet.length];
+  return out;
+}
+
+/** An Auth0-like object id with a prefix (`con_`, `rs_`, `tep_`, …). */
+export function newId(prefix = ''): string {
+  return prefix + randomBytes(12).toString('base64url').replace(/[-_]/g, 'x');
+}
+
+export const DEFAULT_AUDIENCE = 'https://omnispindle.example/api';
+export const DEFAULT_CONNECTION = 'Username-Password-Authentication';
+
+/**
+ * A fresh tenant as an admin has prepared it (issue #2 §4): a first-party, OIDC-conformant native
+ * application not yet allowed to use token exchange, an API for the audience (consent not skipped),
+ * the database connection (not enabled for the CLI application), and a machine-to-machine
+ * application with every Management API scope this project uses.
+ */
+export function createTenant(
+  origin: string,
+  signingKey: SigningKey,
+  options: { audience?: string; settings?: Partial<EmulatorSettings> } = {},
+): Tenant {
+  const audience = options.audience ?? DEFAULT_AUDIENCE;
+  const domain = origin.replace(/\/+$/, '');
+  const issuer = `${domain}/`;
+  const cli: Client = {
+    client_id: newClientId(),
+    name: 'omni-auth CLI',
+    app_type: 'native',
+    is_first_party: true,
+    oidc_conformant: true,
+    token_endpoint_auth_method: 'none',
+    grant_types: ['authorization_code', 'refresh_token'],
+    callbacks: [],
+    client_metadata: {},
+  };
+  const m2m: Client = {
+    client_id: newClientId(),
+    client_secret: randomBytes(48).toString('base64url'),
+    name: 'omni-auth provisioning (M2M)',
+    app_type: 'non_interactive',
+    is_first_party: true,
+    oidc_conformant: true,
+    token_endpoint_auth_method: 'client_secret_post',
+    grant_types: ['client_credentials'],
+    callbacks: [],
+    client_metadata: {},
+  };
+  const managementApi: ResourceServer = {
+    id: newId(''),
+    name: 'Auth0 Management API',
+    identifier: `${issuer}api/v2/`,
+    signing_alg: 'RS256',
+    token_lifetime: 86400,
+    skip_consent_for_verifiable_first_party_clients: false,
+    allow_offline_access: false,
+    scopes: MANAGEMENT_SCOPES.map((value) => ({ value })),
+    is_system: true,
+  };
+  const api: ResourceServer = {
+    id: newId(''),
+    name: 'Omnispindle MCP',
+    identifier: audience,
+    signing_alg: 'RS256',
+    token_lifetime: 86400,
+    skip_consent_for_verifiable_first_party_clients: false,
+    allow_offline_access: false,
+    scopes: [],
+  };
+  const connection: Connection = {
+    id: newId('con_'),
+    name: DEFAULT_CONNECTION,
+    strategy: 'auth0',
+    enabled_clients: [m2m.client_id],
+  };
+  return {
+    settings: { exchangeRatePerSecond: 10, actionTimeoutMs: 20_000, buildMs: 300, deployMs: 200, ...options.settings },
+    signingKey,
+    domain,
+    issuer,
+    clients: new Map([[cli.client_id, cli], [m2m.client_id, m2m]]),
+    clientGrants: [
+      { id: newId('cgr_'), client_id: m2m.client_id, audience: managementApi.identifier, scope: [...MANAGEMENT_SCOPES] },
+    ],
+    resourceServers: new Map([[managementApi.id, managementApi], [api.id, api]]),
+    connections: new Map([[connection.id, connection]]),
+    actions: new Map(),
+    profiles: new Map(),
+    users: new Map(),
+    refreshTokens: new Map(),
+    attackProtection: {
+      suspiciousIpThrottling: {
+        enabled: true,
+        shields: ['admin_notification', 'block'],
+        allowlist: [],
+        stage: {
+          'pre-login': { max_attempts: 100, rate: 864000 },
+          'pre-user-registration': { max_attempts: 50, rate: 1200 },
+          'pre-custom-token-exchange': { max_attempts: 10, rate: 600000 },
+        },
+      },
+    },
+    actionCache: new Map(),
+    stats: { requests: {}, exchanges: { ok: 0, failed: 0 } },
+    seed: {
+      cliClientId: cli.client_id,
+      audience,
+      connection: connection.name,
+      managementClientId: m2m.client_id,
+      managementClientSecret: m2m.client_secret!,
+    },
+  };
+}
