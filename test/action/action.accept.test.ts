@@ -1,0 +1,103 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { MachineKey } from '../../src/identity/keys.js';
+import type { LocalTokenAlg } from '../../src/identity/local-token.js';
+import { expectDenied, runAction } from './run.js';
+import { HOSTNAME, ISSUER, goodClaims, keyPairs, mintGood, nowSeconds, signWith } from './tokens.js';
+
+let keys: Record<LocalTokenAlg, MachineKey>;
+beforeAll(async () => {
+  keys = await keyPairs();
+});
+
+describe('the Action accepts a good local token', () => {
+  it.each(['ES256', 'EdDSA'] as const)('%s: sets exactly one user, omni-<thumbprint>, named user@host', async (alg) => {
+    const key = keys[alg];
+    const run = await runAction(await mintGood(key));
+    expect(run.result).toEqual({
+      kind: 'setUser',
+      connection: 'Username-Password-Authentication',
+      attributes: { user_id: `omni-${key.thumbprint}`, name: 'alice@devbox', nickname: 'alice' },
+      options: { creationBehavior: 'create_if_not_exists', updateBehavior: 'none' },
+    });
+    expect(run.calls.filter((call) => call.method.startsWith('access.'))).toEqual([]);
+  });
+
+  it('maps two tokens of the same key to the same user, and different keys to different users', async () => {
+    const first = await runAction(await mintGood(keys.ES256));
+    const second = await runAction(await mintGood(keys.ES256));
+    const other = await runAction(await mintGood(keys.EdDSA));
+    const userId = (run: typeof first) => (run.result.kind === 'setUser' ? run.result.attributes.user_id : undefined);
+    expect(userId(first)).toBe(`omni-${keys.ES256.thumbprint}`);
+    expect(userId(second)).toBe(userId(first));
+    expect(userId(other)).toBe(`omni-${keys.EdDSA.thumbprint}`);
+  });
+
+  it('uses the CONNECTION secret', async () => {
+    const run = await runAction(await mintGood(keys.ES256), { secrets: { CONNECTION: ' omni-machines ' } });
+    expect(run.result).toMatchObject({ kind: 'setUser', connection: 'omni-machines' });
+  });
+
+  it('falls back to https://{request.hostname}/ as the audience when ISSUER is not set', async () => {
+    const run = await runAction(await mintGood(keys.ES256, { audience: `https://${HOSTNAME}/` }), { secrets: {} });
+    expect(run.result.kind).toBe('setUser');
+  });
+
+  it('accepts any of several comma-separated ISSUER URLs, and only those', async () => {
+    const secrets = { ISSUER: 'https://login.example.com/, http://127.0.0.1:43123/ ,https://other.example.com/' };
+    for (const audience of ['https://login.example.com/', 'http://127.0.0.1:43123/', 'https://other.example.com/']) {
+      const run = await runAction(await mintGood(keys.ES256, { audience }), { secrets });
+      expect(run.result.kind, audience).toBe('setUser');
+    }
+    // ISSUER replaces the hostname fallback rather than adding to it.
+    const token = await mintGood(keys.ES256, { audience: ISSUER });
+    const run = await runAction(token, { secrets });
+    expect(run.result).toMatchObject({ kind: 'reject', reason: expect.stringMatching(/aud/) });
+  });
+
+  it('lets a key on ALLOWED_KEYS through (spaces and empty items ignored)', async () => {
+    const secrets = { ALLOWED_KEYS: ` ${keys.EdDSA.thumbprint}, ,${keys.ES256.thumbprint} ` };
+    const run = await runAction(await mintGood(keys.ES256), { secrets });
+    expect(run.result.kind).toBe('setUser');
+  });
+
+  it('denies (access_denied, not a throttled rejection) a valid token from a key not on ALLOWED_KEYS', async () => {
+    const secrets = { ALLOWED_KEYS: keys.EdDSA.thumbprint };
+    const token = await mintGood(keys.ES256);
+    const run = await runAction(token, { secrets });
+    expectDenied(run, 'access_denied', /not on the allow-list/, token, secrets);
+    // The denied key is named so an admin can add it.
+    expect(run.result.kind === 'deny' && run.result.reason).toContain(keys.ES256.thumbprint);
+    expect(run.cache.keys()).toEqual([]);
+  });
+
+  it('treats an empty ALLOWED_KEYS as no allow-list', async () => {
+    const run = await runAction(await mintGood(keys.ES256), { secrets: { ALLOWED_KEYS: ' , ' } });
+    expect(run.result.kind).toBe('setUser');
+  });
+
+  it('strips control and bidi characters from machine.user/host and bounds their length', async () => {
+    const claims = goodClaims(keys.ES256);
+    claims.machine = { host: `h\u0000o\u202est\n${'x'.repeat(300)}`, user: ` bö\u0007b${'y'.repeat(100)} `, platform: 'linux' };
+    const run = await runAction(await signWith(keys.ES256, claims));
+    expect(run.result.kind).toBe('setUser');
+    if (run.result.kind !== 'setUser') return;
+    const { name, nickname } = run.result.attributes;
+    expect(nickname).toBe(`böb${'y'.repeat(61)}`);
+    expect(name).toBe(`${nickname}@host${'x'.repeat(124)}`);
+  });
+
+  it('allows clock skew: expired up to 30 s ago, iat and nbf up to 60 s ahead', async () => {
+    const now = nowSeconds();
+    const late = { ...goodClaims(keys.ES256, now - 140), exp: now - 20 };
+    const early = { ...goodClaims(keys.ES256, now + 50) };
+    expect((await runAction(await signWith(keys.ES256, late))).result.kind).toBe('setUser');
+    expect((await runAction(await signWith(keys.ES256, early))).result.kind).toBe('setUser');
+  });
+
+  it('accepts a token without nbf, and a lifetime of exactly 300 s', async () => {
+    const now = nowSeconds();
+    const claims: Record<string, unknown> = { ...goodClaims(keys.EdDSA, now), exp: now + 300 };
+    delete claims.nbf;
+    expect((await runAction(await signWith(keys.EdDSA, claims))).result.kind).toBe('setUser');
+  });
+});
