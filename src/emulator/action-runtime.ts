@@ -1,0 +1,160 @@
+/**
+ * The emulator's Action runner: runs a deployed custom-token-exchange Action the way Auth0 does —
+ * `exports.onExecuteCustomTokenExchange = async (event, api) => …`, CommonJS, Node built-ins and
+ * the declared npm dependencies, a time limit — and turns what it did into an ActionOutcome.
+ *
+ * Where Auth0 is silent, one documented choice (change it here, in one place):
+ * - Dependencies: the emulator can only offer modules bundled into itself (today: jose). A declared
+ *   dependency it ships is provided whatever the declared version if the major version matches;
+ *   any other declared dependency fails the build; an undeclared `require` throws "Cannot find
+ *   module" as on Auth0. Details in action-runtime/dependencies.ts.
+ * - Runtimes: `node22` and `node18`/`node18-actions` build; the code runs on the emulator's own Node.
+ * - Build: fails on code that does not compile, an unavailable dependency, an unsupported runtime.
+ *   Nothing runs at build time.
+ * - Time: `timeoutMs` bounds the whole execution from the start of the module's evaluation. The
+ *   synchronous parts (module body, the handler up to its first `await`) are interrupted by the vm
+ *   watchdog; the asynchronous rest is raced, and its timers are cleared when the run ends. A
+ *   CPU-bound loop after an `await` cannot be interrupted inside one process.
+ * - Outcome precedence: the first rejectInvalidSubjectToken/deny decides, and stays the outcome even
+ *   if the Action then throws or times out; else a throw, rejection or timeout fails the exchange;
+ *   else a wrong api call (which also throws inside the Action) fails it, even if caught; else
+ *   exactly one setUserById/setUserByConnection must have been made. Later calls (after reject/deny,
+ *   or after the run ended) are ignored.
+ * - Failure reasons carry the error's message, never its stack; values of the Action's secrets and
+ *   the request's tokens (of 4 characters or more) are replaced by `[redacted]` in every reason.
+ * - Each run gets a fresh vm context: module-level state never carries over between executions
+ *   (Auth0 may or may not reuse a warm instance; an Action cannot rely on either).
+ * - `api.cache`: see action-runtime/cache-api.ts. Console output: an optional bounded log.
+ * - Metadata: setAppMetadata/setUserMetadata values are copied as JSON; `null` marks a deletion the
+ *   caller applies when merging into the user.
+ * - Stray async failures (an unhandled rejection, a throw in a timer) fail the run that caused them
+ *   and never crash the emulator: see action-runtime/async-guard.ts.
+ * - Dynamic `import()` is not available to the Action.
+ */
+import { runGuarded } from './action-runtime/async-guard.js';
+import { createCacheApi } from './action-runtime/cache-api.js';
+import { createCteApi, type RunEnd } from './action-runtime/cte-api.js';
+import { createActionRequire, dependencyError } from './action-runtime/dependencies.js';
+import { createSandbox, evaluateModule, callWithTimeout, syntaxError } from './action-runtime/sandbox.js';
+import type { ActionDependency, ActionOutcome, BuildResult, RunActionInput } from './action-runtime/types.js';
+
+export type {
+  ActionDependency,
+  ActionOutcome,
+  BuildResult,
+  CacheEntry,
+  CreationBehavior,
+  CustomTokenExchangeEvent,
+  RunActionInput,
+  UpdateBehavior,
+  UserChoice,
+} from './action-runtime/types.js';
+export { CACHE_LIMITS } from './action-runtime/cache-api.js';
+export { SHIPPED_MODULES } from './action-runtime/dependencies.js';
+
+export const SUPPORTED_RUNTIMES: readonly string[] = ['node22', 'node18', 'node18-actions'];
+export const HANDLER_NAME = 'onExecuteCustomTokenExchange';
+const MAX_REASON_CHARS = 1000;
+/** Shorter values are not worth hiding, and replacing them would garble every reason. */
+const MIN_REDACTED_CHARS = 4;
+
+/** The "build": what would make Auth0's build fail. */
+export function buildAction(code: string, dependencies: ActionDependency[], runtime: string): BuildResult {
+  if (!SUPPORTED_RUNTIMES.includes(runtime)) {
+    return { ok: false, error: `runtime "${runtime}" is not supported; use one of ${SUPPORTED_RUNTIMES.join(', ')}` };
+  }
+  const depError = dependencyError(dependencies);
+  if (depError) return { ok: false, error: depError };
+  if (typeof code !== 'string') return { ok: false, error: 'the Action has no code' };
+  const compileError = syntaxError(code);
+  if (compileError) return { ok: false, error: `the Action's code does not compile: ${compileError}` };
+  return { ok: true };
+}
+
+export async function runCustomTokenExchangeAction(input: RunActionInput): Promise<ActionOutcome> {
+  const secrets = Object.values(input.secrets);
+  const tokens = [input.event.transaction.subject_token, input.event.transaction.actor_token];
+  const redacted = (outcome: ActionOutcome): ActionOutcome =>
+    outcome.kind === 'user' ? outcome : { ...outcome, reason: redact(outcome.reason, [...secrets, ...tokens]) };
+
+  const missing = dependencyError(input.dependencies);
+  if (missing) return redacted({ kind: 'failed', reason: missing });
+
+  const deadline = Date.now() + input.timeoutMs;
+  const remaining = (): number => Math.max(1, deadline - Date.now());
+  const timedOut: RunEnd = { kind: 'failed', reason: `Action timed out after ${input.timeoutMs} ms` };
+  const failedWith = (error: unknown): RunEnd => (isVmTimeout(error) ? timedOut : { kind: 'failed', reason: messageOf(error) });
+
+  let reportAsyncError: (error: unknown) => void = () => undefined;
+  const asyncFailure = new Promise<RunEnd>((resolve) => {
+    reportAsyncError = (error) => resolve(failedWith(error));
+  });
+  const sink = { onAsyncError: (error: unknown) => reportAsyncError(error) };
+
+  let running = true;
+  const sandbox = createSandbox({ logs: input.logs, onAsyncError: sink.onAsyncError });
+  const cache = createCacheApi(input.cache, input.now ?? Date.now, () => running);
+  const cte = createCteApi(cache, sandbox.realmTypeError);
+  const event = sandbox.toRealm(input.event) as unknown as Record<string, unknown>;
+  event.secrets = Object.freeze(sandbox.toRealm({ ...input.secrets }));
+  const require = createActionRequire(input.dependencies, { process: sandbox.processShim }, sandbox.realmError);
+
+  let deadlineTimer: NodeJS.Timeout | undefined;
+  try {
+    const handlerDone = runGuarded(sink, (): Promise<RunEnd> => {
+      try {
+        const exported = evaluateModule(sandbox, input.code, require, remaining()) as Record<string, unknown> | null;
+        const handler = exported?.[HANDLER_NAME];
+        if (typeof handler !== 'function') {
+          return Promise.resolve({ kind: 'failed', reason: `the Action does not export ${HANDLER_NAME}` });
+        }
+        const result = callWithTimeout(sandbox.context, () => handler(event, cte.api) as unknown, remaining());
+        return Promise.resolve(result).then(
+          (): RunEnd => ({ kind: 'returned' }),
+          (error: unknown) => failedWith(error),
+        );
+      } catch (error) {
+        return Promise.resolve(failedWith(error));
+      }
+    });
+    const deadlinePassed = new Promise<RunEnd>((resolve) => {
+      deadlineTimer = setTimeout(() => resolve(timedOut), remaining());
+    });
+    const end = await Promise.race([handlerDone, asyncFailure, deadlinePassed]);
+    return redacted(cte.outcome(end));
+  } finally {
+    running = false;
+    clearTimeout(deadlineTimer);
+    cte.close();
+    sandbox.dispose();
+  }
+}
+
+function isVmTimeout(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT';
+}
+
+/** The message of what the Action threw — never its stack, which may quote the Action's data. */
+function messageOf(error: unknown): string {
+  let message: string;
+  try {
+    if (typeof error === 'object' && error !== null && typeof (error as { message?: unknown }).message === 'string') {
+      const { message: m, name } = error as { message: string; name?: unknown };
+      message = m || (typeof name === 'string' && name ? name : 'Error');
+    } else {
+      message = String(error);
+    }
+  } catch {
+    message = 'the Action failed with a value that cannot be shown';
+  }
+  return message.length > MAX_REASON_CHARS ? `${message.slice(0, MAX_REASON_CHARS)}…` : message;
+}
+
+/** Replaces every occurrence of the given values (longest first) by `[redacted]`. */
+function redact(text: string, values: readonly (string | undefined)[]): string {
+  const present = values.filter((v): v is string => typeof v === 'string' && v.length >= MIN_REDACTED_CHARS);
+  present.sort((a, b) => b.length - a.length);
+  let out = text;
+  for (const v of present) out = out.split(v).join('[redacted]');
+  return out;
+}
