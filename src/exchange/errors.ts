@@ -1,0 +1,206 @@
+/**
+ * Every way Auth0's token endpoint can say no, in one table: which error code we give it, its exit
+ * code, whether another attempt can help, and what the user should do. Messages carry the tenant's
+ * own words (`error`, `error_description`), cleaned of anything secret (`redact.ts`).
+ */
+import { ExitCode, OmniAuthError } from '../util/errors.js';
+import { rateLimitWaitMs } from './rate-limit.js';
+import { tenantText } from './redact.js';
+
+/** A failure another attempt may cure (a network or server fault). `retry.ts` retries only these. */
+export class TransientError extends OmniAuthError {
+  override readonly name = 'TransientError';
+}
+
+export type Operation = 'token exchange' | 'refresh' | 'revocation';
+/** What `retry.ts` does with an answer: return it, back off exponentially, or wait as the 429 says. */
+export type RetryKind = 'stop' | 'backoff' | 'rate_limit';
+
+/**
+ * Auth0 does not document its answer when no Token Exchange Profile matches the subject_token_type;
+ * the emulator answers 400 invalid_request with a description naming `subject_token_type`. Matched
+ * tolerantly, and kept here alone so it can be corrected against the real text.
+ */
+export const NO_PROFILE_DESCRIPTION = {
+  mentions: /subject_token_type/i,
+  /** Words of an Action's reason for refusing the token itself, or of the requested_token_type error. */
+  unlessAlso: /requested_token_type|signature|expired|replay|\bjti\b/i,
+} as const;
+
+const isNoProfile = (description: string | undefined): boolean =>
+  description !== undefined && NO_PROFILE_DESCRIPTION.mentions.test(description) && !NO_PROFILE_DESCRIPTION.unlessAlso.test(description);
+
+/** A non-2xx answer, reduced to what the table looks at. */
+export interface Answer {
+  status: number;
+  error: string | undefined;
+  description: string | undefined;
+}
+
+export interface ErrorContext {
+  operation: Operation;
+  /** The tenant's host, named in every message. */
+  host: string;
+  audience?: string;
+  subjectTokenType?: string;
+  /** Everything we sent that is secret: removed from the tenant's text before it is shown. */
+  secrets: readonly string[];
+  attempts?: number;
+  nowMs?: number;
+}
+
+interface Rule {
+  code: string;
+  exitCode: ExitCode;
+  retry: RetryKind;
+  matches(answer: Answer, operation: Operation): boolean;
+  hint(ctx: ErrorContext, waitMs: number | undefined): string;
+}
+
+const SETUP = 'run `omni-auth setup` to provision the tenant';
+
+/** First match wins. */
+const RULES: readonly Rule[] = [
+  {
+    code: 'throttled', exitCode: ExitCode.rateLimited, retry: 'stop',
+    // The block lasts minutes (one attempt back every 10 min by default): waiting here cannot help.
+    matches: (a) => a.error === 'too_many_attempts',
+    hint: () => 'Auth0 Suspicious IP Throttling blocked this IP after repeated refused local tokens; fix the cause '
+      + '(the tenant logs show it as event "fecte"), then wait for the block to lift or ask a tenant admin to unblock the IP '
+      + '(Dashboard > Security > Attack Protection)',
+  },
+  {
+    code: 'rate_limited', exitCode: ExitCode.rateLimited, retry: 'rate_limit',
+    matches: (a) => a.status === 429 || a.error === 'too_many_requests',
+    hint: (_ctx, waitMs) => `the tenant's rate limit for token requests was reached (Custom Token Exchange allows only a few per second per tenant); `
+      + `try again ${waitMs === undefined ? 'shortly' : `in about ${Math.ceil(waitMs / 1000)} s`}`,
+  },
+  {
+    code: 'tenant_error', exitCode: ExitCode.unreachable, retry: 'backoff',
+    // `server_error` is what an Action answers for its own faults (a key fetch failing, ...).
+    matches: (a) => a.status >= 500 || a.error === 'temporarily_unavailable' || a.error === 'server_error',
+    hint: (ctx) => `the tenant ${ctx.host} is failing; try again later (Auth0 status: https://status.auth0.com; an Action's server_error is in the tenant logs)`,
+  },
+  {
+    code: 'consent_required', exitCode: ExitCode.refused, retry: 'stop',
+    matches: (a) => a.error === 'consent_required',
+    hint: (ctx) => `turn on "Allow Skipping User Consent" on the API${ctx.audience ? ` ${ctx.audience}` : ''} (Dashboard > Applications > APIs > Settings), or ${SETUP}`,
+  },
+  {
+    code: 'unauthorized_client', exitCode: ExitCode.refused, retry: 'stop',
+    matches: (a) => a.error === 'unauthorized_client',
+    hint: () => `Custom Token Exchange is not enabled on this application; ${SETUP}`,
+  },
+  {
+    code: 'no_profile', exitCode: ExitCode.refused, retry: 'stop',
+    matches: (a, op) => op === 'token exchange' && a.error === 'invalid_request' && isNoProfile(a.description),
+    hint: (ctx) => `the tenant has no Token Exchange Profile for subject_token_type ${ctx.subjectTokenType ?? '(unknown)'} (or does not accept that type); ${SETUP}`,
+  },
+  {
+    code: 'local_token_refused', exitCode: ExitCode.refused, retry: 'stop',
+    matches: (a, op) => op === 'token exchange' && a.error === 'invalid_request',
+    hint: () => 'the tenant\'s Action refused this machine\'s local token for the reason above; check the clock, and that the '
+      + 'domain and client id match what `omni-auth setup` deployed. Each refusal counts toward Suspicious IP Throttling',
+  },
+  {
+    code: 'access_denied', exitCode: ExitCode.refused, retry: 'stop',
+    matches: (a) => a.error === 'access_denied',
+    hint: () => 'the tenant\'s Action denied this machine (for example, its key is not on the allow-list); '
+      + 'ask a tenant admin, giving the key thumbprint from `omni-auth status`',
+  },
+  {
+    code: 'invalid_client', exitCode: ExitCode.refused, retry: 'stop',
+    matches: (a) => a.error === 'invalid_client',
+    hint: () => 'the client id or client secret is wrong, or the application does not exist; check --client-id '
+      + '(and OMNI_AUTH_CLIENT_SECRET for a confidential application)',
+  },
+  {
+    code: 'refresh_token_invalid', exitCode: ExitCode.refused, retry: 'stop',
+    matches: (a) => a.error === 'invalid_grant',
+    hint: () => 'the refresh token was revoked or has expired; a new token exchange replaces it',
+  },
+  {
+    code: 'tenant_refused', exitCode: ExitCode.refused, retry: 'stop',
+    matches: () => true,
+    hint: (ctx) => `check that ${ctx.host} is the Auth0 tenant's domain and that the application and API are set up (${SETUP})`,
+  },
+];
+
+/** The answer as the table sees it: the body's OAuth error fields, when it has them. */
+export function answerOf(status: number, body: unknown): Answer {
+  const fields = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
+  return {
+    status,
+    error: typeof fields.error === 'string' ? fields.error : undefined,
+    description: typeof fields.error_description === 'string' ? fields.error_description : undefined,
+  };
+}
+
+/** How to treat a non-2xx answer: the table's row for it. */
+export function retryKindOf(status: number, body: unknown, operation: Operation): RetryKind {
+  return ruleFor(answerOf(status, body), operation).retry;
+}
+
+/** The typed error for a non-2xx answer. */
+export function tenantError(
+  result: { status: number; headers: Record<string, string>; body: unknown },
+  ctx: ErrorContext,
+): OmniAuthError {
+  const answer = answerOf(result.status, result.body);
+  const rule = ruleFor(answer, ctx.operation);
+  const error = tenantText(answer.error, ctx.secrets);
+  const description = tenantText(answer.description, ctx.secrets);
+  const waitMs = rule.retry === 'rate_limit' ? rateLimitWaitMs(result.headers, ctx.nowMs ?? Date.now()) : undefined;
+  const attempts = ctx.attempts !== undefined && ctx.attempts > 1 ? ` (after ${ctx.attempts} attempts)` : '';
+  const message = `${ctx.host} answered the ${ctx.operation} with HTTP ${result.status}`
+    + `${error ? ` ${error}` : ''}${description ? `: ${description}` : ''}${attempts}`;
+  return new OmniAuthError(rule.code, message, {
+    hint: rule.hint(ctx, waitMs),
+    exitCode: rule.exitCode,
+    details: {
+      status: result.status,
+      ...(error ? { error } : {}),
+      ...(description ? { error_description: description } : {}),
+      ...(ctx.attempts !== undefined ? { attempts: ctx.attempts } : {}),
+      ...(waitMs !== undefined ? { retry_after_seconds: Math.ceil(waitMs / 1000) } : {}),
+    },
+  });
+}
+
+function ruleFor(answer: Answer, operation: Operation): Rule {
+  // The last rule matches everything, so find() always succeeds.
+  return RULES.find((rule) => rule.matches(answer, operation)) as Rule;
+}
+
+/** Why no complete answer arrived, as `http.ts` reads the transport's error. */
+export type NetworkReason = 'timeout' | 'connect_timeout' | 'refused' | 'reset' | 'dns' | 'tls' | 'network';
+
+const NETWORK: Record<NetworkReason, { says: string; transient: boolean; hint: string }> = {
+  timeout: { says: 'no complete answer in time', transient: true, hint: 'check the network or proxy; the tenant may be slow, try again' },
+  connect_timeout: { says: 'the connection timed out', transient: true, hint: 'check the network, proxy or firewall' },
+  refused: { says: 'the connection was refused', transient: true, hint: 'check the domain and port; is the tenant (or the emulator) running?' },
+  reset: { says: 'the connection closed before a complete answer', transient: true, hint: 'check the network or proxy, then try again' },
+  // A name that does not resolve is nearly always a typo: retrying would only delay the answer.
+  dns: { says: 'the host name does not resolve', transient: false, hint: 'check the domain (e.g. tenant.eu.auth0.com) and DNS' },
+  // A certificate problem does not cure itself; the usual cause is a TLS-intercepting proxy.
+  tls: { says: 'the TLS connection failed', transient: false, hint: 'behind a TLS-inspecting proxy, give Node its CA with NODE_EXTRA_CA_CERTS=/path/to/ca.pem' },
+  network: { says: 'the request failed', transient: true, hint: 'check the network or proxy, then try again' },
+};
+
+/** The tenant could not be reached, or stopped answering (exit 4); names the host, never the request. */
+export function unreachableError(host: string, reason: NetworkReason, cause: unknown, systemCode?: string): OmniAuthError {
+  const { says, transient, hint } = NETWORK[reason];
+  const message = `could not reach ${host}: ${says}${systemCode ? ` (${systemCode})` : ''}`;
+  const options = { hint, exitCode: ExitCode.unreachable, cause, details: { reason } };
+  return transient ? new TransientError('tenant_unreachable', message, options) : new OmniAuthError('tenant_unreachable', message, options);
+}
+
+/**
+ * A 2xx whose body is not what the endpoint promises (exit 4). A body that does not parse is
+ * transient (cut or mangled on the way); a well-formed body of the wrong shape is not.
+ */
+export function badResponseError(host: string, problem: string, transient: boolean): OmniAuthError {
+  const message = `${host} sent an unusable answer: ${problem}`;
+  const options = { hint: 'the tenant or a proxy in between is misbehaving; try again later', exitCode: ExitCode.unreachable };
+  return transient ? new TransientError('tenant_bad_response', message, options) : new OmniAuthError('tenant_bad_response', message, options);
+}

@@ -1,0 +1,96 @@
+/**
+ * One POST to the tenant, with the safety rules that apply to every call: https:// only (http:// to
+ * loopback), a connect timeout and a total timeout, failures turned into typed errors naming the host,
+ * and the body parsed as JSON. The network itself is behind `Transport` (undici unless told otherwise).
+ */
+import { badResponseError, unreachableError, type NetworkReason } from './errors.js';
+import { assertSecureUrl } from './secure-url.js';
+import type { Transport } from './transport.js';
+import { undiciTransport } from './undici-transport.js';
+
+export interface HttpOptions {
+  connectTimeoutMs: number;
+  /** For the whole request, body included. */
+  totalTimeoutMs: number;
+  /** The caller's cancellation; its reason is rethrown as is. */
+  signal?: AbortSignal;
+  transport?: Transport;
+}
+
+export const DEFAULT_TIMEOUTS = { connectTimeoutMs: 5_000, totalTimeoutMs: 15_000 } as const;
+
+export interface HttpResult {
+  status: number;
+  /** Lower-case names. */
+  headers: Record<string, string>;
+  /** The parsed JSON body; undefined when empty, or when a non-2xx body is not JSON (the status says enough). */
+  body: unknown;
+}
+
+/** POSTs `application/x-www-form-urlencoded` (the token endpoint's format); undefined fields are left out. */
+export function postForm(url: URL, fields: Record<string, string | undefined>, options: HttpOptions): Promise<HttpResult> {
+  const form = new URLSearchParams();
+  for (const [name, value] of Object.entries(fields)) {
+    if (value !== undefined) form.set(name, value);
+  }
+  return post(url, 'application/x-www-form-urlencoded', form.toString(), options);
+}
+
+/** POSTs JSON (the revocation endpoint's documented format); undefined members are left out. */
+export function postJson(url: URL, value: Record<string, unknown>, options: HttpOptions): Promise<HttpResult> {
+  return post(url, 'application/json', JSON.stringify(value), options);
+}
+
+async function post(url: URL, contentType: string, body: string, options: HttpOptions): Promise<HttpResult> {
+  assertSecureUrl(url);
+  const timeout = AbortSignal.timeout(options.totalTimeoutMs);
+  const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+  const transport = options.transport ?? undiciTransport;
+  let response;
+  try {
+    response = await transport({
+      url,
+      headers: { 'content-type': contentType, accept: 'application/json', 'user-agent': 'omni-auth' },
+      body,
+      connectTimeoutMs: options.connectTimeoutMs,
+      signal,
+    });
+  } catch (e) {
+    if (options.signal?.aborted) throw options.signal.reason;
+    const code = systemCodeOf(e);
+    throw unreachableError(url.host, timeout.aborted ? 'timeout' : reasonOf(code), e, code);
+  }
+  return { status: response.status, headers: response.headers, body: parseBody(url.host, response.status, response.bodyText) };
+}
+
+function parseBody(host: string, status: number, text: string): unknown {
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    // A success we cannot read is a fault on the way (a cut body, a proxy's page): worth another
+    // attempt. An error status is classified by the status alone.
+    if (status >= 200 && status < 300) throw badResponseError(host, `HTTP ${status} with a body that is not JSON (${text.length} bytes)`, true);
+    return undefined;
+  }
+}
+
+/** Node and undici put the system code on the error; fetch wraps it in `cause`. */
+function systemCodeOf(e: unknown): string | undefined {
+  const err = e as { code?: unknown; cause?: { code?: unknown } } | undefined;
+  const code = err?.code ?? err?.cause?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH']);
+
+function reasonOf(code: string | undefined): NetworkReason {
+  if (code === undefined) return 'network';
+  if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT') return 'connect_timeout';
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return 'timeout';
+  if (code === 'ECONNREFUSED') return 'refused';
+  if (RESET_CODES.has(code)) return 'reset';
+  if (code === 'ENOTFOUND') return 'dns';
+  if (/CERT|TLS|SSL/.test(code)) return 'tls';
+  return 'network';
+}
