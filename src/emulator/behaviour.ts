@@ -1,0 +1,110 @@
+/**
+ * Every behaviour of the emulator where Auth0 does not document what it does (see
+ * /work/shared/reference/auth0-cte.md §1, "documented?"). One place, so a finding about the real
+ * tenant corrects one constant. docs/emulator.md explains each choice.
+ */
+import type { Tenant } from './state.js';
+
+/** An OAuth error answer: HTTP status, `error` code and `error_description`. */
+export interface ErrorChoice {
+  status: number;
+  error: string;
+  description: string;
+}
+
+const choice = (status: number, error: string, description: string): ErrorChoice => ({ status, error, description });
+
+// ---- Token exchange: configuration refusals ----
+
+/** No Token Exchange Profile has that subject_token_type (Auth0: 400 assumed, text undocumented). */
+export const NO_PROFILE = choice(400, 'invalid_request', 'No Token Exchange Profile matches the subject_token_type.');
+
+/** The client's `token_exchange.allow_any_profile_of_type` lacks `custom_authentication` (403 assumed). */
+export const CLIENT_NOT_ALLOWED = choice(403, 'unauthorized_client', 'Custom Token Exchange is not enabled for this client.');
+
+/** Auth0 refuses this trigger for third-party and non-OIDC-conformant clients; the answer is ours. */
+export const CLIENT_NOT_ELIGIBLE = choice(403, 'unauthorized_client', 'Custom Token Exchange requires a first-party, OIDC-conformant client.');
+
+/** The API does not skip consent (`skip_consent_for_verifiable_first_party_clients` false; 403 assumed). */
+export const CONSENT_REQUIRED = choice(403, 'consent_required', 'Consent required: the API does not allow skipping user consent.');
+
+/** The profile's Action is missing or has no deployed version (Auth0 refuses such profiles up front). */
+export const ACTION_NOT_DEPLOYED = choice(403, 'access_denied', 'The Custom Token Exchange Action is not deployed.');
+
+/**
+ * Where the audience comes from when the request has none: Auth0 uses the tenant's "Default
+ * Audience" setting; the emulated tenant's default audience is the API it was seeded with.
+ */
+export function defaultAudience(tenant: Tenant): string {
+  return tenant.seed.audience;
+}
+
+// ---- Token exchange: the Action's outcomes ----
+
+/** `api.access.deny(code, reason)`: Auth0 documents the code only; the status is assumed. */
+export const DENIED_STATUS = 400;
+
+/**
+ * The Action threw, timed out, or set no user / two users. Auth0 surfaces an uncaught Action error
+ * as `access_denied` with the error's message (support article "Troubleshooting the access_denied
+ * error"); on /oauth/token, access_denied is a 403.
+ */
+export const ACTION_FAILED = { status: 403, error: 'access_denied' } as const;
+
+// ---- Token exchange: resolving the user the Action set (all undocumented answers) ----
+
+export const USER_NOT_FOUND = choice(403, 'access_denied', 'The user set by the Action does not exist.');
+export const CONNECTION_NOT_FOUND = choice(403, 'access_denied', 'The connection set by the Action does not exist.');
+export const CONNECTION_NOT_ENABLED = choice(403, 'access_denied', 'The connection set by the Action is not enabled for this client.');
+export const USER_ID_MISSING = choice(403, 'access_denied', 'setUserByConnection needs user_attributes.user_id.');
+/** creationBehavior 'none' and no such user. */
+export const USER_NOT_CREATED = choice(403, 'access_denied', 'The user does not exist and the Action did not allow creating it.');
+/** An existing user's email/email_verified/phone_number/phone_verified/username would change. */
+export const IMMUTABLE_ATTRIBUTE = choice(403, 'access_denied', 'The Action may not change these attributes of an existing user: ');
+
+// ---- Token exchange: request validation texts (codes and statuses are Auth0's) ----
+
+export const REQUESTED_TOKEN_TYPE = choice(400, 'invalid_request', 'Invalid subject_token_type and requested_token_type combination.');
+export const RESERVED_NAMESPACE = choice(400, 'invalid_request', 'Invalid subject_token_type: it uses a reserved namespace.');
+export const NOT_A_NAMESPACE = choice(400, 'invalid_request', 'Invalid subject_token_type: it must start with https:// or urn:.');
+export const ACTOR_PAIR = choice(400, 'invalid_request', 'actor_token and actor_token_type must be sent together.');
+
+// ---- Client authentication (codes are Auth0's, texts ours) ----
+
+export const UNKNOWN_CLIENT = choice(401, 'invalid_client', 'Unknown client.');
+export const BAD_CLIENT_SECRET = choice(401, 'invalid_client', 'Client authentication failed.');
+export const CLIENT_ID_MISMATCH = choice(400, 'invalid_request', 'client_id in the body and in the Authorization header differ.');
+
+// ---- Refresh tokens and revocation ----
+
+/** A refresh request may narrow the scope, never widen it (RFC 6749 §6). */
+export const SCOPE_WIDENED = choice(400, 'invalid_scope', 'The requested scope exceeds the scope originally granted.');
+/** RFC 7009 §2.1: a token issued to another client is refused; the code is ours. */
+export const REVOKE_OTHER_CLIENT = choice(403, 'unauthorized_client', 'The token was not issued to this client.');
+
+// ---- Throttling and rate limiting ----
+
+export const TOO_MANY_ATTEMPTS = choice(
+  429,
+  'too_many_attempts',
+  'We have detected suspicious login behavior and further attempts will be blocked. Please contact the administrator.',
+);
+export const TOO_MANY_REQUESTS = choice(429, 'too_many_requests', 'Global limit has been reached');
+
+/**
+ * The X-RateLimit-Limit shown on every response that is not a token exchange. It is counted in a
+ * 1-second window and shown, never enforced: only token exchanges are limited by the emulator.
+ */
+export const GENERAL_RATE_LIMIT_PER_SECOND = 100;
+
+// ---- Tokens ----
+
+/** Auth0's default ID token lifetime (10 hours). */
+export const ID_TOKEN_LIFETIME_SECONDS = 36_000;
+/** `event.tenant.id` handed to the Action. */
+export const EMULATOR_TENANT_ID = 'omni-auth-emulator';
+
+// ---- HTTP ----
+
+/** Request bodies above this answer 413 (Auth0 accepts Action code of a few hundred KB). */
+export const MAX_BODY_BYTES = 1024 * 1024;

@@ -1,0 +1,91 @@
+/**
+ * The Management API's limits, defaults and answers in one place. Entries marked CHOICE are where
+ * Auth0 documents nothing and the emulator picked a behaviour (docs/emulator-management.md explains
+ * each); correcting one after a finding on a real tenant means editing one line here.
+ */
+import { SUPPORTED_RUNTIMES } from '../action-runtime.js';
+import type { ErrorAnswer } from './errors.js';
+
+// ---- Actions ----
+
+export const CTE_TRIGGER = { id: 'custom-token-exchange', version: 'v1' } as const;
+/** The runtimes the Action runner builds (node22, node18); others are refused at the API. */
+export const ACTION_RUNTIMES = SUPPORTED_RUNTIMES;
+/** Auth0's default for new Actions. */
+export const DEFAULT_ACTION_RUNTIME = 'node22';
+/** CHOICE: Auth0 documents no maximum for an Action's name. */
+export const ACTION_NAME_MAX = 255;
+export const SECRET_NAME_MAX = 128;
+export const SECRET_VALUE_MAX = 4096;
+/** The `id` of the entry in `errors` that a failed build shows (CHOICE: the Action object has no `errors` in Auth0). */
+export const BUILD_ERROR_ID = 'build_failed';
+
+// ---- Token Exchange Profiles ----
+
+export const PROFILE_TYPE = 'custom_authentication';
+export const PROFILE_NAME_LENGTH = { min: 3, max: 50 } as const;
+export const SUBJECT_TOKEN_TYPE_LENGTH = { min: 8, max: 100 } as const;
+/** The schema's maxLength for `action_id` (a UUID). */
+export const PROFILE_ACTION_ID_MAX = 36;
+export const MAX_PROFILES = 100;
+
+// ---- Clients and connections ----
+
+/** The only value `token_exchange.allow_any_profile_of_type` may hold. */
+export const CLIENT_PROFILE_TYPES = ['custom_authentication'] as const;
+export const CONNECTION_CLIENTS_PATCH_MAX = 50;
+
+// ---- Pagination ----
+
+export const PAGE = { perPageDefault: 50, perPageMax: 100, takeDefault: 50, takeMax: 100 } as const;
+
+// ---- Attack protection ----
+
+export const THROTTLING_STAGES = ['pre-login', 'pre-user-registration', 'pre-custom-token-exchange'] as const;
+export const THROTTLING_SHIELDS = ['block', 'admin_notification'] as const;
+/** CHOICE: Auth0 documents no range; both are positive integers (rate in milliseconds). */
+export const THROTTLING_LIMITS = { maxAttempts: { min: 1, max: 2_147_483_647 }, rate: { min: 1, max: 2_147_483_647 } } as const;
+
+// ---- Answers ----
+
+const answer = (status: number, message: string, errorCode?: string): ErrorAnswer =>
+  errorCode === undefined ? { status, message } : { status, message, errorCode };
+
+export const MISSING_AUTHENTICATION = answer(401, 'Missing authentication');
+export const INVALID_TOKEN = answer(401, 'Invalid token');
+export const EXPIRED_TOKEN = answer(401, 'Expired token received for JSON Web Token validation');
+export const insufficientScope = (scope: string): ErrorAnswer =>
+  answer(403, `Insufficient scope, expected any of: ${scope}`, 'insufficient_scope');
+
+/** Auth0 (hapi) answers an unknown path — and a known path with another method — with a plain 404. */
+export const NO_ROUTE = answer(404, 'Not Found');
+
+export const NO_CLIENT = answer(404, 'The client does not exist', 'inexistent_client');
+export const NO_RESOURCE_SERVER = answer(404, 'The resource server does not exist', 'inexistent_resource_server');
+export const NO_CONNECTION = answer(404, 'The connection does not exist', 'inexistent_connection');
+export const NO_USER = answer(404, 'The user does not exist.', 'inexistent_user');
+/** CHOICE: text and missing errorCode for Actions and profiles are not known. */
+export const NO_ACTION = answer(404, 'The action does not exist.');
+export const NO_PROFILE = answer(404, 'The token exchange profile does not exist.');
+
+/** Auth0's text, seen in the Deploy CLI and Terraform issues; status 400, no errorCode known. */
+export const DEPLOY_NOT_BUILT = answer(400, "A draft must be in the 'built' state before it can be deployed.");
+/** CHOICE: 409, like the other duplicates. */
+export const DUPLICATE_ACTION_NAME = answer(409, 'An action with this name already exists.');
+/** CHOICE: Auth0 refuses deleting an Action a profile uses; the status and text are ours. */
+export const ACTION_IN_USE = answer(409, 'The action is used by a token exchange profile; delete the profile first.');
+
+export const DUPLICATE_RESOURCE_SERVER = answer(409, 'A resource server with the same identifier already exists');
+/** Documented 409; the text names the subject_token_type. */
+export const duplicateSubjectTokenType = (value: string): ErrorAnswer =>
+  answer(409, `A token exchange profile with subject_token_type "${value}" already exists.`);
+/** CHOICE: 400 for a profile whose Action is missing, of another trigger, or not deployed. */
+export const profileActionRefused = (detail: string): ErrorAnswer => answer(400, detail, 'invalid_body');
+/** CHOICE: 400 when the tenant already has MAX_PROFILES profiles. */
+export const TOO_MANY_PROFILES = answer(400, `The tenant already has the maximum of ${MAX_PROFILES} token exchange profiles.`);
+/** CHOICE: 400 when token_exchange is set on a third-party or non-OIDC-conformant client. */
+export const CLIENT_NOT_ELIGIBLE = answer(
+  400,
+  'Custom Token Exchange requires a first-party (is_first_party: true), OIDC-conformant (oidc_conformant: true) client.',
+  'invalid_body',
+);

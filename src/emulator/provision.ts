@@ -1,0 +1,69 @@
+/**
+ * What `omni-auth emulator --provisioned` does: the tenant setup omni-auth's own provisioning makes
+ * on a real tenant, applied directly through the Management API's services (so with the same
+ * validation), with the Action built and deployed at once instead of after buildMs / deployMs.
+ */
+import { OmniAuthError } from '../util/errors.js';
+import { buildStatus, createAction, deployAction } from './management/actions.js';
+import { patchClient } from './management/clients.js';
+import { connectionByName, setConnectionClients } from './management/connections.js';
+import { ManagementError } from './management/errors.js';
+import { createProfile } from './management/profiles.js';
+import { patchResourceServer } from './management/resource-servers.js';
+import { CTE_TRIGGER, DEFAULT_ACTION_RUNTIME, PROFILE_TYPE } from './management/rules.js';
+import type { Tenant } from './state.js';
+
+export const PROVISION_DEFAULTS = {
+  subjectTokenType: 'urn:omnispindle:local-auth',
+  profileName: 'omnispindle-local-auth',
+  actionName: 'omni-auth-custom-token-exchange',
+} as const;
+
+export interface ProvisionOptions {
+  subjectTokenType?: string;
+  profileName?: string;
+  actionName?: string;
+}
+
+function steps(tenant: Tenant, action: { code: string; dependencies: { name: string; version: string }[] }, o: Required<ProvisionOptions>): void {
+  const created = createAction(tenant, {
+    name: o.actionName,
+    supported_triggers: [{ ...CTE_TRIGGER }],
+    code: action.code,
+    runtime: DEFAULT_ACTION_RUNTIME,
+    dependencies: action.dependencies,
+    secrets: [
+      { name: 'ISSUER', value: tenant.issuer },
+      { name: 'CONNECTION', value: tenant.seed.connection },
+    ],
+  }, { instant: true });
+  if (buildStatus(tenant, created) === 'failed') {
+    throw new OmniAuthError('emulator.provisionBuildFailed', `the Action did not build: ${created.build_error}`, {
+      hint: 'check auth0-actions/custom_token_exchange.js and its package.json dependencies',
+    });
+  }
+  deployAction(tenant, created.id, { instant: true });
+  createProfile(tenant, { name: o.profileName, subject_token_type: o.subjectTokenType, action_id: created.id, type: PROFILE_TYPE });
+  patchClient(tenant, tenant.seed.cliClientId, { token_exchange: { allow_any_profile_of_type: [PROFILE_TYPE] } });
+  patchResourceServer(tenant, tenant.seed.audience, { skip_consent_for_verifiable_first_party_clients: true, allow_offline_access: true });
+  const connection = connectionByName(tenant, tenant.seed.connection);
+  if (!connection) throw new OmniAuthError('emulator.provisionFailed', `the seeded connection ${tenant.seed.connection} is missing`);
+  setConnectionClients(tenant, connection.id, [{ client_id: tenant.seed.cliClientId, status: true }]);
+}
+
+export async function provisionTenant(
+  tenant: Tenant,
+  action: { code: string; dependencies: { name: string; version: string }[] },
+  options: ProvisionOptions = {},
+): Promise<void> {
+  try {
+    steps(tenant, action, {
+      subjectTokenType: options.subjectTokenType ?? PROVISION_DEFAULTS.subjectTokenType,
+      profileName: options.profileName ?? PROVISION_DEFAULTS.profileName,
+      actionName: options.actionName ?? PROVISION_DEFAULTS.actionName,
+    });
+  } catch (e) {
+    if (!(e instanceof ManagementError)) throw e;
+    throw new OmniAuthError('emulator.provisionFailed', `could not provision the emulated tenant: ${e.message}`, { cause: e });
+  }
+}

@@ -1,0 +1,50 @@
+/** `omni-auth emulator --provisioned` as a user runs it: the bundled CLI in a child process. */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { describe, expect, it } from 'vitest';
+import { generateMachineKey } from '../../src/identity/keys.js';
+import { SUBJECT_TOKEN_TYPE, mintLocalToken } from '../../src/identity/local-token.js';
+import { packageRoot } from '../../src/util/package-root.js';
+import { MACHINE, TOKEN_EXCHANGE } from './helpers.js';
+
+const CLI = join(packageRoot(), 'dist', 'omni-auth.js');
+
+describe('omni-auth emulator', () => {
+  it('prints one JSON line, serves a working exchange, and exits 0 on SIGTERM', async () => {
+    expect(existsSync(CLI), `${CLI} is missing: run "npm run build" (or "npx tsup") first`).toBe(true);
+    const child = spawn(process.execPath, [CLI, 'emulator', '--provisioned'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const stdoutLines: string[] = [];
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const firstLine = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        stdoutLines.push(line);
+        if (stdoutLines.length === 1) resolve(line);
+      });
+      void exited.then((code) => reject(new Error(`exited ${code} before printing: ${stderr}`)));
+    });
+
+    const info = JSON.parse(firstLine) as { domain: string; issuer: string; client_id: string; audience: string; connection: string; management: { client_id: string; client_secret: string } };
+    expect(info.domain).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(info.issuer).toBe(`${info.domain}/`);
+    expect(info).toMatchObject({ client_id: expect.any(String), audience: expect.any(String), connection: expect.any(String) });
+    expect(info.management.client_secret).toEqual(expect.any(String));
+
+    const key = await generateMachineKey();
+    const subject_token = await mintLocalToken({ ...key, audience: info.issuer, clientId: info.client_id, machine: MACHINE });
+    const res = await fetch(`${info.domain}/oauth/token`, {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: TOKEN_EXCHANGE, client_id: info.client_id, subject_token_type: SUBJECT_TOKEN_TYPE, subject_token, audience: info.audience }),
+    });
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(((await res.json()) as { token_type: string }).token_type).toBe('Bearer');
+
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(stdoutLines).toEqual([firstLine]);
+    expect(stderr).not.toContain(info.management.client_secret);
+  });
+});

@@ -1,0 +1,116 @@
+/** Suspicious IP Throttling (stage pre-custom-token-exchange) and the token-exchange rate limit. */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startEmulator, type Emulator } from '../../src/emulator/index.js';
+import { api, call, exchange, managementToken, mint, newKey, resetThrottle, type Answer } from './helpers.js';
+
+let emu: Emulator;
+let mgmt: string;
+
+beforeAll(async () => {
+  // A high rate limit, so that only the rate-limit test below meets it.
+  emu = await startEmulator({ provisioned: true, settings: { exchangeRatePerSecond: 1000 } });
+  mgmt = await managementToken(emu);
+});
+afterAll(async () => {
+  await emu?.close();
+});
+beforeEach(async () => {
+  await resetThrottle(emu);
+});
+
+const throttling = (body: unknown): Promise<Answer> => api(emu, mgmt, 'PATCH', '/attack-protection/suspicious-ip-throttling', body);
+
+describe('Suspicious IP Throttling', () => {
+  beforeEach(async () => {
+    const res = await throttling({ enabled: true, allowlist: [], stage: { 'pre-custom-token-exchange': { max_attempts: 10, rate: 600_000 } } });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+  });
+
+  it('blocks an IP after 10 refused tokens, even for a valid one, until reset', async () => {
+    for (let i = 0; i < 10; i++) {
+      const refused = await exchange(emu, 'not-a-jws');
+      expect(refused.status).toBe(400);
+    }
+    const blocked = await exchange(emu, await mint(emu, await newKey()));
+    expect(blocked.status).toBe(429);
+    expect(blocked.body.error).toBe('too_many_attempts');
+
+    await resetThrottle(emu);
+    expect((await exchange(emu, await mint(emu, await newKey()))).status).toBe(200);
+  });
+
+  it('counts only the Action\'s rejections, not other failures', async () => {
+    // 12 failures before the Action runs (unknown audience) consume no attempt…
+    for (let i = 0; i < 12; i++) {
+      expect((await exchange(emu, 'x', { audience: 'https://unknown.example/' })).status).toBe(403);
+    }
+    // …and a success consumes none either: after 9 rejections, one success, one last rejection.
+    for (let i = 0; i < 9; i++) expect((await exchange(emu, 'not-a-jws')).status).toBe(400);
+    expect((await exchange(emu, await mint(emu, await newKey()))).status).toBe(200);
+    expect((await exchange(emu, 'not-a-jws')).status).toBe(400);
+    expect((await exchange(emu, 'not-a-jws')).status).toBe(429);
+  });
+
+  it('refills one attempt per `rate` milliseconds', async () => {
+    await throttling({ stage: { 'pre-custom-token-exchange': { max_attempts: 2, rate: 300 } } });
+    expect((await exchange(emu, 'not-a-jws')).status).toBe(400);
+    expect((await exchange(emu, 'not-a-jws')).status).toBe(400);
+    expect((await exchange(emu, 'not-a-jws')).status).toBe(429);
+    await new Promise((r) => setTimeout(r, 350));
+    expect((await exchange(emu, 'not-a-jws')).status).toBe(400);
+    expect((await exchange(emu, 'not-a-jws')).status).toBe(429);
+  });
+
+  it('spares allow-listed IPs and blocks nobody when disabled', async () => {
+    for (let i = 0; i < 10; i++) expect((await exchange(emu, 'not-a-jws')).status).toBe(400);
+    expect((await exchange(emu, 'not-a-jws')).status).toBe(429);
+    await throttling({ allowlist: ['10.0.0.0/8', '127.0.0.0/8'] });
+    for (let i = 0; i < 3; i++) expect((await exchange(emu, 'not-a-jws')).status).toBe(400);
+    await throttling({ allowlist: [], enabled: false });
+    for (let i = 0; i < 3; i++) expect((await exchange(emu, 'not-a-jws')).status).toBe(400);
+    await throttling({ enabled: true });
+    expect((await exchange(emu, 'not-a-jws')).status).toBe(429);
+  });
+});
+
+describe('the token-exchange rate limit', () => {
+  afterAll(async () => {
+    await call(emu, 'POST', '/__emulator/settings', { json: { exchangeRatePerSecond: 1000 } });
+  });
+
+  it('answers a burst over the limit with 429 too_many_requests and the X-RateLimit headers', async () => {
+    expect((await call(emu, 'POST', '/__emulator/settings', { json: { exchangeRatePerSecond: 3 } })).status).toBe(200);
+    // Start at the top of a second so the whole burst falls in one window.
+    await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 5));
+    const startSecond = Math.floor(Date.now() / 1000);
+    // A request without subject_token fails fast after the rate check, and costs no throttling attempt.
+    const burst = await Promise.all(Array.from({ length: 10 }, () => exchange(emu, '')));
+    const limited = burst.filter((r) => r.status === 429);
+    expect(burst.filter((r) => r.status === 400)).toHaveLength(3);
+    expect(limited).toHaveLength(7);
+    for (const r of limited) {
+      expect(r.body.error).toBe('too_many_requests');
+      expect(r.headers['x-ratelimit-limit']).toBe('3');
+      expect(r.headers['x-ratelimit-remaining']).toBe('0');
+      expect(Number(r.headers['x-ratelimit-reset'])).toBe(startSecond + 1);
+    }
+    // After the reset time the limit lets requests through again.
+    await new Promise((r) => setTimeout(r, (startSecond + 1) * 1000 - Date.now() + 5));
+    const later = await exchange(emu, await mint(emu, await newKey()));
+    expect(later.status).toBe(200);
+    expect(later.headers['x-ratelimit-remaining']).toBe('2');
+  });
+
+  it('puts X-RateLimit headers on every response', async () => {
+    for (const res of [
+      await call(emu, 'GET', '/.well-known/jwks.json'),
+      await call(emu, 'GET', '/no/such/path'),
+      await call(emu, 'POST', '/oauth/token', { form: { grant_type: 'nonsense' } }),
+      await call(emu, 'GET', '/api/v2/clients'),
+    ]) {
+      expect(res.headers['x-ratelimit-limit']).toMatch(/^\d+$/);
+      expect(res.headers['x-ratelimit-remaining']).toMatch(/^\d+$/);
+      expect(Number(res.headers['x-ratelimit-reset'])).toBeGreaterThanOrEqual(Math.floor(Date.now() / 1000));
+    }
+  });
+});
