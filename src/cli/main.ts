@@ -5,7 +5,10 @@
  */
 import { Command, CommanderError } from 'commander';
 import { ExitCode, isOmniAuthError } from '../util/errors.js';
+import type { SettingsFlags } from '../config/settings.js';
+import { addSettingsOptions } from './context.js';
 import { printError } from './output.js';
+import { parseFormat, parseMinTtl, type TokenFormat } from './token.js';
 
 declare const __OMNI_AUTH_VERSION__: string | undefined;
 const VERSION = typeof __OMNI_AUTH_VERSION__ === 'string' ? __OMNI_AUTH_VERSION__ : '0.0.0-dev';
@@ -15,7 +18,8 @@ export function buildProgram(): Command {
     .description('Auth0 access tokens for MCP servers, from a machine-bound key (Custom Token Exchange)')
     .version(VERSION)
     .showHelpAfterError('(run with --help for usage)')
-    .exitOverride();
+    .exitOverride()
+    .enablePositionalOptions();
 
   program
     .command('emulator')
@@ -25,6 +29,60 @@ export function buildProgram(): Command {
     .action(async (opts: { port?: number; provisioned?: boolean }) => {
       const { runEmulator } = await import('./emulator.js');
       await runEmulator(opts);
+    });
+
+  addSettingsOptions(
+    program
+      .command('login')
+      .description('get a token for this machine (exchange), cache it, save the settings, and wire MCP clients')
+      .option('--no-write', 'do not write MCP client configs'),
+  ).action(async (opts: SettingsFlags & { write: boolean }) => {
+    const { runLogin } = await import('./login.js');
+    await runLogin(opts);
+  });
+
+  addSettingsOptions(
+    program
+      .command('token')
+      .description('print an access token on stdout (from the cache while it has more than --min-ttl seconds left)')
+      .option('--min-ttl <seconds>', 'minimum remaining lifetime of a cached token', parseMinTtl, 300)
+      .option('--format <format>', 'raw | json | header | env | headers-json', parseFormat, 'raw'),
+  ).action(async (opts: SettingsFlags & { minTtl: number; format: TokenFormat }) => {
+    const { runToken } = await import('./token.js');
+    await runToken(opts);
+  });
+
+  addSettingsOptions(
+    program
+      .command('exec')
+      .description('run a command with a fresh token in an environment variable (no token stored anywhere)')
+      .option('--env-var <name>', 'the variable that receives the token', 'AUTH0_TOKEN')
+      .option('--min-ttl <seconds>', 'minimum remaining lifetime of a cached token', parseMinTtl, 300)
+      .argument('<command...>', 'the command and its arguments, after --')
+      .passThroughOptions(),
+  ).action(async (command: string[], opts: SettingsFlags & { envVar: string; minTtl: number }) => {
+    const { runExec } = await import('./exec.js');
+    process.exitCode = await runExec(command, opts);
+  });
+
+  addSettingsOptions(
+    program
+      .command('status')
+      .description('show identity, tenant and cached token expiry (never the token)')
+      .option('--json', 'print a JSON document on stdout')
+      .option('--min-ttl <seconds>', 'the freshness threshold to report against', parseMinTtl, 300),
+  ).action(async (opts: SettingsFlags & { json?: boolean; minTtl: number }) => {
+    const { runStatus } = await import('./status.js');
+    process.exitCode = await runStatus(opts);
+  });
+
+  program
+    .command('logout')
+    .description('delete cached tokens (revoking refresh tokens); with --forget-key also the machine key')
+    .option('--forget-key', 'also delete the machine key (the next login creates a new Auth0 user)')
+    .action(async (opts: { forgetKey?: boolean }) => {
+      const { runLogout } = await import('./logout.js');
+      await runLogout(opts);
     });
 
   program

@@ -4,8 +4,9 @@
  * file, which is read and written here. The file holds no secret.
  */
 import { readFile } from 'node:fs/promises';
+import { ensurePrivateDir, writeFileAtomic } from '../util/atomic-write.js';
 import { UsageError } from '../util/errors.js';
-import { SUBJECT_TOKEN_TYPE } from '../identity/local-token.js';
+import { SUBJECT_TOKEN_TYPE } from '../identity/contract.js';
 import { issuerOf, normalizeDomain } from './domain.js';
 
 export const DEFAULT_SCOPE = 'openid profile email offline_access';
@@ -63,7 +64,8 @@ const FLAG_NAMES: Record<Field, string> = {
   subjectTokenType: '--subject-token-type',
 };
 
-function pick(field: Field, flags: SettingsFlags, env: NodeJS.ProcessEnv, saved: SavedSettings | undefined):
+/** One setting by the resolution order, or undefined when nothing gives it (setup resolves field by field). */
+export function pickSetting(field: Field, flags: SettingsFlags, env: NodeJS.ProcessEnv, saved: SavedSettings | undefined):
   { value: string; source: SettingSource; label: string } | undefined {
   const flag = flags[field];
   if (flag !== undefined && flag.trim() !== '') return { value: flag.trim(), source: 'flag', label: FLAG_NAMES[field] };
@@ -80,7 +82,7 @@ function pick(field: Field, flags: SettingsFlags, env: NodeJS.ProcessEnv, saved:
 export function resolveSettings(flags: SettingsFlags, env: NodeJS.ProcessEnv, saved: SavedSettings | undefined): Settings {
   const missing: string[] = [];
   const required = (field: Field): { value: string; source: SettingSource; label: string } => {
-    const got = pick(field, flags, env, saved);
+    const got = pickSetting(field, flags, env, saved);
     if (!got) missing.push(`${FLAG_NAMES[field]} (or ${ENV_NAMES[field][0]})`);
     return got ?? { value: '', source: 'default', label: '' };
   };
@@ -93,8 +95,8 @@ export function resolveSettings(flags: SettingsFlags, env: NodeJS.ProcessEnv, sa
     });
   }
   const origin = normalizeDomain(domain.value, domain.label);
-  const scope = pick('scope', flags, env, saved);
-  const stt = pick('subjectTokenType', flags, env, saved);
+  const scope = pickSetting('scope', flags, env, saved);
+  const stt = pickSetting('subjectTokenType', flags, env, saved);
   const subjectTokenType = stt?.value ?? SUBJECT_TOKEN_TYPE;
   if (!/^(https:\/\/|urn:)/.test(subjectTokenType)) {
     throw new UsageError('invalid_subject_token_type', `${stt?.label ?? 'subject token type'} "${subjectTokenType}" must start with https:// or urn:`, {
@@ -165,4 +167,10 @@ export function toSaved(s: Settings): SavedSettings {
     ...(s.scope !== DEFAULT_SCOPE ? { scope: s.scope } : {}),
     ...(s.subjectTokenType !== SUBJECT_TOKEN_TYPE ? { subject_token_type: s.subjectTokenType } : {}),
   };
+}
+
+/** Writes the settings file (0600, in the private home directory) the way `login` and `setup` share. */
+export async function saveSettings(files: { home: string; settings: string }, settings: Settings): Promise<void> {
+  await ensurePrivateDir(files.home);
+  await writeFileAtomic(files.settings, `${JSON.stringify(toSaved(settings), null, 2)}\n`, { mode: 0o600 });
 }

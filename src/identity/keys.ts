@@ -1,11 +1,12 @@
+import type { KeyObject } from 'node:crypto';
 import { exportJWK, generateKeyPair, type CryptoKey } from 'jose';
-import type { LocalTokenAlg } from './local-token.js';
+import type { LocalTokenAlg } from './contract.js';
 import { publicMembers, thumbprint, type PublicJwk } from './thumbprint.js';
 
 /** A machine key in memory. The private half never leaves this object except to be stored. */
 export interface MachineKey {
   alg: LocalTokenAlg;
-  privateKey: CryptoKey;
+  privateKey: CryptoKey | KeyObject;
   publicJwk: PublicJwk;
   /** RFC 7638 thumbprint of publicJwk: the key's identity, and the Auth0 user's. */
   thumbprint: string;

@@ -3,19 +3,9 @@ import { SignJWT, type CryptoKey, type KeyObject } from 'jose';
 import type { MachineInfo } from './machine.js';
 import { publicMembers, thumbprint, type PublicJwk } from './thumbprint.js';
 
-/**
- * The local token: the contract between this CLI and the Auth0 Action
- * (docs/local-token.md). Every constant of that contract lives here.
- */
-export const LOCAL_TOKEN_TYPE = 'omni-local+jwt';
-export const LOCAL_TOKEN_ISSUER = 'omni-auth';
-export const SUBJECT_TOKEN_TYPE = 'urn:omnispindle:local-auth';
-/** The Action refuses tokens that live longer than this. */
-export const MAX_LIFETIME_SECONDS = 300;
-/** We mint shorter than the maximum so clock skew and retries fit inside it. */
-export const DEFAULT_LIFETIME_SECONDS = 120;
+import { DEFAULT_LIFETIME_SECONDS, LOCAL_TOKEN_ISSUER, LOCAL_TOKEN_TYPE, MAX_LIFETIME_SECONDS, type LocalTokenAlg } from './contract.js';
 
-export type LocalTokenAlg = 'ES256' | 'EdDSA';
+export * from './contract.js';
 
 export interface MintOptions {
   privateKey: CryptoKey | KeyObject;

@@ -1,0 +1,122 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: measured in one run, on this machine, against the built-in emulator.
+ *  1. `omni-auth token` on a warm cache vs bare `node -e 0` (median wall time, ≥ 20 runs each; target ≤ 1.5)
+ *  2. a cold exchange vs a minimal Node script doing one fetch POST to the same emulator (target ≤ 2.0)
+ *  3. peak RSS of the warm `token`
+ *  4. exchanges caused by 32 parallel cold `token` calls (target 1)
+ * Not a test: it prints figures, it does not pass or fail.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const cli = join(root, 'dist', 'omni-auth.js');
+const RUNS = Number(process.env.BENCH_RUNS ?? 25);
+
+/** Runs a command; resolves with wall time (ms), exit code, stdout, and peak RSS (KB, via /usr/bin/time when present). */
+function run(cmd, args, env = {}) {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, code, out, err }));
+  });
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+async function timeMany(label, cmd, args, env) {
+  const times = [];
+  await run(cmd, args, env); // warm the OS file cache once
+  for (let i = 0; i < RUNS; i++) {
+    const r = await run(cmd, args, env);
+    if (r.code !== 0) throw new Error(`${label} exited ${r.code}: ${r.err}`);
+    times.push(r.ms);
+  }
+  return median(times);
+}
+
+async function peakRssKb(args, env) {
+  // /usr/bin/time reports the child's maximum resident set size.
+  const r = await run('/usr/bin/time', ['-f', '%M', process.execPath, cli, ...args], env).catch(() => undefined);
+  const kb = r ? Number(r.err.trim().split('\n').pop()) : NaN;
+  return Number.isFinite(kb) ? kb : undefined;
+}
+
+async function startEmulator(extra = []) {
+  const child = spawn(process.execPath, [cli, 'emulator', ...extra], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise((resolve, reject) => {
+    let buf = '';
+    child.stdout.on('data', (d) => {
+      buf += d;
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) resolve(buf.slice(0, nl));
+    });
+    child.on('exit', (c) => reject(new Error(`emulator exited ${c}`)));
+  });
+  return { info: JSON.parse(line), stop: () => new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); }) };
+}
+
+const stats = async (domain) => (await fetch(`${domain}/__emulator/stats`)).json();
+
+const emu = await startEmulator(['--provisioned']);
+const { domain, client_id, audience } = emu.info;
+const settings = { OMNI_AUTH_DOMAIN: domain, OMNI_AUTH_CLIENT_ID: client_id, OMNI_AUTH_AUDIENCE: audience };
+const home = await mkdtemp(join(tmpdir(), 'omni-bench-'));
+const results = [];
+try {
+  // 1. warm token vs node -e 0
+  const env = { ...settings, OMNI_AUTH_HOME: join(home, 'warm') };
+  const login = await run(process.execPath, [cli, 'login', '--no-write'], env);
+  if (login.code !== 0) throw new Error(`login failed: ${login.err}`);
+  const node0 = await timeMany('node -e 0', process.execPath, ['-e', '0']);
+  const warm = await timeMany('token (warm)', process.execPath, [cli, 'token'], env);
+  results.push(['warm `omni-auth token` / `node -e 0` (median wall)', `${warm.toFixed(1)} ms / ${node0.toFixed(1)} ms`, (warm / node0).toFixed(2), '≤ 1.5']);
+
+  // 2. cold exchange vs one fetch POST to the same emulator
+  const probe = join(home, 'fetch-post.mjs');
+  await writeFile(probe, `await (await fetch(${JSON.stringify(`${domain}/oauth/token`)}, { method: 'POST', headers: {'content-type': 'application/x-www-form-urlencoded'}, body: 'grant_type=client_credentials' })).text();\n`);
+  const fetchMs = await timeMany('fetch POST', process.execPath, [probe]);
+  const colds = [];
+  for (let i = 0; i < Math.max(10, Math.floor(RUNS / 2)); i++) {
+    // A new home each time: no cache, no key — a first run as a new user would do it.
+    const r = await run(process.execPath, [cli, 'token'], { ...env, OMNI_AUTH_HOME: join(home, `cold-${i}`) });
+    if (r.code !== 0) throw new Error(`cold token exited ${r.code}: ${r.err}`);
+    colds.push(r.ms);
+  }
+  const cold = median(colds);
+  results.push(['cold `omni-auth token` (exchange) / one fetch POST (median wall)', `${cold.toFixed(1)} ms / ${fetchMs.toFixed(1)} ms`, (cold / fetchMs).toFixed(2), '≤ 2.0']);
+
+  // 3. peak RSS of the warm token
+  const rss = await peakRssKb(['token'], env);
+  const rss0 = await run('/usr/bin/time', ['-f', '%M', process.execPath, '-e', '0']).then((r) => Number(r.err.trim().split('\n').pop())).catch(() => NaN);
+  results.push(['peak RSS, warm `omni-auth token` / `node -e 0`', rss ? `${(rss / 1024).toFixed(1)} MiB / ${(rss0 / 1024).toFixed(1)} MiB` : 'n/a (/usr/bin/time missing)', rss ? (rss / rss0).toFixed(2) : '-', '-']);
+
+  // 4. exchanges caused by 32 parallel cold token calls
+  const before = (await stats(domain)).exchanges;
+  const parallelHome = join(home, 'parallel');
+  const outs = await Promise.all(Array.from({ length: 32 }, () => run(process.execPath, [cli, 'token'], { ...env, OMNI_AUTH_HOME: parallelHome })));
+  const after = (await stats(domain)).exchanges;
+  const distinct = new Set(outs.map((o) => o.out)).size;
+  const failed = outs.filter((o) => o.code !== 0).length;
+  results.push(['exchanges caused by 32 parallel cold `token` calls', `${after.ok + after.failed - before.ok - before.failed} (distinct tokens printed: ${distinct}, failures: ${failed})`, String(after.ok + after.failed - before.ok - before.failed), '1']);
+} finally {
+  await emu.stop();
+  await rm(home, { recursive: true, force: true });
+}
+
+console.log(`omni-auth bench — node ${process.version}, ${RUNS} runs per median\n`);
+const w = [Math.max(...results.map((r) => r[0].length)), Math.max(...results.map((r) => r[1].length))];
+console.log(`${'measure'.padEnd(w[0])}  ${'values'.padEnd(w[1])}  ratio/result  target`);
+for (const [m, v, ratio, target] of results) console.log(`${m.padEnd(w[0])}  ${v.padEnd(w[1])}  ${ratio.padEnd(12)}  ${target}`);

@@ -1,0 +1,98 @@
+/**
+ * Getting a new token, under the cache lock so parallel callers share one exchange: re-read the cache
+ * (another process may have just filled it), renew with the refresh token when there is one (the
+ * exchange is the rate-limited path), else exchange a freshly minted local token; verify; cache.
+ */
+import { cacheKeyOf, isFresh, putEntry, readCache, type CachedToken } from '../cache/token-cache.js';
+import { exchangeToken, refreshToken, type TokenResponse } from '../exchange/exchange.js';
+import { verifyAccessToken } from '../exchange/verify.js';
+import { loadOrCreateKey } from '../identity/key-store.js';
+import { mintLocalToken } from '../identity/local-token.js';
+import { machineInfo } from '../identity/machine.js';
+import { ensurePrivateDir } from '../util/atomic-write.js';
+import { isOmniAuthError, UsageError } from '../util/errors.js';
+import { withFileLock } from '../util/lock.js';
+import { Secret } from '../util/secret.js';
+import type { TokenRequest, TokenResult } from './get-token.js';
+
+/**
+ * How long to wait for another omni-auth process's exchange: longer than that exchange may take (its
+ * retries are bounded at 30 s, plus the JWKS fetch), so a waiter gives up only on a stuck holder.
+ */
+const DEFAULT_LOCK_WAIT_SECONDS = 45;
+
+function lockWaitMs(env: NodeJS.ProcessEnv): number {
+  const raw = env.OMNI_AUTH_LOCK_TIMEOUT;
+  if (raw === undefined || raw.trim() === '') return DEFAULT_LOCK_WAIT_SECONDS * 1000;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    throw new UsageError('invalid_lock_timeout', `OMNI_AUTH_LOCK_TIMEOUT must be a positive number of seconds; got "${raw}"`);
+  }
+  return seconds * 1000;
+}
+
+export async function acquireToken(req: TokenRequest, now: () => number): Promise<TokenResult> {
+  const { settings, files } = req;
+  const timeoutMs = lockWaitMs(req.env);
+  await ensurePrivateDir(files.home);
+  return withFileLock(files.tokensLock, async () => {
+    const key = cacheKeyOf(settings);
+    const { entries, warning } = await readCache(files.tokens);
+    if (warning) req.warn(warning);
+    const cached = entries[key];
+    if (!req.force && cached && isFresh(cached, req.minTtl, now())) return { token: cached, source: 'cache' as const };
+
+    let response: TokenResponse | undefined;
+    let source: TokenResult['source'] = 'exchange';
+    let thumbprint: string | undefined = cached?.key_thumbprint;
+    if (cached?.refresh_token && !req.force) {
+      try {
+        response = await refreshToken({
+          domain: settings.domain,
+          clientId: settings.clientId,
+          clientSecret: req.clientSecret,
+          refreshToken: new Secret(cached.refresh_token),
+          scope: settings.scope,
+        });
+        source = 'refresh';
+      } catch (e) {
+        // A refused refresh (revoked, expired, rotated) falls back to an exchange; an unreachable
+        // tenant would fail the exchange too, so that error is the answer.
+        if (!isOmniAuthError(e) || e.exitCode !== 3) throw e;
+        req.warn('the refresh token was refused; exchanging the machine key again');
+      }
+    }
+    if (!response) {
+      const machineKey = await loadOrCreateKey(files.key, req.env);
+      thumbprint = machineKey.thumbprint;
+      const machine = machineInfo();
+      response = await exchangeToken({
+        domain: settings.domain,
+        clientId: settings.clientId,
+        clientSecret: req.clientSecret,
+        audience: settings.audience,
+        scope: settings.scope,
+        subjectTokenType: settings.subjectTokenType,
+        // A new local token (new jti) for every attempt: the Action refuses replays.
+        mintSubjectToken: () => mintLocalToken({ ...machineKey, audience: settings.issuer, clientId: settings.clientId, machine }),
+      });
+    }
+
+    const verified = await verifyAccessToken(response.access_token, { domain: settings.domain, audience: settings.audience });
+    const obtainedAt = now();
+    const token: CachedToken = {
+      access_token: response.access_token,
+      token_type: response.token_type,
+      expires_at: verified?.exp ?? obtainedAt + response.expires_in,
+      obtained_at: obtainedAt,
+      ...(response.scope ? { scope: response.scope } : { scope: settings.scope }),
+      // Auth0 does not rotate refresh tokens by default: keep the old one when none is returned.
+      ...(response.refresh_token ?? cached?.refresh_token ? { refresh_token: response.refresh_token ?? cached?.refresh_token } : {}),
+      ...(response.id_token ? { id_token: response.id_token } : {}),
+      ...(verified?.sub ? { subject: verified.sub } : {}),
+      ...(thumbprint ? { key_thumbprint: thumbprint } : {}),
+    };
+    await putEntry(files.tokens, key, token);
+    return { token, source };
+  }, { timeoutMs });
+}

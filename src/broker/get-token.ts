@@ -1,0 +1,42 @@
+/**
+ * The `token` use case, top to bottom (after kubelogin's GetToken): look in the cache; when the cached
+ * token has more than minTtl seconds left, that is the answer — this path loads no HTTP client, no JWT
+ * library. Otherwise take the cache lock and acquire one (acquire.ts, loaded on demand).
+ */
+import type { HomeFiles } from '../config/home.js';
+import type { Settings } from '../config/settings.js';
+import { cacheKeyOf, isFresh, readCache, type CachedToken } from '../cache/token-cache.js';
+import type { Secret } from '../util/secret.js';
+
+export interface TokenRequest {
+  settings: Settings;
+  files: HomeFiles;
+  /** Seconds the token must still be valid for to be used from the cache. */
+  minTtl: number;
+  env: NodeJS.ProcessEnv;
+  clientSecret?: Secret;
+  /** Skip the cache and get a new token (login does this). */
+  force?: boolean;
+  /** Where to print warnings for a person (stderr). */
+  warn: (message: string) => void;
+  now?: () => number;
+}
+
+export interface TokenResult {
+  token: CachedToken;
+  source: 'cache' | 'refresh' | 'exchange';
+}
+
+export async function getToken(req: TokenRequest): Promise<TokenResult> {
+  const now = req.now ?? (() => Math.floor(Date.now() / 1000));
+  if (!req.force) {
+    const { entries, warning } = await readCache(req.files.tokens);
+    // A corrupt cache is reported once, by the path that rewrites it (acquire), not here as well.
+    if (!warning) {
+      const cached = entries[cacheKeyOf(req.settings)];
+      if (cached && isFresh(cached, req.minTtl, now())) return { token: cached, source: 'cache' };
+    }
+  }
+  const { acquireToken } = await import('./acquire.js');
+  return acquireToken(req, now);
+}

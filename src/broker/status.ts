@@ -1,0 +1,63 @@
+/**
+ * The `status` use case: identity, tenant, cached token expiry and scopes — never the token itself.
+ * Reads only; works with whatever is configured (a missing setting is reported, not fatal).
+ */
+import type { HomeFiles } from '../config/home.js';
+import { readSavedSettings, resolveSettings, type Settings, type SettingsFlags } from '../config/settings.js';
+import { cacheKeyOf, isFresh, readCache } from '../cache/token-cache.js';
+import { KEY_ENV, parsePrivateKey, readKeyFile } from '../identity/key-store.js';
+import { isOmniAuthError } from '../util/errors.js';
+
+/** The stable `status --json` document (documented in the README). */
+export interface StatusReport {
+  home: string;
+  key: { present: boolean; source?: string; thumbprint?: string; alg?: string; error?: string };
+  settings: { resolved: boolean; domain?: string; client_id?: string; audience?: string; scope?: string; subject_token_type?: string; error?: string };
+  token: { cached: boolean; fresh?: boolean; expires_at?: number; expires_in?: number; scope?: string; subject?: string; refreshable?: boolean };
+  cache_warning?: string;
+}
+
+export async function status(flags: SettingsFlags, files: HomeFiles, env: NodeJS.ProcessEnv, minTtl: number, now = Math.floor(Date.now() / 1000)): Promise<StatusReport> {
+  const report: StatusReport = { home: files.home, key: { present: false }, settings: { resolved: false }, token: { cached: false } };
+
+  try {
+    const fromEnv = env[KEY_ENV];
+    const key = fromEnv?.trim() ? { ...parsePrivateKey(fromEnv, KEY_ENV), created: false } : await readKeyFile(files.key);
+    if (key) report.key = { present: true, source: key.source, thumbprint: key.thumbprint, alg: key.alg };
+  } catch (e) {
+    report.key = { present: false, error: isOmniAuthError(e) ? e.message : String(e) };
+  }
+
+  let settings: Settings | undefined;
+  try {
+    settings = resolveSettings(flags, env, await readSavedSettings(files.settings));
+    report.settings = {
+      resolved: true,
+      domain: settings.domain,
+      client_id: settings.clientId,
+      audience: settings.audience,
+      scope: settings.scope,
+      subject_token_type: settings.subjectTokenType,
+    };
+  } catch (e) {
+    report.settings = { resolved: false, error: isOmniAuthError(e) ? e.message : String(e) };
+  }
+
+  if (settings) {
+    const { entries, warning } = await readCache(files.tokens);
+    if (warning) report.cache_warning = warning;
+    const t = entries[cacheKeyOf(settings)];
+    if (t) {
+      report.token = {
+        cached: true,
+        fresh: isFresh(t, minTtl, now),
+        expires_at: t.expires_at,
+        expires_in: t.expires_at - now,
+        ...(t.scope ? { scope: t.scope } : {}),
+        ...(t.subject ? { subject: t.subject } : {}),
+        refreshable: Boolean(t.refresh_token),
+      };
+    }
+  }
+  return report;
+}

@@ -1,0 +1,39 @@
+/**
+ * One cache entry per (tenant, application, API, scopes). The key is readable in the file —
+ * `https://tenant.eu.auth0.com|<client id>|https://api.example.com|email openid` — and parses back, so
+ * `status` and `logout` can select entries by tenant.
+ */
+
+export interface CacheKey {
+  /** The tenant origin, as config/domain.ts normalizes it (this module does not normalize it again). */
+  domain: string;
+  clientId: string;
+  audience: string;
+  /** Space-separated scopes; order and repeats do not matter. */
+  scope: string;
+}
+
+/**
+ * Scopes are a set: "openid email" and "email  openid" ask for the same token, so they share one entry.
+ * Sorted, deduplicated, single spaces.
+ */
+export function normalizeScope(scope: string): string {
+  return [...new Set(scope.split(/\s+/).filter((s) => s !== ''))].sort().join(' ');
+}
+
+// `|` separates the parts; `%` and `|` inside a part are percent-encoded so any value round-trips.
+const escape = (part: string): string => part.replace(/[%|]/g, (c) => (c === '%' ? '%25' : '%7C'));
+const unescape = (part: string): string => part.replace(/%(25|7C)/g, (_, hex: string) => (hex === '25' ? '%' : '|'));
+
+export function cacheKeyOf(key: CacheKey): string {
+  return [key.domain, key.clientId, key.audience, normalizeScope(key.scope)].map(escape).join('|');
+}
+
+/** The parts of a key, or undefined when `text` is not a key cacheKeyOf would produce. */
+export function parseCacheKey(text: string): CacheKey | undefined {
+  const parts = text.split('|');
+  if (parts.length !== 4) return undefined;
+  const [domain, clientId, audience, scope] = parts.map(unescape) as [string, string, string, string];
+  const key = { domain, clientId, audience, scope };
+  return cacheKeyOf(key) === text ? key : undefined;
+}

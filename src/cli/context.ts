@@ -1,0 +1,33 @@
+/** What every command that talks to a tenant resolves first: settings, home files, client secret. */
+import type { Command } from 'commander';
+import { homeFiles, omniAuthHome, type HomeFiles } from '../config/home.js';
+import { readSavedSettings, resolveSettings, type Settings, type SettingsFlags } from '../config/settings.js';
+import { Secret } from '../util/secret.js';
+
+export interface TenantContext {
+  settings: Settings;
+  files: HomeFiles;
+  clientSecret?: Secret;
+  env: NodeJS.ProcessEnv;
+}
+
+export function addSettingsOptions(cmd: Command): Command {
+  return cmd
+    .option('--domain <domain>', 'Auth0 domain (tenant.region.auth0.com or a full URL; env OMNI_AUTH_DOMAIN)')
+    .option('--client-id <id>', 'Auth0 application (client) id (env OMNI_AUTH_CLIENT_ID)')
+    .option('--audience <url>', 'API identifier the token is for (env OMNI_AUTH_AUDIENCE)')
+    .option('--scope <scopes>', 'space-separated scopes (env OMNI_AUTH_SCOPE; default "openid profile email offline_access")')
+    .option('--subject-token-type <uri>', 'subject token type of the Token Exchange Profile (default urn:omnispindle:local-auth)');
+}
+
+export function homeContext(env: NodeJS.ProcessEnv = process.env): HomeFiles {
+  return homeFiles(omniAuthHome(env));
+}
+
+export async function tenantContext(flags: SettingsFlags, env: NodeJS.ProcessEnv = process.env): Promise<TenantContext> {
+  const files = homeContext(env);
+  const saved = await readSavedSettings(files.settings);
+  const settings = resolveSettings(flags, env, saved);
+  const secret = env.OMNI_AUTH_CLIENT_SECRET;
+  return { settings, files, env, ...(secret ? { clientSecret: new Secret(secret) } : {}) };
+}

@@ -1,0 +1,39 @@
+/**
+ * `omni-auth demo`: the whole flow, offline — an in-process emulator on loopback, a throw-away
+ * OMNI_AUTH_HOME, and the same CLI commands a user runs against a real tenant, each printed on stderr
+ * before it runs. The final `token` prints the access token on stdout, as it always does.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startEmulator } from '../emulator/index.js';
+import { OmniAuthError } from '../util/errors.js';
+import { dim, info } from './output.js';
+
+export async function runDemo(): Promise<void> {
+  const home = await mkdtemp(join(tmpdir(), 'omni-auth-demo-'));
+  const emulator = await startEmulator({ provisioned: true });
+  try {
+    const e = emulator.info();
+    info(dim(`# emulator on ${e.domain}, throw-away home ${home}`));
+    const settings = ['--domain', e.domain, '--client-id', e.client_id, '--audience', e.audience];
+    await cli(home, ['login', ...settings, '--no-write']);
+    await cli(home, ['token']);
+    await cli(home, ['status']);
+  } finally {
+    await emulator.close();
+    await rm(home, { recursive: true, force: true });
+  }
+}
+
+/** Runs this same CLI (the bundle that is running now) as a child, like a user would. */
+async function cli(home: string, args: string[]): Promise<void> {
+  info(`$ omni-auth ${args.join(' ')}`);
+  const child = spawn(process.execPath, [process.argv[1]!, ...args], {
+    stdio: 'inherit',
+    env: { ...process.env, OMNI_AUTH_HOME: home },
+  });
+  const code = await new Promise<number>((resolve) => child.once('exit', (c) => resolve(c ?? 1)));
+  if (code !== 0) throw new OmniAuthError('demo_step_failed', `omni-auth ${args[0]} exited with ${code}`, { exitCode: 1 });
+}

@@ -1,0 +1,35 @@
+/** `omni-auth status [--json]`: identity, tenant, cached token expiry — never the token. */
+import { status } from '../broker/status.js';
+import type { SettingsFlags } from '../config/settings.js';
+import { homeContext } from './context.js';
+import { dim, green, info, red, yellow } from './output.js';
+import { describeExpiry } from './time.js';
+
+/** Exit code 0 when the settings resolve (whether or not a token is cached), 2 when they do not. */
+export async function runStatus(flags: SettingsFlags & { json?: boolean; minTtl: number }): Promise<number> {
+  const files = homeContext();
+  const r = await status(flags, files, process.env, flags.minTtl);
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify(r)}\n`);
+  } else {
+    info(`home     ${r.home}`);
+    if (r.key.present) info(`key      ${r.key.thumbprint} ${dim(`(${r.key.alg}, ${r.key.source})`)}`);
+    else info(`key      ${r.key.error ? red(r.key.error) : yellow('none yet (created by the first login)')}`);
+    if (r.settings.resolved) {
+      info(`tenant   ${r.settings.domain}  client ${r.settings.client_id}`);
+      info(`audience ${r.settings.audience}  scope "${r.settings.scope}"`);
+    } else {
+      info(`tenant   ${red(r.settings.error ?? 'not configured')}`);
+    }
+    if (r.cache_warning) info(yellow(r.cache_warning));
+    if (r.token.cached) {
+      const mark = r.token.fresh ? green('✓') : yellow('!');
+      info(`token    ${mark} ${describeExpiry(r.token.expires_at!)}${r.token.refreshable ? ', renewable' : ''}`);
+      if (r.token.subject) info(`user     ${r.token.subject}`);
+      if (r.token.scope) info(`granted  ${r.token.scope}`);
+    } else if (r.settings.resolved) {
+      info(`token    ${yellow('none cached')} (run omni-auth login or omni-auth token)`);
+    }
+  }
+  return r.settings.resolved ? 0 : 2;
+}

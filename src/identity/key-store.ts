@@ -1,0 +1,120 @@
+/**
+ * The machine key: one per OS user, created on first use under OMNI_AUTH_HOME (0600), or taken from
+ * OMNI_AUTH_KEY (a private JWK or PKCS#8 PEM) so a CI pipeline keeps one identity across ephemeral
+ * runners — then nothing is written. A key file that is unreadable, malformed, of the wrong type or
+ * readable by others is an error naming the file and the fix; it is never silently replaced.
+ *
+ * Only node:crypto here (no jose), so `status` can name the key cheaply.
+ */
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { UsageError } from '../util/errors.js';
+import type { LocalTokenAlg } from './contract.js';
+import { publicMembers, thumbprint, type PublicJwk } from './thumbprint.js';
+
+export interface LoadedKey {
+  alg: LocalTokenAlg;
+  privateKey: KeyObject;
+  publicJwk: PublicJwk;
+  thumbprint: string;
+  /** Where the key came from: the key file's path, or the environment variable. */
+  source: string;
+  created: boolean;
+}
+
+export const KEY_ENV = 'OMNI_AUTH_KEY';
+
+function fromKeyObject(privateKey: KeyObject, source: string): Omit<LoadedKey, 'created'> {
+  if (privateKey.type !== 'private') {
+    throw new UsageError('key_wrong_type', `${source} holds a ${privateKey.type} key, not a private key`, {
+      hint: 'provide a private P-256 (ES256) or Ed25519 key',
+    });
+  }
+  let alg: LocalTokenAlg;
+  const t = privateKey.asymmetricKeyType;
+  if (t === 'ec' && privateKey.asymmetricKeyDetails?.namedCurve === 'prime256v1') alg = 'ES256';
+  else if (t === 'ed25519') alg = 'EdDSA';
+  else {
+    const curve = privateKey.asymmetricKeyDetails?.namedCurve;
+    throw new UsageError('key_wrong_type', `${source} holds a ${t}${curve ? ` (${curve})` : ''} key; omni-auth needs P-256 or Ed25519`, {
+      hint: `generate one with: openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`,
+    });
+  }
+  const publicJwk = publicMembers(createPublicKey(privateKey).export({ format: 'jwk' }) as PublicJwk);
+  return { alg, privateKey, publicJwk, thumbprint: thumbprint(publicJwk), source };
+}
+
+/** Parses a private key given as JWK JSON or PEM text. Errors never quote the key material. */
+export function parsePrivateKey(text: string, source: string): Omit<LoadedKey, 'created'> {
+  const trimmed = text.trim();
+  let key: KeyObject;
+  try {
+    if (trimmed.startsWith('{')) {
+      const jwk = JSON.parse(trimmed) as Record<string, unknown>;
+      if (typeof jwk.d !== 'string') throw new Error('the JWK has no private member "d"');
+      key = createPrivateKey({ key: jwk as never, format: 'jwk' });
+    } else if (trimmed.startsWith('-----BEGIN')) {
+      key = createPrivateKey({ key: trimmed, format: 'pem' });
+    } else {
+      throw new Error('expected a JSON Web Key ({…}) or a PEM block (-----BEGIN PRIVATE KEY-----)');
+    }
+  } catch (e) {
+    const why = e instanceof SyntaxError ? 'it is not valid JSON' : (e as Error).message.split('\n')[0];
+    throw new UsageError('key_invalid', `${source} does not hold a usable private key: ${why}`, {
+      hint: source === KEY_ENV
+        ? `set ${KEY_ENV} to a private JWK or a PKCS#8 PEM (P-256 or Ed25519)`
+        : `move ${source} aside and run omni-auth again to create a new key (this creates a new Auth0 user)`,
+    });
+  }
+  return fromKeyObject(key, source);
+}
+
+/** The key to use: OMNI_AUTH_KEY if set, else the key file (created on first use). */
+export async function loadOrCreateKey(file: string, env: NodeJS.ProcessEnv = process.env): Promise<LoadedKey> {
+  const fromEnv = env[KEY_ENV];
+  if (fromEnv !== undefined && fromEnv.trim() !== '') return { ...parsePrivateKey(fromEnv, KEY_ENV), created: false };
+  const existing = await readKeyFile(file);
+  if (existing) return existing;
+  return createKeyFile(file);
+}
+
+/** Reads the key file; undefined when it does not exist. */
+export async function readKeyFile(file: string): Promise<LoadedKey | undefined> {
+  let text: string;
+  try {
+    if (process.platform !== 'win32') {
+      const st = await stat(file);
+      if ((st.mode & 0o077) !== 0) {
+        throw new UsageError('key_permissions', `key file ${file} is readable by other users (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')})`, {
+          hint: `run: chmod 600 ${file}`,
+        });
+      }
+    }
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    throw new UsageError('key_unreadable', `cannot read key file ${file} (${code ?? (e as Error).message})`, {
+      hint: `check that ${file} belongs to this user and has mode 0600`,
+    });
+  }
+  return { ...parsePrivateKey(text, file), created: false };
+}
+
+/**
+ * Creates the key file. Exclusive: when several processes start on an empty home at once, one key
+ * wins and the others read it, so they all act as the same Auth0 user.
+ */
+async function createKeyFile(file: string): Promise<LoadedKey> {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const jwk = privateKey.export({ format: 'jwk' });
+  const body = `${JSON.stringify({ ...jwk, alg: 'ES256', created_at: new Date().toISOString() }, null, 2)}\n`;
+  const won = await writeFileAtomic(file, body, { mode: 0o600, exclusive: true });
+  if (!won) {
+    const winner = await readKeyFile(file);
+    if (winner) return winner;
+  }
+  return { ...fromKeyObject(privateKey, file), created: true };
+}

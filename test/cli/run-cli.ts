@@ -1,0 +1,56 @@
+/** Spawning the built CLI like a user does: a child process, a temporary OMNI_AUTH_HOME, real loopback HTTP. */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { packageRoot } from '../../src/util/package-root.js';
+
+export const CLI = join(packageRoot(), 'dist', 'omni-auth.js');
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Every stderr any CLI run printed, so a suite can assert no secret ever reached it. */
+export const allStderr: string[] = [];
+
+/** An environment without the developer's own omni-auth/Auth0 settings leaking into tests. */
+export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (/^(OMNI_AUTH_|AUTH0_)/.test(k)) continue;
+    env[k] = v;
+  }
+  env.NO_COLOR = '1';
+  for (const [k, v] of Object.entries(extra)) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  return env;
+}
+
+export function runCli(args: string[], env: NodeJS.ProcessEnv, options: { timeoutMs?: number } = {}): Promise<CliResult> {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      allStderr.push(stderr);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+export async function tempHome(prefix = 'omni-home-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}

@@ -1,0 +1,231 @@
+import { mkdtemp, readFile, readdir, stat, utimes, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { OmniAuthError } from '../../src/util/errors.js';
+import { withFileLock } from '../../src/util/lock.js';
+import { bundleWorker, killWorker, runWorker, startWorker, type Worker } from './fixtures/processes.js';
+
+let script: string;
+beforeAll(async () => {
+  script = await bundleWorker();
+});
+
+const live: Worker[] = [];
+afterEach(async () => {
+  await Promise.all(live.splice(0).map(killWorker));
+});
+
+async function tempDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'omni-lock-'));
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Checks that critical sections never overlapped: every "+pid" is followed by its own "-pid". */
+function assertNoOverlap(log: string, sections: number): void {
+  const lines = log.trim().split('\n');
+  expect(lines).toHaveLength(2 * sections);
+  for (let i = 0; i < lines.length; i += 2) {
+    expect(lines[i]).toMatch(/^\+\d+$/);
+    expect(lines[i + 1]).toBe(`-${lines[i]!.slice(1)}`);
+  }
+}
+
+/** Runs `processes` workers that each increment a shared counter `times` times, all starting together. */
+async function countInProcesses(dir: string, processes: number, times: number, mode?: 'nolock') {
+  const lock = join(dir, 'tokens.lock');
+  const counter = join(dir, 'counter');
+  const log = join(dir, 'log');
+  await writeFile(counter, '0');
+  await writeFile(log, '');
+  const startAt = String(Date.now() + 2_000);
+  const args = ['count', lock, counter, log, String(times), startAt, ...(mode ? [mode] : [])];
+  await Promise.all(Array.from({ length: processes }, () => runWorker(script, args)));
+  return { count: Number(await readFile(counter, 'utf8')), log: await readFile(log, 'utf8') };
+}
+
+/** A pid that existed a moment ago and does not any more. */
+async function deadPid(): Promise<number> {
+  const w = startWorker(script, ['hold', join(await tempDir(), 'x.lock')]);
+  await w.firstLine;
+  const pid = w.child.pid!;
+  await killWorker(w);
+  return pid;
+}
+
+async function writeLock(path: string, fields: { pid: number; hostname: string }, ageMs = 0): Promise<void> {
+  await writeFile(path, JSON.stringify({ ...fields, created_at: new Date().toISOString(), token: 'someone-else' }), { mode: 0o600 });
+  const t = new Date(Date.now() - ageMs);
+  await utimes(path, t, t);
+}
+
+describe('withFileLock across processes', () => {
+  it('8 processes incrementing a counter 20 times each under the lock lose no update and never overlap', async () => {
+    const dir = await tempDir();
+    const { count, log } = await countInProcesses(dir, 8, 20);
+    expect(count).toBe(160);
+    assertNoOverlap(log, 160);
+    expect(await readdir(dir)).toEqual(['counter', 'log']); // no lock, no breaker left
+  }, 60_000);
+
+  it('(control) the same processes without the lock do lose updates, so the test above can fail', async () => {
+    const { count } = await countInProcesses(await tempDir(), 4, 20, 'nolock');
+    expect(count).toBeLessThan(80);
+  }, 60_000);
+
+  it('recovers at once a lock whose holder was killed (same host, pid gone), long before staleMs', async () => {
+    const lock = join(await tempDir(), 'tokens.lock');
+    const holder = startWorker(script, ['hold', lock]);
+    expect(await holder.firstLine).toBe('locked');
+    await killWorker(holder);
+    expect(JSON.parse(await readFile(lock, 'utf8')).pid).toBe(holder.child.pid); // it was left behind
+
+    const started = Date.now();
+    const result = await withFileLock(lock, async () => 'got it', { staleMs: 60_000, timeoutMs: 10_000 });
+    expect(result).toBe('got it');
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it('times out on a lock held by a live process, with an error naming the lock and its holder', async () => {
+    const lock = join(await tempDir(), 'tokens.lock');
+    const holder = startWorker(script, ['hold', lock]);
+    live.push(holder);
+    await holder.firstLine;
+    let waits = 0;
+    let ran = false;
+    const started = Date.now();
+    const error = await withFileLock(lock, async () => (ran = true), { timeoutMs: 700, onWait: () => waits++ }).catch((e: unknown) => e);
+
+    expect(ran).toBe(false);
+    expect(waits).toBe(1);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(700);
+    expect(error).toBeInstanceOf(OmniAuthError);
+    const e = error as OmniAuthError;
+    expect(e.code).toBe('lock_timeout');
+    expect(e.exitCode).toBe(1);
+    expect(e.message).toContain(lock);
+    expect(e.hint).toContain(`process ${holder.child.pid}`);
+    expect(e.hint).toContain(`delete ${lock}`);
+    expect(e.details).toMatchObject({ lock, holder_pid: holder.child.pid });
+  });
+
+  it('6 processes that all find the same abandoned lock take turns: one breaks it, nobody overlaps', async () => {
+    for (let round = 0; round < 2; round++) {
+      const dir = await tempDir();
+      await writeLock(join(dir, 'tokens.lock'), { pid: await deadPid(), hostname: hostname() });
+      const { count, log } = await countInProcesses(dir, 6, 3);
+      expect(count).toBe(18);
+      assertNoOverlap(log, 18);
+    }
+  }, 60_000);
+});
+
+describe('withFileLock in one process', () => {
+  it('holds a 0600 lock file with pid, hostname, created_at and token, and removes it after', async () => {
+    const lock = join(await tempDir(), 'tokens.lock');
+    await withFileLock(lock, async () => {
+      expect((await stat(lock)).mode & 0o777).toBe(0o600);
+      const info = JSON.parse(await readFile(lock, 'utf8'));
+      expect(info).toMatchObject({ pid: process.pid, hostname: hostname() });
+      expect(Number.isNaN(Date.parse(info.created_at))).toBe(false);
+      expect(info.token).toMatch(/^[0-9a-f]{32}$/);
+    });
+    await expect(stat(lock)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('releases the lock when fn throws, and rethrows', async () => {
+    const lock = join(await tempDir(), 'tokens.lock');
+    await expect(withFileLock(lock, async () => { throw new Error('boom'); })).rejects.toThrow('boom');
+    await expect(stat(lock)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('does not delete a lock that is no longer its own (broken and retaken while it was frozen)', async () => {
+    const lock = join(await tempDir(), 'tokens.lock');
+    await withFileLock(lock, async () => {
+      await writeLock(lock, { pid: process.pid, hostname: hostname() });
+    });
+    expect(JSON.parse(await readFile(lock, 'utf8')).token).toBe('someone-else');
+  });
+
+  it('many concurrent callers finding the same abandoned lock never overlap', async () => {
+    for (let round = 0; round < 5; round++) {
+      const lock = join(await tempDir(), 'tokens.lock');
+      await writeLock(lock, { pid: await deadPid(), hostname: hostname() });
+      let inside = 0;
+      let most = 0;
+      await Promise.all(Array.from({ length: 10 }, () => withFileLock(lock, async () => {
+        most = Math.max(most, ++inside);
+        await sleep(2);
+        inside--;
+      })));
+      expect(most).toBe(1);
+    }
+  }, 30_000);
+
+  it('takes at once a lock with our own pid that we do not hold (an earlier run in a container)', async () => {
+    const lock = join(await tempDir(), 'tokens.lock');
+    await writeLock(lock, { pid: process.pid, hostname: hostname() });
+    await expect(withFileLock(lock, async () => 'ok', { timeoutMs: 500 })).resolves.toBe('ok');
+  });
+
+  it('breaks a lock of another host only once its mtime is older than staleMs', async () => {
+    const dir = await tempDir();
+    const old = join(dir, 'old.lock');
+    await writeLock(old, { pid: 1, hostname: 'elsewhere.example' }, 5_000);
+    await expect(withFileLock(old, async () => 'ok', { staleMs: 2_000, timeoutMs: 2_000 })).resolves.toBe('ok');
+
+    // Fresh, and pid 1 on another host is not ours to check: it is a live lock.
+    const fresh = join(dir, 'fresh.lock');
+    await writeLock(fresh, { pid: 1, hostname: 'elsewhere.example' });
+    await expect(withFileLock(fresh, async () => 'ok', { staleMs: 2_000, timeoutMs: 500 }))
+      .rejects.toMatchObject({ code: 'lock_timeout' });
+  });
+
+  it('an empty lock file (holder killed before writing it) is judged by its age', async () => {
+    const lock = join(await tempDir(), 'tokens.lock');
+    await writeFile(lock, '');
+    await expect(withFileLock(lock, async () => 'ok', { staleMs: 2_000, timeoutMs: 300 })).rejects.toMatchObject({
+      code: 'lock_timeout',
+      hint: expect.stringContaining('holder is unknown'),
+    });
+    const t = new Date(Date.now() - 3_000);
+    await utimes(lock, t, t);
+    await expect(withFileLock(lock, async () => 'ok', { staleMs: 2_000, timeoutMs: 300 })).resolves.toBe('ok');
+  });
+
+  it('a long holder keeps its lock alive with the heartbeat: a waiter does not break it after staleMs', async () => {
+    const lock = join(await tempDir(), 'tokens.lock');
+    const events: string[] = [];
+    const holder = withFileLock(lock, async () => {
+      events.push('holder in');
+      await sleep(1_000); // five times staleMs
+      events.push('holder out');
+    }, { staleMs: 200 });
+    await sleep(50);
+    const waiter = withFileLock(lock, async () => {
+      events.push('waiter in');
+    }, { staleMs: 200, timeoutMs: 5_000 });
+    await Promise.all([holder, waiter]);
+    expect(events).toEqual(['holder in', 'holder out', 'waiter in']);
+  });
+
+  it('removes a breaker left by a process killed while breaking, once it is old', async () => {
+    const dir = await tempDir();
+    const lock = join(dir, 'tokens.lock');
+    await writeLock(lock, { pid: await deadPid(), hostname: hostname() });
+    await writeFile(`${lock}.break`, '');
+    const t = new Date(Date.now() - 10_000);
+    await utimes(`${lock}.break`, t, t);
+    await expect(withFileLock(lock, async () => 'ok', { timeoutMs: 3_000 })).resolves.toBe('ok');
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('fails with a clear error when the lock directory does not exist', async () => {
+    const lock = join(await tempDir(), 'missing', 'tokens.lock');
+    await expect(withFileLock(lock, async () => 'ok')).rejects.toMatchObject({
+      code: 'lock_failed',
+      message: expect.stringContaining(lock),
+    });
+  });
+});
