@@ -13,7 +13,7 @@ const CLI = join(packageRoot(), 'dist', 'omni-auth.js');
 
 describe('omni-auth emulator', () => {
   it('prints one JSON line, serves a working exchange, and exits 0 on SIGTERM', async () => {
-    expect(existsSync(CLI), `${CLI} is missing: run "npm run build" (or "npx tsup") first`).toBe(true);
+    expect(existsSync(CLI), `${CLI} is missing: run "npm run build" first`).toBe(true);
     const child = spawn(process.execPath, [CLI, 'emulator', '--provisioned'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const stdoutLines: string[] = [];
     let stderr = '';
