@@ -7,6 +7,9 @@ import { Command, CommanderError } from 'commander';
 import { ExitCode, isOmniAuthError } from '../util/errors.js';
 import type { SettingsFlags } from '../config/settings.js';
 import { addSettingsOptions } from './context.js';
+import { doctorOptions, setupOptions } from './admin-options.js';
+import type { DoctorFlags } from './doctor.js';
+import type { SetupFlags } from './setup.js';
 import { printError } from './output.js';
 import { parseFormat, parseMinTtl, type TokenFormat } from './token.js';
 
@@ -83,6 +86,17 @@ export function buildProgram(): Command {
     .action(async (opts: { forgetKey?: boolean }) => {
       const { runLogout } = await import('./logout.js');
       await runLogout(opts);
+    });
+
+  setupOptions(program.command('setup').description('provision the Auth0 tenant for omni-auth (plan, then apply; safe to repeat)'))
+    .action(async (opts: SetupFlags) => {
+      const { runSetup } = await import('./setup.js');
+      await runSetup(opts);
+    });
+  doctorOptions(program.command('doctor').description('check settings, key, clock and tenant, each with a fix'))
+    .action(async (opts: DoctorFlags) => {
+      const { runDoctor } = await import('./doctor.js');
+      process.exitCode = await runDoctor(opts);
     });
 
   program

@@ -1,11 +1,11 @@
 /**
- * One POST to the tenant, with the safety rules that apply to every call: https:// only (http:// to
+ * One request to the tenant, with the safety rules that apply to every call: https:// only (http:// to
  * loopback), a connect timeout and a total timeout, failures turned into typed errors naming the host,
  * and the body parsed as JSON. The network itself is behind `Transport` (undici unless told otherwise).
  */
 import { badResponseError, unreachableError, type NetworkReason } from './errors.js';
 import { assertSecureUrl } from './secure-url.js';
-import type { Transport } from './transport.js';
+import type { HttpMethod, Transport } from './transport.js';
 import { undiciTransport } from './undici-transport.js';
 
 export interface HttpOptions {
@@ -15,6 +15,8 @@ export interface HttpOptions {
   /** The caller's cancellation; its reason is rethrown as is. */
   signal?: AbortSignal;
   transport?: Transport;
+  /** Extra request headers (e.g. a Management API `authorization`); never part of an error. */
+  headers?: Record<string, string>;
 }
 
 export const DEFAULT_TIMEOUTS = { connectTimeoutMs: 5_000, totalTimeoutMs: 15_000 } as const;
@@ -33,15 +35,25 @@ export function postForm(url: URL, fields: Record<string, string | undefined>, o
   for (const [name, value] of Object.entries(fields)) {
     if (value !== undefined) form.set(name, value);
   }
-  return post(url, 'application/x-www-form-urlencoded', form.toString(), options);
+  return send('POST', url, { type: 'application/x-www-form-urlencoded', text: form.toString() }, options);
 }
 
 /** POSTs JSON (the revocation endpoint's documented format); undefined members are left out. */
 export function postJson(url: URL, value: Record<string, unknown>, options: HttpOptions): Promise<HttpResult> {
-  return post(url, 'application/json', JSON.stringify(value), options);
+  return requestJson('POST', url, value, options);
 }
 
-async function post(url: URL, contentType: string, body: string, options: HttpOptions): Promise<HttpResult> {
+/** GETs a JSON document (discovery, JWKS, the Management API). */
+export function getJson(url: URL, options: HttpOptions): Promise<HttpResult> {
+  return send('GET', url, undefined, options);
+}
+
+/** Any method with an optional JSON body (a Management API array or object). */
+export function requestJson(method: HttpMethod, url: URL, value: unknown, options: HttpOptions): Promise<HttpResult> {
+  return send(method, url, value === undefined ? undefined : { type: 'application/json', text: JSON.stringify(value) }, options);
+}
+
+async function send(method: HttpMethod, url: URL, body: { type: string; text: string } | undefined, options: HttpOptions): Promise<HttpResult> {
   assertSecureUrl(url);
   const timeout = AbortSignal.timeout(options.totalTimeoutMs);
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
@@ -49,9 +61,15 @@ async function post(url: URL, contentType: string, body: string, options: HttpOp
   let response;
   try {
     response = await transport({
+      method,
       url,
-      headers: { 'content-type': contentType, accept: 'application/json', 'user-agent': 'omni-auth' },
-      body,
+      headers: {
+        ...options.headers,
+        ...(body ? { 'content-type': body.type } : {}),
+        accept: 'application/json',
+        'user-agent': 'omni-auth',
+      },
+      ...(body ? { body: body.text } : {}),
       connectTimeoutMs: options.connectTimeoutMs,
       signal,
     });

@@ -1,13 +1,18 @@
 /**
- * The one seam between the exchange client and the network: a function that POSTs a body and returns
- * the whole answer. The real one is undici (`undici-transport.ts`); tests pass one built on the global
- * `fetch`, which msw intercepts (msw 2 does not intercept the npm `undici` package's `request` or
- * `fetch`: they open their own sockets).
+ * The one seam between omni-auth and the network: a function that sends one request (a POST unless
+ * `method` says otherwise) and returns the whole answer. The real one is undici
+ * (`undici-transport.ts`); tests pass one built on the global `fetch`, which msw intercepts (msw 2
+ * does not intercept the npm `undici` package's `request` or `fetch`: they open their own sockets).
  */
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+
 export interface TransportRequest {
+  /** Default POST (the Authentication API's only method). */
+  method?: HttpMethod;
   url: URL;
   headers: Record<string, string>;
-  body: string;
+  /** Absent for GET and DELETE. */
+  body?: string;
   /** Limit for TCP + TLS set-up. */
   connectTimeoutMs: number;
   /** Aborts the request and the body read: the caller's signal combined with the total timeout. */

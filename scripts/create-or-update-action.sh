@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Creates the omni-auth Action (trigger custom-token-exchange v1, runtime node22, its pinned
+# dependencies and secrets), or updates it when its code, dependencies or secrets differ; waits for
+# the build, deploys, and waits until the new version is live. Does nothing when all is already so.
+# Prints the Action's id on stdout:
+#
+#   export ACTION_ID="$(scripts/create-or-update-action.sh)"
+#
+# Environment:
+#   AUTH0_DOMAIN      the tenant, e.g. tenant.eu.auth0.com (http:// only for a local emulator)
+#   AUTH0_MGMT_TOKEN  Management API token (scripts/get-mgmt-token.sh) with read:, create:, update:actions
+#   ACTION_NAME       default omni-auth-custom-token-exchange
+#   ACTION_DIR        directory with custom_token_exchange.js and package.json (default: ../auth0-actions)
+#   CONNECTION        database connection for the users (secret CONNECTION; default Username-Password-Authentication)
+#   ISSUER            the tenant's issuer (secret ISSUER; default https://{AUTH0_DOMAIN}/)
+#   ALLOWED_KEYS      optional: comma-separated key thumbprints the Action accepts (secret ALLOWED_KEYS)
+#
+# Auth0 never shows secret values, so the code gets a last line with the SHA-256 of the secrets
+# (`// omni-auth:secrets-sha256=…`, the same as `omni-auth setup` writes): a changed secret changes
+# the code, and the Action is updated.
+source "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
+
+need_tools curl jq
+need AUTH0_DOMAIN AUTH0_MGMT_TOKEN
+ORIGIN="$(tenant_origin)"
+ACTION_NAME="${ACTION_NAME:-omni-auth-custom-token-exchange}"
+ACTION_DIR="${ACTION_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../auth0-actions" && pwd)}"
+CONNECTION="${CONNECTION:-Username-Password-Authentication}"
+ISSUER="${ISSUER:-$ORIGIN/}"
+[ -f "$ACTION_DIR/custom_token_exchange.js" ] || die "$ACTION_DIR/custom_token_exchange.js not found (set ACTION_DIR)"
+[ -f "$ACTION_DIR/package.json" ] || die "$ACTION_DIR/package.json not found (set ACTION_DIR)"
+
+sha256() {
+  if command -v sha256sum >/dev/null 2>&1; then sha256sum | cut -d' ' -f1; else shasum -a 256 | cut -d' ' -f1; fi
+}
+
+# The desired secrets, and their digest over canonical JSON: [["NAME","value"],…] sorted by name.
+secrets="$(jq -cn --arg issuer "$ISSUER" --arg connection "$CONNECTION" --arg keys "${ALLOWED_KEYS:-}" '
+  [{name: "ISSUER", value: $issuer}, {name: "CONNECTION", value: $connection}]
+  + (if ($keys | gsub("\\s"; "")) == "" then [] else [{name: "ALLOWED_KEYS", value: ($keys | split(",") | map(gsub("^\\s+|\\s+$"; "")) | map(select(. != "")) | unique | join(","))}] end)')"
+digest="$(jq -cj 'sort_by(.name) | map([.name, .value])' <<<"$secrets" | sha256)"
+
+# The desired Action: the file's code (any old marker removed, trailing space trimmed) + the marker.
+desired="$(jq -cn --rawfile code "$ACTION_DIR/custom_token_exchange.js" --slurpfile pkg "$ACTION_DIR/package.json" \
+  --argjson secrets "$secrets" --arg digest "$digest" '{
+    code: (($code | sub("\n*// omni-auth:secrets-sha256=[0-9a-f]{64}\\s*$"; "\n") | sub("\\s+$"; "")) + "\n\n// omni-auth:secrets-sha256=" + $digest + "\n"),
+    runtime: "node22",
+    dependencies: ($pkg[0].dependencies // {} | to_entries | map({name: .key, version: .value})),
+    secrets: $secrets
+  }')"
+
+listing="$(api GET "/actions/actions?triggerId=custom-token-exchange&actionName=$(urlencode "$ACTION_NAME")")"
+id="$(jq -r --arg n "$ACTION_NAME" '[.actions[]? | select(.name == $n)][0].id // empty' <<<"$listing")"
+
+if [ -z "$id" ]; then
+  note "creating the Action $ACTION_NAME"
+  body="$(jq -c --arg n "$ACTION_NAME" '. + {name: $n, supported_triggers: [{id: "custom-token-exchange", version: "v1"}]}' <<<"$desired")"
+  id="$(api POST /actions/actions "$body" | jq -r .id)"
+else
+  current="$(api GET "/actions/actions/$id")"
+  # Equal code means equal secrets too (the marker); secret names are compared as well.
+  same="$(jq -n --argjson a "$current" --argjson d "$desired" '
+    ($a.code == $d.code) and ($a.runtime == $d.runtime)
+    and (($a.dependencies // []) | map("\(.name)@\(.version)") | sort) == ($d.dependencies | map("\(.name)@\(.version)") | sort)
+    and (($a.secrets // []) | map(.name) | sort) == ($d.secrets | map(.name) | sort)
+    and ($a.status != "failed")')"
+  if [ "$same" = true ]; then
+    live="$(jq -r '(.deployed_version.deployed == true) and (.all_changes_deployed != false)' <<<"$current")"
+    if [ "$live" = true ]; then
+      note "the Action $ACTION_NAME ($id) is up to date and deployed"
+      printf '%s\n' "$id"
+      exit 0
+    fi
+  else
+    note "updating the Action $ACTION_NAME ($id)"
+    api PATCH "/actions/actions/$id" "$desired" >/dev/null
+  fi
+fi
+
+# poll_action JQ_CONDITION WHAT — polls the Action until the condition holds (at most 180 s).
+poll_action() {
+  local condition="$1" what="$2" deadline=$(($(date +%s) + 180)) delay=0.25 state
+  while :; do
+    state="$(api GET "/actions/actions/$id")"
+    if [ "$(jq -r "$condition" <<<"$state")" = true ]; then printf '%s' "$state"; return 0; fi
+    if [ "$(jq -r .status <<<"$state")" = failed ]; then
+      note "error: the Action $ACTION_NAME ($id) failed to build:"
+      jq -c '.errors // [{msg: "(the tenant gave no reason; see Dashboard → Actions → Library)"}]' <<<"$state" >&2
+      exit 1
+    fi
+    [ "$(date +%s)" -lt "$deadline" ] || die "the Action $ACTION_NAME ($id) was not $what after 180 s (status $(jq -r .status <<<"$state"))"
+    sleep "$delay"
+    delay=1
+  done
+}
+
+note "waiting for the build…"
+poll_action '.status == "built"' built >/dev/null
+note "deploying…"
+version="$(api POST "/actions/actions/$id/deploy" | jq -r '.id')"
+poll_action "(.deployed_version.id == \"$version\") and (.deployed_version.deployed == true)" deployed >/dev/null
+note "the Action $ACTION_NAME ($id) is deployed"
+printf '%s\n' "$id"

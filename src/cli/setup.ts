@@ -1,0 +1,119 @@
+/** `omni-auth setup`: resolve the inputs, run the use case, print the plan and the line for teammates. */
+import { issuerOf, normalizeDomain } from '../config/domain.js';
+import { pickSetting, readSavedSettings, type SavedSettings, type SettingsFlags } from '../config/settings.js';
+import { SUBJECT_TOKEN_TYPE } from '../identity/contract.js';
+import { actionSecrets, desiredAction, parseAllowedKeys } from '../tenant/action-bundle.js';
+import { label } from '../tenant/apply.js';
+import { planView, type Plan, type PlanStep, type SetupInputs } from '../tenant/plan.js';
+import { setup } from '../tenant/setup.js';
+import { UsageError, isOmniAuthError } from '../util/errors.js';
+import { managementCredentials, type ManagementFlags } from './admin-options.js';
+import { homeContext } from './context.js';
+import { dim, green, info, red, yellow } from './output.js';
+
+export interface SetupFlags extends SettingsFlags, ManagementFlags {
+  connection: string;
+  profileName: string;
+  allowedKeys?: string;
+  dryRun?: boolean;
+  json?: boolean;
+  actionDir?: string;
+}
+
+export const ACTION_NAME = 'omni-auth-custom-token-exchange';
+/** The name of the application setup creates when no --client-id is given (and finds again next time). */
+export const APP_NAME = 'omni-auth';
+
+export async function runSetup(flags: SetupFlags, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const files = homeContext(env);
+  const saved = await readSavedSettings(files.settings);
+  const inputs = await setupInputs(flags, env, saved);
+  const credentials = managementCredentials(flags, env);
+  if (!credentials) {
+    throw new UsageError('mgmt_credentials_missing', 'setup needs Management API credentials', {
+      hint: 'set AUTH0_MGMT_CLIENT_ID and AUTH0_MGMT_CLIENT_SECRET (a machine-to-machine application authorized for the Auth0 Management API), or AUTH0_MGMT_TOKEN',
+    });
+  }
+  let plan: Plan | undefined;
+  try {
+    const result = await setup({
+      inputs, credentials, dryRun: Boolean(flags.dryRun), files, env, saved,
+      onPlan: (p) => {
+        plan = p;
+        if (!flags.json) printPlan(p);
+      },
+      progress: info,
+    });
+    if (flags.json) {
+      process.stdout.write(`${JSON.stringify(result)}\n`);
+      return;
+    }
+    if (result.dry_run) {
+      info(result.changed ? dim('dry run: nothing was changed') : 'nothing to change');
+      return;
+    }
+    info(result.changed ? `${green('✓')} tenant ${inputs.domain} is set up` : 'nothing to change: the tenant is already set up');
+    info(`  settings saved to ${result.settings!.file}`);
+    info('  teammates run:');
+    process.stdout.write(`${result.login_command}\n`);
+  } catch (e) {
+    if (flags.json && isOmniAuthError(e)) {
+      process.stdout.write(`${JSON.stringify({ ...(plan ? { plan: planView(plan) } : {}), dry_run: Boolean(flags.dryRun), error: e.toJSON() })}\n`);
+    }
+    throw e;
+  }
+}
+
+function required(value: { value: string } | undefined, message: string, hint: string): string {
+  if (!value) throw new UsageError('settings_missing', message, { hint });
+  return value.value;
+}
+
+async function setupInputs(flags: SetupFlags, env: NodeJS.ProcessEnv, saved: SavedSettings | undefined): Promise<SetupInputs> {
+  const domainSetting = pickSetting('domain', flags, env, saved);
+  const domain = normalizeDomain(required(domainSetting, 'setup needs --domain', 'pass the tenant domain, e.g. --domain tenant.eu.auth0.com'), domainSetting!.label);
+  // Saved settings of another tenant say nothing about this one.
+  const sameTenant = saved?.domain !== undefined && sameDomain(saved.domain, domain) ? saved : undefined;
+  const audience = required(pickSetting('audience', flags, env, sameTenant), 'setup needs --audience',
+    'pass the identifier of the API the MCP server accepts, e.g. --audience https://mcp.example.com (it is created when missing)');
+  const clientId = pickSetting('clientId', flags, env, sameTenant)?.value;
+  const subjectTokenType = pickSetting('subjectTokenType', flags, env, sameTenant)?.value ?? SUBJECT_TOKEN_TYPE;
+  if (!/^(https:\/\/|urn:)/.test(subjectTokenType)) {
+    throw new UsageError('invalid_subject_token_type', `--subject-token-type "${subjectTokenType}" must start with https:// or urn:`, { hint: `the default is ${SUBJECT_TOKEN_TYPE}` });
+  }
+  const issuer = issuerOf(domain);
+  const secrets = actionSecrets(issuer, flags.connection, parseAllowedKeys(flags.allowedKeys));
+  const actionDir = flags.actionDir ?? (env.OMNI_AUTH_ACTION_DIR?.trim() || undefined);
+  return {
+    domain, issuer, audience,
+    ...(clientId !== undefined ? { clientId } : {}),
+    appName: APP_NAME,
+    connection: flags.connection,
+    subjectTokenType,
+    profileName: flags.profileName,
+    actionName: ACTION_NAME,
+    action: await desiredAction(secrets, actionDir),
+  };
+}
+
+function sameDomain(saved: string, origin: string): boolean {
+  try {
+    return normalizeDomain(saved) === origin;
+  } catch {
+    return false;
+  }
+}
+
+const MARK: Record<PlanStep['change'], (s: string) => string> = {
+  create: (s) => green(`+ ${s}`), update: (s) => yellow(`~ ${s}`), deploy: (s) => yellow(`↑ ${s}`), unchanged: (s) => dim(`= ${s}`), blocked: (s) => red(`✗ ${s}`),
+};
+
+function printPlan(plan: Plan): void {
+  info(`Plan for ${plan.inputs.domain}:`);
+  const width = Math.max(...plan.steps.map((s) => label(s.resource).length));
+  const targetWidth = Math.max(...plan.steps.map((s) => s.target.length));
+  for (const s of plan.steps) {
+    const what = s.fields.length > 0 && s.change !== 'create' ? `${s.change}: ${s.fields.join(', ')}` : s.change;
+    info(`  ${MARK[s.change](label(s.resource).padEnd(width))}  ${s.target.padEnd(targetWidth)}  ${dim(what)}`);
+  }
+}

@@ -1,0 +1,11 @@
+/**
+ * The MCP-client configuration API used by the CLI (`login`, `logout`, `mcp wire|unwire|add|list`).
+ * Everything that writes goes through apply.ts; everything else here is pure or read-only.
+ */
+export { wireClients, unwireClients, addServer, tokenHolders, DEFAULT_SERVER, DEFAULT_ENV_VAR } from './wire-clients.js';
+export type { WireClientsOptions, UnwireClientsOptions, AddServerOptions, TargetOptions, WriteOptions, McpReport, FileReport, ServerReport } from './wire-clients.js';
+export { listClients, renderList } from './list.js';
+export type { ListOptions, ClientList, ListedClient, ListedFile, ListedServer } from './list.js';
+export { newRun, backupPath, type ApplyRun } from './apply.js';
+export { CLIENTS, findClient, resolveFiles, type ClientSpec, type ResolvedFile, type Scope } from './registry.js';
+export { looksLikeJwt, headersHelperCommand, type WireMode, type Wiring } from './wire.js';

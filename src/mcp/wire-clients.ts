@@ -1,0 +1,322 @@
+/**
+ * The use cases behind `login`'s last step, `mcp wire`, `mcp unwire` (and `logout`) and `mcp add`:
+ * pick the client config files, and for each one edit the named server through apply.ts. A file that
+ * cannot be parsed or edited is reported with its error and the others are still processed.
+ */
+import { dirname } from 'node:path';
+import { UsageError, type OmniAuthError } from '../util/errors.js';
+import { Secret } from '../util/secret.js';
+import { applyToFile, newRun, readText, type ApplyRun } from './apply.js';
+import { configError } from './errors.js';
+import { editorFor, type FormatEditor } from './formats/index.js';
+import { isPlainObject } from './formats/structural.js';
+import { CLIENTS, resolveFiles, type ClientSpec, type ResolvedFile, type Scope } from './registry.js';
+import { realFs, type FsProbe } from './roots.js';
+import {
+  detectWiring, needsToken, newEntry, transportOf, unwireEntry, wireEntry,
+  type Entry, type Transport, type WireMode, type WireSettings, type Wiring,
+} from './wire.js';
+
+export const DEFAULT_SERVER = 'omnispindle';
+export const DEFAULT_ENV_VAR = 'AUTH0_TOKEN';
+
+export interface TargetOptions {
+  env?: NodeJS.ProcessEnv;
+  platform?: NodeJS.Platform;
+  cwd?: string;
+  fs?: FsProbe;
+  /** Client ids (`--client a,b`). Default: every client, and only files that exist. */
+  clients?: readonly string[];
+  /** Which files of each client (default: all). */
+  scope?: Scope | 'all';
+}
+
+export interface WriteOptions {
+  /** Compute everything, write nothing; reports carry before/after for a diff. */
+  dryRun?: boolean;
+  /** Shared by the calls of one command, so each file is backed up once. */
+  run?: ApplyRun;
+  lockTimeoutMs?: number;
+}
+
+export interface WireClientsOptions extends TargetOptions, WriteOptions {
+  server?: string;
+  mode?: WireMode;
+  envVar?: string;
+  /** Default: process.execPath. */
+  nodePath?: string;
+  launcherPath: string;
+  /** Called at most once, only when some entry stores a token (mode env, or a remote entry). */
+  getToken?: () => Promise<Secret>;
+  isOurToken?: (token: string) => boolean;
+}
+
+export interface UnwireClientsOptions extends TargetOptions, WriteOptions {
+  server?: string;
+  /** Every server wired through omni-auth, whatever its name (for `logout`). */
+  allWired?: boolean;
+  envVar?: string;
+  launcherPath?: string;
+  /** Without it, tokens stored by `--mode env` or in headers stay (and are reported as tokenLeft). */
+  isOurToken?: (token: string) => boolean;
+}
+
+export type AddServerOptions = Omit<WireClientsOptions, 'server'> & { name: string } & ({ url: string } | { command: string; args?: string[] });
+
+export interface ServerReport {
+  name: string;
+  /** The container path inside the file, e.g. ["mcpServers"] or ["projects", "/repo", "mcpServers"]. */
+  location: string[];
+  transport?: Transport;
+  outcome: 'wired' | 'unwired' | 'added' | 'unchanged' | 'skipped';
+  wiring?: Wiring;
+  /** The file now holds a token for this server, which will expire. */
+  holdsToken?: boolean;
+  /** After unwire: a token that may be ours is still there. */
+  tokenLeft?: boolean;
+  code?: string;
+  reason?: string;
+}
+
+export interface FileReport {
+  client: string;
+  clientName: string;
+  scope: Scope;
+  path: string;
+  format: ClientSpec['format'];
+  /** How the client notices the change. */
+  reload: string;
+  status: 'changed' | 'would-change' | 'unchanged' | 'missing' | 'no-server' | 'error';
+  servers: ServerReport[];
+  error?: OmniAuthError | Error;
+  before?: string;
+  after?: string;
+  backup?: string;
+}
+
+export interface McpReport {
+  files: FileReport[];
+}
+
+export function wireClients(options: WireClientsOptions): Promise<McpReport> {
+  const server = options.server ?? DEFAULT_SERVER;
+  const settings = wireSettings(options);
+  const tokenFor = tokenSource(options);
+  const pick: Picker = (names) => names.filter((n) => n === server);
+  return runOnFiles(options, async (file, explicit) => {
+    const editor = editorFor(file.client.format);
+    const shape = file.client.entry;
+    const found = await readTargets(file, editor, pick);
+    if (found === undefined) return report(file, explicit ? 'missing' : undefined);
+    if (found.targets.length === 0) return report(file, explicit ? 'no-server' : undefined);
+    const token = await tokenFor(found.targets.some(({ entry }) => needsToken(entry, shape, settings.mode)));
+    let servers: ServerReport[] = [];
+    return apply(file, options, (text) => {
+      servers = [];
+      let out = text ?? '';
+      for (const { location } of targets(editor, out, file, pick)) {
+        const path = [...location, server];
+        const entry = editor.getIn(out, path);
+        const r = wireEntry(entry, shape, { ...settings, ...(token ? { token } : {}) });
+        const base = { name: server, location, ...transportField(entry, shape) };
+        if (r.action === 'skipped') {
+          servers.push({ ...base, outcome: 'skipped', code: r.code, reason: r.reason });
+          continue;
+        }
+        servers.push({ ...base, outcome: r.action === 'changed' ? 'wired' : 'unchanged', wiring: r.wiring, holdsToken: r.holdsToken });
+        if (r.action === 'changed') out = editor.setIn(out, path, r.entry);
+      }
+      return out;
+    }, () => servers);
+  });
+}
+
+export function unwireClients(options: UnwireClientsOptions): Promise<McpReport> {
+  const server = options.server ?? DEFAULT_SERVER;
+  const envVar = options.envVar ?? DEFAULT_ENV_VAR;
+  const settings = { envVar, ...(options.launcherPath ? { launcherPath: options.launcherPath } : {}), ...(options.isOurToken ? { isOurToken: options.isOurToken } : {}) };
+  return runOnFiles(options, async (file, explicit) => {
+    const editor = editorFor(file.client.format);
+    const shape = file.client.entry;
+    const pick: Picker = (names, container) =>
+      options.allWired ? names.filter((n) => detectWiring(container[n], shape, settings)) : names.filter((n) => n === server);
+    const found = await readTargets(file, editor, pick);
+    if (found === undefined) return report(file, explicit ? 'missing' : undefined);
+    if (found.targets.length === 0) return report(file, explicit ? 'no-server' : undefined);
+    let servers: ServerReport[] = [];
+    return apply(file, options, (text) => {
+      servers = [];
+      let out = text ?? '';
+      for (const { location, name } of targets(editor, out, file, pick)) {
+        const path = [...location, name];
+        const entry = editor.getIn(out, path);
+        const base = { name, location, ...transportField(entry, shape) };
+        if (!isPlainObject(entry)) {
+          servers.push({ ...base, outcome: 'skipped', code: 'unsupported_entry', reason: 'the entry is not an object' });
+          continue;
+        }
+        const r = unwireEntry(entry, shape, settings);
+        servers.push({ ...base, outcome: r.action === 'changed' ? 'unwired' : 'unchanged', ...(r.tokenLeft ? { tokenLeft: true } : {}) });
+        if (r.action === 'changed') out = editor.setIn(out, path, r.entry);
+      }
+      return out;
+    }, () => servers);
+  });
+}
+
+/**
+ * `mcp add NAME (--url URL | -- command args…)`: a new entry, wired, in each selected client. Default
+ * clients: those whose config file exists. A named client whose file does not exist gets a new file
+ * (0600) when its directory exists — a missing directory means the client is not installed.
+ */
+export function addServer(options: AddServerOptions): Promise<McpReport> {
+  const settings = wireSettings(options);
+  const tokenFor = tokenSource(options);
+  const spec = 'url' in options ? { url: options.url } : { command: options.command, args: options.args ?? [] };
+  const fs = options.fs ?? realFs;
+  return runOnFiles({ ...options, scope: options.scope ?? 'user' }, async (file, explicit) => {
+    if (!file.exists && !(explicit && fs.exists(dirname(file.path)))) return report(file, explicit ? 'missing' : undefined);
+    const editor = editorFor(file.client.format);
+    const shape = file.client.entry;
+    const location = [...(file.containers[0] ?? [])];
+    const base = { name: options.name, location };
+    const fresh = newEntry(shape, options.name, spec);
+    if (!fresh) {
+      return { ...report(file, 'unchanged'), servers: [{ ...base, outcome: 'skipped', code: 'remote_unsupported', reason: `${file.client.name} does not accept remote (URL) entries` }] };
+    }
+    const token = await tokenFor(needsToken(fresh, shape, settings.mode));
+    let servers: ServerReport[] = [];
+    return apply(file, options, (text) => {
+      const path = [...location, options.name];
+      const existing = text === undefined ? undefined : editor.getIn(text, path);
+      if (existing !== undefined) {
+        servers = [{ ...base, outcome: 'skipped', code: 'server_exists', reason: `"${options.name}" already exists here; use mcp wire --server ${options.name}` }];
+        return undefined;
+      }
+      const r = wireEntry(fresh, shape, { ...settings, ...(token ? { token } : {}) });
+      if (r.action === 'skipped') {
+        servers = [{ ...base, outcome: 'skipped', code: r.code, reason: r.reason }];
+        return undefined;
+      }
+      servers = [{ ...base, ...transportField(fresh, shape), outcome: 'added', wiring: r.wiring, holdsToken: r.holdsToken }];
+      return editor.setIn(text ?? '', path, r.entry);
+    }, () => servers);
+  });
+}
+
+/** The servers that now hold a token which will expire (say so on stderr, with the expiry). */
+export function tokenHolders(r: McpReport): Array<{ file: FileReport; server: ServerReport }> {
+  return r.files.flatMap((file) => file.servers.filter((s) => s.holdsToken && s.outcome !== 'skipped').map((server) => ({ file, server })));
+}
+
+// --- shared steps ---------------------------------------------------------------------------
+
+function wireSettings(o: WireClientsOptions): WireSettings {
+  return {
+    mode: o.mode ?? 'exec',
+    envVar: o.envVar ?? DEFAULT_ENV_VAR,
+    nodePath: o.nodePath ?? process.execPath,
+    launcherPath: o.launcherPath,
+    platform: o.platform ?? process.platform,
+    ...(o.isOurToken ? { isOurToken: o.isOurToken } : {}),
+  };
+}
+
+export function selectFiles(o: TargetOptions): { files: ResolvedFile[]; explicit: boolean } {
+  const ids = o.clients && o.clients.length > 0 ? o.clients : undefined;
+  if (ids) {
+    const unknown = ids.filter((id) => !CLIENTS.some((c) => c.id === id));
+    if (unknown.length > 0) {
+      throw new UsageError('unknown_client', `unknown MCP client ${unknown.map((u) => `"${u}"`).join(', ')}`, {
+        hint: `supported clients: ${CLIENTS.map((c) => c.id).join(', ')}`,
+      });
+    }
+  }
+  const clients = ids ? CLIENTS.filter((c) => ids.includes(c.id)) : CLIENTS;
+  const scope = o.scope ?? 'all';
+  const seen = new Set<string>();
+  const files = resolveFiles({ env: o.env ?? process.env, platform: o.platform ?? process.platform, cwd: o.cwd ?? process.cwd(), ...(o.fs ? { fs: o.fs } : {}) }, clients)
+    .filter((f) => scope === 'all' || f.scope === scope)
+    // Run in the home directory, a project file can be the user file (~/.cursor/mcp.json): once.
+    .filter((f) => !seen.has(`${f.client.id}\0${f.path}`) && seen.add(`${f.client.id}\0${f.path}`));
+  return { files, explicit: ids !== undefined };
+}
+
+async function runOnFiles(o: TargetOptions & WriteOptions, each: (file: ResolvedFile, explicit: boolean) => Promise<FileReport | undefined>): Promise<McpReport> {
+  const { files, explicit } = selectFiles(o);
+  const out: FileReport[] = [];
+  for (const file of files) {
+    try {
+      const r = await each(file, explicit);
+      if (r) out.push(r);
+    } catch (e) {
+      out.push({ ...report(file, 'error'), error: configError(file.path, e) as Error });
+    }
+  }
+  return { files: out };
+}
+
+function report(file: ResolvedFile, status: FileReport['status']): FileReport;
+function report(file: ResolvedFile, status: FileReport['status'] | undefined): FileReport | undefined;
+function report(file: ResolvedFile, status: FileReport['status'] | undefined): FileReport | undefined {
+  if (!status) return undefined;
+  return { client: file.client.id, clientName: file.client.name, scope: file.scope, path: file.path, format: file.client.format, reload: file.client.reload, status, servers: [] };
+}
+
+async function apply(file: ResolvedFile, o: WriteOptions, edit: (text: string | undefined) => string | undefined, servers: () => ServerReport[]): Promise<FileReport> {
+  const r = await applyToFile(file.path, edit, { run: o.run ?? newRun(), ...(o.dryRun ? { dryRun: true } : {}), ...(o.lockTimeoutMs !== undefined ? { lockTimeoutMs: o.lockTimeoutMs } : {}) });
+  const status = !r.changed ? 'unchanged' : o.dryRun ? 'would-change' : 'changed';
+  return { ...report(file, status), servers: servers(), ...(r.before !== undefined ? { before: r.before } : {}), ...(r.after !== undefined ? { after: r.after } : {}), ...(r.backup ? { backup: r.backup } : {}) };
+}
+
+/** The token, fetched at most once per command and only when needed. A dry run shows a placeholder. */
+function tokenSource(o: WireClientsOptions): (needed: boolean) => Promise<Secret | undefined> {
+  let pending: Promise<Secret> | undefined;
+  return async (needed) => {
+    if (!needed) return undefined;
+    if (o.dryRun) return new Secret('<token>');
+    if (!o.getToken) return undefined;
+    pending ??= o.getToken();
+    return pending;
+  };
+}
+
+type Picker = (names: string[], container: Record<string, unknown>) => string[];
+
+/** The picked entries of a file as it is now, or undefined when it does not exist. */
+async function readTargets(file: ResolvedFile, editor: FormatEditor, pick: Picker):
+  Promise<{ targets: Array<{ location: string[]; name: string; entry: unknown }> } | undefined> {
+  const read = await readText(file.path);
+  if (!read) return undefined;
+  return { targets: targets(editor, read.text, file, pick).map((t) => ({ ...t, entry: editor.getIn(read.text, [...t.location, t.name]) })) };
+}
+
+/** Every (container, server name) the picker selects, '*' in container paths expanded. */
+export function targets(editor: FormatEditor, text: string, file: Pick<ResolvedFile, 'containers'>, pick: Picker): Array<{ location: string[]; name: string }> {
+  const doc = editor.getIn(text, []);
+  return expandContainers(doc, file.containers).flatMap(({ location, container }) =>
+    pick(Object.keys(container), container).map((name) => ({ location, name })));
+}
+
+export function expandContainers(doc: unknown, patterns: ReadonlyArray<readonly string[]>): Array<{ location: string[]; container: Record<string, unknown> }> {
+  const out: Array<{ location: string[]; container: Record<string, unknown> }> = [];
+  const walk = (node: unknown, rest: readonly string[], at: string[]): void => {
+    if (!isPlainObject(node)) return;
+    const [head, ...tail] = rest;
+    if (head === undefined) {
+      out.push({ location: at, container: node });
+      return;
+    }
+    if (head === '*') for (const k of Object.keys(node)) walk(node[k], tail, [...at, k]);
+    else walk(node[head], tail, [...at, head]);
+  };
+  for (const p of patterns) walk(doc, p, []);
+  return out;
+}
+
+function transportField(entry: unknown, shape: ClientSpec['entry']): { transport?: Transport } {
+  const t = transportOf(entry, shape);
+  return t ? { transport: t } : {};
+}
+
+export type { Entry };

@@ -1,0 +1,100 @@
+/**
+ * Doctor's checks through the Authentication API: OIDC discovery and JWKS, the clock against the
+ * tenant's `Date` header, and ONE probe exchange with a deliberately invalid subject token. Each
+ * refused probe costs an attempt of Suspicious IP Throttling (10 by default), so there is exactly one.
+ */
+import type { Settings } from '../config/settings.js';
+import { tenantError } from '../exchange/errors.js';
+import { TOKEN_EXCHANGE_GRANT } from '../exchange/exchange.js';
+import { DEFAULT_TIMEOUTS, getJson, postForm, type HttpOptions } from '../exchange/http.js';
+import { ExitCode } from '../util/errors.js';
+import type { Secret } from '../util/secret.js';
+import { fail, failFrom, pass, warn, type Check } from './doctor-check.js';
+
+/** Not a compact JWS: any Action that validates its input must refuse it. */
+export const PROBE_SUBJECT_TOKEN = 'omni-auth-doctor-probe';
+/** The Action's local tokens tolerate 30 s of expiry skew; beyond it, exchanges fail. */
+export const MAX_CLOCK_SKEW_SECONDS = 30;
+
+const SETUP = 'run `omni-auth setup` (with Management API credentials) to provision the tenant';
+
+export async function checkDiscovery(settings: Settings, http: HttpOptions): Promise<{ check: Check; date?: string }> {
+  const title = 'OIDC discovery and JWKS';
+  const url = new URL('/.well-known/openid-configuration', settings.domain);
+  try {
+    const res = await getJson(url, http);
+    const doc = res.body as { issuer?: unknown; jwks_uri?: unknown } | undefined;
+    const date = res.headers.date;
+    if (res.status !== 200 || typeof doc?.issuer !== 'string') {
+      return { check: fail('discovery', title, `${url.href} answered HTTP ${res.status} without a discovery document`, 'check --domain: it must be the Auth0 tenant domain (tenant.region.auth0.com)', ExitCode.usage) };
+    }
+    if (doc.issuer !== settings.issuer) {
+      return { check: fail('discovery', title, `the tenant's issuer is ${doc.issuer}, not ${settings.issuer}`, `use the issuer's host as --domain (${doc.issuer})`, ExitCode.usage) };
+    }
+    if (typeof doc.jwks_uri !== 'string') return { check: fail('discovery', title, 'the discovery document has no jwks_uri', 'check --domain', ExitCode.refused) };
+    const jwks = await getJson(new URL(doc.jwks_uri), http);
+    const keys = (jwks.body as { keys?: unknown } | undefined)?.keys;
+    if (jwks.status !== 200 || !Array.isArray(keys) || keys.length === 0) {
+      return { check: fail('discovery', title, `${doc.jwks_uri} answered HTTP ${jwks.status} without signing keys`, 'check the tenant (Dashboard → Settings → Signing Keys)', ExitCode.refused) };
+    }
+    return { check: pass('discovery', title, `issuer ${doc.issuer}, ${keys.length} signing key${keys.length > 1 ? 's' : ''}`), ...(date ? { date } : {}) };
+  } catch (e) {
+    return { check: failFrom('discovery', title, e, 'check the domain and the network') };
+  }
+}
+
+export function checkClock(date: string | undefined, nowMs: number): Check {
+  const title = 'clock';
+  const tenantMs = date === undefined ? NaN : Date.parse(date);
+  if (Number.isNaN(tenantMs)) return warn('clock', title, 'the tenant sent no usable Date header; the clock was not compared', 'make sure this machine syncs its clock (NTP)');
+  // The Date header has whole seconds: up to 1 s of the difference is its rounding.
+  const skew = Math.round((nowMs - tenantMs) / 1000);
+  const direction = skew > 0 ? 'ahead of' : 'behind';
+  if (Math.abs(skew) > MAX_CLOCK_SKEW_SECONDS) {
+    return fail('clock', title, `this machine's clock is ${Math.abs(skew)} s ${direction} the tenant's (limit ${MAX_CLOCK_SKEW_SECONDS} s): its local tokens will be refused`,
+      'sync the clock (Linux: timedatectl set-ntp true; macOS: System Settings → General → Date & Time → Set automatically)', ExitCode.usage);
+  }
+  return pass('clock', title, `within ${Math.abs(skew)} s of the tenant's`);
+}
+
+/** What the probe's answer means: the error code of the exchange table → the verdict. */
+const VERDICTS: Record<string, { detail: (s: Settings) => string; fix: string }> = {
+  no_profile: { detail: (s) => `the tenant has no Token Exchange Profile for ${s.subjectTokenType}`, fix: SETUP },
+  unauthorized_client: { detail: (s) => `token exchange is not enabled on the application ${s.clientId}`, fix: SETUP },
+  consent_required: { detail: (s) => `the API ${s.audience} does not allow skipping user consent`, fix: SETUP },
+  access_denied: { detail: () => 'the tenant denied the exchange before or instead of the Action refusing the token', fix: SETUP },
+  invalid_client: { detail: (s) => `the tenant does not know the application ${s.clientId}`, fix: 'check --client-id' },
+};
+
+export async function checkProbe(settings: Settings, clientSecret: Secret | undefined, http: HttpOptions): Promise<Check> {
+  const title = 'probe exchange';
+  const url = new URL('/oauth/token', settings.domain);
+  let res;
+  try {
+    res = await postForm(url, {
+      grant_type: TOKEN_EXCHANGE_GRANT,
+      client_id: settings.clientId,
+      client_secret: clientSecret?.reveal(),
+      subject_token_type: settings.subjectTokenType,
+      subject_token: PROBE_SUBJECT_TOKEN,
+      audience: settings.audience,
+    }, http);
+  } catch (e) {
+    return failFrom('probe', title, e, 'check the domain and the network');
+  }
+  if (res.status >= 200 && res.status < 300) {
+    return fail('probe', title, 'the tenant ACCEPTED a deliberately invalid subject token: the Action does not verify tokens',
+      'deploy omni-auth\'s Action: run `omni-auth setup`', ExitCode.refused);
+  }
+  const error = tenantError(res, {
+    operation: 'token exchange', host: url.host, audience: settings.audience, subjectTokenType: settings.subjectTokenType,
+    secrets: clientSecret ? [clientSecret.reveal()] : [],
+  });
+  const said = (error.details?.error_description as string | undefined) ?? (error.details?.error as string | undefined) ?? `HTTP ${res.status}`;
+  if (error.code === 'local_token_refused') return pass('probe', title, `the Action rejects bad tokens ("${said}")`);
+  const verdict = VERDICTS[error.code];
+  if (verdict) return fail('probe', title, `${verdict.detail(settings)} (${said})`, verdict.fix, error.exitCode);
+  return fail('probe', title, error.message, error.hint ?? SETUP, error.exitCode);
+}
+
+export const httpDefaults = (): HttpOptions => ({ ...DEFAULT_TIMEOUTS });

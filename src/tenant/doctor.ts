@@ -1,0 +1,83 @@
+/**
+ * The `doctor` use case: every check in order, each pass / warn / fail / skip with a fix. The exit
+ * code is 0 when nothing failed, else that of the first failure: 2 local configuration (settings,
+ * clock, key, the domain), 3 the tenant is not set up right, 4 unreachable, 5 rate limited or
+ * throttled. Warnings (no key yet, no MCP client wired, …) do not fail. Makes exactly one
+ * token-exchange request (the probe).
+ */
+import type { HomeFiles } from '../config/home.js';
+import type { SettingsFlags } from '../config/settings.js';
+import type { HttpOptions } from '../exchange/http.js';
+import { ExitCode } from '../util/errors.js';
+import { Secret } from '../util/secret.js';
+import { failFrom, skip, type Check } from './doctor-check.js';
+import { checkKey, checkSettings } from './doctor-local.js';
+import { managementChecks } from './doctor-management.js';
+import { checkMcpClients } from './doctor-mcp.js';
+import { checkClock, checkDiscovery, checkProbe, httpDefaults } from './doctor-tenant.js';
+import { ManagementClient, type ManagementCredentials, type ManagementOptions } from './management-client.js';
+
+export interface DoctorRequest {
+  flags: SettingsFlags;
+  env: NodeJS.ProcessEnv;
+  files: HomeFiles;
+  credentials?: ManagementCredentials;
+  connection: string;
+  http?: Partial<HttpOptions>;
+  management?: Omit<ManagementOptions, 'domain' | 'credentials'>;
+  /** Milliseconds since the epoch (tests move the clock). */
+  now?: () => number;
+  actionDir?: string;
+  /** Where project-scoped MCP configs are looked for (default: the current directory). */
+  cwd?: string;
+}
+
+/** The `doctor --json` document. */
+export interface DoctorReport {
+  ok: boolean;
+  exit_code: ExitCode;
+  checks: Check[];
+}
+
+const NEEDS_SETTINGS = 'skipped: the settings do not resolve';
+
+export async function doctor(req: DoctorRequest): Promise<DoctorReport> {
+  const http: HttpOptions = { ...httpDefaults(), ...req.http };
+  const checks: Check[] = [];
+  const { check: settingsCheck, settings } = await checkSettings(req.flags, req.env, req.files);
+  checks.push(settingsCheck);
+
+  if (settings) {
+    const { check, date } = await checkDiscovery(settings, http);
+    checks.push(check, checkClock(date, (req.now ?? Date.now)()));
+  } else {
+    checks.push(skip('discovery', 'OIDC discovery and JWKS', NEEDS_SETTINGS), skip('clock', 'clock', NEEDS_SETTINGS));
+  }
+  checks.push(await checkKey(req.files, req.env));
+
+  if (settings) {
+    const secret = req.env.OMNI_AUTH_CLIENT_SECRET?.trim();
+    checks.push(await checkProbe(settings, secret ? new Secret(secret) : undefined, http));
+  } else {
+    checks.push(skip('probe', 'probe exchange', NEEDS_SETTINGS));
+  }
+
+  if (!settings) {
+    checks.push(skip('management', 'Management API checks', NEEDS_SETTINGS));
+  } else if (!req.credentials) {
+    checks.push(skip('management', 'Management API checks', 'skipped: no Management API credentials (--mgmt-client-id/--mgmt-client-secret, --mgmt-token or AUTH0_MGMT_*)'));
+  } else {
+    try {
+      const mc = await ManagementClient.connect({ ...req.management, domain: settings.domain, credentials: req.credentials });
+      checks.push(...await managementChecks(mc, settings, req.connection, req.actionDir));
+    } catch (e) {
+      checks.push(failFrom('management', 'Management API', e, 'check the Management API credentials'));
+    }
+  }
+
+  checks.push(await checkMcpClients(req.env, req.cwd ?? process.cwd()));
+
+  const firstFailure = checks.find((c) => c.status === 'fail');
+  const exitCode = firstFailure ? (firstFailure.exit_code ?? ExitCode.internal) : ExitCode.ok;
+  return { ok: firstFailure === undefined, exit_code: exitCode, checks };
+}

@@ -1,0 +1,196 @@
+/**
+ * The plan: what setup would change, computed from a snapshot of the tenant and the desired state —
+ * one step per resource, each `create`, `update` (naming the fields that differ), `deploy` (the Action
+ * is right but not live), `unchanged`, or `blocked` (setup cannot proceed; `blockers` says why).
+ * Pure: no I/O, so every rule is testable on its own.
+ */
+import { ExitCode, OmniAuthError } from '../util/errors.js';
+import { markerDigest, stripMarker, type DesiredAction } from './action-bundle.js';
+import { ACTION_RUNTIME, PROFILE_TYPE, type ActionRecord, type ClientRecord, type Dependency } from './records.js';
+import type { TenantSnapshot } from './snapshot.js';
+
+export type Resource = 'api' | 'application' | 'action' | 'profile' | 'token_exchange' | 'connection';
+export type Change = 'create' | 'update' | 'deploy' | 'unchanged' | 'blocked';
+
+export interface PlanStep {
+  resource: Resource;
+  /** What the step is about, for people: an identifier, a name (and id when known). */
+  target: string;
+  change: Change;
+  /** The fields that differ (update), or the reason (deploy, blocked). */
+  fields: string[];
+}
+
+export interface SetupInputs {
+  /** Normalised origin. */
+  domain: string;
+  issuer: string;
+  audience: string;
+  clientId?: string;
+  appName: string;
+  connection: string;
+  subjectTokenType: string;
+  profileName: string;
+  actionName: string;
+  action: DesiredAction;
+}
+
+export interface Plan {
+  steps: PlanStep[];
+  /** Why setup cannot apply the plan (a subject token type taken by another profile, a missing connection). */
+  blockers: OmniAuthError[];
+  snapshot: TenantSnapshot;
+  inputs: SetupInputs;
+}
+
+export const API_SETTINGS = { skip_consent_for_verifiable_first_party_clients: true, allow_offline_access: true } as const;
+export const APP_SETTINGS = { app_type: 'native', is_first_party: true, oidc_conformant: true, token_endpoint_auth_method: 'none' } as const;
+/** The broker renews tokens with refresh tokens; the application must allow that grant. */
+export const REQUIRED_GRANT = 'refresh_token';
+export const NEW_APP_GRANTS = ['authorization_code', 'refresh_token'];
+
+const step = (resource: Resource, target: string, change: Change, fields: string[] = []): PlanStep => ({ resource, target, change, fields });
+
+export function planSetup(snapshot: TenantSnapshot, inputs: SetupInputs): Plan {
+  const blockers: OmniAuthError[] = [];
+  const steps = [
+    apiStep(snapshot, inputs),
+    applicationStep(snapshot.client, inputs),
+    actionStep(snapshot.action, inputs),
+    profileStep(snapshot, inputs, blockers),
+    tokenExchangeStep(snapshot.client, inputs),
+    connectionStep(snapshot, inputs, blockers),
+  ];
+  return { steps, blockers, snapshot, inputs };
+}
+
+function apiStep({ api }: TenantSnapshot, inputs: SetupInputs): PlanStep {
+  if (!api) return step('api', inputs.audience, 'create', Object.keys(API_SETTINGS));
+  const fields = (Object.keys(API_SETTINGS) as (keyof typeof API_SETTINGS)[]).filter((k) => api[k] !== API_SETTINGS[k]);
+  return step('api', inputs.audience, fields.length > 0 ? 'update' : 'unchanged', fields);
+}
+
+export function clientLabel(client: ClientRecord | undefined, inputs: SetupInputs): string {
+  return client ? `${client.name ?? '(unnamed)'} (${client.client_id})` : inputs.appName;
+}
+
+/** The application fields that differ from what a CLI needs. */
+export function applicationChanges(client: ClientRecord): Partial<ClientRecord> {
+  const out: Partial<ClientRecord> = {};
+  for (const k of Object.keys(APP_SETTINGS) as (keyof typeof APP_SETTINGS)[]) {
+    if (client[k] !== APP_SETTINGS[k]) (out as Record<string, unknown>)[k] = APP_SETTINGS[k];
+  }
+  const grants = client.grant_types ?? [];
+  if (!grants.includes(REQUIRED_GRANT)) out.grant_types = [...grants, REQUIRED_GRANT];
+  return out;
+}
+
+function applicationStep(client: ClientRecord | undefined, inputs: SetupInputs): PlanStep {
+  if (!client) return step('application', inputs.appName, 'create', [...Object.keys(APP_SETTINGS), 'grant_types']);
+  const fields = Object.keys(applicationChanges(client));
+  return step('application', clientLabel(client, inputs), fields.length > 0 ? 'update' : 'unchanged', fields);
+}
+
+const depKey = (deps: readonly Dependency[] | undefined): string =>
+  (deps ?? []).map((d) => `${d.name}@${d.version}`).sort().join(',');
+const secretNames = (names: readonly { name: string }[] | undefined): string => (names ?? []).map((s) => s.name).sort().join(',');
+
+/** The Action's fields that differ from the desired Action ("secrets" when the marker or the names differ). */
+export function actionChanges(action: ActionRecord, desired: DesiredAction): string[] {
+  const fields: string[] = [];
+  if (stripMarker(action.code ?? '') !== stripMarker(desired.code)) fields.push('code');
+  if (action.runtime !== ACTION_RUNTIME) fields.push('runtime');
+  if (depKey(action.dependencies) !== depKey(desired.dependencies)) fields.push('dependencies');
+  if (secretNames(action.secrets) !== secretNames(desired.secrets) || markerDigest(action.code) !== desired.secretsDigest) fields.push('secrets');
+  // A failed draft is rebuilt by sending it again.
+  if (fields.length === 0 && action.status === 'failed') fields.push('build failed');
+  return fields;
+}
+
+/** Live: the deployed version is deployed and holds every change (Auth0's `all_changes_deployed`). */
+export const isLive = (action: ActionRecord): boolean => action.deployed_version?.deployed === true && action.all_changes_deployed !== false;
+
+function actionStep(action: ActionRecord | undefined, inputs: SetupInputs): PlanStep {
+  if (!action) return step('action', inputs.actionName, 'create', ['code', 'runtime', 'dependencies', 'secrets']);
+  const target = `${action.name} (${action.id})`;
+  const fields = actionChanges(action, inputs.action);
+  if (fields.length > 0) return step('action', target, 'update', fields);
+  if (!isLive(action)) return step('action', target, 'deploy', [action.deployed_version ? 'undeployed changes' : 'never deployed']);
+  return step('action', target, 'unchanged');
+}
+
+/** The conflict when another Action's profile holds the subject token type (Auth0 allows one per type). */
+export function profileConflict(subjectTokenType: string, holder: { id: string; name: string; action_id: string }, holderAction?: { name: string }): OmniAuthError {
+  const runs = holderAction ? `the Action "${holderAction.name}" (${holder.action_id})` : `the Action ${holder.action_id}`;
+  return new OmniAuthError('profile_conflict',
+    `the subject token type ${subjectTokenType} is already used by the Token Exchange Profile "${holder.name}" (${holder.id}), which runs ${runs}`, {
+      hint: `choose another --subject-token-type (teammates then log in with the same one), or, if "${holder.name}" is stale, delete it `
+        + `(DELETE /api/v2/token-exchange-profiles/${holder.id}) and run setup again`,
+      exitCode: ExitCode.refused,
+      details: { profile_id: holder.id, profile_name: holder.name, action_id: holder.action_id },
+    });
+}
+
+function profileStep(snapshot: TenantSnapshot, inputs: SetupInputs, blockers: OmniAuthError[]): PlanStep {
+  const ours = snapshot.action?.id;
+  const holder = snapshot.profiles.find((p) => p.subject_token_type === inputs.subjectTokenType);
+  if (holder) {
+    const target = `${holder.name} (${holder.id})`;
+    if (ours === undefined || holder.action_id !== ours) {
+      blockers.push(profileConflict(inputs.subjectTokenType, holder, snapshot.profileHolderAction));
+      return step('profile', target, 'blocked', [`${inputs.subjectTokenType} is taken`]);
+    }
+    return holder.name === inputs.profileName ? step('profile', target, 'unchanged') : step('profile', target, 'update', ['name']);
+  }
+  // Our profile under another subject token type (the type was changed): re-point it.
+  const renamed = snapshot.profiles.find((p) => p.name === inputs.profileName && p.action_id === ours);
+  if (renamed) return step('profile', `${renamed.name} (${renamed.id})`, 'update', ['subject_token_type']);
+  return step('profile', inputs.profileName, 'create', ['name', 'subject_token_type', 'action_id', 'type']);
+}
+
+function tokenExchangeStep(client: ClientRecord | undefined, inputs: SetupInputs): PlanStep {
+  const allowed = client?.token_exchange?.allow_any_profile_of_type ?? [];
+  return allowed.includes(PROFILE_TYPE)
+    ? step('token_exchange', clientLabel(client, inputs), 'unchanged')
+    : step('token_exchange', clientLabel(client, inputs), 'update', ['allow_any_profile_of_type']);
+}
+
+function connectionStep(snapshot: TenantSnapshot, inputs: SetupInputs, blockers: OmniAuthError[]): PlanStep {
+  if (!snapshot.connection) {
+    blockers.push(new OmniAuthError('connection_missing', `the tenant has no connection named ${inputs.connection}`, {
+      hint: 'pass --connection with the name of the database connection for omni-auth users, or create one (Dashboard → Authentication → Database)',
+      exitCode: ExitCode.refused,
+    }));
+    return step('connection', inputs.connection, 'blocked', ['not found']);
+  }
+  const target = `${snapshot.connection.name} (${snapshot.connection.id})`;
+  return snapshot.connectionEnabled ? step('connection', target, 'unchanged') : step('connection', target, 'update', ['enabled_clients']);
+}
+
+export const hasChanges = (plan: Plan): boolean => plan.steps.some((s) => s.change !== 'unchanged');
+
+/** The Management API scopes the plan's writes need (Auth0's scope for deploy is `create:actions`). */
+export function scopesNeeded(plan: Plan): string[] {
+  const need = new Set<string>();
+  for (const s of plan.steps) {
+    if (s.change === 'unchanged' || s.change === 'blocked') continue;
+    const create = s.change === 'create';
+    switch (s.resource) {
+      case 'api': need.add(create ? 'create:resource_servers' : 'update:resource_servers'); break;
+      case 'application': need.add(create ? 'create:clients' : 'update:clients'); break;
+      case 'action':
+        need.add('create:actions');
+        if (s.change === 'update') need.add('update:actions');
+        break;
+      case 'profile': need.add(create ? 'create:token_exchange_profiles' : 'update:token_exchange_profiles'); break;
+      case 'token_exchange': need.add('update:clients'); break;
+      case 'connection': need.add('update:connections'); break;
+    }
+  }
+  return [...need];
+}
+
+/** The plan as `--json` shows it. */
+export function planView(plan: Plan): { steps: PlanStep[]; blockers: Record<string, unknown>[] } {
+  return { steps: plan.steps, blockers: plan.blockers.map((b) => b.toJSON()) };
+}

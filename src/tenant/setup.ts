@@ -1,0 +1,86 @@
+/**
+ * The `setup` use case: read the tenant, plan, show the plan, stop on a blocker (or after the plan
+ * with --dry-run), check the credentials' scopes cover the writes, apply, save the settings `login`
+ * reads, and hand back the one line a teammate runs.
+ */
+import type { HomeFiles } from '../config/home.js';
+import { resolveSettings, saveSettings, type SavedSettings } from '../config/settings.js';
+import { SUBJECT_TOKEN_TYPE } from '../identity/contract.js';
+import { DEFAULT_POLL, type PollOptions } from './action-deploy.js';
+import { applyPlan, type AppliedStep } from './apply.js';
+import { ManagementClient, type ManagementCredentials, type ManagementOptions } from './management-client.js';
+import { missingScopeError } from './management-errors.js';
+import { hasChanges, planSetup, planView, scopesNeeded, type Plan, type PlanStep, type SetupInputs } from './plan.js';
+import { readSnapshot } from './snapshot.js';
+
+export interface SetupRequest {
+  inputs: SetupInputs;
+  credentials: ManagementCredentials;
+  dryRun: boolean;
+  files: HomeFiles;
+  env: NodeJS.ProcessEnv;
+  saved: SavedSettings | undefined;
+  /** Called once the plan is known, before anything is written (the CLI prints it). */
+  onPlan: (plan: Plan) => void;
+  progress: (line: string) => void;
+  management?: Omit<ManagementOptions, 'domain' | 'credentials'>;
+  poll?: Partial<PollOptions>;
+}
+
+/** The `setup --json` document. */
+export interface SetupResult {
+  plan: { steps: PlanStep[]; blockers: Record<string, unknown>[] };
+  dry_run: boolean;
+  /** Whether write requests were sent (with --dry-run: whether the plan would send any). */
+  changed: boolean;
+  applied?: AppliedStep[];
+  settings?: { domain: string; client_id: string; audience: string; subject_token_type: string; file: string };
+  login_command?: string;
+}
+
+export async function setup(req: SetupRequest): Promise<SetupResult> {
+  const { inputs } = req;
+  const mc = await ManagementClient.connect({ ...req.management, domain: inputs.domain, credentials: req.credentials });
+  const snapshot = await readSnapshot(mc, {
+    audience: inputs.audience,
+    ...(inputs.clientId !== undefined ? { clientId: inputs.clientId } : {}),
+    appName: inputs.appName,
+    actionName: inputs.actionName,
+    subjectTokenType: inputs.subjectTokenType,
+    connection: inputs.connection,
+  });
+  const plan = planSetup(snapshot, inputs);
+  req.onPlan(plan);
+  if (plan.blockers.length > 0) throw plan.blockers[0];
+  if (req.dryRun) return { plan: planView(plan), dry_run: true, changed: hasChanges(plan) };
+
+  const missing = mc.grantedScopes === undefined ? [] : scopesNeeded(plan).filter((s) => !mc.grantedScopes!.includes(s));
+  if (missing.length > 0) throw missingScopeError(missing, 'apply this plan; nothing was changed', req.credentials.kind === 'token');
+
+  const applied = await applyPlan(plan, mc, req.progress, { ...DEFAULT_POLL, ...req.poll });
+  const settings = resolveSettings(
+    { domain: inputs.domain, clientId: applied.clientId, audience: inputs.audience, subjectTokenType: inputs.subjectTokenType },
+    req.env,
+    req.saved,
+  );
+  await saveSettings(req.files, settings);
+  return {
+    plan: planView(plan),
+    dry_run: false,
+    changed: mc.writes > 0,
+    applied: applied.steps,
+    settings: { domain: settings.domain, client_id: settings.clientId, audience: settings.audience, subject_token_type: settings.subjectTokenType, file: req.files.settings },
+    login_command: loginCommand(settings.domain, settings.clientId, settings.audience, settings.subjectTokenType),
+  };
+}
+
+/** Quotes a value for a POSIX shell only when it needs it. */
+const shellWord = (v: string): string => (/^[A-Za-z0-9_:/.@%+=,-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`);
+
+/** The line a teammate runs; an https domain is shown bare, as people type it. */
+export function loginCommand(domain: string, clientId: string, audience: string, subjectTokenType: string): string {
+  const shownDomain = domain.startsWith('https://') ? domain.slice('https://'.length) : domain;
+  const parts = ['npx', 'omni-auth', 'login', '--domain', shownDomain, '--client-id', clientId, '--audience', audience];
+  if (subjectTokenType !== SUBJECT_TOKEN_TYPE) parts.push('--subject-token-type', subjectTokenType);
+  return parts.map(shellWord).join(' ');
+}

@@ -1,0 +1,224 @@
+/**
+ * `omni-auth doctor` against the emulator: each failing check provoked once on a deliberately broken
+ * tenant (or machine), and every check green after setup + login. Exactly one exchange per run.
+ */
+import { chmod, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Emulator } from '../../src/emulator/index.js';
+import { loadOrCreateKey } from '../../src/identity/key-store.js';
+import type { Check } from '../../src/tenant/doctor-check.js';
+import { doctor, type DoctorReport } from '../../src/tenant/doctor.js';
+import { api, call, managementToken, pollUntil } from '../emulator/helpers.js';
+import {
+  actionCopy, cli, clientCredentials, exchangeCount, freshTenant, inputsFor, runSetupUseCase, tempHome,
+} from './helpers.js';
+
+let emu: Emulator;
+let home: Awaited<ReturnType<typeof tempHome>>;
+beforeEach(async () => {
+  emu = await freshTenant();
+  home = await tempHome();
+});
+afterEach(async () => {
+  await emu.close();
+  await home.cleanup();
+});
+
+const flags = () => ({ domain: emu.domain, clientId: emu.info().client_id, audience: emu.info().audience });
+
+async function runDoctor(options: { withManagement?: boolean; now?: () => number; flags?: Record<string, string> } = {}): Promise<DoctorReport> {
+  return doctor({
+    flags: options.flags ?? flags(),
+    // A home of its own: no MCP client config of this machine is read.
+    env: { HOME: home.files.home },
+    cwd: home.files.home,
+    files: home.files,
+    connection: 'Username-Password-Authentication',
+    ...(options.withManagement ? { credentials: clientCredentials(emu) } : {}),
+    ...(options.now ? { now: options.now } : {}),
+  });
+}
+
+const check = (report: DoctorReport, id: string): Check => {
+  const found = report.checks.find((c) => c.id === id);
+  expect(found, `no check ${id}`).toBeDefined();
+  return found!;
+};
+
+const failing = (report: DoctorReport): string[] => report.checks.filter((c) => c.status === 'fail').map((c) => c.id);
+
+/** The tenant as setup leaves it, for the seeded CLI application. */
+const provision = async (): Promise<void> => {
+  await runSetupUseCase(emu, home.files, await inputsFor(emu, { clientId: emu.info().client_id }));
+};
+
+describe('doctor on a broken machine', () => {
+  it('settings that do not resolve → ✗ settings (exit 2); the tenant checks are skipped, no exchange made', async () => {
+    const before = await exchangeCount(emu);
+    const report = await runDoctor({ flags: {} });
+    expect(check(report, 'settings')).toMatchObject({ status: 'fail', exit_code: 2, detail: expect.stringContaining('--domain') });
+    expect(['discovery', 'clock', 'probe', 'management'].map((id) => check(report, id).status)).toEqual(['skip', 'skip', 'skip', 'skip']);
+    expect(report).toMatchObject({ ok: false, exit_code: 2 });
+    expect(await exchangeCount(emu)).toBe(before);
+  });
+
+  it('an unreachable domain → ✗ discovery (exit 4)', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const { port: p } = s.address() as { port: number };
+        s.close(() => resolve(p));
+      });
+    });
+    const report = await runDoctor({ flags: { ...flags(), domain: `http://127.0.0.1:${port}` } });
+    expect(check(report, 'discovery')).toMatchObject({ status: 'fail', exit_code: 4, detail: expect.stringContaining('refused') });
+    expect(report.exit_code).toBe(4);
+  });
+
+  it('a clock 2 minutes ahead → ✗ clock (exit 2)', async () => {
+    const report = await runDoctor({ now: () => Date.now() + 120_000 });
+    expect(check(report, 'clock')).toMatchObject({ status: 'fail', exit_code: 2 });
+    expect(check(report, 'clock').detail).toMatch(/1[12]\d s ahead of the tenant's/);
+    expect(check(report, 'discovery').status).toBe('pass');
+    expect(report.exit_code).toBe(2);
+  });
+
+  it('a key file others can read → ✗ key (exit 2) with the chmod that fixes it', async () => {
+    await provision();
+    await loadOrCreateKey(home.files.key, {});
+    await chmod(home.files.key, 0o644);
+    const report = await runDoctor();
+    expect(check(report, 'key')).toMatchObject({ status: 'fail', exit_code: 2, fix: `run: chmod 600 ${home.files.key}` });
+    expect(failing(report)).toEqual(['key']);
+  });
+
+  it('MCP clients: none wired, or one holding a copied token → a warning (never a failure)', async () => {
+    await provision();
+    expect(check(await runDoctor(), 'mcp')).toMatchObject({ status: 'warn', detail: 'no MCP client server goes through omni-auth yet' });
+    const jwt = `eyJhbGciOiJSUzI1NiJ9.${Buffer.from('{"sub":"x"}').toString('base64url')}.c2lnbmF0dXJlLXNpZ25hdHVyZQ`;
+    await writeFile(join(home.files.home, '.claude.json'), JSON.stringify({
+      mcpServers: { omnispindle: { type: 'http', url: 'https://mcp.example.com/mcp', headers: { Authorization: `Bearer ${jwt}` } } },
+    }));
+    const report = await runDoctor();
+    expect(check(report, 'mcp')).toMatchObject({ status: 'warn', detail: 'Claude Code: omnispindle holds a copied token that expires' });
+    expect(JSON.stringify(report)).not.toContain(jwt);
+    expect(report.ok).toBe(true);
+  });
+});
+
+describe('doctor on a broken tenant (one probe per run)', () => {
+  it('a fresh tenant: the probe finds no profile; Management checks: no profile, consent not skipped, connection not enabled', async () => {
+    const before = await exchangeCount(emu);
+    const report = await runDoctor({ withManagement: true });
+    expect(await exchangeCount(emu)).toBe(before + 1);
+    expect(check(report, 'probe')).toMatchObject({ status: 'fail', exit_code: 3 });
+    expect(check(report, 'probe').detail).toContain('no Token Exchange Profile for urn:omnispindle:local-auth');
+    expect(check(report, 'probe').fix).toContain('omni-auth setup');
+    expect(check(report, 'action').detail).toBe('no Token Exchange Profile for urn:omnispindle:local-auth');
+    expect(check(report, 'api').detail).toContain('does not allow skipping user consent');
+    expect(check(report, 'connection').detail).toContain('is not enabled for the application');
+    expect(failing(report)).toEqual(['probe', 'action', 'api', 'connection']);
+    expect(report.exit_code).toBe(3);
+  });
+
+  it('token exchange switched off on the application → the probe says so', async () => {
+    await provision();
+    const token = await managementToken(emu);
+    await api(emu, token, 'PATCH', `/clients/${emu.info().client_id}`, { token_exchange: { allow_any_profile_of_type: [] } });
+    const report = await runDoctor({ withManagement: true });
+    expect(check(report, 'probe').detail).toContain(`token exchange is not enabled on the application ${emu.info().client_id}`);
+    expect(failing(report)).toEqual(['probe']);
+  });
+
+  it('consent no longer skipped → the probe and the API check say so', async () => {
+    await provision();
+    const token = await managementToken(emu);
+    await api(emu, token, 'PATCH', `/resource-servers/${encodeURIComponent(emu.info().audience)}`, { skip_consent_for_verifiable_first_party_clients: false });
+    const report = await runDoctor({ withManagement: true });
+    expect(check(report, 'probe').detail).toContain('does not allow skipping user consent');
+    expect(check(report, 'api')).toMatchObject({ status: 'fail', fix: expect.stringContaining('Allow Skipping User Consent') });
+    expect(failing(report)).toEqual(['probe', 'api']);
+  });
+
+  it('the Action bound to the profile is not deployed (a redeploy in progress) → ✗ Action', async () => {
+    await provision();
+    await call(emu, 'POST', '/__emulator/settings', { json: { deployMs: 60_000 } });
+    const token = await managementToken(emu);
+    const actionId = [...emu.tenant.actions.keys()][0]!;
+    await pollUntil('built', async () => ((await api(emu, token, 'GET', `/actions/actions/${actionId}`)).body.status === 'built' ? true : undefined));
+    expect((await api(emu, token, 'POST', `/actions/actions/${actionId}/deploy`)).status).toBe(200);
+    const report = await runDoctor({ withManagement: true });
+    expect(check(report, 'action')).toMatchObject({ status: 'fail', detail: expect.stringContaining('is not deployed') });
+    expect(check(report, 'probe').detail).toContain('denied the exchange');
+    expect(failing(report)).toEqual(['probe', 'action']);
+  });
+
+  it('an Action that accepts anything → ✗ probe: the tenant ACCEPTED an invalid token', async () => {
+    const copy = await actionCopy();
+    try {
+      await writeFile(join(copy.dir, 'custom_token_exchange.js'), `exports.onExecuteCustomTokenExchange = async (event, api) => {
+  api.authentication.setUserByConnection('Username-Password-Authentication', { user_id: 'anyone' }, { creationBehavior: 'create_if_not_exists', updateBehavior: 'none' });
+};\n`);
+      await runSetupUseCase(emu, home.files, await inputsFor(emu, { clientId: emu.info().client_id, actionDir: copy.dir }));
+    } finally {
+      await copy.cleanup();
+    }
+    const report = await runDoctor({ withManagement: true });
+    expect(check(report, 'probe')).toMatchObject({ status: 'fail', exit_code: 3, detail: expect.stringContaining('ACCEPTED') });
+    expect(check(report, 'action')).toMatchObject({ status: 'warn', detail: expect.stringContaining('not the Action this omni-auth ships') });
+  });
+
+  it('Management credentials without a read scope → that check fails naming the scope', async () => {
+    await provision();
+    emu.tenant.clientGrants[0]!.scope = emu.tenant.clientGrants[0]!.scope.filter((s) => s !== 'read:connections');
+    const report = await runDoctor({ withManagement: true });
+    expect(check(report, 'connection')).toMatchObject({ status: 'fail', exit_code: 3, detail: expect.stringContaining('read:connections') });
+    expect(failing(report)).toEqual(['connection']);
+  });
+});
+
+describe('doctor after setup (the built CLI)', () => {
+  it('all green after setup and login: exit 0, one probe, ✓ on every line; --json has every check', async () => {
+    const env = {
+      OMNI_AUTH_HOME: home.files.home,
+      AUTH0_MGMT_CLIENT_ID: emu.info().management.client_id,
+      AUTH0_MGMT_CLIENT_SECRET: emu.info().management.client_secret,
+    };
+    expect((await cli(['setup', '--domain', emu.domain, '--audience', emu.info().audience], env)).code).toBe(0);
+    expect((await cli(['login', '--no-write'], { OMNI_AUTH_HOME: home.files.home })).code).toBe(0);
+    // One MCP server routed through omni-auth (Claude Code's headersHelper).
+    await writeFile(join(home.files.home, '.claude.json'), JSON.stringify({
+      mcpServers: { omnispindle: { type: 'http', url: 'https://mcp.example.com/mcp', headersHelper: 'omni-auth token --format headers-json' } },
+    }));
+
+    const before = await exchangeCount(emu);
+    const human = await cli(['doctor'], env);
+    expect(await exchangeCount(emu)).toBe(before + 1);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toBe('');
+    const lines = human.stderr.trim().split('\n');
+    expect(lines.slice(0, -1).every((l) => l.startsWith('✓ '))).toBe(true);
+    expect(lines).toHaveLength(10);
+    expect(human.stderr).toContain('wired: Claude Code: omnispindle');
+    expect(human.stderr).toContain('the Action rejects bad tokens');
+    expect(human.stderr).not.toContain(emu.info().management.client_secret);
+
+    const json = await cli(['doctor', '--json'], env);
+    expect(json.code).toBe(0);
+    const report = JSON.parse(json.stdout) as DoctorReport;
+    expect(report).toMatchObject({ ok: true, exit_code: 0 });
+    expect(report.checks.map((c) => [c.id, c.status])).toEqual([
+      ['settings', 'pass'], ['discovery', 'pass'], ['clock', 'pass'], ['key', 'pass'], ['probe', 'pass'], ['action', 'pass'], ['api', 'pass'], ['connection', 'pass'], ['mcp', 'pass'],
+    ]);
+  });
+
+  it('exits with the first failure\'s code: 3 on a fresh tenant', async () => {
+    const run = await cli(['doctor', '--domain', emu.domain, '--client-id', emu.info().client_id, '--audience', emu.info().audience], { OMNI_AUTH_HOME: home.files.home });
+    expect(run.code).toBe(3);
+    expect(run.stderr).toMatch(/✗ probe exchange\s+the tenant has no Token Exchange Profile/);
+    expect(run.stderr).toMatch(/fix: run `omni-auth setup`/);
+    expect(run.stderr).toMatch(/- Management API checks\s+skipped: no Management API credentials/);
+    expect(run.stderr).toMatch(/! MCP clients\s+no MCP client server goes through omni-auth yet/);
+  });
+});

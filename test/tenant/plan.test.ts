@@ -1,0 +1,157 @@
+/** The plan's rules, on snapshots built by hand (no HTTP), and the Action's secrets marker. */
+import { describe, expect, it } from 'vitest';
+import {
+  actionSecrets, markerDigest, parseAllowedKeys, secretsDigest, stripMarker, withMarker, type DesiredAction,
+} from '../../src/tenant/action-bundle.js';
+import { planSetup, scopesNeeded, type SetupInputs } from '../../src/tenant/plan.js';
+import type { ActionRecord } from '../../src/tenant/records.js';
+import { loginCommand } from '../../src/tenant/setup.js';
+import type { TenantSnapshot } from '../../src/tenant/snapshot.js';
+
+const SOURCE = "'use strict';\nexports.onExecuteCustomTokenExchange = async () => {};\n";
+const SECRETS = actionSecrets('https://t.example.com/', 'Username-Password-Authentication', []);
+const DESIRED: DesiredAction = {
+  code: withMarker(SOURCE, secretsDigest(SECRETS)),
+  dependencies: [{ name: 'jose', version: '6.2.18' }],
+  secrets: SECRETS,
+  secretsDigest: secretsDigest(SECRETS),
+};
+const INPUTS: SetupInputs = {
+  domain: 'https://t.example.com', issuer: 'https://t.example.com/', audience: 'https://api.example.com', clientId: 'cli',
+  appName: 'omni-auth', connection: 'Username-Password-Authentication', subjectTokenType: 'urn:omnispindle:local-auth',
+  profileName: 'omnispindle-local-auth', actionName: 'omni-auth-custom-token-exchange', action: DESIRED,
+};
+
+const liveAction = (overrides: Partial<ActionRecord> = {}): ActionRecord => ({
+  id: 'act1', name: INPUTS.actionName, code: DESIRED.code, runtime: 'node22', dependencies: DESIRED.dependencies,
+  secrets: [{ name: 'CONNECTION' }, { name: 'ISSUER' }], status: 'built', all_changes_deployed: true,
+  deployed_version: { id: 'v1', number: 1, deployed: true }, ...overrides,
+});
+
+/** A tenant setup has already provisioned. */
+const done = (overrides: Partial<TenantSnapshot> = {}): TenantSnapshot => ({
+  api: { id: 'rs1', identifier: INPUTS.audience, skip_consent_for_verifiable_first_party_clients: true, allow_offline_access: true },
+  client: {
+    client_id: 'cli', name: 'omni-auth', app_type: 'native', is_first_party: true, oidc_conformant: true, token_endpoint_auth_method: 'none',
+    grant_types: ['refresh_token'], token_exchange: { allow_any_profile_of_type: ['custom_authentication'] },
+  },
+  clientFoundBy: 'id',
+  action: liveAction(),
+  profiles: [{ id: 'tep_1', name: INPUTS.profileName, subject_token_type: INPUTS.subjectTokenType, action_id: 'act1', type: 'custom_authentication' }],
+  connection: { id: 'con_1', name: INPUTS.connection },
+  connectionEnabled: true,
+  ...overrides,
+});
+
+const changes = (snapshot: TenantSnapshot, inputs = INPUTS) =>
+  Object.fromEntries(planSetup(snapshot, inputs).steps.map((s) => [s.resource, [s.change, ...s.fields]]));
+
+describe('planSetup', () => {
+  it('a provisioned tenant: every step unchanged, nothing needs a scope', () => {
+    const plan = planSetup(done(), INPUTS);
+    expect(plan.steps.map((s) => s.change)).toEqual(Array(6).fill('unchanged'));
+    expect(plan.blockers).toEqual([]);
+    expect(scopesNeeded(plan)).toEqual([]);
+  });
+
+  it('an empty tenant: everything is created or updated, in the order of the issue', () => {
+    const plan = planSetup({ profiles: [], clientFoundBy: 'none', connection: { id: 'con_1', name: INPUTS.connection }, connectionEnabled: false }, { ...INPUTS, clientId: undefined } as SetupInputs);
+    expect(plan.steps.map((s) => [s.resource, s.change])).toEqual([
+      ['api', 'create'], ['application', 'create'], ['action', 'create'], ['profile', 'create'], ['token_exchange', 'update'], ['connection', 'update'],
+    ]);
+    expect(scopesNeeded(plan).sort()).toEqual([
+      'create:actions', 'create:clients', 'create:resource_servers', 'create:token_exchange_profiles', 'update:clients', 'update:connections',
+    ]);
+  });
+
+  it('names the fields that differ', () => {
+    const c = changes(done({
+      api: { id: 'rs1', identifier: INPUTS.audience, skip_consent_for_verifiable_first_party_clients: false, allow_offline_access: true },
+      client: { client_id: 'cli', name: 'x', app_type: 'regular_web', is_first_party: true, oidc_conformant: false, token_endpoint_auth_method: 'client_secret_post', grant_types: ['authorization_code'] },
+      connectionEnabled: false,
+    }));
+    expect(c.api).toEqual(['update', 'skip_consent_for_verifiable_first_party_clients']);
+    expect(c.application).toEqual(['update', 'app_type', 'oidc_conformant', 'token_endpoint_auth_method', 'grant_types']);
+    expect(c.token_exchange).toEqual(['update', 'allow_any_profile_of_type']);
+    expect(c.connection).toEqual(['update', 'enabled_clients']);
+  });
+
+  it('Action: code, dependencies, runtime and secrets are each detected', () => {
+    expect(changes(done({ action: liveAction({ code: withMarker(`${SOURCE}// v2\n`, DESIRED.secretsDigest) }) })).action).toEqual(['update', 'code']);
+    expect(changes(done({ action: liveAction({ dependencies: [{ name: 'jose', version: '6.0.0' }] }) })).action).toEqual(['update', 'dependencies']);
+    expect(changes(done({ action: liveAction({ runtime: 'node18' }) })).action).toEqual(['update', 'runtime']);
+    // Same names, other values: only the marker tells.
+    const other = secretsDigest(actionSecrets('https://t.example.com/', 'other-db', []));
+    expect(changes(done({ action: liveAction({ code: withMarker(SOURCE, other) }) })).action).toEqual(['update', 'secrets']);
+    // An Action deployed without a marker (by hand, or by the emulator's --provisioned).
+    expect(changes(done({ action: liveAction({ code: SOURCE }) })).action).toEqual(['update', 'secrets']);
+    expect(changes(done({ action: liveAction({ secrets: [{ name: 'ISSUER' }] }) })).action).toEqual(['update', 'secrets']);
+    expect(changes(done({ action: liveAction({ status: 'failed' }) })).action).toEqual(['update', 'build failed']);
+  });
+
+  it('Action: right but not live → deploy', () => {
+    expect(changes(done({ action: liveAction({ all_changes_deployed: false }) })).action).toEqual(['deploy', 'undeployed changes']);
+    expect(changes(done({ action: liveAction({ deployed_version: undefined, all_changes_deployed: false }) })).action).toEqual(['deploy', 'never deployed']);
+  });
+
+  it('profile: renamed, re-pointed to a new subject token type, or blocked by another Action\'s profile', () => {
+    const ours = done().profiles[0]!;
+    expect(changes(done({ profiles: [{ ...ours, name: 'old-name' }] })).profile).toEqual(['update', 'name']);
+    expect(changes(done(), { ...INPUTS, subjectTokenType: 'urn:example:new' }).profile).toEqual(['update', 'subject_token_type']);
+
+    const taken = done({
+      profiles: [{ ...ours, id: 'tep_9', name: 'someone-elses', action_id: 'act9' }],
+      profileHolderAction: { id: 'act9', name: 'their-action' },
+    });
+    const plan = planSetup(taken, INPUTS);
+    expect(plan.steps[3]).toMatchObject({ resource: 'profile', change: 'blocked' });
+    expect(plan.blockers).toHaveLength(1);
+    expect(plan.blockers[0]!.code).toBe('profile_conflict');
+    expect(plan.blockers[0]!.message).toContain('"someone-elses" (tep_9)');
+    expect(plan.blockers[0]!.message).toContain('"their-action"');
+    expect(plan.blockers[0]!.exitCode).toBe(3);
+  });
+
+  it('a missing connection blocks the plan', () => {
+    const plan = planSetup(done({ connection: undefined, connectionEnabled: false }), INPUTS);
+    expect(plan.steps[5]).toMatchObject({ change: 'blocked' });
+    expect(plan.blockers[0]!.code).toBe('connection_missing');
+  });
+});
+
+describe('the secrets marker', () => {
+  it('is appended once, replaced (not stacked) and read back', () => {
+    const once = withMarker(SOURCE, 'a'.repeat(64));
+    const twice = withMarker(once, 'b'.repeat(64));
+    expect(markerDigest(once)).toBe('a'.repeat(64));
+    expect(markerDigest(twice)).toBe('b'.repeat(64));
+    expect(twice.match(/omni-auth:secrets-sha256/g)).toHaveLength(1);
+    expect(stripMarker(twice)).toBe(SOURCE.trimEnd());
+    expect(markerDigest(SOURCE)).toBeUndefined();
+  });
+
+  it('the digest is of the canonical secrets: order-independent, value-sensitive', () => {
+    const a = secretsDigest([{ name: 'ISSUER', value: 'x' }, { name: 'CONNECTION', value: 'y' }]);
+    expect(secretsDigest([{ name: 'CONNECTION', value: 'y' }, { name: 'ISSUER', value: 'x' }])).toBe(a);
+    expect(secretsDigest([{ name: 'CONNECTION', value: 'z' }, { name: 'ISSUER', value: 'x' }])).not.toBe(a);
+    expect(a).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('ALLOWED_KEYS only when given, sorted and de-duplicated; anything else than thumbprints is refused', () => {
+    const k1 = 'A'.repeat(43);
+    const k2 = 'b'.repeat(43);
+    expect(parseAllowedKeys(undefined)).toEqual([]);
+    expect(parseAllowedKeys(` ${k2}, ${k1},${k2} `)).toEqual([k1, k2]);
+    expect(actionSecrets('i', 'c', [k1]).map((s) => s.name)).toEqual(['ISSUER', 'CONNECTION', 'ALLOWED_KEYS']);
+    expect(() => parseAllowedKeys('not-a-thumbprint')).toThrow(/not a key thumbprint/);
+  });
+});
+
+describe('loginCommand', () => {
+  it('shows an https domain bare, adds a non-default subject token type, and quotes what a shell would split', () => {
+    expect(loginCommand('https://t.eu.auth0.com', 'abc', 'https://api.example.com', 'urn:omnispindle:local-auth'))
+      .toBe('npx omni-auth login --domain t.eu.auth0.com --client-id abc --audience https://api.example.com');
+    expect(loginCommand('http://127.0.0.1:4000', 'abc', "my api's", 'urn:x:y'))
+      .toBe(`npx omni-auth login --domain http://127.0.0.1:4000 --client-id abc --audience 'my api'\\''s' --subject-token-type urn:x:y`);
+  });
+});

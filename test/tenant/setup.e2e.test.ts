@@ -1,0 +1,286 @@
+/**
+ * `omni-auth setup` against the emulator over loopback HTTP: a fresh tenant, then `login`; a second
+ * run that writes nothing; a changed Action file or secret → one PATCH and one deploy; dry run; a
+ * missing scope; a taken subject token type; a failed build; --json; no secret in any output.
+ */
+import { appendFile, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Emulator } from '../../src/emulator/index.js';
+import { applyPlan } from '../../src/tenant/apply.js';
+import { DEFAULT_POLL } from '../../src/tenant/action-deploy.js';
+import { ManagementClient } from '../../src/tenant/management-client.js';
+import { ManagementApiError } from '../../src/tenant/management-errors.js';
+import { planSetup } from '../../src/tenant/plan.js';
+import { readSnapshot } from '../../src/tenant/snapshot.js';
+import { OmniAuthError } from '../../src/util/errors.js';
+import { Secret } from '../../src/util/secret.js';
+import { api, call, managementToken, pollUntil } from '../emulator/helpers.js';
+import {
+  ACTION_DIR, TOKEN_SHAPED, actionCopy, cli, clientCredentials, freshTenant, inputsFor, runSetupUseCase, stats, tempHome, writesBetween,
+} from './helpers.js';
+
+let emu: Emulator;
+let home: Awaited<ReturnType<typeof tempHome>>;
+beforeEach(async () => {
+  emu = await freshTenant();
+  home = await tempHome();
+});
+afterEach(async () => {
+  await emu.close();
+  await home.cleanup();
+});
+
+const mgmtEnv = () => ({ AUTH0_MGMT_CLIENT_ID: emu.info().management.client_id, AUTH0_MGMT_CLIENT_SECRET: emu.info().management.client_secret });
+const setupArgs = () => ['setup', '--domain', emu.domain, '--audience', emu.info().audience];
+
+function expectNoSecrets(...outputs: string[]): void {
+  for (const text of outputs) {
+    expect(text).not.toContain(emu.info().management.client_secret);
+    expect(text).not.toMatch(TOKEN_SHAPED);
+  }
+}
+
+describe('setup on a fresh tenant (the built CLI)', () => {
+  it('provisions everything, creates the application, saves the settings; then login works, also from the printed line', async () => {
+    const env = { OMNI_AUTH_HOME: home.files.home, ...mgmtEnv() };
+    const first = await cli(setupArgs(), env);
+    expect(first.code, first.stderr).toBe(0);
+    expectNoSecrets(first.stdout, first.stderr);
+    expect(first.stderr).toMatch(/\+ application\s+omni-auth\s+create/);
+    const line = first.stdout.trim();
+    expect(line.split('\n')).toHaveLength(1);
+    const m = /^npx omni-auth login --domain (\S+) --client-id (\S+) --audience (\S+)$/.exec(line);
+    expect(m, line).not.toBeNull();
+    const [, domain, clientId, audience] = m!;
+    expect([domain, audience]).toEqual([emu.domain, emu.info().audience]);
+    expect(clientId).not.toBe(emu.info().client_id); // a new application, not the seeded one
+    expect(emu.tenant.clients.get(clientId!)).toMatchObject({
+      app_type: 'native', is_first_party: true, oidc_conformant: true, token_endpoint_auth_method: 'none',
+      token_exchange: { allow_any_profile_of_type: ['custom_authentication'] },
+    });
+    expect(JSON.parse(await readFile(home.files.settings, 'utf8'))).toEqual({ domain: emu.domain, client_id: clientId, audience });
+
+    // login from the saved settings, in the same home
+    const login = await cli(['login', '--no-write'], { OMNI_AUTH_HOME: home.files.home });
+    expect(login.code, login.stderr).toBe(0);
+    // and a teammate's machine: only the printed line
+    const teammate = await tempHome();
+    try {
+      const args = line.split(' ').slice(2);
+      const theirs = await cli([...args, '--no-write'], { OMNI_AUTH_HOME: teammate.files.home });
+      expect(theirs.code, theirs.stderr).toBe(0);
+    } finally {
+      await teammate.cleanup();
+    }
+  });
+
+  it('a second run sends no write request and says "nothing to change"; the application is found again by name', async () => {
+    const env = { OMNI_AUTH_HOME: home.files.home, ...mgmtEnv() };
+    expect((await cli(setupArgs(), env)).code).toBe(0);
+    // A fresh home: nothing saved, so the application must be found on the tenant.
+    const other = await tempHome();
+    try {
+      const before = await stats(emu);
+      const second = await cli(setupArgs(), { OMNI_AUTH_HOME: other.files.home, ...mgmtEnv() });
+      expect(second.code, second.stderr).toBe(0);
+      expect(writesBetween(before, await stats(emu))).toEqual({});
+      expect(second.stderr).toContain('nothing to change');
+      expect(second.stderr).not.toMatch(/^\s*[+~↑]/m);
+    } finally {
+      await other.cleanup();
+    }
+  });
+
+  it('--json with --mgmt-token: plan and result on stdout; the token appears nowhere', async () => {
+    const token = await managementToken(emu);
+    const run = await cli([...setupArgs(), '--json', '--mgmt-token', token], { OMNI_AUTH_HOME: home.files.home });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).not.toContain(token);
+    expect(run.stderr).not.toContain(token);
+    expect((await readFile(home.files.settings, 'utf8'))).not.toContain(token);
+    const doc = JSON.parse(run.stdout) as Record<string, any>;
+    expect(Object.keys(doc).sort()).toEqual(['applied', 'changed', 'dry_run', 'login_command', 'plan', 'settings']);
+    expect(doc.plan.steps.map((s: { resource: string }) => s.resource)).toEqual(['api', 'application', 'action', 'profile', 'token_exchange', 'connection']);
+    expect(doc.plan.steps[0]).toEqual({ resource: 'api', target: emu.info().audience, change: 'update', fields: ['skip_consent_for_verifiable_first_party_clients', 'allow_offline_access'] });
+    expect(doc.plan.blockers).toEqual([]);
+    expect(doc.dry_run).toBe(false);
+    expect(doc.changed).toBe(true);
+    expect(doc.applied).toHaveLength(6);
+    expect(doc.applied.every((s: { id?: string }) => typeof s.id === 'string')).toBe(true);
+    expect(doc.settings).toEqual({ domain: emu.domain, client_id: expect.any(String), audience: emu.info().audience, subject_token_type: 'urn:omnispindle:local-auth', file: home.files.settings });
+    expect(doc.login_command).toBe(`npx omni-auth login --domain ${emu.domain} --client-id ${doc.settings.client_id} --audience ${emu.info().audience}`);
+
+    const again = JSON.parse((await cli([...setupArgs(), '--json', '--mgmt-token', token], { OMNI_AUTH_HOME: home.files.home })).stdout);
+    expect(again.changed).toBe(false);
+    expect(again.plan.steps.every((s: { change: string }) => s.change === 'unchanged')).toBe(true);
+  });
+});
+
+describe('setup (the use case)', () => {
+  it('--dry-run: the plan, and no request other than GETs and the token request; nothing saved', async () => {
+    const before = await stats(emu);
+    const result = await runSetupUseCase(emu, home.files, await inputsFor(emu), { dryRun: true });
+    const after = await stats(emu);
+    expect(writesBetween(before, after)).toEqual({});
+    expect(Object.keys(after).filter((k) => !k.startsWith('GET ') && !(k in before))).toEqual(['POST /oauth/token']);
+    expect(result).toMatchObject({ dry_run: true, changed: true });
+    expect(result.plan.steps.map((s) => s.change)).toEqual(['update', 'create', 'create', 'create', 'update', 'update']);
+    await expect(readFile(home.files.settings)).rejects.toThrow(/ENOENT/);
+  });
+
+  it('with --client-id: provisions that application; a changed Action file → exactly one PATCH of the Action and one deploy', async () => {
+    const clientId = emu.info().client_id;
+    await runSetupUseCase(emu, home.files, await inputsFor(emu, { clientId }));
+    const actionId = [...emu.tenant.actions.keys()][0]!;
+
+    const copy = await actionCopy();
+    try {
+      await appendFile(join(copy.dir, 'custom_token_exchange.js'), '\n// a change\n');
+      const before = await stats(emu);
+      const result = await runSetupUseCase(emu, home.files, await inputsFor(emu, { clientId, actionDir: copy.dir }));
+      expect(writesBetween(before, await stats(emu))).toEqual({
+        [`PATCH /api/v2/actions/actions/${actionId}`]: 1,
+        [`POST /api/v2/actions/actions/${actionId}/deploy`]: 1,
+      });
+      expect(result.plan.steps.find((s) => s.resource === 'action')).toMatchObject({ change: 'update', fields: ['code'] });
+      expect(result.progress).toEqual(expect.arrayContaining(['  action: building…', '  action: deployed (version 2)']));
+      expect(emu.tenant.actions.get(actionId)!.deployed_version).toMatchObject({ number: 2, deployed: true, code: expect.stringContaining('// a change') });
+    } finally {
+      await copy.cleanup();
+    }
+  });
+
+  it('a changed secret (which Auth0 never shows) is seen through the code\'s marker: one PATCH and one deploy', async () => {
+    const clientId = emu.info().client_id;
+    await runSetupUseCase(emu, home.files, await inputsFor(emu, { clientId }));
+    const actionId = [...emu.tenant.actions.keys()][0]!;
+    const before = await stats(emu);
+    const result = await runSetupUseCase(emu, home.files, await inputsFor(emu, { clientId, allowedKeys: ['A'.repeat(43)] }));
+    expect(writesBetween(before, await stats(emu))).toEqual({
+      [`PATCH /api/v2/actions/actions/${actionId}`]: 1,
+      [`POST /api/v2/actions/actions/${actionId}/deploy`]: 1,
+    });
+    expect(result.plan.steps.find((s) => s.resource === 'action')).toMatchObject({ change: 'update', fields: ['secrets'] });
+    const live = emu.tenant.actions.get(actionId)!.deployed_version!;
+    expect(live.secrets.map((s) => [s.name, s.value])).toEqual([['ISSUER', emu.issuer], ['CONNECTION', 'Username-Password-Authentication'], ['ALLOWED_KEYS', 'A'.repeat(43)]]);
+
+    // The same secrets again: the marker matches, nothing is sent.
+    const settled = await stats(emu);
+    const same = await runSetupUseCase(emu, home.files, await inputsFor(emu, { clientId, allowedKeys: ['A'.repeat(43)] }));
+    expect(same.changed).toBe(false);
+    expect(writesBetween(settled, await stats(emu))).toEqual({});
+  });
+
+  it('credentials without create:actions → the scope error naming create:actions, before anything is written', async () => {
+    emu.tenant.clientGrants[0]!.scope = emu.tenant.clientGrants[0]!.scope.filter((s) => s !== 'create:actions');
+    const before = await stats(emu);
+    const run = await cli(setupArgs(), { OMNI_AUTH_HOME: home.files.home, ...mgmtEnv() });
+    expect(run.code).toBe(3);
+    expect(run.stderr).toContain('create:actions');
+    expect(run.stderr).toContain('[mgmt_insufficient_scope]');
+    expect(run.stderr).toContain('Dashboard → Applications → APIs → Auth0 Management API → Machine to Machine Applications');
+    expect(writesBetween(before, await stats(emu))).toEqual({});
+    expectNoSecrets(run.stdout, run.stderr);
+
+    const json = await cli([...setupArgs(), '--json'], { OMNI_AUTH_HOME: home.files.home, ...mgmtEnv() });
+    expect(json.code).toBe(3);
+    const doc = JSON.parse(json.stdout) as Record<string, any>;
+    expect(doc.plan.steps).toHaveLength(6);
+    expect(doc.error).toMatchObject({ code: 'mgmt_insufficient_scope', exit_code: 3, details: { missing_scopes: ['create:actions'] } });
+  });
+
+  it('usage errors (exit 2): no Management credentials, half a client pair, no --audience', async () => {
+    const env = { OMNI_AUTH_HOME: home.files.home };
+    const none = await cli(setupArgs(), env);
+    expect([none.code, none.stderr]).toEqual([2, expect.stringContaining('[mgmt_credentials_missing]')]);
+    const half = await cli([...setupArgs(), '--mgmt-client-id', 'abc'], env);
+    expect([half.code, half.stderr]).toEqual([2, expect.stringContaining('--mgmt-client-id is given without --mgmt-client-secret')]);
+    const noAudience = await cli(['setup', '--domain', emu.domain], { ...env, ...mgmtEnv() });
+    expect([noAudience.code, noAudience.stderr]).toEqual([2, expect.stringContaining('setup needs --audience')]);
+    const noAction = await cli([...setupArgs(), '--action-dir', join(home.files.home, 'nowhere')], { ...env, ...mgmtEnv() });
+    expect([noAction.code, noAction.stderr]).toEqual([2, expect.stringContaining('[action_missing]')]);
+  });
+
+  it('the API\'s own 403 insufficient_scope names create:actions too (a token whose scopes are not visible)', async () => {
+    emu.tenant.clientGrants[0]!.scope = emu.tenant.clientGrants[0]!.scope.filter((s) => s !== 'create:actions');
+    const mc = await ManagementClient.connect({ domain: emu.domain, credentials: clientCredentials(emu) });
+    const e = (await mc.post('/actions/actions', { name: 'x' }).catch((x: unknown) => x)) as ManagementApiError;
+    expect(e).toBeInstanceOf(ManagementApiError);
+    expect(e.code).toBe('mgmt_insufficient_scope');
+    expect(e.message).toContain('expected any of: create:actions');
+    expect(e.hint).toMatch(/grant create:actions .*Machine to Machine Applications/);
+  });
+
+  it('a subject token type taken by another Action\'s profile → the conflict naming that profile, nothing written', async () => {
+    const token = await managementToken(emu);
+    const code = await readFile(join(ACTION_DIR, 'custom_token_exchange.js'), 'utf8');
+    const other = (await api(emu, token, 'POST', '/actions/actions', {
+      name: 'their-action', supported_triggers: [{ id: 'custom-token-exchange', version: 'v1' }], code, dependencies: [{ name: 'jose', version: '6.2.18' }],
+    })).body as { id: string };
+    await pollUntil('the build', async () => ((await api(emu, token, 'GET', `/actions/actions/${other.id}`)).body.status === 'built' ? true : undefined));
+    expect((await api(emu, token, 'POST', `/actions/actions/${other.id}/deploy`)).status).toBe(200);
+    await pollUntil('the deploy', async () => (emu.tenant.actions.get(other.id)!.deployed_version?.deployed ? true : undefined));
+    const created = await api(emu, token, 'POST', '/token-exchange-profiles', {
+      name: 'someone-elses-profile', subject_token_type: 'urn:omnispindle:local-auth', action_id: other.id, type: 'custom_authentication',
+    });
+    expect(created.status).toBe(201);
+
+    const before = await stats(emu);
+    const e = await runSetupUseCase(emu, home.files, await inputsFor(emu)).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(OmniAuthError);
+    expect((e as OmniAuthError).code).toBe('profile_conflict');
+    expect((e as OmniAuthError).message).toContain(`"someone-elses-profile" (${created.body.id})`);
+    expect((e as OmniAuthError).message).toContain('"their-action"');
+    expect((e as OmniAuthError).exitCode).toBe(3);
+    expect(writesBetween(before, await stats(emu))).toEqual({});
+  });
+
+  it('a 409 from the API at apply time (the type taken after the plan) is explained the same way', async () => {
+    const clientId = emu.info().client_id;
+    // First a working setup, then a plan to move our profile to a new type…
+    await runSetupUseCase(emu, home.files, await inputsFor(emu, { clientId }));
+    const mc = await ManagementClient.connect({ domain: emu.domain, credentials: clientCredentials(emu) });
+    const inputs = await inputsFor(emu, { clientId, subjectTokenType: 'urn:example:moved' });
+    const plan = planSetup(await readSnapshot(mc, { ...inputs, clientId }), inputs);
+    expect(plan.steps[3]).toMatchObject({ change: 'update', fields: ['subject_token_type'] });
+    // …while someone else takes that type.
+    const token = await managementToken(emu);
+    const actionId = [...emu.tenant.actions.keys()][0]!;
+    expect((await api(emu, token, 'POST', '/token-exchange-profiles', {
+      name: 'late-comer', subject_token_type: 'urn:example:moved', action_id: actionId, type: 'custom_authentication',
+    })).status).toBe(201);
+    const e = (await applyPlan(plan, mc, () => {}, { ...DEFAULT_POLL, firstDelayMs: 20 }).catch((x: unknown) => x)) as OmniAuthError;
+    expect(e.code).toBe('profile_conflict');
+    expect(e.message).toContain('"late-comer"');
+    expect(e.message).toContain('"omni-auth-custom-token-exchange"');
+  });
+
+  it('an Action build failure is reported with the build\'s error; the next run rebuilds and succeeds', async () => {
+    const clientId = emu.info().client_id;
+    await call(emu, 'POST', '/__emulator/fail-next-build', { json: { message: 'Cannot find module \'jose\'' } });
+    const e = (await runSetupUseCase(emu, home.files, await inputsFor(emu, { clientId })).catch((x: unknown) => x)) as OmniAuthError;
+    expect(e.code).toBe('action_build_failed');
+    expect(e.message).toContain('failed to build: Cannot find module \'jose\'');
+    expect(e.exitCode).toBe(3);
+    expect(e.details).toEqual({ build_error: 'Cannot find module \'jose\'' });
+
+    const again = await runSetupUseCase(emu, home.files, await inputsFor(emu, { clientId }));
+    expect(again.plan.steps.find((s) => s.resource === 'action')).toMatchObject({ change: 'update', fields: ['build failed'] });
+    expect(again.changed).toBe(true);
+  });
+
+  it('a wrong --client-id is a usage error naming it', async () => {
+    const e = (await runSetupUseCase(emu, home.files, await inputsFor(emu, { clientId: 'nope' })).catch((x: unknown) => x)) as OmniAuthError;
+    expect([e.code, e.exitCode]).toEqual(['client_not_found', 2]);
+    expect(e.message).toContain('nope');
+  });
+
+  it('an invalid --mgmt-token → mgmt_unauthorized (exit 3), the token not shown', async () => {
+    const bad = 'not-a-real-token-1234567890';
+    const e = (await runSetupUseCase(emu, home.files, await inputsFor(emu), { credentials: { kind: 'token', token: new Secret(bad) } })
+      .catch((x: unknown) => x)) as OmniAuthError;
+    expect([e.code, e.exitCode]).toEqual(['mgmt_unauthorized', 3]);
+    expect(`${e.message} ${e.hint}`).not.toContain(bad);
+  });
+});
