@@ -1,0 +1,24 @@
+/** The README's first command: `omni-auth demo` runs setup → login → token against a fresh emulator. */
+import { existsSync } from 'node:fs';
+import { decodeJwt } from 'jose';
+import { describe, expect, it } from 'vitest';
+import { cleanEnv, runCli } from './run-cli.js';
+
+describe('omni-auth demo', () => {
+  it('provisions a fresh emulator, logs in, and prints one verified-shape token on stdout', async () => {
+    const r = await runCli(['demo'], cleanEnv());
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+    const claims = decodeJwt(r.stdout.trim());
+    expect(claims.sub).toMatch(/^auth0\|omni-/);
+    expect(claims.iss).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    const order = ['$ omni-auth setup', 'is set up', '$ omni-auth login', 'Logged in', '$ omni-auth token', '$ omni-auth status'];
+    const at = order.map((s) => r.stderr.indexOf(s));
+    expect(at.every((i) => i >= 0), r.stderr).toBe(true);
+    expect([...at].sort((a, b) => a - b)).toEqual(at);
+    expect(r.stderr).not.toContain(r.stdout.trim());
+    const home = /throw-away home (\S+)/.exec(r.stderr)?.[1];
+    expect(home).toBeTruthy();
+    expect(existsSync(home!)).toBe(false);
+  }, 60_000);
+});
