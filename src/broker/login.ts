@@ -1,7 +1,7 @@
 /**
  * The `login` use case: resolve settings, exchange (always — login proves the whole chain works),
- * cache, save the settings for later commands, then the post-login steps (wiring MCP clients, issue
- * #5) unless --no-write.
+ * cache, save the settings for later commands, then the post-login steps (the CLI's: refresh the
+ * launcher MCP entries run, and wire the MCP clients unless --no-write).
  */
 import { saveSettings } from '../config/settings.js';
 import { readKeyFile, KEY_ENV } from '../identity/key-store.js';
@@ -14,7 +14,7 @@ export interface LoginResult extends TokenResult {
   user: { sub?: string; name?: string; nickname?: string };
 }
 
-/** A step that runs after a successful login (the MCP wiring of issue #5 plugs in here). */
+/** A step that runs after a successful login, in order (the launcher copy, the MCP wiring). */
 export type PostLoginStep = (login: LoginResult) => Promise<void>;
 
 export async function login(req: Omit<TokenRequest, 'force'>, steps: PostLoginStep[] = []): Promise<LoginResult> {

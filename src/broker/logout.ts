@@ -1,6 +1,7 @@
 /**
  * The `logout` use case: drop cached tokens (revoking each refresh token at /oauth/revoke, best
- * effort), and the machine key only when asked — forgetting it means a new Auth0 user next time.
+ * effort), and the machine key only when asked — forgetting it means a new Auth0 user next time;
+ * then the post-logout steps (the CLI's: restore the MCP client entries omni-auth wired).
  */
 import { rm } from 'node:fs/promises';
 import type { HomeFiles } from '../config/home.js';
@@ -17,7 +18,14 @@ export interface LogoutResult {
   keyRemoved: boolean;
 }
 
-export async function logout(files: HomeFiles, options: { forgetKey: boolean; env: NodeJS.ProcessEnv; clientSecret?: Secret }): Promise<LogoutResult> {
+/** A step that runs after the cache (and key) are gone, in order. */
+export type PostLogoutStep = (result: LogoutResult) => Promise<void>;
+
+export async function logout(
+  files: HomeFiles,
+  options: { forgetKey: boolean; env: NodeJS.ProcessEnv; clientSecret?: Secret },
+  steps: PostLogoutStep[] = [],
+): Promise<LogoutResult> {
   const removed = await withFileLock(files.tokensLock, () => deleteEntries(files.tokens));
   const result: LogoutResult = { removed: Object.keys(removed).length, revoked: 0, revokeFailures: [], keyRemoved: false };
 
@@ -49,5 +57,6 @@ export async function logout(files: HomeFiles, options: { forgetKey: boolean; en
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
   }
+  for (const step of steps) await step(result);
   return result;
 }

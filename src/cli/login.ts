@@ -1,19 +1,76 @@
-/** `omni-auth login`: the use case, then who you are — for a person, on stderr. */
-import { login, type PostLoginStep } from '../broker/login.js';
+/**
+ * `omni-auth login`: the use case, then who you are and what happened to the MCP clients — for a
+ * person, on stderr. Post-login steps: refresh the launcher that wired entries run, then (unless
+ * --no-write) route the `--server` entry of each MCP client through omni-auth.
+ * `--dry-run` requests no token and writes nothing: it resolves the settings and prints the diff the
+ * wiring would make, a placeholder where a token would be stored.
+ */
+import { login, type LoginResult, type PostLoginStep } from '../broker/login.js';
 import type { SettingsFlags } from '../config/settings.js';
-import { tenantContext } from './context.js';
+import { installLauncher, launcherPath } from '../mcp/launcher.js';
+import { issuedBy } from '../mcp/our-token.js';
+import { newRun, wireClients, type McpReport } from '../mcp/index.js';
+import { Secret } from '../util/secret.js';
+import { tenantContext, type TenantContext } from './context.js';
+import { checkClientIds, nothingToWire } from './mcp.js';
+import type { WireFlags } from './mcp-options.js';
+import { printMcpReport } from './mcp-report.js';
 import { dim, green, info, warn } from './output.js';
 import { describeExpiry } from './time.js';
 
-export async function runLogin(flags: SettingsFlags & { write: boolean }): Promise<void> {
+export type LoginFlags = SettingsFlags & WireFlags & { write: boolean };
+
+export async function runLogin(flags: LoginFlags): Promise<number> {
+  checkClientIds(flags.client);
   const ctx = await tenantContext(flags);
-  // Issue #5 adds the MCP client wiring step here; --no-write leaves the list empty.
-  const steps: PostLoginStep[] = [];
-  const result = await login({ ...ctx, minTtl: 0, warn }, flags.write ? steps : []);
+  if (flags.dryRun) return dryRun(ctx, flags);
+
+  let launcher = launcherPath(ctx.files.home);
+  let report: McpReport | undefined;
+  const steps: PostLoginStep[] = [
+    async () => {
+      launcher = (await installLauncher(ctx.files.home)).path;
+    },
+  ];
+  if (flags.write) {
+    steps.push(async (result) => {
+      report = await wire(ctx, flags, launcher, result);
+    });
+  }
+  const result = await login({ ...ctx, minTtl: 0, warn }, steps);
   const who = result.user.name ? `${result.user.name} (${result.user.sub ?? 'unknown user id'})` : (result.user.sub ?? 'unknown user');
   info(`${green('✓')} Logged in to ${ctx.settings.domain} as ${who}`);
   info(`  key      ${result.thumbprint} ${dim(`(${result.keySource})`)}`);
   info(`  audience ${ctx.settings.audience}`);
   info(`  token    ${describeExpiry(result.token.expires_at)}${result.token.refresh_token ? ', renewable' : ''}`);
   info(`  settings saved to ${ctx.files.settings}`);
+  if (!report) return 0;
+  info('MCP clients:');
+  return printMcpReport(report, { action: 'wire', expiresAt: result.token.expires_at, nothing: nothingToWire(flags.server) });
+}
+
+function wire(ctx: TenantContext, flags: LoginFlags, launcher: string, result?: LoginResult): Promise<McpReport> {
+  return wireClients({
+    env: ctx.env,
+    cwd: process.cwd(),
+    ...(flags.client ? { clients: flags.client } : {}),
+    server: flags.server,
+    mode: flags.mode,
+    envVar: flags.envVar,
+    launcherPath: launcher,
+    isOurToken: issuedBy(ctx.settings.issuer),
+    ...(result ? { getToken: async () => new Secret(result.token.access_token) } : { dryRun: true }),
+    run: newRun(),
+  });
+}
+
+async function dryRun(ctx: TenantContext, flags: LoginFlags): Promise<number> {
+  info(`dry run: settings resolved for ${ctx.settings.domain}; no token requested, nothing written`);
+  if (!flags.write) {
+    info('--no-write: MCP client configs would be left alone');
+    return 0;
+  }
+  const report = await wire(ctx, flags, launcherPath(ctx.files.home));
+  info('MCP clients:');
+  return printMcpReport(report, { action: 'wire', dryRun: true, nothing: nothingToWire(flags.server) });
 }

@@ -1,17 +1,35 @@
-/** `omni-auth logout [--forget-key]`. */
-import { logout } from '../broker/logout.js';
+/**
+ * `omni-auth logout [--forget-key] [--keep-mcp]`. Unless --keep-mcp, every MCP client entry wired
+ * through omni-auth gets its original back (a token stored by `--mode env` is removed when it was
+ * issued by the tenant of the current settings).
+ */
+import { logout, type PostLogoutStep } from '../broker/logout.js';
+import type { McpReport } from '../mcp/index.js';
 import { Secret } from '../util/secret.js';
 import { homeContext } from './context.js';
 import { info, warn } from './output.js';
 
-export async function runLogout(opts: { forgetKey?: boolean }): Promise<void> {
+export async function runLogout(opts: { forgetKey?: boolean; keepMcp?: boolean }): Promise<number> {
   const secret = process.env.OMNI_AUTH_CLIENT_SECRET;
+  let report: McpReport | undefined;
+  const steps: PostLogoutStep[] = [];
+  if (!opts.keepMcp) {
+    steps.push(async () => {
+      // Loaded here: only the unwiring needs the MCP config code.
+      const { unwireAll } = await import('./mcp.js');
+      report = await unwireAll();
+    });
+  }
   const r = await logout(homeContext(), {
     forgetKey: Boolean(opts.forgetKey),
     env: process.env,
     ...(secret ? { clientSecret: new Secret(secret) } : {}),
-  });
+  }, steps);
   for (const f of r.revokeFailures) warn(`could not revoke the refresh token at ${f.domain}: ${f.error}`);
   info(`removed ${r.removed} cached token${r.removed === 1 ? '' : 's'}, revoked ${r.revoked} refresh token${r.revoked === 1 ? '' : 's'}`);
   if (opts.forgetKey) info(r.keyRemoved ? 'machine key deleted: the next login creates a new Auth0 user' : 'no machine key file to delete');
+  if (!report || report.files.length === 0) return 0;
+  info('MCP clients:');
+  const { printMcpReport } = await import('./mcp-report.js');
+  return printMcpReport(report, { action: 'unwire' });
 }

@@ -9,6 +9,9 @@ import type { SettingsFlags } from '../config/settings.js';
 import { addSettingsOptions } from './context.js';
 import { doctorOptions, setupOptions } from './admin-options.js';
 import type { DoctorFlags } from './doctor.js';
+import type { LoginFlags } from './login.js';
+import type { AddFlags, UnwireFlags } from './mcp.js';
+import { addClientOption, addWireOptions, addWiringOptions, parseEnvVar, DEFAULT_TOKEN_VAR, type TargetFlags, type WireFlags } from './mcp-options.js';
 import type { SetupFlags } from './setup.js';
 import { printError } from './output.js';
 import { parseFormat, parseMinTtl, type TokenFormat } from './token.js';
@@ -34,14 +37,15 @@ export function buildProgram(): Command {
       await runEmulator(opts);
     });
 
-  addSettingsOptions(
+  addWireOptions(addSettingsOptions(
     program
       .command('login')
-      .description('get a token for this machine (exchange), cache it, save the settings, and wire MCP clients')
-      .option('--no-write', 'do not write MCP client configs'),
-  ).action(async (opts: SettingsFlags & { write: boolean }) => {
+      .description('get a token for this machine (exchange), cache it, save the settings, and route MCP clients through omni-auth')
+      .option('--no-write', 'do not write MCP client configs')
+      .option('--dry-run', 'request no token and write nothing: print on stderr a diff of what would change in each MCP client config'),
+  )).action(async (opts: LoginFlags) => {
     const { runLogin } = await import('./login.js');
-    await runLogin(opts);
+    process.exitCode = await runLogin(opts);
   });
 
   addSettingsOptions(
@@ -81,12 +85,15 @@ export function buildProgram(): Command {
 
   program
     .command('logout')
-    .description('delete cached tokens (revoking refresh tokens); with --forget-key also the machine key')
+    .description('delete cached tokens (revoking refresh tokens), restore the MCP client entries omni-auth wired; with --forget-key also the machine key')
     .option('--forget-key', 'also delete the machine key (the next login creates a new Auth0 user)')
-    .action(async (opts: { forgetKey?: boolean }) => {
+    .option('--keep-mcp', 'leave the MCP client configs as they are')
+    .action(async (opts: { forgetKey?: boolean; keepMcp?: boolean }) => {
       const { runLogout } = await import('./logout.js');
-      await runLogout(opts);
+      process.exitCode = await runLogout(opts);
     });
+
+  addMcpCommands(program);
 
   setupOptions(program.command('setup').description('provision the Auth0 tenant for omni-auth (plan, then apply; safe to repeat)'))
     .action(async (opts: SetupFlags) => {
@@ -108,6 +115,51 @@ export function buildProgram(): Command {
     });
 
   return program;
+}
+
+/** `omni-auth mcp …`: each command's module is loaded only when it runs. */
+function addMcpCommands(program: Command): void {
+  const mcp = program
+    .command('mcp')
+    .description('MCP client configs: list them, route servers through omni-auth (wire), restore them (unwire), add servers');
+
+  addClientOption(mcp.command('list').description('every supported MCP client, its config files, and which servers go through omni-auth'))
+    .option('--json', 'print a JSON document on stdout')
+    .option('--env-var <name>', 'the variable a stored token is looked for in', parseEnvVar, DEFAULT_TOKEN_VAR)
+    .action(async (opts: TargetFlags & { json?: boolean; envVar: string }) => {
+      const { runMcpList } = await import('./mcp.js');
+      process.exitCode = await runMcpList(opts);
+    });
+
+  addSettingsOptions(addWireOptions(mcp.command('wire').description('route a server of each MCP client through omni-auth (default: every client that has it)')))
+    .option('--dry-run', 'print on stderr a diff of what would change in each file, and write nothing')
+    .action(async (opts: SettingsFlags & WireFlags) => {
+      const { runMcpWire } = await import('./mcp.js');
+      process.exitCode = await runMcpWire(opts);
+    });
+
+  addSettingsOptions(addClientOption(mcp.command('unwire').description('give the entries omni-auth wired their original back')))
+    .option('--server <name>', 'the server entry to restore (default omnispindle)')
+    .option('--all', 'every entry wired through omni-auth, whatever its name')
+    .option('--env-var <name>', 'the variable a token stored by --mode env is in', parseEnvVar, DEFAULT_TOKEN_VAR)
+    .option('--dry-run', 'print on stderr a diff of what would change in each file, and write nothing')
+    .action(async (opts: SettingsFlags & UnwireFlags) => {
+      const { runMcpUnwire } = await import('./mcp.js');
+      process.exitCode = await runMcpUnwire(opts);
+    });
+
+  addSettingsOptions(addWiringOptions(
+    mcp
+      .command('add')
+      .description('add a server, routed through omni-auth, to MCP clients (default: every client whose config file exists)')
+      .argument('<name>', 'the server name')
+      .argument('[command...]', 'a stdio server: its command and arguments, after --')
+      .option('--url <url>', 'a remote (HTTP) server instead of a command')
+      .option('--dry-run', 'print on stderr a diff of what would change in each file, and write nothing'),
+  )).action(async (name: string, command: string[], opts: SettingsFlags & AddFlags) => {
+    const { runMcpAdd } = await import('./mcp.js');
+    process.exitCode = await runMcpAdd(name, command, opts);
+  });
 }
 
 function parsePort(value: string): number {

@@ -1,6 +1,7 @@
 /** Spawning the built CLI like a user does: a child process, a temporary OMNI_AUTH_HOME, real loopback HTTP. */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,13 +19,29 @@ export interface CliResult {
 /** Every stderr any CLI run printed, so a suite can assert no secret ever reached it. */
 export const allStderr: string[] = [];
 
-/** An environment without the developer's own omni-auth/Auth0 settings leaking into tests. */
+/**
+ * A sandbox home for this test process: commands that look for MCP client configs (login, logout)
+ * must never see — let alone edit — the developer's real ones.
+ */
+const sandbox = mkdtempSync(join(tmpdir(), 'omni-sandbox-'));
+const SANDBOX_ENV: Record<string, string> = {
+  HOME: sandbox,
+  USERPROFILE: sandbox,
+  XDG_CONFIG_HOME: join(sandbox, '.config'),
+  APPDATA: join(sandbox, 'AppData', 'Roaming'),
+  LOCALAPPDATA: join(sandbox, 'AppData', 'Local'),
+  CLAUDE_CONFIG_DIR: join(sandbox, '.claude'),
+  CODEX_HOME: join(sandbox, '.codex'),
+};
+
+/** An environment without the developer's own omni-auth/Auth0 settings or MCP configs leaking into tests. */
 export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (/^(OMNI_AUTH_|AUTH0_)/.test(k)) continue;
     env[k] = v;
   }
+  Object.assign(env, SANDBOX_ENV);
   env.NO_COLOR = '1';
   for (const [k, v] of Object.entries(extra)) {
     if (v === undefined) delete env[k];
@@ -36,7 +53,8 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS
 export function runCli(args: string[], env: NodeJS.ProcessEnv, options: { timeoutMs?: number } = {}): Promise<CliResult> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first`);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // cwd in the sandbox too: project-scoped MCP configs (.mcp.json, .vscode/mcp.json) resolve against it.
+    const child = spawn(process.execPath, [CLI, ...args], { env, cwd: sandbox, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -1,0 +1,57 @@
+/**
+ * The options of the commands that wire MCP clients (`login`, `mcp wire|add|unwire`). Kept light —
+ * commander and the error type only: main.ts imports it statically to declare the options.
+ */
+import type { Command } from 'commander';
+import { UsageError } from '../util/errors.js';
+
+export type McpMode = 'exec' | 'env';
+
+export interface TargetFlags {
+  /** Client ids, from `--client a,b` (repeatable). */
+  client?: string[];
+}
+
+export interface WireFlags extends TargetFlags {
+  server: string;
+  mode: McpMode;
+  envVar: string;
+  dryRun?: boolean;
+}
+
+export const DEFAULT_SERVER_NAME = 'omnispindle';
+export const DEFAULT_TOKEN_VAR = 'AUTH0_TOKEN';
+
+export function addClientOption(cmd: Command): Command {
+  return cmd.option('--client <ids>', 'only these MCP clients, comma-separated (see `omni-auth mcp list`)', parseClientList);
+}
+
+/** `--mode`, `--env-var`, `--client`: how and where entries are wired. */
+export function addWiringOptions(cmd: Command): Command {
+  return addClientOption(cmd)
+    .option('--mode <mode>', 'exec: a fresh token at every server start, none stored | env: the token stored in the entry', parseMode, 'exec')
+    .option('--env-var <name>', 'the environment variable the server reads its token from', parseEnvVar, DEFAULT_TOKEN_VAR);
+}
+
+/** Everything `login` and `mcp wire` take (each adds its own --dry-run). */
+export function addWireOptions(cmd: Command): Command {
+  return addWiringOptions(cmd.option('--server <name>', 'the server entry to route through omni-auth', DEFAULT_SERVER_NAME));
+}
+
+export function parseClientList(value: string, previous: string[] | undefined): string[] {
+  const ids = value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (ids.length === 0) throw new UsageError('invalid_client', '--client needs at least one client id', { hint: 'e.g. --client claude-desktop,vscode' });
+  return [...(previous ?? []), ...ids];
+}
+
+export function parseMode(value: string): McpMode {
+  if (value === 'exec' || value === 'env') return value;
+  throw new UsageError('invalid_mode', `--mode must be exec or env; got "${value}"`, {
+    hint: 'exec (default) starts the server through `omni-auth exec` with a fresh token; env stores the token in the entry',
+  });
+}
+
+export function parseEnvVar(value: string): string {
+  if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(value)) return value;
+  throw new UsageError('invalid_env_var', `--env-var "${value}" is not a valid environment variable name`);
+}

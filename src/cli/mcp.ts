@@ -1,0 +1,173 @@
+/**
+ * `omni-auth mcp list|wire|unwire|add`, and the MCP steps of `login` and `logout`: flags in, one call
+ * into src/mcp, the report out on stderr (mcp-report.ts). Only `mcp list` writes to stdout.
+ */
+import { getToken } from '../broker/get-token.js';
+import type { SettingsFlags } from '../config/settings.js';
+import { installLauncher, launcherPath } from '../mcp/launcher.js';
+import { issuedBy } from '../mcp/our-token.js';
+import {
+  addServer, CLIENTS, listClients, newRun, renderList, unwireClients, wireClients,
+  type McpReport, type WireClientsOptions,
+} from '../mcp/index.js';
+import { UsageError } from '../util/errors.js';
+import { Secret } from '../util/secret.js';
+import { homeContext, tenantContext, type TenantContext } from './context.js';
+import { DEFAULT_SERVER_NAME, DEFAULT_TOKEN_VAR, type McpMode, type TargetFlags, type WireFlags } from './mcp-options.js';
+import { printMcpReport } from './mcp-report.js';
+import { warn } from './output.js';
+
+/** A token stored in a config should outlive the command by more than the usual margin. */
+const STORED_TOKEN_MIN_TTL = 3600;
+
+export type UnwireFlags = TargetFlags & { server?: string; all?: boolean; envVar: string; dryRun?: boolean };
+export type AddFlags = TargetFlags & { url?: string; mode: McpMode; envVar: string; dryRun?: boolean };
+
+/** Unknown `--client` ids are a usage error before anything else happens (login: before the exchange). */
+export function checkClientIds(ids: readonly string[] | undefined): void {
+  const unknown = (ids ?? []).filter((id) => !CLIENTS.some((c) => c.id === id));
+  if (unknown.length === 0) return;
+  throw new UsageError('unknown_client', `unknown MCP client ${unknown.map((u) => `"${u}"`).join(', ')}`, {
+    hint: `supported clients: ${CLIENTS.map((c) => c.id).join(', ')}`,
+  });
+}
+
+export function nothingToWire(server: string): string {
+  return `no MCP client config has a server named "${server}" (see \`omni-auth mcp list\`; add one with \`omni-auth mcp add ${server} -- <command>\`)`;
+}
+
+/** Where the commands look: this process's environment and directory, and the chosen clients. */
+function target(flags: TargetFlags): Pick<WireClientsOptions, 'env' | 'cwd' | 'clients'> {
+  return { env: process.env, cwd: process.cwd(), ...(flags.client ? { clients: flags.client } : {}) };
+}
+
+/** The tenant settings when they resolve: needed only to fetch a token, or to recognise one as ours. */
+async function optionalTenant(flags: SettingsFlags): Promise<TenantContext | undefined> {
+  try {
+    return await tenantContext(flags);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Fetches the token to store (mode env, remote entries), at most once, and remembers its expiry. */
+function tokenFetcher(flags: SettingsFlags): { get: () => Promise<Secret>; expiresAt: () => number | undefined } {
+  let expiresAt: number | undefined;
+  return {
+    get: async () => {
+      const ctx = await tenantContext(flags);
+      const { token } = await getToken({ ...ctx, minTtl: STORED_TOKEN_MIN_TTL, warn });
+      expiresAt = token.expires_at;
+      return new Secret(token.access_token);
+    },
+    expiresAt: () => expiresAt,
+  };
+}
+
+/** The launcher the entries run: refreshed from this bundle, or on a dry run only named. */
+async function launcher(home: string, dryRun: boolean | undefined): Promise<string> {
+  return dryRun ? launcherPath(home) : (await installLauncher(home)).path;
+}
+
+export async function runMcpList(flags: TargetFlags & { json?: boolean; envVar: string }): Promise<number> {
+  checkClientIds(flags.client);
+  const list = await listClients({ ...target(flags), envVar: flags.envVar, launcherPath: launcherPath(homeContext().home) });
+  process.stdout.write(flags.json ? `${JSON.stringify(list)}\n` : renderList(list));
+  return 0;
+}
+
+export async function runMcpWire(flags: SettingsFlags & WireFlags): Promise<number> {
+  checkClientIds(flags.client);
+  // Mode env stores a token: settings that do not resolve are an error now, not once per file.
+  if (flags.mode === 'env' && !flags.dryRun) await tenantContext(flags);
+  const tenant = await optionalTenant(flags);
+  const tokens = tokenFetcher(flags);
+  const report = await wireClients({
+    ...target(flags),
+    server: flags.server,
+    mode: flags.mode,
+    envVar: flags.envVar,
+    launcherPath: await launcher(homeContext().home, flags.dryRun),
+    getToken: tokens.get,
+    ...(tenant ? { isOurToken: issuedBy(tenant.settings.issuer) } : {}),
+    ...(flags.dryRun ? { dryRun: true } : {}),
+    run: newRun(),
+  });
+  return printMcpReport(report, { action: 'wire', dryRun: flags.dryRun, expiresAt: tokens.expiresAt(), nothing: nothingToWire(flags.server) });
+}
+
+export async function runMcpUnwire(flags: SettingsFlags & UnwireFlags): Promise<number> {
+  checkClientIds(flags.client);
+  if (flags.all && flags.server !== undefined) {
+    throw new UsageError('conflicting_options', '--server and --all cannot be used together', {
+      hint: '--all restores every entry wired through omni-auth; --server NAME only that one',
+    });
+  }
+  const server = flags.server ?? DEFAULT_SERVER_NAME;
+  const report = await unwireFrom(flags, { ...(flags.all ? { allWired: true } : { server }) });
+  return printMcpReport(report, {
+    action: 'unwire',
+    dryRun: flags.dryRun,
+    nothing: flags.all ? 'no MCP client config has a server wired through omni-auth' : `no MCP client config has a server named "${server}"`,
+  });
+}
+
+/** `logout`'s step: every entry wired through omni-auth, in every client, back to its original. */
+export function unwireAll(): Promise<McpReport> {
+  return unwireFrom({ envVar: DEFAULT_TOKEN_VAR }, { allWired: true });
+}
+
+async function unwireFrom(flags: SettingsFlags & UnwireFlags, which: { server?: string; allWired?: boolean }): Promise<McpReport> {
+  const tenant = await optionalTenant(flags);
+  return unwireClients({
+    ...target(flags),
+    ...which,
+    envVar: flags.envVar,
+    launcherPath: launcherPath(homeContext().home),
+    ...(tenant ? { isOurToken: issuedBy(tenant.settings.issuer) } : {}),
+    ...(flags.dryRun ? { dryRun: true } : {}),
+    run: newRun(),
+  });
+}
+
+export async function runMcpAdd(name: string, command: string[], flags: SettingsFlags & AddFlags): Promise<number> {
+  checkClientIds(flags.client);
+  if (name.trim() === '') throw new UsageError('invalid_server_name', 'the server name is empty');
+  const [file, ...args] = command;
+  if ((flags.url === undefined) === (file === undefined)) {
+    throw new UsageError('invalid_server_spec', 'mcp add needs either --url URL or a command after --, not both', {
+      hint: `omni-auth mcp add ${name} --url https://mcp.example.com/mcp   or   omni-auth mcp add ${name} -- npx -y some-mcp-server`,
+    });
+  }
+  if (flags.url !== undefined && !/^https?:$/.test(safeUrl(flags.url)?.protocol ?? '')) {
+    throw new UsageError('invalid_url', `--url "${flags.url}" is not an http:// or https:// URL`);
+  }
+  const tenant = await optionalTenant(flags);
+  const tokens = tokenFetcher(flags);
+  const report = await addServer({
+    ...target(flags),
+    name,
+    ...(flags.url !== undefined ? { url: flags.url } : { command: file as string, args }),
+    mode: flags.mode,
+    envVar: flags.envVar,
+    launcherPath: await launcher(homeContext().home, flags.dryRun),
+    getToken: tokens.get,
+    ...(tenant ? { isOurToken: issuedBy(tenant.settings.issuer) } : {}),
+    ...(flags.dryRun ? { dryRun: true } : {}),
+    run: newRun(),
+  });
+  return printMcpReport(report, {
+    action: 'add',
+    dryRun: flags.dryRun,
+    expiresAt: tokens.expiresAt(),
+    nothing: 'no MCP client config found to add the server to; name the clients with --client (see `omni-auth mcp list`)',
+  });
+}
+
+function safeUrl(s: string): URL | undefined {
+  try {
+    return new URL(s);
+  } catch {
+    return undefined;
+  }
+}
