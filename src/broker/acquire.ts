@@ -26,7 +26,9 @@ function lockWaitMs(env: NodeJS.ProcessEnv): number {
   if (raw === undefined || raw.trim() === '') return DEFAULT_LOCK_WAIT_SECONDS * 1000;
   const seconds = Number(raw);
   if (!Number.isFinite(seconds) || seconds <= 0) {
-    throw new UsageError('invalid_lock_timeout', `OMNI_AUTH_LOCK_TIMEOUT must be a positive number of seconds; got "${raw}"`);
+    throw new UsageError('invalid_lock_timeout', `OMNI_AUTH_LOCK_TIMEOUT must be a positive number of seconds; got "${raw}"`, {
+      hint: 'e.g. OMNI_AUTH_LOCK_TIMEOUT=60, or unset it for the default (45 s)',
+    });
   }
   return seconds * 1000;
 }
@@ -39,12 +41,19 @@ export async function acquireToken(req: TokenRequest, now: () => number): Promis
     const key = cacheKeyOf(settings);
     const { entries, warning } = await readCache(files.tokens);
     if (warning) req.warn(warning);
-    const cached = entries[key];
-    if (!req.force && cached && isFresh(cached, req.minTtl, now())) return { token: cached, source: 'cache' as const };
+    // The key first: a cached token (and its refresh token) is this machine's only if the same key got it
+    // — after OMNI_AUTH_KEY changes or the key is replaced, the old identity must not be served.
+    const machineKey = await loadOrCreateKey(files.key, req.env);
+    const thumbprint = machineKey.thumbprint;
+    const cached = entries[key]?.key_thumbprint === thumbprint ? entries[key] : undefined;
+    if (!req.force && cached && isFresh(cached, req.minTtl, now())) {
+      // The read dropped malformed entries or a bad file: write back what was valid.
+      if (warning) await putEntry(files.tokens, key, cached);
+      return { token: cached, source: 'cache' as const };
+    }
 
     let response: TokenResponse | undefined;
     let source: TokenResult['source'] = 'exchange';
-    let thumbprint: string | undefined = cached?.key_thumbprint;
     if (cached?.refresh_token && !req.force) {
       try {
         response = await refreshToken({
@@ -63,8 +72,6 @@ export async function acquireToken(req: TokenRequest, now: () => number): Promis
       }
     }
     if (!response) {
-      const machineKey = await loadOrCreateKey(files.key, req.env);
-      thumbprint = machineKey.thumbprint;
       const machine = machineInfo();
       response = await exchangeToken({
         domain: settings.domain,
@@ -90,7 +97,7 @@ export async function acquireToken(req: TokenRequest, now: () => number): Promis
       ...(response.refresh_token ?? cached?.refresh_token ? { refresh_token: response.refresh_token ?? cached?.refresh_token } : {}),
       ...(response.id_token ? { id_token: response.id_token } : {}),
       ...(verified?.sub ? { subject: verified.sub } : {}),
-      ...(thumbprint ? { key_thumbprint: thumbprint } : {}),
+      key_thumbprint: thumbprint,
     };
     await putEntry(files.tokens, key, token);
     return { token, source };

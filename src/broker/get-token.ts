@@ -6,6 +6,7 @@
 import type { HomeFiles } from '../config/home.js';
 import type { Settings } from '../config/settings.js';
 import { cacheKeyOf, isFresh, readCache, type CachedToken } from '../cache/token-cache.js';
+import { currentThumbprint } from '../identity/key-store.js';
 import type { Secret } from '../util/secret.js';
 
 export interface TokenRequest {
@@ -34,7 +35,9 @@ export async function getToken(req: TokenRequest): Promise<TokenResult> {
     // A corrupt cache is reported once, by the path that rewrites it (acquire), not here as well.
     if (!warning) {
       const cached = entries[cacheKeyOf(req.settings)];
-      if (cached && isFresh(cached, req.minTtl, now())) return { token: cached, source: 'cache' };
+      if (cached && isFresh(cached, req.minTtl, now()) && cached.key_thumbprint === (await currentThumbprint(req.files.key, req.env))) {
+        return { token: cached, source: 'cache' };
+      }
     }
   }
   const { acquireToken } = await import('./acquire.js');

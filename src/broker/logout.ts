@@ -3,7 +3,7 @@
  * effort), and the machine key only when asked — forgetting it means a new Auth0 user next time;
  * then the post-logout steps (the CLI's: restore the MCP client entries omni-auth wired).
  */
-import { rm } from 'node:fs/promises';
+import { access, rm } from 'node:fs/promises';
 import type { HomeFiles } from '../config/home.js';
 import { deleteEntries } from '../cache/token-cache.js';
 import { KEY_ENV } from '../identity/key-store.js';
@@ -16,6 +16,8 @@ export interface LogoutResult {
   /** Refresh tokens that could not be revoked, by tenant (no token text). */
   revokeFailures: { domain: string; error: string }[];
   keyRemoved: boolean;
+  /** Why the key was not removed when asked: it comes from OMNI_AUTH_KEY, or there was no key file. */
+  keyKept?: 'from_env' | 'no_file';
 }
 
 /** A step that runs after the cache (and key) are gone, in order. */
@@ -23,10 +25,17 @@ export type PostLogoutStep = (result: LogoutResult) => Promise<void>;
 
 export async function logout(
   files: HomeFiles,
-  options: { forgetKey: boolean; env: NodeJS.ProcessEnv; clientSecret?: Secret },
+  options: {
+    forgetKey: boolean;
+    env: NodeJS.ProcessEnv;
+    /** A confidential application's secret, and the one (domain, client) it belongs to: never sent to another. */
+    clientSecret?: { secret: Secret; domain: string; clientId: string };
+  },
   steps: PostLogoutStep[] = [],
 ): Promise<LogoutResult> {
-  const removed = await withFileLock(files.tokensLock, () => deleteEntries(files.tokens));
+  // Nothing cached yet (a machine that never logged in): nothing to lock, nothing to remove.
+  const hasCache = await access(files.tokens).then(() => true, () => false);
+  const removed = hasCache ? await withFileLock(files.tokensLock, () => deleteEntries(files.tokens)) : {};
   const result: LogoutResult = { removed: Object.keys(removed).length, revoked: 0, revokeFailures: [], keyRemoved: false };
 
   const withRefresh = Object.entries(removed).filter(([, t]) => t.refresh_token);
@@ -38,10 +47,11 @@ export async function logout(
     ]);
     for (const [key, t] of withRefresh) {
       const k = parseCacheKey(key)!;
+      const own = options.clientSecret;
       const r = await revokeRefreshToken({
         domain: k.domain,
         clientId: k.clientId,
-        clientSecret: options.clientSecret,
+        ...(own && own.domain === k.domain && own.clientId === k.clientId ? { clientSecret: own.secret } : {}),
         token: new Secret(t.refresh_token!),
       });
       if (r.revoked) result.revoked++;
@@ -49,12 +59,15 @@ export async function logout(
     }
   }
 
-  if (options.forgetKey && !options.env[KEY_ENV]?.trim()) {
+  if (options.forgetKey && options.env[KEY_ENV]?.trim()) {
+    result.keyKept = 'from_env';
+  } else if (options.forgetKey) {
     try {
       await rm(files.key);
       result.keyRemoved = true;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      result.keyKept = 'no_file';
     }
   }
   for (const step of steps) await step(result);

@@ -37,8 +37,16 @@ async function cli(home: string, args: string[], env: Record<string, string> = {
   const child = spawn(process.execPath, [process.argv[1]!, ...args], {
     // setup prints the teammates' login line on stdout; in the demo only `token` speaks there.
     stdio: ['ignore', args[0] === 'token' ? 'inherit' : process.stderr, 'inherit'],
-    env: { ...process.env, ...env, OMNI_AUTH_HOME: home },
+    env: { ...demoEnv(), ...env, OMNI_AUTH_HOME: home },
   });
   const code = await new Promise<number>((resolve) => child.once('exit', (c) => resolve(c ?? 1)));
   if (code !== 0) throw new OmniAuthError('demo_step_failed', `omni-auth ${args[0]} exited with ${code}`, { exitCode: 1 });
+}
+
+/**
+ * The caller's environment without omni-auth's and Auth0's own variables: settings exported for a
+ * real tenant (AUTH0_DOMAIN, OMNI_AUTH_KEY, …) must not steer the demo away from its emulator.
+ */
+function demoEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(OMNI_AUTH_|AUTH0_)/.test(k)));
 }

@@ -15,7 +15,9 @@ const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
 
 export async function runExec(command: string[], flags: SettingsFlags & { envVar: string; minTtl: number }): Promise<number> {
   if (!ENV_NAME.test(flags.envVar)) {
-    throw new UsageError('invalid_env_var', `--env-var "${flags.envVar}" is not a valid environment variable name`);
+    throw new UsageError('invalid_env_var', `--env-var "${flags.envVar}" is not a valid environment variable name`, {
+      hint: 'use letters, digits and _ (not starting with a digit), e.g. --env-var MCP_TOKEN',
+    });
   }
   const [file, ...args] = command;
   if (!file) throw new UsageError('missing_command', 'exec needs a command after --', { hint: 'omni-auth exec -- node server.js' });

@@ -5,9 +5,23 @@
  */
 import { logout, type PostLogoutStep } from '../broker/logout.js';
 import type { McpReport } from '../mcp/index.js';
+import { readSavedSettings, resolveSettings } from '../config/settings.js';
 import { Secret } from '../util/secret.js';
 import { homeContext } from './context.js';
 import { info, warn } from './output.js';
+
+/**
+ * OMNI_AUTH_CLIENT_SECRET belongs to the application of the current settings: it is sent only when
+ * revoking that application's refresh tokens, never to another tenant in the cache.
+ */
+async function secretOwner(settingsFile: string, secret: string) {
+  try {
+    const s = resolveSettings({}, process.env, await readSavedSettings(settingsFile));
+    return { clientSecret: { secret: new Secret(secret), domain: s.domain, clientId: s.clientId } };
+  } catch {
+    return {};
+  }
+}
 
 export async function runLogout(opts: { forgetKey?: boolean; keepMcp?: boolean }): Promise<number> {
   const secret = process.env.OMNI_AUTH_CLIENT_SECRET;
@@ -20,14 +34,21 @@ export async function runLogout(opts: { forgetKey?: boolean; keepMcp?: boolean }
       report = await unwireAll();
     });
   }
-  const r = await logout(homeContext(), {
+  const files = homeContext();
+  const r = await logout(files, {
     forgetKey: Boolean(opts.forgetKey),
     env: process.env,
-    ...(secret ? { clientSecret: new Secret(secret) } : {}),
+    ...(secret ? await secretOwner(files.settings, secret) : {}),
   }, steps);
   for (const f of r.revokeFailures) warn(`could not revoke the refresh token at ${f.domain}: ${f.error}`);
   info(`removed ${r.removed} cached token${r.removed === 1 ? '' : 's'}, revoked ${r.revoked} refresh token${r.revoked === 1 ? '' : 's'}`);
-  if (opts.forgetKey) info(r.keyRemoved ? 'machine key deleted: the next login creates a new Auth0 user' : 'no machine key file to delete');
+  if (opts.forgetKey) {
+    info(r.keyRemoved
+      ? 'machine key deleted: the next login creates a new Auth0 user'
+      : r.keyKept === 'from_env'
+        ? 'the machine key comes from OMNI_AUTH_KEY: nothing deleted (unset the variable to stop using it)'
+        : 'no machine key file to delete');
+  }
   if (!report || report.files.length === 0) return 0;
   info('MCP clients:');
   const { printMcpReport } = await import('./mcp-report.js');

@@ -26,12 +26,16 @@ export function formatToken(token: CachedToken, format: TokenFormat): string {
 
 export function parseFormat(value: string): TokenFormat {
   if ((TOKEN_FORMATS as readonly string[]).includes(value)) return value as TokenFormat;
-  throw new UsageError('invalid_format', `--format must be one of ${TOKEN_FORMATS.join(', ')}; got "${value}"`);
+  throw new UsageError('invalid_format', `--format must be one of ${TOKEN_FORMATS.join(', ')}; got "${value}"`, {
+    hint: 'raw for scripts, json for the expiry, header for curl -H, env for a .env line, headers-json for header-helper commands',
+  });
 }
 
 export function parseMinTtl(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError('invalid_min_ttl', `--min-ttl must be a whole number of seconds; got "${value}"`);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new UsageError('invalid_min_ttl', `--min-ttl must be a whole number of seconds; got "${value}"`, { hint: 'e.g. --min-ttl 600 to renew tokens with less than 10 minutes left' });
+  }
   return n;
 }
 

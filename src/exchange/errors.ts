@@ -77,9 +77,15 @@ const RULES: readonly Rule[] = [
   },
   {
     code: 'tenant_error', exitCode: ExitCode.unreachable, retry: 'backoff',
-    // `server_error` is what an Action answers for its own faults (a key fetch failing, ...).
-    matches: (a) => a.status >= 500 || a.error === 'temporarily_unavailable' || a.error === 'server_error',
-    hint: (ctx) => `the tenant ${ctx.host} is failing; try again later (Auth0 status: https://status.auth0.com; an Action's server_error is in the tenant logs)`,
+    matches: (a) => a.status >= 500,
+    hint: (ctx) => `the tenant ${ctx.host} is failing; try again later (Auth0 status: https://status.auth0.com)`,
+  },
+  {
+    // `server_error` with a 4xx is what the Action answers for its own faults (`api.access.deny`):
+    // a 4xx is never retried, and by the exit-code table it is the tenant refusing (3).
+    code: 'tenant_error', exitCode: ExitCode.refused, retry: 'stop',
+    matches: (a) => a.error === 'server_error' || a.error === 'temporarily_unavailable',
+    hint: (ctx) => `the tenant's Action failed on its side (not a problem with this machine's token); see the tenant logs (event "fecte") on ${ctx.host}, or run \`omni-auth doctor\``,
   },
   {
     code: 'consent_required', exitCode: ExitCode.refused, retry: 'stop',

@@ -79,12 +79,25 @@ export async function loadOrCreateKey(file: string, env: NodeJS.ProcessEnv = pro
   return createKeyFile(file);
 }
 
+/**
+ * The thumbprint of the key this machine would use now, without creating one (undefined when there
+ * is none yet): what a cached token must have been obtained with to be served.
+ */
+export async function currentThumbprint(file: string, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+  const fromEnv = env[KEY_ENV];
+  if (fromEnv !== undefined && fromEnv.trim() !== '') return parsePrivateKey(fromEnv, KEY_ENV).thumbprint;
+  return (await readKeyFile(file))?.thumbprint;
+}
+
 /** Reads the key file; undefined when it does not exist. */
 export async function readKeyFile(file: string): Promise<LoadedKey | undefined> {
   let text: string;
   try {
     if (process.platform !== 'win32') {
       const st = await stat(file);
+      if (!st.isFile()) {
+        throw new UsageError('key_unusable', `key file ${file} is not a regular file`, { hint: `move ${file} aside; omni-auth creates a new key there` });
+      }
       if ((st.mode & 0o077) !== 0) {
         throw new UsageError('key_permissions', `key file ${file} is readable by other users (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')})`, {
           hint: `run: chmod 600 ${file}`,
@@ -113,8 +126,13 @@ async function createKeyFile(file: string): Promise<LoadedKey> {
   const body = `${JSON.stringify({ ...jwk, alg: 'ES256', created_at: new Date().toISOString() }, null, 2)}\n`;
   const won = await writeFileAtomic(file, body, { mode: 0o600, exclusive: true });
   if (!won) {
+    // Another process created it first: use that key, so all act as one Auth0 user. When it cannot be
+    // read back (a dangling symlink, say), fail: a key that is not saved would be a new user each run.
     const winner = await readKeyFile(file);
     if (winner) return winner;
+    throw new UsageError('key_unusable', `key file ${file} exists but cannot be read as a file (a dangling link?)`, {
+      hint: `remove ${file} or make it point to the key, then run omni-auth again`,
+    });
   }
   return { ...fromKeyObject(privateKey, file), created: true };
 }

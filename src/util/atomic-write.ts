@@ -128,10 +128,35 @@ function writeError(target: string, e: unknown): OmniAuthError {
  * user's home directory and a file system root (OMNI_AUTH_HOME may be pointed at either). Not for
  * directories of other programs (MCP client configs): their owner chose those permissions.
  */
+/**
+ * `mkdir -p` with 0700, one level at a time. Not `mkdir(…, {recursive: true})`: on Node 20 it spins
+ * forever where a parent cannot be created but reports ENOENT (e.g. under /proc).
+ */
+async function mkdirParents(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { mode: 0o700 });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') {
+      if ((await stat(dir)).isDirectory()) return;
+      throw e;
+    }
+    const parent = dirname(dir);
+    if (code !== 'ENOENT' || parent === dir) throw e;
+    await mkdirParents(parent);
+    try {
+      await mkdir(dir, { mode: 0o700 });
+    } catch (again) {
+      // The parent now exists; still ENOENT means it cannot hold directories (/proc): give up.
+      if ((again as NodeJS.ErrnoException).code !== 'EEXIST') throw again;
+    }
+  }
+}
+
 export async function ensurePrivateDir(path: string): Promise<void> {
   const dir = resolve(path);
   try {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await mkdirParents(dir);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EEXIST' || code === 'ENOTDIR') {

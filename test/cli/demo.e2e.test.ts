@@ -6,7 +6,8 @@ import { cleanEnv, runCli } from './run-cli.js';
 
 describe('omni-auth demo', () => {
   it('provisions a fresh emulator, logs in, and prints one verified-shape token on stdout', async () => {
-    const r = await runCli(['demo'], cleanEnv());
+    // A developer's exported settings for a real tenant must not steer the demo away from its emulator.
+    const r = await runCli(['demo'], cleanEnv({ AUTH0_DOMAIN: 'nonexistent-tenant.invalid', OMNI_AUTH_CLIENT_ID: 'not-this-one', OMNI_AUTH_AUDIENCE: 'https://elsewhere/' }));
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
     const claims = decodeJwt(r.stdout.trim());

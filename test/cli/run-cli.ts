@@ -18,6 +18,8 @@ export interface CliResult {
 
 /** Every stderr any CLI run printed, so a suite can assert no secret ever reached it. */
 export const allStderr: string[] = [];
+/** Every stdout, to collect the tokens the runs printed (the secrets to look for on stderr). */
+export const allStdout: string[] = [];
 
 /**
  * A sandbox home for this test process: commands that look for MCP client configs (login, logout)
@@ -64,6 +66,7 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv, options: { timeou
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       allStderr.push(stderr);
+      allStdout.push(stdout);
       resolve({ code, signal, stdout, stderr });
     });
   });

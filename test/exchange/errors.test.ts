@@ -43,17 +43,20 @@ describe('retry kinds', () => {
     expect(retryKindOf(429, { error: 'too_many_attempts' }, 'token exchange')).toBe('stop');
     expect(retryKindOf(429, undefined, 'refresh')).toBe('rate_limit');
     expect(retryKindOf(503, undefined, 'token exchange')).toBe('backoff');
-    expect(retryKindOf(400, { error: 'server_error', error_description: 'jwks fetch failed' }, 'token exchange')).toBe('backoff');
-    expect(retryKindOf(400, { error: 'temporarily_unavailable' }, 'refresh')).toBe('backoff');
+    expect(retryKindOf(503, { error: 'temporarily_unavailable' }, 'refresh')).toBe('backoff');
+    // A 4xx other than 429 is never retried, whatever its error code (issue #3).
+    expect(retryKindOf(400, { error: 'server_error', error_description: 'jwks fetch failed' }, 'token exchange')).toBe('stop');
+    expect(retryKindOf(400, { error: 'temporarily_unavailable' }, 'refresh')).toBe('stop');
     for (const error of ['invalid_request', 'consent_required', 'unauthorized_client', 'access_denied', 'invalid_client', 'invalid_grant', 'x']) {
       expect(retryKindOf(400, { error }, 'token exchange')).toBe('stop');
     }
   });
 
-  it('an Action server_error is a tenant fault: exit 4', () => {
+  it('an Action server_error (a 4xx) is the tenant refusing, for its own fault: exit 3, with a hint at the tenant logs', () => {
     const e = exchangeError(400, { error: 'server_error', error_description: 'could not load keys' });
     expect(e.code).toBe('tenant_error');
-    expect(e.exitCode).toBe(4);
+    expect(e.exitCode).toBe(3);
+    expect(e.hint).toMatch(/tenant logs/);
     expect(e.message).toBe('t.example.com answered the token exchange with HTTP 400 server_error: could not load keys');
   });
 });
