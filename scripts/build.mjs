@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+/**
+ * Builds the single-file CLI, dist/omni-auth.js (`npm run build`).
+ *
+ * Start-up is dominated by V8 parsing the bundle, and most of it is code only some commands run: the
+ * HTTP client (undici, ~1 MB) and the YAML/TOML editors of the MCP configs. Those packages go into the
+ * same file as compressed string literals — scanning a string costs a fraction of parsing code — and
+ * are decompressed and compiled the first time a command imports them (their importers are already loaded lazily). The warm `token`
+ * path therefore parses little more than itself.
+ */
+import { build } from 'esbuild';
+import { chmod, readFile } from 'node:fs/promises';
+import zlib, { brotliCompressSync } from 'node:zlib';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const { version } = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'));
+
+/** Packages compiled on first use. Each must be reached only through lazily loaded modules. */
+const LAZY = ['undici', 'yaml', '@decimalturn/toml-patch', 'jose', 'jsonc-parser'];
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
+async function lazyModule(pkg) {
+  const bundled = await build({
+    // The ESM builds where there are both: jsonc-parser's UMD main requires files by computed paths.
+    stdin: { contents: `module.exports = require(${JSON.stringify(pkg)});`, resolveDir: root, loader: 'js' },
+    mainFields: ['module', 'main'],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    write: false,
+    logLevel: 'error',
+  });
+  const source = bundled.outputFiles[0].text;
+  const names = Object.keys(await import(pkg)).filter((n) => n !== 'default' && IDENTIFIER.test(n));
+  // Brotli + base64: a third of the bytes to scan at every start; decompressing takes a millisecond.
+  const packed = brotliCompressSync(Buffer.from(source), { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11 } }).toString('base64');
+  return [
+    `import { createRequire as __lazyRequire } from 'node:module';`,
+    `import { brotliDecompressSync as __lazyUnpack } from 'node:zlib';`,
+    `const __module = { exports: {} };`,
+    `const __source = __lazyUnpack(Buffer.from(${JSON.stringify(packed)}, 'base64')).toString('utf8');`,
+    `new Function('module', 'exports', 'require', __source)(__module, __module.exports, __lazyRequire(import.meta.url));`,
+    `const __exports = __module.exports;`,
+    `export default __exports.default ?? __exports;`,
+    ...names.map((n) => `export const ${n} = __exports.${n};`),
+  ].join('\n');
+}
+
+const lazyPlugin = {
+  name: 'lazy-packages',
+  setup(b) {
+    const filter = new RegExp(`^(${LAZY.map((p) => p.replace(/[/@.]/g, '\\$&')).join('|')})$`);
+    b.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'lazy-package' }));
+    b.onLoad({ filter: /.*/, namespace: 'lazy-package' }, async (args) => ({ contents: await lazyModule(args.path), loader: 'js', resolveDir: root }));
+  },
+};
+
+const outfile = join(root, 'dist', 'omni-auth.js');
+const result = await build({
+  entryPoints: [join(root, 'src/cli/main.ts')],
+  outfile,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  mainFields: ['module', 'main'],
+  metafile: true,
+  logLevel: 'warning',
+  define: { __OMNI_AUTH_VERSION__: JSON.stringify(version) },
+  banner: {
+    js: "#!/usr/bin/env node\nimport { createRequire as __omniCreateRequire } from 'node:module'; const require = __omniCreateRequire(import.meta.url);",
+  },
+  plugins: [lazyPlugin],
+});
+const { writeFile } = await import('node:fs/promises');
+await writeFile(join(root, 'dist', 'metafile.json'), JSON.stringify(result.metafile));
+await chmod(outfile, 0o755);
