@@ -58,6 +58,7 @@ function checkClientAllowed(client: Client): void {
   if (!client.token_exchange?.allow_any_profile_of_type.includes('custom_authentication')) throw OAuthError.of(CLIENT_NOT_ALLOWED);
 }
 
+/** The profile's Action with its live version: during a redeploy, the previous one until the new one is live. */
 function deployedAction(tenant: Tenant, profile: TokenExchangeProfile): Action & { deployed_version: NonNullable<Action['deployed_version']> } {
   const action = tenant.actions.get(profile.action_id);
   if (!action?.deployed_version?.deployed) throw OAuthError.of(ACTION_NOT_DEPLOYED);

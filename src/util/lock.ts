@@ -1,7 +1,12 @@
 /**
  * The one inter-process lock of omni-auth: parallel callers (an MCP client starting five servers at
  * once) wait for one token exchange instead of each doing their own (kubelogin #1126). Node has no
- * flock(), so this is a lock file created with O_EXCL, holding {pid, hostname, created_at, token}.
+ * flock(), so this is a lock file holding {pid, hostname, created_at, token}. It never exists without
+ * that content: the content is written to a temp file of the same directory, which is then hard-linked
+ * to the lock path — link(2) is atomic and fails with EEXIST when the lock is held (also on NFS). A lock
+ * created empty and filled after would, if its holder were killed in between, be recoverable only once
+ * staleMs had passed. On a filesystem without hard links (FAT, some FUSE), the lock is created empty with
+ * O_EXCL and written after, and that rare kill is recovered by age.
  *
  * A lock is abandoned ("stale") when its holder is a process of this host that no longer exists, or
  * when its mtime is older than `staleMs`: the holder touches the file every staleMs/4 while it runs, so
@@ -9,7 +14,8 @@
  * was reused is still recovered.
  *
  * Why two waiters that see the same stale lock cannot both break it and both get in:
- *  - a lock file is only ever created with O_EXCL, so at most one exists at a time;
+ *  - a lock file is only ever created by link(2) or O_EXCL, which both fail if it exists, so at most
+ *    one exists at a time;
  *  - it is only ever deleted (a) by its holder, after reading its own token back from it, or (b) by a
  *    waiter holding the breaker `<lock>.break` (also O_EXCL) — and that waiter deletes only after
  *    reading the lock again *while holding the breaker* and finding it still stale. What it saw before
@@ -17,7 +23,9 @@
  *    judged is gone; if a new one exists, its holder is alive and its mtime fresh: it is left alone.
  *  - the holder's own read-then-delete at release is safe because a live holder's lock is never judged
  *    stale: its pid exists (for this very process: its token is in `heldHere` from before the file
- *    has content until after it is deleted) and its heartbeat keeps the mtime fresh.
+ *    exists until after it is deleted) and its heartbeat keeps the mtime fresh.
+ * A process killed before unlinking its temp file (a few system calls) leaves `<lock>.<token>.tmp`
+ * behind: never read by anyone, so harmless.
  * What that rests on — every lock that survives kill -9 without kernel locks is a lease: a live holder
  * is not frozen for staleMs (Ctrl-Z, a debugger), and nobody freezes for BREAKER_STALE_MS inside the
  * few system calls it holds the breaker for. If either fails, the worst outcome for omni-auth is two
@@ -26,7 +34,7 @@
  * Not reentrant: a process that asks again for a lock it holds waits for itself until the timeout.
  */
 import { randomBytes } from 'node:crypto';
-import { open, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { link, open, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { ExitCode, OmniAuthError } from './errors.js';
@@ -64,7 +72,7 @@ interface Held {
  */
 const heldHere = new Set<string>();
 
-/** What a waiter sees of an existing lock; `info` is undefined while the holder has not written it yet. */
+/** What a waiter sees of an existing lock; `info` is undefined for an empty one (see noHardLinks) or a foreign one. */
 interface Seen {
   info: LockInfo | undefined;
   mtimeMs: number;
@@ -109,23 +117,20 @@ function isBusy(e: unknown): boolean {
 }
 
 async function tryCreate(lockPath: string, staleMs: number): Promise<Held | undefined> {
-  let handle: FileHandle;
-  try {
-    handle = await open(lockPath, 'wx', 0o600);
-  } catch (e) {
-    if (isBusy(e)) return undefined;
-    throw lockError(lockPath, e);
-  }
   const info: LockInfo = { pid: process.pid, hostname: hostname(), created_at: new Date().toISOString(), token: randomBytes(16).toString('hex') };
+  const content = `${JSON.stringify(info)}\n`;
   // Known as ours before anyone can read it, or a waiter of this process would take it for a leftover.
   heldHere.add(info.token);
+  let handle: FileHandle | undefined;
   try {
-    await handle.writeFile(`${JSON.stringify(info)}\n`);
+    handle = await createLinked(lockPath, info.token, content);
   } catch (e) {
-    await handle.close().catch(() => {});
-    await unlink(lockPath).catch(() => {});
     heldHere.delete(info.token);
     throw lockError(lockPath, e);
+  }
+  if (!handle) {
+    heldHere.delete(info.token);
+    return undefined;
   }
   // Touch through our own descriptor: if the lock was ever taken from us, we refresh our orphaned
   // file, never the new holder's.
@@ -135,6 +140,63 @@ async function tryCreate(lockPath: string, staleMs: number): Promise<Held | unde
   }, Math.max(Math.floor(staleMs / 4), 10));
   heartbeat.unref();
   return { token: info.token, handle, heartbeat };
+}
+
+/**
+ * Creates the lock with its content in one step: a private temp file, hard-linked to the lock path.
+ * Returns an open handle on it, or undefined when the lock is held.
+ */
+async function createLinked(lockPath: string, token: string, content: string): Promise<FileHandle | undefined> {
+  const temp = `${lockPath}.${token}.tmp`;
+  const handle = await open(temp, 'wx', 0o600);
+  let outcome: 'linked' | 'busy' | 'no-links';
+  try {
+    await handle.writeFile(content);
+    outcome = await link(temp, lockPath).then(
+      () => 'linked' as const,
+      (e: unknown) => {
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') return 'busy' as const;
+        if (noHardLinks(e)) return 'no-links' as const;
+        throw e;
+      },
+    );
+  } catch (e) {
+    await handle.close().catch(() => {});
+    await unlink(temp).catch(() => {});
+    throw e;
+  }
+  await unlink(temp).catch(() => {});
+  if (outcome === 'linked') return handle;
+  await handle.close().catch(() => {});
+  return outcome === 'busy' ? undefined : createEmptyThenWrite(lockPath, content);
+}
+
+/**
+ * Errors of a filesystem without hard links (EPERM on FAT, ENOTSUP, ENOSYS). Windows also answers
+ * EPERM for a lock being deleted: the fallback's own O_EXCL open then says whether it is busy.
+ */
+function noHardLinks(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'ENOSYS';
+}
+
+/** The fallback without hard links: exclusive but briefly empty, so a kill here is recovered by age. */
+async function createEmptyThenWrite(lockPath: string, content: string): Promise<FileHandle | undefined> {
+  let handle: FileHandle;
+  try {
+    handle = await open(lockPath, 'wx', 0o600);
+  } catch (e) {
+    if (isBusy(e)) return undefined;
+    throw e;
+  }
+  try {
+    await handle.writeFile(content);
+  } catch (e) {
+    await handle.close().catch(() => {});
+    await unlink(lockPath).catch(() => {});
+    throw e;
+  }
+  return handle;
 }
 
 /** Deletes the lock only if it is still ours: after a freeze it may have been broken and retaken. */
@@ -172,7 +234,8 @@ function parseInfo(text: string): LockInfo | undefined {
       return { pid: v.pid as number, hostname: v.hostname, created_at: String(v.created_at ?? ''), token: v.token };
     }
   } catch {
-    // Empty (the holder is between open and write, or was killed there) or not ours: judged by age.
+    // Empty (created without hard links; its holder is between open and write, or was killed there)
+    // or not ours: judged by age.
   }
   return undefined;
 }

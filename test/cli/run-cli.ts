@@ -72,6 +72,39 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv, options: { timeou
   });
 }
 
+/** Every temporary home handed out, so a suite can collect the secrets written there. */
+export const allHomes: string[] = [];
+
 export async function tempHome(prefix = 'omni-home-'): Promise<string> {
-  return mkdtemp(join(tmpdir(), prefix));
+  const home = await mkdtemp(join(tmpdir(), prefix));
+  allHomes.push(home);
+  return home;
+}
+
+/**
+ * The secrets these runs produced: every token printed on stdout (its signature, the part no other
+ * token shares), and every access/refresh/ID token and private key written under the homes.
+ */
+export async function collectSecrets(): Promise<Set<string>> {
+  const { readFile, readdir } = await import('node:fs/promises');
+  const secrets = new Set<string>();
+  const addJwt = (jwt: string) => {
+    const parts = jwt.split('.');
+    if (parts.length === 3 && parts[2]!.length >= 16) secrets.add(parts[2]!);
+    else if (jwt.length >= 16) secrets.add(jwt);
+  };
+  for (const out of allStdout) for (const m of out.matchAll(/[\w-]{10,}\.[\w-]{10,}\.[\w-]{16,}/g)) addJwt(m[0]);
+  const homes = [...allHomes];
+  for (const home of homes) {
+    for (const sub of await readdir(home, { withFileTypes: true }).catch(() => [])) if (sub.isDirectory()) homes.push(join(home, sub.name));
+  }
+  for (const home of homes) {
+    const tokens = await readFile(join(home, 'tokens.json'), 'utf8').then((t) => JSON.parse(t) as { entries?: Record<string, Record<string, unknown>> }).catch(() => undefined);
+    for (const t of Object.values(tokens?.entries ?? {})) {
+      for (const name of ['access_token', 'id_token', 'refresh_token']) if (typeof t[name] === 'string') addJwt(t[name] as string);
+    }
+    const key = await readFile(join(home, 'machine-key.json'), 'utf8').then((t) => JSON.parse(t) as { d?: string }).catch(() => undefined);
+    if (key?.d) secrets.add(key.d);
+  }
+  return secrets;
 }

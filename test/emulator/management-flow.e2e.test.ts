@@ -148,3 +148,36 @@ describe('provisioning step by step', () => {
     expect(JSON.stringify(failed.body)).toContain('boom on demand');
   });
 });
+
+describe('a redeploy', () => {
+  let live: Emulator;
+  beforeAll(async () => {
+    live = await startEmulator({ provisioned: true, settings: { exchangeRatePerSecond: 1000, deployMs: 3_000 } });
+  });
+  afterAll(async () => {
+    await live?.close();
+  });
+
+  it('keeps exchanges running on the deployed version until the new one is live, then runs the new one', async () => {
+    const token = await managementToken(live);
+    const attempt = async (): Promise<Answer> => exchange(live, await mint(live, await newKey()));
+    const id = [...live.tenant.actions.keys()][0]!;
+    expect((await attempt()).status).toBe(200);
+
+    const refusing = "exports.onExecuteCustomTokenExchange = async (event, api) => api.access.deny('version_two', 'the new version runs');";
+    expect((await api(live, token, 'PATCH', `/actions/actions/${id}`, { code: refusing })).status).toBe(200);
+    await pollUntil('the build', async () => ((await api(live, token, 'GET', `/actions/actions/${id}`)).body.status === 'built' ? true : undefined));
+    expect((await api(live, token, 'POST', `/actions/actions/${id}/deploy`)).body).toMatchObject({ number: 2, deployed: false });
+
+    // Deploying: version 1 is still the deployed one, and it is what runs.
+    const during = await attempt();
+    expect(during.status, JSON.stringify(during.body)).toBe(200);
+    expect((await api(live, token, 'GET', `/actions/actions/${id}`)).body).toMatchObject({
+      current_version: { number: 2 }, deployed_version: { number: 1, deployed: true }, all_changes_deployed: false,
+    });
+
+    await pollUntil('the new version', async () => ((await api(live, token, 'GET', `/actions/actions/${id}`)).body.deployed_version?.number === 2 ? true : undefined));
+    const after = await attempt();
+    expect([after.status, after.body]).toEqual([400, { error: 'version_two', error_description: 'the new version runs' }]);
+  });
+});

@@ -204,7 +204,7 @@ describe('Actions', () => {
     expect(res.body.errors[0].msg).toMatch(/does not compile/);
   });
 
-  it('refuses to deploy before the build is done, then deploys; deployed becomes true after deployMs', async () => {
+  it('refuses to deploy before the build is done, then deploys; the version is deployed_version once live, after deployMs', async () => {
     const tenant = newTenant();
     const created = await call(tenant, 'POST', '/api/v2/actions/actions', { body: actionBody() });
     const id = created.body.id as string;
@@ -219,7 +219,10 @@ describe('Actions', () => {
       secrets: [{ name: 'ISSUER', updated_at: expect.any(String) }],
       action: { id, name: 'cte', supported_triggers: CTE, all_changes_deployed: false },
     });
-    expect(tenant.actions.get(id)!.deployed_version!.deployed).toBe(false);
+    // Not live yet: the new version is the current one, and nothing is deployed.
+    const deploying = (await call(tenant, 'GET', `/api/v2/actions/actions/${id}`)).body;
+    expect(deploying).toMatchObject({ current_version: { number: 1 }, all_changes_deployed: false });
+    expect(deploying).not.toHaveProperty('deployed_version');
 
     const live = await vi.waitUntil(async () => {
       const a = (await call(tenant, 'GET', `/api/v2/actions/actions/${id}`)).body;
@@ -297,6 +300,50 @@ describe('Actions', () => {
     const deleted = await call(tenant, 'DELETE', `/api/v2/actions/actions/${actionId}`);
     expect([deleted.status, deleted.body]).toEqual([204, undefined]);
     expect((await call(tenant, 'GET', `/api/v2/actions/actions/${actionId}`)).status).toBe(404);
+  });
+
+  it('a redeploy keeps the previous version deployed (and run) until the new one is live', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout'] });
+    const tenant = newTenant({ deployMs: 1000 });
+    const id = deployedAction(tenant);
+    await call(tenant, 'PATCH', `/api/v2/actions/actions/${id}`, { body: { code: `${GOOD_CODE} // 2` } });
+    vi.advanceTimersByTime(30);
+    const deploy = await call(tenant, 'POST', `/api/v2/actions/actions/${id}/deploy`);
+    expect(deploy.body).toMatchObject({ number: 2, deployed: false });
+    const get = async (): Promise<any> => (await call(tenant, 'GET', `/api/v2/actions/actions/${id}`)).body;
+    const versions = async (): Promise<[number, boolean][]> =>
+      (await call(tenant, 'GET', `/api/v2/actions/actions/${id}/versions`)).body.versions.map((v: { number: number; deployed: boolean }) => [v.number, v.deployed]);
+
+    vi.advanceTimersByTime(999);
+    expect(await get()).toMatchObject({
+      current_version: { number: 2 }, deployed_version: { number: 1, deployed: true, code: GOOD_CODE }, all_changes_deployed: false,
+    });
+    expect(await versions()).toEqual([[2, false], [1, true]]);
+    expect((await call(tenant, 'GET', '/api/v2/actions/actions?deployed=true')).body.total).toBe(1);
+
+    vi.advanceTimersByTime(1);
+    expect(await get()).toMatchObject({
+      current_version: { number: 2 }, deployed_version: { number: 2, deployed: true, code: `${GOOD_CODE} // 2` }, all_changes_deployed: true,
+    });
+    expect(await versions()).toEqual([[2, true], [1, false]]);
+  });
+
+  it('two quick redeploys go live in turn; the last one stays live', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout'] });
+    const tenant = newTenant({ deployMs: 1000 });
+    const id = deployedAction(tenant);
+    for (const n of [2, 3]) {
+      await call(tenant, 'PATCH', `/api/v2/actions/actions/${id}`, { body: { code: `${GOOD_CODE} // ${n}` } });
+      vi.advanceTimersByTime(30);
+      expect((await call(tenant, 'POST', `/api/v2/actions/actions/${id}/deploy`)).body.number).toBe(n);
+    }
+    const liveNumber = () => tenant.actions.get(id)!.deployed_version!.number;
+    expect(liveNumber()).toBe(1);
+    vi.advanceTimersByTime(970); // version 2 live, version 3 still deploying
+    expect(liveNumber()).toBe(2);
+    vi.advanceTimersByTime(30);
+    expect(liveNumber()).toBe(3);
+    expect(tenant.actions.get(id)!.versions.map((v) => v.deployed)).toEqual([false, false, true]);
   });
 
   it('lists the deployed versions, newest first', async () => {
@@ -383,7 +430,7 @@ describe('Token Exchange Profiles', () => {
   });
 
   it('requires an existing, deployed custom-token-exchange Action', async () => {
-    const tenant = newTenant();
+    const tenant = newTenant({ deployMs: 60_000 }); // still deploying while the test runs, however slow the machine
     const builtOnly = createAction(tenant, actionBody({ name: 'built-only' }), { instant: true });
     const deploying = createAction(tenant, actionBody({ name: 'deploying' }), { instant: true });
     deployAction(tenant, deploying.id); // live only after deployMs

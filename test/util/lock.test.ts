@@ -1,10 +1,20 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { OmniAuthError } from '../../src/util/errors.js';
 import { withFileLock } from '../../src/util/lock.js';
 import { bundleWorker, killWorker, runWorker, startWorker, type Worker } from './fixtures/processes.js';
+
+// link(2) stays real unless a test makes it fail like a filesystem without hard links.
+const { noHardLinks } = vi.hoisted(() => ({ noHardLinks: { on: false } }));
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const fs = await importOriginal<typeof import('node:fs/promises')>();
+  const link: typeof fs.link = (from, to) =>
+    noHardLinks.on ? Promise.reject(Object.assign(new Error('EPERM: operation not permitted, link'), { code: 'EPERM' })) : fs.link(from, to);
+  return { ...fs, default: { ...fs, link }, link };
+});
 
 let script: string;
 beforeAll(async () => {
@@ -13,6 +23,7 @@ beforeAll(async () => {
 
 const live: Worker[] = [];
 afterEach(async () => {
+  noHardLinks.on = false;
   await Promise.all(live.splice(0).map(killWorker));
 });
 
@@ -110,6 +121,44 @@ describe('withFileLock across processes', () => {
     expect(e.details).toMatchObject({ lock, holder_pid: holder.child.pid });
   });
 
+  it('a lock file is never seen without its content, while 2 processes take and release it in a loop', async () => {
+    const dir = await tempDir();
+    const lock = join(dir, 'tokens.lock');
+    await writeFile(join(dir, 'counter'), '0');
+    const args = ['count', lock, join(dir, 'counter'), join(dir, 'log'), '300', String(Date.now() + 1_000)];
+    const workers = [startWorker(script, args), startWorker(script, args)];
+    live.push(...workers);
+    let running = workers.length;
+    for (const w of workers) void w.exited.then(() => running--);
+
+    const seen = { held: 0, bad: [] as string[] };
+    while (running > 0) {
+      // Bursts of synchronous reads poll far faster than a timer could; the yield lets exits be noticed.
+      const burstEnd = Date.now() + 20;
+      while (Date.now() < burstEnd) {
+        let text: string;
+        try {
+          text = readFileSync(lock, 'utf8');
+        } catch {
+          continue; // no lock at this instant
+        }
+        let pid: unknown;
+        try {
+          pid = (JSON.parse(text) as { pid?: unknown }).pid;
+        } catch {
+          // not JSON: counted below
+        }
+        if (workers.some((w) => w.child.pid === pid)) seen.held++;
+        else seen.bad.push(text);
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    for (const w of workers) expect(await w.exited, w.stderr()).toBe(0);
+    expect(Number(await readFile(join(dir, 'counter'), 'utf8'))).toBe(600);
+    expect(seen.held).toBeGreaterThan(100); // it really watched the lock being held
+    expect(seen.bad.slice(0, 3), `${seen.bad.length} reads without a holder's content`).toEqual([]);
+  }, 60_000);
+
   it('6 processes that all find the same abandoned lock take turns: one breaks it, nobody overlaps', async () => {
     for (let round = 0; round < 2; round++) {
       const dir = await tempDir();
@@ -182,7 +231,7 @@ describe('withFileLock in one process', () => {
       .rejects.toMatchObject({ code: 'lock_timeout' });
   });
 
-  it('an empty lock file (holder killed before writing it) is judged by its age', async () => {
+  it('an empty lock file (its holder, without hard links, killed before writing it) is judged by its age', async () => {
     const lock = join(await tempDir(), 'tokens.lock');
     await writeFile(lock, '');
     await expect(withFileLock(lock, async () => 'ok', { staleMs: 2_000, timeoutMs: 300 })).rejects.toMatchObject({
@@ -219,6 +268,22 @@ describe('withFileLock in one process', () => {
     await utimes(`${lock}.break`, t, t);
     await expect(withFileLock(lock, async () => 'ok', { timeoutMs: 3_000 })).resolves.toBe('ok');
     expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('without hard links (link fails with EPERM, as on FAT) falls back to O_EXCL: still exclusive, nothing left', async () => {
+    noHardLinks.on = true;
+    const dir = await tempDir();
+    const lock = join(dir, 'tokens.lock');
+    let inside = 0;
+    let most = 0;
+    await Promise.all(Array.from({ length: 10 }, () => withFileLock(lock, async () => {
+      most = Math.max(most, ++inside);
+      expect(JSON.parse(await readFile(lock, 'utf8'))).toMatchObject({ pid: process.pid, hostname: hostname() });
+      await sleep(2);
+      inside--;
+    })));
+    expect(most).toBe(1);
+    expect(await readdir(dir)).toEqual([]); // no lock, no temp file
   });
 
   it('fails with a clear error when the lock directory does not exist', async () => {

@@ -2,8 +2,9 @@
  * Actions: create, update, build, deploy and delete — the services behind the Actions routes and
  * provisionTenant. A build's status is derived from the time it started: `pending` for the first
  * third of `settings.buildMs`, `building` until it has elapsed, then `built` (or `failed`). A deploy
- * makes the new version `deployed_version` at once, with `deployed: false` until `settings.deployMs`
- * has elapsed.
+ * adds a version (`current_version` at once, `deployed: false`) that goes live after
+ * `settings.deployMs`; until then the previous live version stays `deployed_version`, and is what the
+ * exchange runs (no outage on redeploy; docs/emulator-management.md, choice 10).
  */
 import { randomUUID } from 'node:crypto';
 import { buildAction } from '../action-runtime.js';
@@ -158,9 +159,17 @@ export function updateAction(tenant: Tenant, id: string, body: unknown): Action 
   return action;
 }
 
-function goLive(version: ActionVersion): void {
+/**
+ * Makes `version` the live one, in place of the previous live version — unless a later version went
+ * live first (a deploy with a shorter deployMs, or an instant one, overtook it).
+ */
+function goLive(action: Action, version: ActionVersion): void {
+  const previous = action.deployed_version;
+  if (previous && previous.number > version.number) return;
+  if (previous) previous.deployed = false;
   version.deployed = true;
   version.deployed_at = nowIso();
+  action.deployed_version = version;
 }
 
 /** Snapshots the built draft into a new version and deploys it (live after deployMs). */
@@ -179,15 +188,9 @@ export function deployAction(tenant: Tenant, id: string, timing: Timing = {}): A
     deployed: false,
     created_at: nowIso(),
   };
-  if (action.deployed_version) action.deployed_version.deployed = false;
   action.versions.push(version);
-  action.deployed_version = version;
-  if (timing.instant || tenant.settings.deployMs <= 0) {
-    goLive(version);
-  } else {
-    // Only if no later deploy replaced it meanwhile.
-    setTimeout(() => action.deployed_version === version && goLive(version), tenant.settings.deployMs).unref();
-  }
+  if (timing.instant || tenant.settings.deployMs <= 0) goLive(action, version);
+  else setTimeout(() => goLive(action, version), tenant.settings.deployMs).unref();
   return version;
 }
 
