@@ -31,18 +31,25 @@ need() {
 }
 
 # The tenant origin from AUTH0_DOMAIN: "tenant.eu.auth0.com" → https://tenant.eu.auth0.com.
-# http:// is accepted only for this machine (127.0.0.0/8, localhost, ::1): the local emulator.
+# http:// is accepted only for this machine, the local emulator: the host must be exactly 127.x.y.z
+# (four numeric octets), localhost or [::1], with an optional :port and nothing after it but an
+# optional "/" — a prefix test would let http://127.evil.example or http://localhost.evil.com
+# through, and the Management token would travel in clear to another host.
+LOOPBACK_HTTP='^http://(127\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){2}|localhost|\[::1\])(:[0-9]{1,5})?/?$'
+
 tenant_origin() {
-  local d="${AUTH0_DOMAIN%/}"
+  local d="$AUTH0_DOMAIN"
   case "$d" in
-    https://*) ;;
-    http://127.*|http://localhost|http://localhost:*|http://\[::1\]|http://\[::1\]:*) ;;
-    http://*) die "AUTH0_DOMAIN=$AUTH0_DOMAIN: http:// is allowed only for 127.0.0.1, localhost or [::1] (tokens must travel over TLS)" ;;
+    https://*) d="${d%/}" ;;
+    http://*)
+      [[ "$d" =~ $LOOPBACK_HTTP ]] \
+        || die "AUTH0_DOMAIN=$AUTH0_DOMAIN: http:// is allowed only for 127.0.0.1, localhost or [::1], with an optional port and no path (tokens must travel over TLS)"
+      d="${d%/}" ;;
     *://*) die "AUTH0_DOMAIN=$AUTH0_DOMAIN: use https://" ;;
-    *) d="https://$d" ;;
+    *) d="https://${d%/}" ;;
   esac
   case "${d#*://}" in
-    */*|*\?*|*#*|*@*) die "AUTH0_DOMAIN=$AUTH0_DOMAIN must be a bare domain (no path, query or user)" ;;
+    ""|*/*|*\?*|*#*|*@*) die "AUTH0_DOMAIN=$AUTH0_DOMAIN must be a bare domain (no path, query or user)" ;;
   esac
   printf '%s' "$d"
 }

@@ -13,11 +13,14 @@
 #   ACTION_DIR        directory with custom_token_exchange.js and package.json (default: ../auth0-actions)
 #   CONNECTION        database connection for the users (secret CONNECTION; default Username-Password-Authentication)
 #   ISSUER            the tenant's issuer (secret ISSUER; default https://{AUTH0_DOMAIN}/)
-#   ALLOWED_KEYS      optional: comma-separated key thumbprints the Action accepts (secret ALLOWED_KEYS)
+#   ALLOWED_KEYS      comma-separated key thumbprints the Action accepts (secret ALLOWED_KEYS);
+#                     set but empty (ALLOWED_KEYS=) accepts any key; unset keeps the Action's current list
 #
-# Auth0 never shows secret values, so the code gets a last line with the SHA-256 of the secrets
-# (`// omni-auth:secrets-sha256=…`, the same as `omni-auth setup` writes): a changed secret changes
-# the code, and the Action is updated.
+# Auth0 never shows secret values, so the code ends with marker lines, the same as `omni-auth setup`
+# writes: `// omni-auth:allowed-keys=…` (the allow-list, only when there is one; thumbprints are
+# public) and `// omni-auth:secrets-sha256=…` (the SHA-256 of the secrets). A changed secret changes
+# the code, so the Action is updated; and a run without ALLOWED_KEYS reads the allow-list back from
+# the deployed code instead of dropping it.
 source "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
 
 need_tools curl jq
@@ -34,30 +37,59 @@ sha256() {
   if command -v sha256sum >/dev/null 2>&1; then sha256sum | cut -d' ' -f1; else shasum -a 256 | cut -d' ' -f1; fi
 }
 
+# The marker lines at the end of the code (see above); jq regex, the same as setup's.
+MARKER='\n*(// omni-auth:allowed-keys=(?<keys>[^\n]*)\n)?// omni-auth:secrets-sha256=[0-9a-f]{64}\s*\z'
+THUMBPRINT='^[A-Za-z0-9_-]{43}$'
+
+listing="$(api GET "/actions/actions?triggerId=custom-token-exchange&actionName=$(urlencode "$ACTION_NAME")")"
+id="$(jq -r --arg n "$ACTION_NAME" '[.actions[]? | select(.name == $n)][0].id // empty' <<<"$listing")"
+current=""
+[ -z "$id" ] || current="$(api GET "/actions/actions/$id")"
+
+# The allow-list: ALLOWED_KEYS when set (empty clears it), else what the deployed Action's marker
+# records — dropping it would let the Action accept any key. "?" when the Action has an ALLOWED_KEYS
+# secret that no marker records (deployed by hand or by an older version): then it must be given.
+if [ -n "${ALLOWED_KEYS+set}" ]; then
+  keys="$(jq -rn --arg keys "$ALLOWED_KEYS" '$keys | split(",") | map(gsub("^\\s+|\\s+$"; "")) | map(select(. != "")) | unique | join(",")')"
+  bad="$(jq -rn --arg keys "$keys" --arg re "$THUMBPRINT" '$keys | split(",") | map(select(test($re) | not)) | first // empty')"
+  [ -z "$bad" ] || die "ALLOWED_KEYS: \"$bad\" is not a key thumbprint (43 characters, as \`omni-auth status\` prints it)"
+elif [ -z "$current" ]; then
+  keys=""
+else
+  keys="$(jq -r --arg marker "$MARKER" --arg re "$THUMBPRINT" '
+    ((.secrets // []) | map(.name) | index("ALLOWED_KEYS") != null) as $has
+    | ([(.code // "") | capture($marker)] | .[0]) as $m
+    | (if $m == null then null
+       elif ($m.keys // "") == "" then []
+       elif ($m.keys | split(",") | all(test($re))) then ($m.keys | split(","))
+       else null end) as $recorded
+    | if $recorded != null and (($recorded | length) > 0 or ($has | not)) then $recorded | join(",")
+      elif $has then "?" else "" end' <<<"$current")"
+  [ "$keys" != "?" ] || die "the Action $ACTION_NAME ($id) has an ALLOWED_KEYS secret whose value cannot be read back (Auth0 never shows secret values, and its code records none): set ALLOWED_KEYS to the thumbprints to keep, or ALLOWED_KEYS= to accept any key"
+fi
+
 # The desired secrets, and their digest over canonical JSON: [["NAME","value"],…] sorted by name.
-secrets="$(jq -cn --arg issuer "$ISSUER" --arg connection "$CONNECTION" --arg keys "${ALLOWED_KEYS:-}" '
+secrets="$(jq -cn --arg issuer "$ISSUER" --arg connection "$CONNECTION" --arg keys "$keys" '
   [{name: "ISSUER", value: $issuer}, {name: "CONNECTION", value: $connection}]
-  + (if ($keys | gsub("\\s"; "")) == "" then [] else [{name: "ALLOWED_KEYS", value: ($keys | split(",") | map(gsub("^\\s+|\\s+$"; "")) | map(select(. != "")) | unique | join(","))}] end)')"
+  + (if $keys == "" then [] else [{name: "ALLOWED_KEYS", value: $keys}] end)')"
 digest="$(jq -cj 'sort_by(.name) | map([.name, .value])' <<<"$secrets" | sha256)"
 
 # The desired Action: the file's code (any old marker removed, trailing space trimmed) + the marker.
 desired="$(jq -cn --rawfile code "$ACTION_DIR/custom_token_exchange.js" --slurpfile pkg "$ACTION_DIR/package.json" \
-  --argjson secrets "$secrets" --arg digest "$digest" '{
-    code: (($code | sub("\n*// omni-auth:secrets-sha256=[0-9a-f]{64}\\s*$"; "\n") | sub("\\s+$"; "")) + "\n\n// omni-auth:secrets-sha256=" + $digest + "\n"),
+  --argjson secrets "$secrets" --arg digest "$digest" --arg keys "$keys" --arg marker "$MARKER" '{
+    code: (($code | sub($marker; "\n") | sub("\\s+$"; "")) + "\n\n"
+      + (if $keys == "" then "" else "// omni-auth:allowed-keys=" + $keys + "\n" end)
+      + "// omni-auth:secrets-sha256=" + $digest + "\n"),
     runtime: "node22",
     dependencies: ($pkg[0].dependencies // {} | to_entries | map({name: .key, version: .value})),
     secrets: $secrets
   }')"
-
-listing="$(api GET "/actions/actions?triggerId=custom-token-exchange&actionName=$(urlencode "$ACTION_NAME")")"
-id="$(jq -r --arg n "$ACTION_NAME" '[.actions[]? | select(.name == $n)][0].id // empty' <<<"$listing")"
 
 if [ -z "$id" ]; then
   note "creating the Action $ACTION_NAME"
   body="$(jq -c --arg n "$ACTION_NAME" '. + {name: $n, supported_triggers: [{id: "custom-token-exchange", version: "v1"}]}' <<<"$desired")"
   id="$(api POST /actions/actions "$body" | jq -r .id)"
 else
-  current="$(api GET "/actions/actions/$id")"
   # Equal code means equal secrets too (the marker); secret names are compared as well.
   same="$(jq -n --argjson a "$current" --argjson d "$desired" '
     ($a.code == $d.code) and ($a.runtime == $d.runtime)

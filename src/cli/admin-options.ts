@@ -30,7 +30,7 @@ export function addManagementOptions(cmd: Command): Command {
 export function setupOptions(cmd: Command): Command {
   return addManagementOptions(addSettingsOptions(cmd))
     .option('--profile-name <name>', 'name of the Token Exchange Profile', DEFAULT_PROFILE_NAME)
-    .option('--allowed-keys <thumbprints>', 'comma-separated key thumbprints the Action accepts (default: any key)')
+    .option('--allowed-keys <thumbprints>', 'comma-separated key thumbprints the Action accepts; \'\' accepts any key (default: keep the tenant\'s allow-list, none on a new Action)')
     .option('--dry-run', 'print the plan and change nothing')
     .option('--json', 'print the plan and the result as JSON on stdout')
     // Hidden: deploys a modified copy of the Action (tests); also OMNI_AUTH_ACTION_DIR.

@@ -2,7 +2,7 @@
 import { issuerOf, normalizeDomain } from '../config/domain.js';
 import { pickSetting, readSavedSettings, type SavedSettings, type SettingsFlags } from '../config/settings.js';
 import { SUBJECT_TOKEN_TYPE } from '../identity/contract.js';
-import { actionSecrets, desiredAction, parseAllowedKeys } from '../tenant/action-bundle.js';
+import { parseAllowedKeys, readActionSource } from '../tenant/action-bundle.js';
 import { label } from '../tenant/apply.js';
 import { planView, type Plan, type PlanStep, type SetupInputs } from '../tenant/plan.js';
 import { setup } from '../tenant/setup.js';
@@ -82,7 +82,8 @@ async function setupInputs(flags: SetupFlags, env: NodeJS.ProcessEnv, saved: Sav
     throw new UsageError('invalid_subject_token_type', `--subject-token-type "${subjectTokenType}" must start with https:// or urn:`, { hint: `the default is ${SUBJECT_TOKEN_TYPE}` });
   }
   const issuer = issuerOf(domain);
-  const secrets = actionSecrets(issuer, flags.connection, parseAllowedKeys(flags.allowedKeys));
+  // No --allowed-keys: keep the tenant's allow-list (the plan reads it back); --allowed-keys '' clears it.
+  const allowedKeys = flags.allowedKeys === undefined ? undefined : parseAllowedKeys(flags.allowedKeys);
   const actionDir = flags.actionDir ?? (env.OMNI_AUTH_ACTION_DIR?.trim() || undefined);
   return {
     domain, issuer, audience,
@@ -92,7 +93,8 @@ async function setupInputs(flags: SetupFlags, env: NodeJS.ProcessEnv, saved: Sav
     subjectTokenType,
     profileName: flags.profileName,
     actionName: ACTION_NAME,
-    action: await desiredAction(secrets, actionDir),
+    action: await readActionSource(actionDir),
+    ...(allowedKeys !== undefined ? { allowedKeys } : {}),
   };
 }
 
@@ -116,4 +118,13 @@ function printPlan(plan: Plan): void {
     const what = s.fields.length > 0 && s.change !== 'create' ? `${s.change}: ${s.fields.join(', ')}` : s.change;
     info(`  ${MARK[s.change](label(s.resource).padEnd(width))}  ${s.target.padEnd(targetWidth)}  ${dim(what)}`);
   }
+  info(dim(`  allowed keys: ${allowedKeysText(plan)}`));
+  // The first blocker is the error the command ends with; the others would otherwise go unseen.
+  for (const b of plan.blockers.slice(1)) info(`  ${red('✗')} ${b.message}${b.hint ? ` ${dim(`(${b.hint})`)}` : ''}`);
+}
+
+function allowedKeysText({ allowedKeys: { keys, from } }: Plan): string {
+  if (from === 'unknown') return 'unknown (see below)';
+  const list = keys.length > 0 ? keys.join(', ') : 'none, any machine key is accepted';
+  return from === 'tenant' ? `${list} (kept from the tenant; --allowed-keys changes it)` : list;
 }

@@ -55,7 +55,12 @@ export async function applyPlan(plan: Plan, mc: ManagementClient, progress: (lin
 }
 
 function need(id: string | undefined, what: string): string {
-  if (id === undefined) throw new OmniAuthError('setup_internal', `setup lost track of the ${what} id`, { exitCode: ExitCode.internal });
+  if (id === undefined) {
+    throw new OmniAuthError('setup_internal', `setup lost track of the ${what} id`, {
+      hint: 'a bug in omni-auth: run setup again (it reads the tenant first and picks up where it stopped), and report this with the output of `omni-auth setup --dry-run --json`',
+      exitCode: ExitCode.internal,
+    });
+  }
   return id;
 }
 
@@ -88,7 +93,7 @@ async function applyApplication(plan: Plan, mc: ManagementClient, s: PlanStep): 
 
 async function applyAction(plan: Plan, mc: ManagementClient, s: PlanStep, progress: (line: string) => void, poll: PollOptions): Promise<string | undefined> {
   const { action: existing } = plan.snapshot;
-  const desired = plan.inputs.action;
+  const desired = plan.action;
   const body = { code: desired.code, runtime: ACTION_RUNTIME, dependencies: desired.dependencies, secrets: desired.secrets };
   let id = existing?.id;
   if (s.change === 'create') {

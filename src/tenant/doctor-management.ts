@@ -7,7 +7,7 @@ import type { Settings } from '../config/settings.js';
 import { loadActionSource } from '../emulator/action-source.js';
 import { ExitCode } from '../util/errors.js';
 import { stripMarker } from './action-bundle.js';
-import { fail, failFrom, pass, warn, type Check } from './doctor-check.js';
+import { fail, failFrom, pass, type Check } from './doctor-check.js';
 import { isLive } from './plan.js';
 import type { ManagementClient } from './management-client.js';
 import { connectionEnabledFor, readActionById, readApi, readConnection, readProfiles } from './snapshot.js';
@@ -26,10 +26,14 @@ export async function checkAction(mc: ManagementClient, settings: Settings, acti
     return fail('action', title, `${named} (bound to ${bound}) is not deployed`, `${SETUP} (it waits for the build and deploys), or deploy it in Dashboard → Actions → Library`, ExitCode.refused);
   }
   const version = action.deployed_version.number !== undefined ? ` version ${action.deployed_version.number}` : '';
-  if (!isLive(action)) return warn('action', title, `${named}${version} is deployed and bound to ${bound}, but has undeployed changes`, SETUP);
+  if (!isLive(action)) {
+    return fail('action', title, `${named}${version} is deployed and bound to ${bound}, but has undeployed changes: exchanges run an older version`,
+      `${SETUP} (it deploys the latest draft), or deploy it in Dashboard → Actions → Library`, ExitCode.refused);
+  }
   const shipped = await loadActionSource(actionDir).then((s) => s.code, () => undefined);
   if (shipped !== undefined && stripMarker(action.code ?? '') !== stripMarker(shipped)) {
-    return warn('action', title, `${named}${version} is deployed and bound to ${bound}, but its code is not the Action this omni-auth ships`, `${SETUP} (if that Action is meant to be omni-auth's)`);
+    return fail('action', title, `${named}${version} is deployed and bound to ${bound}, but its code is not the Action this omni-auth ships`,
+      `${SETUP}: it deploys omni-auth's Action in its place`, ExitCode.refused);
   }
   return pass('action', title, `${named}${version} is deployed and bound to ${bound}`);
 }
@@ -43,7 +47,8 @@ export async function checkApi(mc: ManagementClient, settings: Settings): Promis
       `${SETUP}, or turn on "Allow Skipping User Consent" (Dashboard → Applications → APIs → the API → Settings)`, ExitCode.refused);
   }
   if (api.allow_offline_access !== true) {
-    return warn('api', title, `the API ${settings.audience} skips consent but does not allow offline access: no refresh tokens`, SETUP);
+    return fail('api', title, `the API ${settings.audience} skips consent but does not allow offline access: no refresh tokens, so every renewal is a new exchange`,
+      `${SETUP}, or turn on "Allow Offline Access" (Dashboard → Applications → APIs → the API → Settings)`, ExitCode.refused);
   }
   return pass('api', title, `the API ${settings.audience} skips consent and allows offline access`);
 }

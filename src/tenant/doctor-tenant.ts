@@ -9,7 +9,9 @@ import { TOKEN_EXCHANGE_GRANT } from '../exchange/exchange.js';
 import { DEFAULT_TIMEOUTS, getJson, postForm, type HttpOptions } from '../exchange/http.js';
 import { ExitCode } from '../util/errors.js';
 import type { Secret } from '../util/secret.js';
-import { fail, failFrom, pass, warn, type Check } from './doctor-check.js';
+import { fail, failFrom, pass, type Check } from './doctor-check.js';
+
+const NTP = 'sync the clock (Linux: timedatectl set-ntp true; macOS: System Settings → General → Date & Time → Set automatically)';
 
 /** Not a compact JWS: any Action that validates its input must refuse it. */
 export const PROBE_SUBJECT_TOKEN = 'omni-auth-doctor-probe';
@@ -18,41 +20,53 @@ export const MAX_CLOCK_SKEW_SECONDS = 30;
 
 const SETUP = 'run `omni-auth setup` (with Management API credentials) to provision the tenant';
 
+/** The discovery check, and the tenant's `Date` header whenever the tenant answered (the clock check uses it). */
 export async function checkDiscovery(settings: Settings, http: HttpOptions): Promise<{ check: Check; date?: string }> {
   const title = 'OIDC discovery and JWKS';
   const url = new URL('/.well-known/openid-configuration', settings.domain);
+  let res;
   try {
-    const res = await getJson(url, http);
-    const doc = res.body as { issuer?: unknown; jwks_uri?: unknown } | undefined;
-    const date = res.headers.date;
-    if (res.status !== 200 || typeof doc?.issuer !== 'string') {
-      return { check: fail('discovery', title, `${url.href} answered HTTP ${res.status} without a discovery document`, 'check --domain: it must be the Auth0 tenant domain (tenant.region.auth0.com)', ExitCode.usage) };
-    }
-    if (doc.issuer !== settings.issuer) {
-      return { check: fail('discovery', title, `the tenant's issuer is ${doc.issuer}, not ${settings.issuer}`, `use the issuer's host as --domain (${doc.issuer})`, ExitCode.usage) };
-    }
-    if (typeof doc.jwks_uri !== 'string') return { check: fail('discovery', title, 'the discovery document has no jwks_uri', 'check --domain', ExitCode.refused) };
+    res = await getJson(url, http);
+  } catch (e) {
+    return { check: failFrom('discovery', title, e, 'check the domain and the network') };
+  }
+  const date = res.headers.date;
+  const dated = (check: Check): { check: Check; date?: string } => ({ check, ...(date ? { date } : {}) });
+  const doc = res.body as { issuer?: unknown; jwks_uri?: unknown } | undefined;
+  if (res.status !== 200 || typeof doc?.issuer !== 'string') {
+    return dated(fail('discovery', title, `${url.href} answered HTTP ${res.status} without a discovery document`, 'check --domain: it must be the Auth0 tenant domain (tenant.region.auth0.com)', ExitCode.usage));
+  }
+  if (doc.issuer !== settings.issuer) {
+    return dated(fail('discovery', title, `the tenant's issuer is ${doc.issuer}, not ${settings.issuer}`, `use the issuer's host as --domain (${doc.issuer})`, ExitCode.usage));
+  }
+  if (typeof doc.jwks_uri !== 'string') return dated(fail('discovery', title, 'the discovery document has no jwks_uri', 'check --domain', ExitCode.refused));
+  try {
     const jwks = await getJson(new URL(doc.jwks_uri), http);
     const keys = (jwks.body as { keys?: unknown } | undefined)?.keys;
     if (jwks.status !== 200 || !Array.isArray(keys) || keys.length === 0) {
-      return { check: fail('discovery', title, `${doc.jwks_uri} answered HTTP ${jwks.status} without signing keys`, 'check the tenant (Dashboard → Settings → Signing Keys)', ExitCode.refused) };
+      return dated(fail('discovery', title, `${doc.jwks_uri} answered HTTP ${jwks.status} without signing keys`, 'check the tenant (Dashboard → Settings → Signing Keys)', ExitCode.refused));
     }
-    return { check: pass('discovery', title, `issuer ${doc.issuer}, ${keys.length} signing key${keys.length > 1 ? 's' : ''}`), ...(date ? { date } : {}) };
+    return dated(pass('discovery', title, `issuer ${doc.issuer}, ${keys.length} signing key${keys.length > 1 ? 's' : ''}`));
   } catch (e) {
-    return { check: failFrom('discovery', title, e, 'check the domain and the network') };
+    return dated(failFrom('discovery', title, e, 'check the domain and the network'));
   }
 }
 
 export function checkClock(date: string | undefined, nowMs: number): Check {
   const title = 'clock';
   const tenantMs = date === undefined ? NaN : Date.parse(date);
-  if (Number.isNaN(tenantMs)) return warn('clock', title, 'the tenant sent no usable Date header; the clock was not compared', 'make sure this machine syncs its clock (NTP)');
+  // The check cannot pass without a time to compare with: Auth0 always sends Date, so its absence
+  // means something in between (a proxy) or not Auth0.
+  if (Number.isNaN(tenantMs)) {
+    return fail('clock', title, 'the tenant sent no usable Date header, so the clock could not be compared',
+      `check that --domain reaches the Auth0 tenant directly (a proxy may drop Date); and ${NTP}`, ExitCode.usage);
+  }
   // The Date header has whole seconds: up to 1 s of the difference is its rounding.
   const skew = Math.round((nowMs - tenantMs) / 1000);
   const direction = skew > 0 ? 'ahead of' : 'behind';
   if (Math.abs(skew) > MAX_CLOCK_SKEW_SECONDS) {
     return fail('clock', title, `this machine's clock is ${Math.abs(skew)} s ${direction} the tenant's (limit ${MAX_CLOCK_SKEW_SECONDS} s): its local tokens will be refused`,
-      'sync the clock (Linux: timedatectl set-ntp true; macOS: System Settings → General → Date & Time → Set automatically)', ExitCode.usage);
+      NTP, ExitCode.usage);
   }
   return pass('clock', title, `within ${Math.abs(skew)} s of the tenant's`);
 }
@@ -62,7 +76,12 @@ const VERDICTS: Record<string, { detail: (s: Settings) => string; fix: string }>
   no_profile: { detail: (s) => `the tenant has no Token Exchange Profile for ${s.subjectTokenType}`, fix: SETUP },
   unauthorized_client: { detail: (s) => `token exchange is not enabled on the application ${s.clientId}`, fix: SETUP },
   consent_required: { detail: (s) => `the API ${s.audience} does not allow skipping user consent`, fix: SETUP },
-  access_denied: { detail: () => 'the tenant denied the exchange before or instead of the Action refusing the token', fix: SETUP },
+  // Denied without the Action judging the token: the profile's Action is not deployed, or it failed
+  // (threw, timed out). The probe cannot tell these two apart; the Management check can.
+  access_denied: {
+    detail: () => 'the tenant denied the exchange without the Action rejecting the token: the Action bound to the profile is not deployed, or it failed',
+    fix: 'with Management API credentials (AUTH0_MGMT_*), doctor\'s "Action and profile" check says which; `omni-auth setup` deploys the Action; a failing Action shows in the tenant logs',
+  },
   invalid_client: { detail: (s) => `the tenant does not know the application ${s.clientId}`, fix: 'check --client-id' },
 };
 

@@ -1,8 +1,11 @@
 /**
- * The `doctor` use case: every check in order, each pass / warn / fail / skip with a fix. The exit
- * code is 0 when nothing failed, else that of the first failure: 2 local configuration (settings,
- * clock, key, the domain), 3 the tenant is not set up right, 4 unreachable, 5 rate limited or
- * throttled. Warnings (no key yet, no MCP client wired, …) do not fail. Makes exactly one
+ * The `doctor` use case: every check in order, each pass / fail / skip (or warn) with a fix. The exit
+ * code is 0 only when every check passes, else that of the first failure: 2 local configuration
+ * (settings, clock, key, the domain), 3 the tenant is not set up right, 4 unreachable, 5 rate limited
+ * or throttled. Every check the issue lists fails when it is not in its good state; `warn` is left to
+ * the MCP clients line alone, which reports and never fails (a machine may use omni-auth without any
+ * MCP client). `skip` is a check that could not run: after a failure it depends on, or the Management
+ * checks without credentials (they run only when credentials are given). Makes exactly one
  * token-exchange request (the probe).
  */
 import type { HomeFiles } from '../config/home.js';
@@ -49,7 +52,11 @@ export async function doctor(req: DoctorRequest): Promise<DoctorReport> {
 
   if (settings) {
     const { check, date } = await checkDiscovery(settings, http);
-    checks.push(check, checkClock(date, (req.now ?? Date.now)()));
+    // No answer at all: nothing to compare with, and discovery already failed for that.
+    const clock = date === undefined && check.status === 'fail'
+      ? skip('clock', 'clock', 'skipped: the tenant did not answer')
+      : checkClock(date, (req.now ?? Date.now)());
+    checks.push(check, clock);
   } else {
     checks.push(skip('discovery', 'OIDC discovery and JWKS', NEEDS_SETTINGS), skip('clock', 'clock', NEEDS_SETTINGS));
   }

@@ -60,7 +60,10 @@ export class ManagementClient {
     const body = result.body as { access_token?: unknown; scope?: unknown } | undefined;
     if (!isSuccess(result)) throw tokenRequestError(result, url.host, secrets);
     if (typeof body?.access_token !== 'string' || body.access_token === '') {
-      throw new OmniAuthError('mgmt_bad_response', `${url.host} sent a token response without an access_token`, { exitCode: ExitCode.unreachable });
+      throw new OmniAuthError('mgmt_bad_response', `${url.host} sent a token response without an access_token`, {
+        hint: 'the answer did not come from an Auth0 token endpoint: check that --domain is the tenant\'s own domain (not a proxy in front of it), then try again',
+        exitCode: ExitCode.unreachable,
+      });
     }
     const token = new Secret(body.access_token);
     const scope = typeof body.scope === 'string' ? body.scope.split(' ').filter(Boolean) : scopesOf(body.access_token);
@@ -101,7 +104,13 @@ export class ManagementClient {
           return method === 'GET' ? await getJson(url, options) : await requestJson(method, url, body, options);
         } catch (e) {
           // A POST that may have reached the tenant is not sent again: it could create a second object.
-          if (e instanceof TransientError && method === 'POST') throw new OmniAuthError(e.code, e.message, { hint: e.hint, exitCode: e.exitCode, cause: e });
+          if (e instanceof TransientError && method === 'POST') {
+            throw new OmniAuthError(e.code, e.message, {
+              hint: e.hint ?? 'the request may have reached the tenant, so it was not sent again: run the command again (it reads the tenant first and creates only what is missing)',
+              exitCode: e.exitCode,
+              cause: e,
+            });
+          }
           throw e;
         }
       },

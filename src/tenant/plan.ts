@@ -4,8 +4,10 @@
  * is right but not live), `unchanged`, or `blocked` (setup cannot proceed; `blockers` says why).
  * Pure: no I/O, so every rule is testable on its own.
  */
-import { ExitCode, OmniAuthError } from '../util/errors.js';
-import { markerDigest, stripMarker, type DesiredAction } from './action-bundle.js';
+import { ExitCode, OmniAuthError, UsageError } from '../util/errors.js';
+import {
+  deployedAllowedKeys, desiredAction, markerAllowedKeys, markerDigest, stripMarker, type ActionSource, type DesiredAction,
+} from './action-bundle.js';
 import { ACTION_RUNTIME, PROFILE_TYPE, type ActionRecord, type ClientRecord, type Dependency } from './records.js';
 import type { TenantSnapshot } from './snapshot.js';
 
@@ -32,7 +34,17 @@ export interface SetupInputs {
   subjectTokenType: string;
   profileName: string;
   actionName: string;
-  action: DesiredAction;
+  /** The Action file as shipped; the plan adds the secrets and the marker. */
+  action: ActionSource;
+  /** ALLOWED_KEYS thumbprints (--allowed-keys; [] clears the allow-list); absent: keep the tenant's. */
+  allowedKeys?: string[];
+}
+
+/** The allow-list the plan deploys, and where it comes from. */
+export interface AllowedKeysPlan {
+  keys: string[];
+  /** `flag`: --allowed-keys; `tenant`: kept from the deployed Action's marker; `unknown`: a blocker. */
+  from: 'flag' | 'tenant' | 'unknown';
 }
 
 export interface Plan {
@@ -41,6 +53,9 @@ export interface Plan {
   blockers: OmniAuthError[];
   snapshot: TenantSnapshot;
   inputs: SetupInputs;
+  /** The Action to deploy: the source with its secrets and marker. */
+  action: DesiredAction;
+  allowedKeys: AllowedKeysPlan;
 }
 
 export const API_SETTINGS = { skip_consent_for_verifiable_first_party_clients: true, allow_offline_access: true } as const;
@@ -53,16 +68,36 @@ const step = (resource: Resource, target: string, change: Change, fields: string
 
 export function planSetup(snapshot: TenantSnapshot, inputs: SetupInputs): Plan {
   const blockers: OmniAuthError[] = [];
+  const allowedKeys = allowedKeysPlan(snapshot, inputs, blockers);
+  const action = desiredAction(inputs.action, inputs.issuer, inputs.connection, allowedKeys.keys);
   const steps = [
     apiStep(snapshot, inputs),
     applicationStep(snapshot.client, inputs),
-    actionStep(snapshot.action, inputs),
+    allowedKeys.from === 'unknown' ? step('action', actionLabel(snapshot.action, inputs), 'blocked', ['ALLOWED_KEYS unknown']) : actionStep(snapshot.action, inputs, action),
     profileStep(snapshot, inputs, blockers),
     tokenExchangeStep(snapshot.client, inputs),
     connectionStep(snapshot, inputs, blockers),
   ];
-  return { steps, blockers, snapshot, inputs };
+  return { steps, blockers, snapshot, inputs, action, allowedKeys };
 }
+
+/**
+ * The allow-list: --allowed-keys when given, else the one the deployed Action's marker records — a
+ * run without the flag must not drop it (the Action would then accept any key). When the Action has
+ * an ALLOWED_KEYS secret no marker records, setup cannot know it and asks for the flag.
+ */
+function allowedKeysPlan(snapshot: TenantSnapshot, inputs: SetupInputs, blockers: OmniAuthError[]): AllowedKeysPlan {
+  if (inputs.allowedKeys !== undefined) return { keys: [...new Set(inputs.allowedKeys)].sort(), from: 'flag' };
+  const kept = deployedAllowedKeys(snapshot.action);
+  if (kept !== undefined) return { keys: kept, from: 'tenant' };
+  blockers.push(new UsageError('allowed_keys_unknown',
+    `the Action ${actionLabel(snapshot.action, inputs)} has an ALLOWED_KEYS secret whose value setup cannot read back (Auth0 never shows secret values, and its code records none)`, {
+      hint: 'pass the allow-list to keep: --allowed-keys <thumbprint>,<thumbprint> (`omni-auth status` prints a machine\'s thumbprint), or --allowed-keys \'\' to accept any key',
+    }));
+  return { keys: [], from: 'unknown' };
+}
+
+const actionLabel = (action: ActionRecord | undefined, inputs: SetupInputs): string => (action ? `${action.name} (${action.id})` : inputs.actionName);
 
 function apiStep({ api }: TenantSnapshot, inputs: SetupInputs): PlanStep {
   if (!api) return step('api', inputs.audience, 'create', Object.keys(API_SETTINGS));
@@ -101,7 +136,9 @@ export function actionChanges(action: ActionRecord, desired: DesiredAction): str
   if (stripMarker(action.code ?? '') !== stripMarker(desired.code)) fields.push('code');
   if (action.runtime !== ACTION_RUNTIME) fields.push('runtime');
   if (depKey(action.dependencies) !== depKey(desired.dependencies)) fields.push('dependencies');
-  if (secretNames(action.secrets) !== secretNames(desired.secrets) || markerDigest(action.code) !== desired.secretsDigest) fields.push('secrets');
+  const recordedKeys = markerAllowedKeys(action.code)?.join(',');
+  if (secretNames(action.secrets) !== secretNames(desired.secrets) || markerDigest(action.code) !== desired.secretsDigest
+    || recordedKeys !== desired.allowedKeys.join(',')) fields.push('secrets');
   // A failed draft is rebuilt by sending it again.
   if (fields.length === 0 && action.status === 'failed') fields.push('build failed');
   return fields;
@@ -110,10 +147,10 @@ export function actionChanges(action: ActionRecord, desired: DesiredAction): str
 /** Live: the deployed version is deployed and holds every change (Auth0's `all_changes_deployed`). */
 export const isLive = (action: ActionRecord): boolean => action.deployed_version?.deployed === true && action.all_changes_deployed !== false;
 
-function actionStep(action: ActionRecord | undefined, inputs: SetupInputs): PlanStep {
+function actionStep(action: ActionRecord | undefined, inputs: SetupInputs, desired: DesiredAction): PlanStep {
   if (!action) return step('action', inputs.actionName, 'create', ['code', 'runtime', 'dependencies', 'secrets']);
-  const target = `${action.name} (${action.id})`;
-  const fields = actionChanges(action, inputs.action);
+  const target = actionLabel(action, inputs);
+  const fields = actionChanges(action, desired);
   if (fields.length > 0) return step('action', target, 'update', fields);
   if (!isLive(action)) return step('action', target, 'deploy', [action.deployed_version ? 'undeployed changes' : 'never deployed']);
   return step('action', target, 'unchanged');
@@ -191,6 +228,12 @@ export function scopesNeeded(plan: Plan): string[] {
 }
 
 /** The plan as `--json` shows it. */
-export function planView(plan: Plan): { steps: PlanStep[]; blockers: Record<string, unknown>[] } {
-  return { steps: plan.steps, blockers: plan.blockers.map((b) => b.toJSON()) };
+export interface PlanView {
+  steps: PlanStep[];
+  blockers: Record<string, unknown>[];
+  allowed_keys: { keys: string[]; from: AllowedKeysPlan['from'] };
+}
+
+export function planView(plan: Plan): PlanView {
+  return { steps: plan.steps, blockers: plan.blockers.map((b) => b.toJSON()), allowed_keys: { keys: plan.allowedKeys.keys, from: plan.allowedKeys.from } };
 }

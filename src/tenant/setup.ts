@@ -1,7 +1,8 @@
 /**
- * The `setup` use case: read the tenant, plan, show the plan, stop on a blocker (or after the plan
- * with --dry-run), check the credentials' scopes cover the writes, apply, save the settings `login`
- * reads, and hand back the one line a teammate runs.
+ * The `setup` use case: read the tenant, plan, check the credentials' scopes cover the plan's writes
+ * (a gap is a blocker of the plan, so a dry run reports it too), show the plan, stop on a blocker (or
+ * after the plan with --dry-run), apply, save the settings `login` reads, and hand back the one line
+ * a teammate runs.
  */
 import type { HomeFiles } from '../config/home.js';
 import { resolveSettings, saveSettings, type SavedSettings } from '../config/settings.js';
@@ -10,7 +11,7 @@ import { DEFAULT_POLL, type PollOptions } from './action-deploy.js';
 import { applyPlan, type AppliedStep } from './apply.js';
 import { ManagementClient, type ManagementCredentials, type ManagementOptions } from './management-client.js';
 import { missingScopeError } from './management-errors.js';
-import { hasChanges, planSetup, planView, scopesNeeded, type Plan, type PlanStep, type SetupInputs } from './plan.js';
+import { hasChanges, planSetup, planView, scopesNeeded, type Plan, type PlanView, type SetupInputs } from './plan.js';
 import { readSnapshot } from './snapshot.js';
 
 export interface SetupRequest {
@@ -29,7 +30,7 @@ export interface SetupRequest {
 
 /** The `setup --json` document. */
 export interface SetupResult {
-  plan: { steps: PlanStep[]; blockers: Record<string, unknown>[] };
+  plan: PlanView;
   dry_run: boolean;
   /** Whether write requests were sent (with --dry-run: whether the plan would send any). */
   changed: boolean;
@@ -50,12 +51,13 @@ export async function setup(req: SetupRequest): Promise<SetupResult> {
     connection: inputs.connection,
   });
   const plan = planSetup(snapshot, inputs);
+  // Known only when the token shows its scopes (a JWT's `scope`); otherwise the API's 403 names them.
+  const missing = mc.grantedScopes === undefined ? [] : scopesNeeded(plan).filter((s) => !mc.grantedScopes!.includes(s));
+  if (missing.length > 0) plan.blockers.push(missingScopeError(missing, 'apply this plan; nothing was changed', req.credentials.kind === 'token'));
   req.onPlan(plan);
+  // A dry run fails as the real run would: same error, same exit code, nothing written either way.
   if (plan.blockers.length > 0) throw plan.blockers[0];
   if (req.dryRun) return { plan: planView(plan), dry_run: true, changed: hasChanges(plan) };
-
-  const missing = mc.grantedScopes === undefined ? [] : scopesNeeded(plan).filter((s) => !mc.grantedScopes!.includes(s));
-  if (missing.length > 0) throw missingScopeError(missing, 'apply this plan; nothing was changed', req.credentials.kind === 'token');
 
   const applied = await applyPlan(plan, mc, req.progress, { ...DEFAULT_POLL, ...req.poll });
   const settings = resolveSettings(

@@ -8,7 +8,7 @@ import { expect } from 'vitest';
 import { homeFiles, type HomeFiles } from '../../src/config/home.js';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { SUBJECT_TOKEN_TYPE } from '../../src/identity/contract.js';
-import { actionSecrets, desiredAction } from '../../src/tenant/action-bundle.js';
+import { readActionSource } from '../../src/tenant/action-bundle.js';
 import type { ManagementCredentials } from '../../src/tenant/management-client.js';
 import type { SetupInputs } from '../../src/tenant/plan.js';
 import { setup, type SetupResult } from '../../src/tenant/setup.js';
@@ -41,8 +41,9 @@ export async function actionCopy(): Promise<{ dir: string; cleanup: () => Promis
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
-export async function inputsFor(emu: Emulator, overrides: Partial<SetupInputs> & { allowedKeys?: string[]; actionDir?: string } = {}): Promise<SetupInputs> {
-  const { allowedKeys = [], actionDir, ...rest } = overrides;
+/** Setup's inputs for the emulated tenant; without `allowedKeys`, the tenant's allow-list is kept (as the CLI does). */
+export async function inputsFor(emu: Emulator, overrides: Partial<SetupInputs> & { actionDir?: string } = {}): Promise<SetupInputs> {
+  const { actionDir, ...rest } = overrides;
   const connection = rest.connection ?? 'Username-Password-Authentication';
   return {
     domain: emu.domain,
@@ -53,7 +54,7 @@ export async function inputsFor(emu: Emulator, overrides: Partial<SetupInputs> &
     subjectTokenType: SUBJECT_TOKEN_TYPE,
     profileName: 'omnispindle-local-auth',
     actionName: 'omni-auth-custom-token-exchange',
-    action: await desiredAction(actionSecrets(emu.issuer, connection, allowedKeys), actionDir),
+    action: await readActionSource(actionDir),
     ...rest,
   };
 }

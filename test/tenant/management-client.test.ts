@@ -76,6 +76,14 @@ describe('the Management token', () => {
     expect((e as OmniAuthError).exitCode).toBe(3);
     noSecretsIn(e);
   });
+
+  it('a 200 without an access_token → mgmt_bad_response (exit 4), with a hint about the domain', async () => {
+    server.use(http.post(`${DOMAIN}/oauth/token`, api(200, { hello: 'a proxy page' })));
+    const e = (await client({ kind: 'client', clientId: 'm2m', clientSecret: new Secret(SECRET) }).connect().catch((x: unknown) => x)) as OmniAuthError;
+    expect([e.code, e.exitCode]).toEqual(['mgmt_bad_response', 4]);
+    expect(e.hint).toMatch(/--domain .*tenant's own domain/);
+    noSecretsIn(e);
+  });
 });
 
 describe('Management API answers', () => {

@@ -1,26 +1,30 @@
 /** The plan's rules, on snapshots built by hand (no HTTP), and the Action's secrets marker. */
 import { describe, expect, it } from 'vitest';
 import {
-  actionSecrets, markerDigest, parseAllowedKeys, secretsDigest, stripMarker, withMarker, type DesiredAction,
+  actionSecrets, deployedAllowedKeys, desiredAction, markerAllowedKeys, markerDigest, parseAllowedKeys, secretsDigest, stripMarker, withMarker,
+  type ActionSource,
 } from '../../src/tenant/action-bundle.js';
+import { DEFAULT_POLL } from '../../src/tenant/action-deploy.js';
+import { applyPlan } from '../../src/tenant/apply.js';
+import type { ManagementClient } from '../../src/tenant/management-client.js';
 import { planSetup, scopesNeeded, type SetupInputs } from '../../src/tenant/plan.js';
+import type { OmniAuthError } from '../../src/util/errors.js';
 import type { ActionRecord } from '../../src/tenant/records.js';
 import { loginCommand } from '../../src/tenant/setup.js';
 import type { TenantSnapshot } from '../../src/tenant/snapshot.js';
 
 const SOURCE = "'use strict';\nexports.onExecuteCustomTokenExchange = async () => {};\n";
-const SECRETS = actionSecrets('https://t.example.com/', 'Username-Password-Authentication', []);
-const DESIRED: DesiredAction = {
-  code: withMarker(SOURCE, secretsDigest(SECRETS)),
-  dependencies: [{ name: 'jose', version: '6.2.18' }],
-  secrets: SECRETS,
-  secretsDigest: secretsDigest(SECRETS),
-};
+const ACTION: ActionSource = { code: SOURCE, dependencies: [{ name: 'jose', version: '6.2.18' }] };
+const DESIRED = desiredAction(ACTION, 'https://t.example.com/', 'Username-Password-Authentication', []);
 const INPUTS: SetupInputs = {
   domain: 'https://t.example.com', issuer: 'https://t.example.com/', audience: 'https://api.example.com', clientId: 'cli',
   appName: 'omni-auth', connection: 'Username-Password-Authentication', subjectTokenType: 'urn:omnispindle:local-auth',
-  profileName: 'omnispindle-local-auth', actionName: 'omni-auth-custom-token-exchange', action: DESIRED,
+  profileName: 'omnispindle-local-auth', actionName: 'omni-auth-custom-token-exchange', action: ACTION,
 };
+const K1 = 'A'.repeat(43);
+const K2 = 'b'.repeat(43);
+/** The Action as setup deploys it with this allow-list. */
+const withKeys = (keys: string[]) => desiredAction(ACTION, INPUTS.issuer, INPUTS.connection, keys);
 
 const liveAction = (overrides: Partial<ActionRecord> = {}): ActionRecord => ({
   id: 'act1', name: INPUTS.actionName, code: DESIRED.code, runtime: 'node22', dependencies: DESIRED.dependencies,
@@ -140,10 +144,79 @@ describe('the secrets marker', () => {
   it('ALLOWED_KEYS only when given, sorted and de-duplicated; anything else than thumbprints is refused', () => {
     const k1 = 'A'.repeat(43);
     const k2 = 'b'.repeat(43);
-    expect(parseAllowedKeys(undefined)).toEqual([]);
+    expect(parseAllowedKeys('')).toEqual([]);
+    expect(parseAllowedKeys(' , ')).toEqual([]);
     expect(parseAllowedKeys(` ${k2}, ${k1},${k2} `)).toEqual([k1, k2]);
     expect(actionSecrets('i', 'c', [k1]).map((s) => s.name)).toEqual(['ISSUER', 'CONNECTION', 'ALLOWED_KEYS']);
     expect(() => parseAllowedKeys('not-a-thumbprint')).toThrow(/not a key thumbprint/);
+  });
+});
+
+describe('the allow-list (ALLOWED_KEYS) is kept unless --allowed-keys is given', () => {
+  const deployedWith = (keys: string[]) => {
+    const d = withKeys(keys);
+    return liveAction({ code: d.code, secrets: d.secrets.map((x) => ({ name: x.name })) });
+  };
+
+  it('the marker records it on a line of its own, read back; stripMarker removes both lines', () => {
+    const d = withKeys([K2, K1, K2]);
+    expect(d.allowedKeys).toEqual([K1, K2]);
+    expect(d.code.endsWith(`\n\n// omni-auth:allowed-keys=${K1},${K2}\n// omni-auth:secrets-sha256=${d.secretsDigest}\n`)).toBe(true);
+    expect(markerAllowedKeys(d.code)).toEqual([K1, K2]);
+    expect(markerDigest(d.code)).toBe(d.secretsDigest);
+    expect(stripMarker(d.code)).toBe(SOURCE.trimEnd());
+    expect(stripMarker(withMarker(d.code, d.secretsDigest))).toBe(SOURCE.trimEnd());
+    // No allow-list: no line, and the code is what earlier versions deployed.
+    expect(DESIRED.code).toBe(withMarker(SOURCE, DESIRED.secretsDigest));
+    expect(markerAllowedKeys(DESIRED.code)).toEqual([]);
+    expect(markerAllowedKeys(SOURCE)).toBeUndefined();
+    expect(markerAllowedKeys(d.code.replace(K1, 'not a thumbprint'))).toBeUndefined();
+  });
+
+  it('no flag: the deployed list is kept, nothing to change; a flag changes it; [] clears it', () => {
+    const snap = done({ action: deployedWith([K1]) });
+    const kept = planSetup(snap, INPUTS);
+    expect(kept.allowedKeys).toEqual({ keys: [K1], from: 'tenant' });
+    expect(kept.action.secrets).toContainEqual({ name: 'ALLOWED_KEYS', value: K1 });
+    expect(kept.steps.map((s) => s.change)).toEqual(Array(6).fill('unchanged'));
+
+    const cleared = planSetup(snap, { ...INPUTS, allowedKeys: [] });
+    expect(cleared.allowedKeys).toEqual({ keys: [], from: 'flag' });
+    expect(cleared.action.secrets.map((x) => x.name)).toEqual(['ISSUER', 'CONNECTION']);
+    expect(changes(snap, { ...INPUTS, allowedKeys: [] }).action).toEqual(['update', 'secrets']);
+    expect(changes(snap, { ...INPUTS, allowedKeys: [K1, K2] }).action).toEqual(['update', 'secrets']);
+    expect(changes(snap, { ...INPUTS, allowedKeys: [K1] }).action).toEqual(['unchanged']);
+  });
+
+  it('a new Action, or one without ALLOWED_KEYS, has no allow-list to keep', () => {
+    expect(planSetup(done({ action: undefined }), INPUTS).allowedKeys).toEqual({ keys: [], from: 'tenant' });
+    expect(planSetup(done(), INPUTS).allowedKeys).toEqual({ keys: [], from: 'tenant' });
+    expect(deployedAllowedKeys(liveAction({ code: SOURCE }))).toEqual([]);
+  });
+
+  it('an ALLOWED_KEYS secret no marker records (an older deploy, or by hand) blocks a run without the flag', () => {
+    const legacy = liveAction({ secrets: [{ name: 'ALLOWED_KEYS' }, { name: 'CONNECTION' }, { name: 'ISSUER' }] });
+    expect(deployedAllowedKeys(legacy)).toBeUndefined();
+    const plan = planSetup(done({ action: legacy }), INPUTS);
+    expect(plan.steps[2]).toMatchObject({ resource: 'action', change: 'blocked', fields: ['ALLOWED_KEYS unknown'] });
+    expect(plan.blockers.map((b) => [b.code, b.exitCode])).toEqual([['allowed_keys_unknown', 2]]);
+    expect(plan.blockers[0]!.hint).toContain("--allowed-keys ''");
+    expect(scopesNeeded(plan)).toEqual([]);
+    // With the flag it proceeds, and the new marker records the list from then on.
+    const given = planSetup(done({ action: legacy }), { ...INPUTS, allowedKeys: [K1] });
+    expect(given.blockers).toEqual([]);
+    expect(given.steps[2]).toMatchObject({ change: 'update', fields: ['secrets'] });
+    expect(markerAllowedKeys(given.action.code)).toEqual([K1]);
+  });
+});
+
+describe('applyPlan', () => {
+  it('an id it cannot account for → setup_internal (exit 1) with a hint, before any request', async () => {
+    const plan = planSetup({ profiles: [], clientFoundBy: 'none', connection: { id: 'con_1', name: INPUTS.connection }, connectionEnabled: false }, INPUTS);
+    const noRequests = {} as ManagementClient;
+    const e = (await applyPlan({ ...plan, steps: [] }, noRequests, () => {}, DEFAULT_POLL).catch((x: unknown) => x)) as OmniAuthError;
+    expect([e.code, e.exitCode]).toEqual(['setup_internal', 1]);
+    expect(e.hint).toContain('run setup again');
   });
 });
 

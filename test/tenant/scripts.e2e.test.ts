@@ -1,9 +1,11 @@
 /**
  * scripts/*.sh (curl + jq) against the emulator: run in order on a fresh tenant, then an exchange
- * with the CLI (`login`); run again → no writes; they write the same secrets marker as `setup`;
- * failures exit non-zero with the API's error; http:// only for loopback; the token never printed.
+ * with the CLI (`login`); run again → no writes; they write the same secrets marker as `setup` (and
+ * keep the allow-list the same way); failures exit non-zero with the API's error; http:// only for
+ * an exact loopback host, refused before any request; the token never printed.
  */
 import { existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Emulator } from '../../src/emulator/index.js';
@@ -82,6 +84,46 @@ describe('scripts/', () => {
     });
     const plan = await runSetupUseCase(emu, home.files, await inputsFor(emu, { clientId: emu.info().client_id, allowedKeys: [k1, k2] }), { dryRun: true });
     expect(plan.plan.steps.find((s) => s.resource === 'action')!.change).toBe('unchanged');
+    // setup without --allowed-keys reads the scripts' list back.
+    const kept = await runSetupUseCase(emu, home.files, await inputsFor(emu, { clientId: emu.info().client_id }), { dryRun: true });
+    expect(kept.plan.allowed_keys).toEqual({ keys: [k1, k2], from: 'tenant' });
+    expect(kept.changed).toBe(false);
+  });
+
+  it('without ALLOWED_KEYS the Action\'s list is kept (also one setup wrote); ALLOWED_KEYS= clears it; a bad thumbprint is refused', async () => {
+    const token = await mgmtToken();
+    const k1 = 'A'.repeat(43);
+    await runSetupUseCase(emu, home.files, await inputsFor(emu, { clientId: emu.info().client_id, allowedKeys: [k1] }));
+    const actionId = [...emu.tenant.actions.keys()][0]!;
+    const live = () => emu.tenant.actions.get(actionId)!.deployed_version!.secrets.map((s) => [s.name, s.value]);
+    const base = { AUTH0_DOMAIN: emu.domain, AUTH0_MGMT_TOKEN: token };
+
+    let before = await stats(emu);
+    const plain = await script('create-or-update-action.sh', base);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stderr).toContain('is up to date and deployed');
+    expect(writesBetween(before, await stats(emu))).toEqual({});
+    expect(live()).toContainEqual(['ALLOWED_KEYS', k1]);
+
+    const bad = await script('create-or-update-action.sh', { ...base, ALLOWED_KEYS: 'not-a-thumbprint' });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('"not-a-thumbprint" is not a key thumbprint');
+
+    before = await stats(emu);
+    const cleared = await script('create-or-update-action.sh', { ...base, ALLOWED_KEYS: '' });
+    expect(cleared.code, cleared.stderr).toBe(0);
+    expect(writesBetween(before, await stats(emu))).toEqual({
+      [`PATCH /api/v2/actions/actions/${actionId}`]: 1, [`POST /api/v2/actions/actions/${actionId}/deploy`]: 1,
+    });
+    expect(live().map(([name]) => name)).toEqual(['ISSUER', 'CONNECTION']);
+    expect(emu.tenant.actions.get(actionId)!.code).not.toContain('omni-auth:allowed-keys');
+
+    // An ALLOWED_KEYS secret no marker records: the script stops rather than drop it.
+    const action = emu.tenant.actions.get(actionId)!;
+    action.secrets.push({ ...action.secrets[0]!, name: 'ALLOWED_KEYS', value: k1 });
+    const unknown = await script('create-or-update-action.sh', base);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('has an ALLOWED_KEYS secret whose value cannot be read back');
   });
 
   it('a refused call exits non-zero with the API\'s error body on stderr', async () => {
@@ -115,13 +157,38 @@ describe('scripts/', () => {
     expect(clash.stderr).toMatch(/already used by the profile "omnispindle-local-auth" \(tep_\w+\), which runs the Action "omni-auth-custom-token-exchange"/);
   });
 
-  it('http:// only for loopback', async () => {
-    const env = { AUTH0_MGMT_CLIENT_ID: 'x', AUTH0_MGMT_CLIENT_SECRET: 'y', AUTH0_MGMT_TOKEN: 'z', CLIENT_ID: 'c', AUDIENCE: 'a' };
-    for (const name of ['get-mgmt-token.sh', 'create-or-update-action.sh', 'create-profile.sh', 'enable-client.sh']) {
-      const r = await script(name, { ...env, AUTH0_DOMAIN: 'http://tenant.example.com' });
-      expect(r.code, name).toBe(1);
-      expect(r.stderr, name).toContain('http:// is allowed only for 127.0.0.1, localhost or [::1]');
+  it('http:// only for an exact loopback host (127.x.y.z, localhost, [::1]), refused before any request', async () => {
+    // A curl that records each call and fails: a refusal must come before any call.
+    const bin = join(home.files.home, 'bin');
+    const log = join(home.files.home, 'curl.log');
+    await mkdir(bin, { recursive: true });
+    await writeFile(join(bin, 'curl'), '#!/bin/sh\nprintf \'%s\\n\' "$*" >> "$CURL_LOG"\nexit 7\n');
+    await chmod(join(bin, 'curl'), 0o755);
+    const env = {
+      PATH: `${bin}:${process.env.PATH ?? ''}`, CURL_LOG: log,
+      AUTH0_MGMT_CLIENT_ID: 'x', AUTH0_MGMT_CLIENT_SECRET: 'y', AUTH0_MGMT_TOKEN: 'z', CLIENT_ID: 'c', AUDIENCE: 'a',
+    };
+    const refused = [
+      'http://tenant.example.com', 'http://127.evil.example', 'http://127.0.0.1.nip.io', 'http://localhost.evil.com',
+      'http://127.0.0.1@evil.example', 'http://127.0.0.1/path', 'http://127.0.0.1//', 'http://127.1', 'http://127.0.0.256', 'http://[::1].evil.example',
+    ];
+    for (const domain of refused) {
+      for (const name of ['get-mgmt-token.sh', 'create-or-update-action.sh', 'create-profile.sh', 'enable-client.sh']) {
+        const r = await script(name, { ...env, AUTH0_DOMAIN: domain });
+        expect(r.code, `${name} ${domain}`).toBe(1);
+        expect(r.stderr, `${name} ${domain}`).toContain('http:// is allowed only for 127.0.0.1, localhost or [::1]');
+      }
     }
+    expect(existsSync(log), 'curl was called for a refused domain').toBe(false);
+
+    // The loopback forms pass the check and reach curl (the stub), each with its origin.
+    const accepted = ['http://127.0.0.1:9', 'http://127.10.20.30:9/', 'http://localhost:9', 'http://[::1]:9/', 'http://localhost'];
+    for (const domain of accepted) {
+      const r = await script('get-mgmt-token.sh', { ...env, AUTH0_DOMAIN: domain });
+      expect(r.stderr, domain).toContain('could not reach');
+    }
+    const calls = (await readFile(log, 'utf8')).trim().split('\n');
+    expect(calls.map((c) => /(http:\/\/\S+)\/oauth\/token/.exec(c)?.[1])).toEqual(accepted.map((d) => d.replace(/\/$/, '')));
   });
 
   // util-linux `script -c` gives the command a terminal as stdout.

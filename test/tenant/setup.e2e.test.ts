@@ -1,12 +1,14 @@
 /**
  * `omni-auth setup` against the emulator over loopback HTTP: a fresh tenant, then `login`; a second
- * run that writes nothing; a changed Action file or secret → one PATCH and one deploy; dry run; a
- * missing scope; a taken subject token type; a failed build; --json; no secret in any output.
+ * run that writes nothing; a changed Action file or secret → one PATCH and one deploy; the allow-list
+ * kept by a run without --allowed-keys; dry run (also reporting missing scopes); a missing scope; a
+ * taken subject token type; a failed build; --json; no secret in any output.
  */
 import { appendFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Emulator } from '../../src/emulator/index.js';
+import { loadOrCreateKey } from '../../src/identity/key-store.js';
 import { applyPlan } from '../../src/tenant/apply.js';
 import { DEFAULT_POLL } from '../../src/tenant/action-deploy.js';
 import { ManagementClient } from '../../src/tenant/management-client.js';
@@ -117,6 +119,71 @@ describe('setup on a fresh tenant (the built CLI)', () => {
   });
 });
 
+describe('the allow-list (the built CLI)', () => {
+  const liveSecrets = () => emu.tenant.actions.get([...emu.tenant.actions.keys()][0]!)!.deployed_version!.secrets.map((s) => [s.name, s.value]);
+
+  it('setup --allowed-keys, then a plain setup: nothing to change and still enforced; --allowed-keys \'\' clears it', async () => {
+    const env = { OMNI_AUTH_HOME: home.files.home, ...mgmtEnv() };
+    const mine = (await loadOrCreateKey(home.files.key, {})).thumbprint;
+    const first = await cli([...setupArgs(), '--allowed-keys', mine], env);
+    expect(first.code, first.stderr).toBe(0);
+    expect(liveSecrets()).toContainEqual(['ALLOWED_KEYS', mine]);
+
+    const before = await stats(emu);
+    const plain = await cli(setupArgs(), env);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stderr).toContain('nothing to change');
+    expect(plain.stderr).toContain(`allowed keys: ${mine} (kept from the tenant`);
+    expect(writesBetween(before, await stats(emu))).toEqual({});
+    expect(liveSecrets()).toContainEqual(['ALLOWED_KEYS', mine]);
+
+    // Enforced: this machine's key gets through, another machine's is denied.
+    const listed = await cli(['login', '--no-write'], { OMNI_AUTH_HOME: home.files.home });
+    expect(listed.code, listed.stderr).toBe(0);
+    const teammate = await tempHome();
+    try {
+      const saved = JSON.parse(await readFile(home.files.settings, 'utf8')) as { domain: string; client_id: string; audience: string };
+      const loginArgs = ['login', '--no-write', '--domain', saved.domain, '--client-id', saved.client_id, '--audience', saved.audience];
+      const denied = await cli(loginArgs, { OMNI_AUTH_HOME: teammate.files.home });
+      expect(denied.code).toBe(3);
+      expect(denied.stderr).toContain('[access_denied]');
+
+      // --json says where the list came from.
+      const json = JSON.parse((await cli([...setupArgs(), '--dry-run', '--json'], env)).stdout) as Record<string, any>;
+      expect(json.plan.allowed_keys).toEqual({ keys: [mine], from: 'tenant' });
+
+      // An explicit empty list clears it: one update, and the other machine gets in.
+      const cleared = await cli([...setupArgs(), '--allowed-keys', ''], env);
+      expect(cleared.code, cleared.stderr).toBe(0);
+      expect(cleared.stderr).toMatch(/~ Action\s+\S+ \(\S+\)\s+update: secrets/);
+      expect(liveSecrets().map(([name]) => name)).toEqual(['ISSUER', 'CONNECTION']);
+      const admitted = await cli(loginArgs, { OMNI_AUTH_HOME: teammate.files.home });
+      expect(admitted.code, admitted.stderr).toBe(0);
+    } finally {
+      await teammate.cleanup();
+    }
+  });
+
+  it('an ALLOWED_KEYS secret no marker records (set before the marker held it): a plain setup stops (exit 2) instead of dropping it', async () => {
+    const clientId = emu.info().client_id;
+    await runSetupUseCase(emu, home.files, await inputsFor(emu, { clientId, allowedKeys: ['A'.repeat(43)] }));
+    // What an older omni-auth (or a hand edit) left: the secret, and only the digest line.
+    const action = () => emu.tenant.actions.get([...emu.tenant.actions.keys()][0]!)!;
+    action().code = action().code.replace(/\/\/ omni-auth:allowed-keys=[^\n]*\n/, '');
+    expect(action().code).not.toContain('omni-auth:allowed-keys');
+    const before = await stats(emu);
+    const run = await cli([...setupArgs(), '--client-id', clientId], { OMNI_AUTH_HOME: home.files.home, ...mgmtEnv() });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('[allowed_keys_unknown]');
+    expect(run.stderr).toContain("--allowed-keys ''");
+    expect(writesBetween(before, await stats(emu))).toEqual({});
+    // Naming the list proceeds, and records it.
+    const named = await cli([...setupArgs(), '--client-id', clientId, '--allowed-keys', 'A'.repeat(43)], { OMNI_AUTH_HOME: home.files.home, ...mgmtEnv() });
+    expect(named.code, named.stderr).toBe(0);
+    expect(action().code).toContain(`// omni-auth:allowed-keys=${'A'.repeat(43)}\n`);
+  });
+});
+
 describe('setup (the use case)', () => {
   it('--dry-run: the plan, and no request other than GETs and the token request; nothing saved', async () => {
     const before = await stats(emu);
@@ -188,6 +255,32 @@ describe('setup (the use case)', () => {
     const doc = JSON.parse(json.stdout) as Record<string, any>;
     expect(doc.plan.steps).toHaveLength(6);
     expect(doc.error).toMatchObject({ code: 'mgmt_insufficient_scope', exit_code: 3, details: { missing_scopes: ['create:actions'] } });
+  });
+
+  it('--dry-run with credentials lacking create:actions: the same scope error and exit code as a real run, nothing written', async () => {
+    emu.tenant.clientGrants[0]!.scope = emu.tenant.clientGrants[0]!.scope.filter((s) => s !== 'create:actions');
+    const env = { OMNI_AUTH_HOME: home.files.home, ...mgmtEnv() };
+    const before = await stats(emu);
+    const dry = await cli([...setupArgs(), '--dry-run'], env);
+    const real = await cli(setupArgs(), env);
+    expect(writesBetween(before, await stats(emu))).toEqual({});
+    expect(dry.code).toBe(3);
+    expect(dry.code).toBe(real.code);
+    expect(dry.stderr).toMatch(/\+ Action\s+omni-auth-custom-token-exchange\s+create/);
+    expect(dry.stderr).toContain('lack the scope create:actions');
+    expect(dry.stderr).toContain('[mgmt_insufficient_scope]');
+    expect(dry.stderr).not.toContain('dry run: nothing was changed');
+
+    const json = await cli([...setupArgs(), '--dry-run', '--json'], env);
+    expect(json.code).toBe(3);
+    const doc = JSON.parse(json.stdout) as Record<string, any>;
+    expect(doc.dry_run).toBe(true);
+    expect(doc.plan.blockers).toEqual([expect.objectContaining({ code: 'mgmt_insufficient_scope', details: { missing_scopes: ['create:actions'] } })]);
+    expect(doc.error).toMatchObject({ code: 'mgmt_insufficient_scope', exit_code: 3 });
+
+    // With the scope granted, the same dry run passes.
+    emu.tenant.clientGrants[0]!.scope.push('create:actions');
+    expect((await cli([...setupArgs(), '--dry-run'], env)).code).toBe(0);
   });
 
   it('usage errors (exit 2): no Management credentials, half a client pair, no --audience', async () => {
