@@ -36,15 +36,18 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-async function timeMany(label, cmd, args, env) {
-  const times = [];
-  await run(cmd, args, env); // warm the OS file cache once
+/** Median wall times of two commands, run alternately RUNS times each (after one warm-up run each). */
+async function timePairs(...commands) {
+  const times = commands.map(() => []);
+  for (const [cmd, args, env] of commands) await run(cmd, args, env); // warm the OS file cache
   for (let i = 0; i < RUNS; i++) {
-    const r = await run(cmd, args, env);
-    if (r.code !== 0) throw new Error(`${label} exited ${r.code}: ${r.err}`);
-    times.push(r.ms);
+    for (const [k, [cmd, args, env]] of commands.entries()) {
+      const r = await run(cmd, args, env);
+      if (r.code !== 0) throw new Error(`${[cmd, ...args].join(' ')} exited ${r.code}: ${r.err}`);
+      times[k].push(r.ms);
+    }
   }
-  return median(times);
+  return times.map(median);
 }
 
 async function peakRssKb(args, env) {
@@ -80,21 +83,27 @@ try {
   const env = { ...settings, OMNI_AUTH_HOME: join(home, 'warm') };
   const login = await run(process.execPath, [cli, 'login', '--no-write'], env);
   if (login.code !== 0) throw new Error(`login failed: ${login.err}`);
-  const node0 = await timeMany('node -e 0', process.execPath, ['-e', '0']);
-  const warm = await timeMany('token (warm)', process.execPath, [cli, 'token'], env);
+  // Interleaved, one of each per round: the machine's speed drifts, and a drift between two blocks of
+  // runs would show up as a ratio.
+  const [node0, warm] = await timePairs([process.execPath, ['-e', '0']], [process.execPath, [cli, 'token'], env]);
   results.push(['warm `omni-auth token` / `node -e 0` (median wall)', `${warm.toFixed(1)} ms / ${node0.toFixed(1)} ms`, (warm / node0).toFixed(2), '≤ 1.5']);
 
   // 2. cold exchange vs one fetch POST to the same emulator
   const probe = join(home, 'fetch-post.mjs');
   await writeFile(probe, `await (await fetch(${JSON.stringify(`${domain}/oauth/token`)}, { method: 'POST', headers: {'content-type': 'application/x-www-form-urlencoded'}, body: 'grant_type=client_credentials' })).text();\n`);
-  const fetchMs = await timeMany('fetch POST', process.execPath, [probe]);
+  const fetches = [];
   const colds = [];
+  await run(process.execPath, [probe]);
   for (let i = 0; i < Math.max(10, Math.floor(RUNS / 2)); i++) {
+    const f = await run(process.execPath, [probe]);
+    if (f.code !== 0) throw new Error(`fetch probe exited ${f.code}: ${f.err}`);
+    fetches.push(f.ms);
     // A new home each time: no cache, no key — a first run as a new user would do it.
     const r = await run(process.execPath, [cli, 'token'], { ...env, OMNI_AUTH_HOME: join(home, `cold-${i}`) });
     if (r.code !== 0) throw new Error(`cold token exited ${r.code}: ${r.err}`);
     colds.push(r.ms);
   }
+  const fetchMs = median(fetches);
   const cold = median(colds);
   results.push(['cold `omni-auth token` (exchange) / one fetch POST (median wall)', `${cold.toFixed(1)} ms / ${fetchMs.toFixed(1)} ms`, (cold / fetchMs).toFixed(2), '≤ 2.0']);
 

@@ -49,6 +49,29 @@ async function lazyModule(pkg) {
   ].join('\n');
 }
 
+/**
+ * Node's built-in modules, loaded when the module that imports them is first initialised instead of
+ * all at start-up (esbuild hoists every `import … from 'node:x'` to the top of the bundle, so the warm
+ * `token` would otherwise load http, net, vm, zlib, child_process … for nothing).
+ */
+async function lazyBuiltin(name) {
+  const names = Object.keys(await import(name)).filter((n) => n !== 'default' && IDENTIFIER.test(n));
+  return [
+    `const __m = require(${JSON.stringify(name)});`,
+    `export default __m;`,
+    ...names.map((n) => `export const ${n} = __m.${n};`),
+  ].join('\n');
+}
+
+const builtinPlugin = {
+  name: 'lazy-builtins',
+  setup(b) {
+    b.onResolve({ filter: /^node:/ }, (args) =>
+      args.namespace === 'lazy-builtin' ? { path: args.path, external: true } : { path: args.path, namespace: 'lazy-builtin' });
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, async (args) => ({ contents: await lazyBuiltin(args.path), loader: 'js' }));
+  },
+};
+
 const lazyPlugin = {
   name: 'lazy-packages',
   setup(b) {
@@ -73,7 +96,7 @@ const result = await build({
   banner: {
     js: "#!/usr/bin/env node\nimport { createRequire as __omniCreateRequire } from 'node:module'; const require = __omniCreateRequire(import.meta.url);",
   },
-  plugins: [lazyPlugin],
+  plugins: [lazyPlugin, builtinPlugin],
 });
 const { writeFile } = await import('node:fs/promises');
 await writeFile(join(root, 'dist', 'metafile.json'), JSON.stringify(result.metafile));
