@@ -64,6 +64,23 @@ function tokenFetcher(flags: SettingsFlags): { get: () => Promise<Secret>; expir
   };
 }
 
+/** What `mcp wire` and `mcp add` hand the MCP code alike: how to wire, the launcher, the token source. */
+async function wiring(
+  flags: { mode: McpMode; envVar: string; dryRun?: boolean },
+  tenant: TenantContext | undefined,
+  tokens: ReturnType<typeof tokenFetcher>,
+) {
+  return {
+    mode: flags.mode,
+    envVar: flags.envVar,
+    launcherPath: await launcher(homeContext().home, flags.dryRun),
+    getToken: tokens.get,
+    ...(tenant ? { isOurToken: issuedBy(tenant.settings.issuer) } : {}),
+    ...(flags.dryRun ? { dryRun: true } : {}),
+    run: newRun(),
+  };
+}
+
 /** The launcher the entries run: refreshed from this bundle, or on a dry run only named. */
 async function launcher(home: string, dryRun: boolean | undefined): Promise<string> {
   return dryRun ? launcherPath(home) : (await installLauncher(home)).path;
@@ -85,13 +102,7 @@ export async function runMcpWire(flags: SettingsFlags & WireFlags): Promise<numb
   const report = await wireClients({
     ...target(flags),
     server: flags.server,
-    mode: flags.mode,
-    envVar: flags.envVar,
-    launcherPath: await launcher(homeContext().home, flags.dryRun),
-    getToken: tokens.get,
-    ...(tenant ? { isOurToken: issuedBy(tenant.settings.issuer) } : {}),
-    ...(flags.dryRun ? { dryRun: true } : {}),
-    run: newRun(),
+    ...(await wiring(flags, tenant, tokens)),
   });
   return printMcpReport(report, { action: 'wire', dryRun: flags.dryRun, expiresAt: tokens.expiresAt(), nothing: nothingToWire(flags.server) });
 }
@@ -148,13 +159,7 @@ export async function runMcpAdd(name: string, command: string[], flags: Settings
     ...target(flags),
     name,
     ...(flags.url !== undefined ? { url: flags.url } : { command: file as string, args }),
-    mode: flags.mode,
-    envVar: flags.envVar,
-    launcherPath: await launcher(homeContext().home, flags.dryRun),
-    getToken: tokens.get,
-    ...(tenant ? { isOurToken: issuedBy(tenant.settings.issuer) } : {}),
-    ...(flags.dryRun ? { dryRun: true } : {}),
-    run: newRun(),
+    ...(await wiring(flags, tenant, tokens)),
   });
   return printMcpReport(report, {
     action: 'add',
