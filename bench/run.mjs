@@ -14,7 +14,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const cli = join(root, 'dist', 'omni-auth.js');
+const cli = join(root, 'dist', 'omni-auth.cjs');
 const RUNS = Number(process.env.BENCH_RUNS ?? 25);
 
 /** Runs a command; resolves with wall time (ms), exit code, stdout, and peak RSS (KB, via /usr/bin/time when present). */

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Builds the single-file CLI, dist/omni-auth.js (`npm run build`).
+ * Builds the single-file CLI, dist/omni-auth.cjs (`npm run build`).
  *
  * Start-up is dominated by V8 parsing the bundle, and most of it is code only some commands run: the
  * HTTP client (undici, ~1 MB) and the YAML/TOML editors of the MCP configs. Those packages go into the
@@ -81,20 +81,22 @@ const lazyPlugin = {
   },
 };
 
-const outfile = join(root, 'dist', 'omni-auth.js');
+const outfile = join(root, 'dist', 'omni-auth.cjs');
 const result = await build({
   entryPoints: [join(root, 'src/cli/main.ts')],
   outfile,
   bundle: true,
   platform: 'node',
-  format: 'esm',
+  // CommonJS: Node starts a single CommonJS file measurably faster than an ES module (no module job,
+  // no linking). The sources are ESM; `import.meta.url` becomes the bundle's own file URL.
+  format: 'cjs',
   target: 'node20',
   mainFields: ['module', 'main'],
   metafile: true,
   logLevel: 'warning',
-  define: { __OMNI_AUTH_VERSION__: JSON.stringify(version) },
+  define: { __OMNI_AUTH_VERSION__: JSON.stringify(version), 'import.meta.url': '__omniMetaUrl' },
   banner: {
-    js: "#!/usr/bin/env node\nimport { createRequire as __omniCreateRequire } from 'node:module'; const require = __omniCreateRequire(import.meta.url);",
+    js: "#!/usr/bin/env node\n'use strict';\nvar __omniMetaUrl = require('node:url').pathToFileURL(__filename).href;",
   },
   plugins: [lazyPlugin, builtinPlugin],
 });

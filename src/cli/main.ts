@@ -185,5 +185,6 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-const code = await main(process.argv);
-if (code !== 0) process.exitCode = code;
+void main(process.argv).then((code) => {
+  if (code !== 0) process.exitCode = code;
+});

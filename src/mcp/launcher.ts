@@ -1,9 +1,9 @@
 /**
  * The stable launcher that wired MCP entries run. MCP clients start servers with a minimal PATH, and
  * `npx omni-auth login` runs from an npm cache that npm may clean at any time, so an entry runs
- * `<absolute node> <OMNI_AUTH_HOME>/bin/omni-auth.mjs exec …`: a copy of the single-file bundle,
+ * `<absolute node> <OMNI_AUTH_HOME>/bin/omni-auth.cjs exec …`: a copy of the single-file bundle,
  * refreshed by every `login` (and `mcp wire` / `mcp add`), so entries run the version last used.
- * `.mjs`: the copy is ES module code whatever package.json may sit above the home directory.
+ * `.cjs`: the copy is CommonJS code whatever package.json may sit above the home directory.
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -13,7 +13,7 @@ import { ensurePrivateDir, writeFileAtomic } from '../util/atomic-write.js';
 import { OmniAuthError } from '../util/errors.js';
 import { packageRoot } from '../util/package-root.js';
 
-export const launcherPath = (home: string): string => join(home, 'bin', 'omni-auth.mjs');
+export const launcherPath = (home: string): string => join(home, 'bin', 'omni-auth.cjs');
 
 /**
  * The running single-file CLI. In the bundle every module's import.meta.url is the bundle's own URL
@@ -23,7 +23,7 @@ export const launcherPath = (home: string): string => join(home, 'bin', 'omni-au
 export function bundlePath(moduleUrl: string = import.meta.url): string {
   const self = fileURLToPath(moduleUrl);
   if (/\.[cm]?js$/.test(self)) return self;
-  const built = join(packageRoot(moduleUrl), 'dist', 'omni-auth.js');
+  const built = join(packageRoot(moduleUrl), 'dist', 'omni-auth.cjs');
   if (existsSync(built)) return built;
   throw new OmniAuthError('launcher_unavailable', `cannot install the omni-auth launcher: ${built} does not exist`, {
     hint: 'build the CLI first (npm run build)',

@@ -1,7 +1,7 @@
 /**
  * The omni-auth package's root directory, found by walking up from a module's URL to the
  * package.json named `omni-auth`. Works from the TypeScript sources (src/…) and from the bundle
- * (dist/omni-auth.js) alike, so shipped files such as auth0-actions/ can be located from either.
+ * (dist/omni-auth.cjs) alike, so shipped files such as auth0-actions/ can be located from either.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

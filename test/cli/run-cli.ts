@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/util/package-root.js';
 
-export const CLI = join(packageRoot(), 'dist', 'omni-auth.js');
+export const CLI = join(packageRoot(), 'dist', 'omni-auth.cjs');
 
 export interface CliResult {
   code: number | null;

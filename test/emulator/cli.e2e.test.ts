@@ -9,7 +9,7 @@ import { SUBJECT_TOKEN_TYPE, mintLocalToken } from '../../src/identity/local-tok
 import { packageRoot } from '../../src/util/package-root.js';
 import { MACHINE, TOKEN_EXCHANGE } from './helpers.js';
 
-const CLI = join(packageRoot(), 'dist', 'omni-auth.js');
+const CLI = join(packageRoot(), 'dist', 'omni-auth.cjs');
 
 describe('omni-auth emulator', () => {
   it('prints one JSON line, serves a working exchange, and exits 0 on SIGTERM', async () => {

@@ -15,7 +15,7 @@ describe('packageRoot', () => {
   });
 
   it('gives the same answer from the bundle in dist/ and from deep inside src/', () => {
-    expect(packageRoot(pathToFileURL(join(root, 'dist', 'omni-auth.js')).href)).toBe(root);
+    expect(packageRoot(pathToFileURL(join(root, 'dist', 'omni-auth.cjs')).href)).toBe(root);
     expect(packageRoot(pathToFileURL(join(root, 'src', 'emulator', 'server.ts')).href)).toBe(root);
   });
 

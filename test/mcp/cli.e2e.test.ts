@@ -27,7 +27,7 @@ async function put(path: string, name: string): Promise<string> {
   return text;
 }
 
-const launcher = () => join(home.omniHome, 'bin', 'omni-auth.mjs');
+const launcher = () => join(home.omniHome, 'bin', 'omni-auth.cjs');
 const omnispindle = async (path: string) => (JSON.parse(await readFile(path, 'utf8')) as { mcpServers: Record<string, { command: string; args?: string[] }> }).mcpServers.omnispindle;
 
 describe('omni-auth mcp', () => {

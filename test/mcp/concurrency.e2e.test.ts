@@ -36,7 +36,7 @@ describe('20 concurrent writer processes on one file', () => {
 
     const text = await readFile(path, 'utf8');
     const doc = JSON.parse(text) as { mcpServers: Record<string, { command: string; args: string[] }> };
-    const launcher = join(home.omniHome, 'bin', 'omni-auth.mjs');
+    const launcher = join(home.omniHome, 'bin', 'omni-auth.cjs');
     for (let i = 0; i < WRITERS; i++) {
       expect(doc.mcpServers[`srv-${i}`]).toEqual({
         command: process.execPath,

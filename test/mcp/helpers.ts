@@ -8,7 +8,7 @@ import type { ConfigFormat } from '../../src/mcp/formats/index.js';
 
 export const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'mcp');
 export const NODE = '/usr/bin/node';
-export const LAUNCHER = '/home/dev/.config/omni-auth/omni-auth.mjs';
+export const LAUNCHER = '/home/dev/.config/omni-auth/omni-auth.cjs';
 /** JWT-shaped; not a real token. */
 export const JWT = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJkZXYiLCJleHAiOjE4MDAwMDAwMDB9.c2lnbmF0dXJl';
 

@@ -16,24 +16,24 @@ afterEach(() => rm(dir, { recursive: true, force: true }));
 
 describe('bundlePath', () => {
   it('is the running file when that is the bundle (every module of the bundle has its URL)', () => {
-    expect(bundlePath(pathToFileURL('/opt/npx/_npx/1/node_modules/omni-auth/dist/omni-auth.js').href)).toBe('/opt/npx/_npx/1/node_modules/omni-auth/dist/omni-auth.js');
-    expect(bundlePath(pathToFileURL('/home/u/.config/omni-auth/bin/omni-auth.mjs').href)).toBe('/home/u/.config/omni-auth/bin/omni-auth.mjs');
+    expect(bundlePath(pathToFileURL('/opt/npx/_npx/1/node_modules/omni-auth/dist/omni-auth.cjs').href)).toBe('/opt/npx/_npx/1/node_modules/omni-auth/dist/omni-auth.cjs');
+    expect(bundlePath(pathToFileURL('/home/u/.config/omni-auth/bin/omni-auth.cjs').href)).toBe('/home/u/.config/omni-auth/bin/omni-auth.cjs');
   });
 
   it('is the build output when running from the TypeScript sources', () => {
-    expect(bundlePath()).toBe(join(packageRoot(), 'dist', 'omni-auth.js'));
+    expect(bundlePath()).toBe(join(packageRoot(), 'dist', 'omni-auth.cjs'));
   });
 });
 
 describe('installLauncher', () => {
-  it('copies the bundle into <home>/bin/omni-auth.mjs (0700, in a 0700 directory), and again only when it changed', async () => {
+  it('copies the bundle into <home>/bin/omni-auth.cjs (0700, in a 0700 directory), and again only when it changed', async () => {
     const home = join(dir, 'omni');
-    const bundle = join(dir, 'omni-auth.js');
+    const bundle = join(dir, 'omni-auth.cjs');
     await writeFile(bundle, '#!/usr/bin/env node\nconsole.log(1);\n');
 
     const first = await installLauncher(home, bundle);
     expect(first).toEqual({ path: launcherPath(home), updated: true });
-    expect(first.path).toBe(join(home, 'bin', 'omni-auth.mjs'));
+    expect(first.path).toBe(join(home, 'bin', 'omni-auth.cjs'));
     expect(await readFile(first.path, 'utf8')).toBe('#!/usr/bin/env node\nconsole.log(1);\n');
     expect((await stat(first.path)).mode & 0o777).toBe(0o700);
     expect((await stat(join(home, 'bin'))).mode & 0o777).toBe(0o700);

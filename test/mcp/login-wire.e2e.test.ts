@@ -123,7 +123,7 @@ beforeAll(async () => {
   emu = await startEmulator({ provisioned: true, settings: { exchangeRatePerSecond: 1000 } });
   const info = emu.info();
   home = await cliHome({ OMNI_AUTH_DOMAIN: info.domain, OMNI_AUTH_CLIENT_ID: info.client_id, OMNI_AUTH_AUDIENCE: info.audience });
-  launcher = join(home.omniHome, 'bin', 'omni-auth.mjs');
+  launcher = join(home.omniHome, 'bin', 'omni-auth.cjs');
   claudePath = join(home.config, 'Claude', 'claude_desktop_config.json');
   vscodePath = join(home.config, 'Code', 'User', 'mcp.json');
   for (const [path, text] of [[claudePath, claudeFixture], [vscodePath, vscodeFixture]] as const) {

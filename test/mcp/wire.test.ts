@@ -99,8 +99,8 @@ describe('wireEntry, remote', () => {
   });
 
   it('quotes the helper command for the shell that runs it', () => {
-    expect(headersHelperCommand({ nodePath: 'C:\\Program Files\\nodejs\\node.exe', launcherPath: 'C:\\Users\\dev\\AppData\\Roaming\\omni-auth\\Config\\omni-auth.mjs', platform: 'win32' }))
-      .toBe('"C:\\Program Files\\nodejs\\node.exe" C:\\Users\\dev\\AppData\\Roaming\\omni-auth\\Config\\omni-auth.mjs token --format headers-json');
+    expect(headersHelperCommand({ nodePath: 'C:\\Program Files\\nodejs\\node.exe', launcherPath: 'C:\\Users\\dev\\AppData\\Roaming\\omni-auth\\Config\\omni-auth.cjs', platform: 'win32' }))
+      .toBe('"C:\\Program Files\\nodejs\\node.exe" C:\\Users\\dev\\AppData\\Roaming\\omni-auth\\Config\\omni-auth.cjs token --format headers-json');
     expect(shellQuote("/Users/o'neil/My Apps/node", 'darwin')).toBe("'/Users/o'\\''neil/My Apps/node'");
     expect(shellQuote('/usr/bin/node', 'linux')).toBe('/usr/bin/node');
   });

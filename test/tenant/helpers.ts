@@ -16,7 +16,7 @@ import { packageRoot } from '../../src/util/package-root.js';
 import { Secret } from '../../src/util/secret.js';
 import { call } from '../emulator/helpers.js';
 
-export const CLI = join(packageRoot(), 'dist', 'omni-auth.js');
+export const CLI = join(packageRoot(), 'dist', 'omni-auth.cjs');
 export const ACTION_DIR = join(packageRoot(), 'auth0-actions');
 export const SCRIPTS = join(packageRoot(), 'scripts');
 
