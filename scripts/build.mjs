@@ -63,12 +63,25 @@ async function lazyBuiltin(name) {
   ].join('\n');
 }
 
+/**
+ * A dependency's `require('node:x')` at its top (commander's child_process, used only for executable
+ * subcommands) gets a proxy that loads the module on first property access.
+ */
+const PROXIED = new Set(['node:child_process']);
+function proxiedBuiltin(name) {
+  const load = `(__m ??= require(${JSON.stringify(name)}))`;
+  return `let __m; module.exports = new Proxy({}, { get: (_, k) => ${load}[k], set: (_, k, v) => ((${load}[k] = v), true), has: (_, k) => k in ${load} });`;
+}
+
 const builtinPlugin = {
   name: 'lazy-builtins',
   setup(b) {
-    b.onResolve({ filter: /^node:/ }, (args) =>
-      args.namespace === 'lazy-builtin' ? { path: args.path, external: true } : { path: args.path, namespace: 'lazy-builtin' });
+    b.onResolve({ filter: /^node:/ }, (args) => {
+      if (args.namespace === 'lazy-builtin' || args.namespace === 'proxied-builtin') return { path: args.path, external: true };
+      return { path: args.path, namespace: args.kind === 'require-call' && PROXIED.has(args.path) ? 'proxied-builtin' : 'lazy-builtin' };
+    });
     b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, async (args) => ({ contents: await lazyBuiltin(args.path), loader: 'js' }));
+    b.onLoad({ filter: /.*/, namespace: 'proxied-builtin' }, (args) => ({ contents: proxiedBuiltin(args.path), loader: 'js' }));
   },
 };
 
