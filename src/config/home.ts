@@ -1,15 +1,38 @@
 import envPaths from 'env-paths';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /**
- * Where omni-auth keeps everything: `OMNI_AUTH_HOME`, else the OS config directory for `omni-auth`
- * (Linux `$XDG_CONFIG_HOME/omni-auth`, macOS `~/Library/Preferences/omni-auth`, Windows
- * `%APPDATA%\omni-auth\Config`). The directory is 0700; files holding secrets are 0600.
+ * Where omni-auth keeps everything: `OMNI_AUTH_HOME`; else, when this is the launcher that `login`
+ * copied to `<home>/bin/omni-auth.cjs`, that `<home>` — MCP clients start servers without the user's
+ * shell variables, so a home chosen with OMNI_AUTH_HOME or XDG_CONFIG_HOME at login must not depend on
+ * them; else the OS config directory for `omni-auth` (Linux `$XDG_CONFIG_HOME/omni-auth`, macOS
+ * `~/Library/Preferences/omni-auth`, Windows `%APPDATA%\omni-auth\Config`). The directory is 0700;
+ * files holding secrets are 0600.
  */
-export function omniAuthHome(env: NodeJS.ProcessEnv = process.env): string {
+export function omniAuthHome(env: NodeJS.ProcessEnv = process.env, self: string = runningFile()): string {
   const fromEnv = env.OMNI_AUTH_HOME;
   if (fromEnv && fromEnv.trim() !== '') return fromEnv;
+  const launcherHome = homeOfLauncher(self);
+  if (launcherHome) return launcherHome;
   return envPaths('omni-auth', { suffix: '' }).config;
+}
+
+/** The launcher's file name inside `<home>/bin/` (src/mcp/launcher.ts writes it there). */
+export const LAUNCHER_FILE = 'omni-auth.cjs';
+
+/** `<home>` when `file` is `<home>/bin/omni-auth.cjs`, else undefined. */
+export function homeOfLauncher(file: string): string | undefined {
+  const bin = dirname(file);
+  return basename(file) === LAUNCHER_FILE && basename(bin) === 'bin' ? dirname(bin) : undefined;
+}
+
+function runningFile(): string {
+  try {
+    return fileURLToPath(import.meta.url);
+  } catch {
+    return '';
+  }
 }
 
 /** The files under the home directory, named in one place. */

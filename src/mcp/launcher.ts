@@ -12,8 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { ensurePrivateDir, writeFileAtomic } from '../util/atomic-write.js';
 import { OmniAuthError } from '../util/errors.js';
 import { packageRoot } from '../util/package-root.js';
+import { LAUNCHER_FILE } from '../config/home.js';
 
-export const launcherPath = (home: string): string => join(home, 'bin', 'omni-auth.cjs');
+export const launcherPath = (home: string): string => join(home, 'bin', LAUNCHER_FILE);
 
 /**
  * The running single-file CLI. In the bundle every module's import.meta.url is the bundle's own URL

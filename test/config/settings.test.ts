@@ -86,3 +86,14 @@ describe('readSavedSettings', () => {
     await expect(readSavedSettings(join(dir, 'settings.json'))).rejects.toMatchObject({ code: 'settings_corrupt', exitCode: 2 });
   });
 });
+
+describe('omniAuthHome', () => {
+  it('OMNI_AUTH_HOME first; then the home a launcher sits in; then the OS config directory', async () => {
+    const { omniAuthHome, homeOfLauncher } = await import('../../src/config/home.js');
+    expect(omniAuthHome({ OMNI_AUTH_HOME: '/x/home' }, '/y/home/bin/omni-auth.cjs')).toBe('/x/home');
+    expect(omniAuthHome({}, '/y/home/bin/omni-auth.cjs')).toBe('/y/home');
+    expect(omniAuthHome({ XDG_CONFIG_HOME: '/cfg' }, '/repo/dist/omni-auth.cjs')).not.toBe('/repo');
+    expect(homeOfLauncher('/y/home/lib/omni-auth.cjs')).toBeUndefined();
+    expect(homeOfLauncher('/y/home/bin/other.cjs')).toBeUndefined();
+  });
+});
