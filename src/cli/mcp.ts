@@ -123,7 +123,10 @@ export async function runMcpUnwire(flags: SettingsFlags & UnwireFlags): Promise<
   });
 }
 
-/** `logout`'s step: every entry wired through omni-auth, in every client, back to its original. */
+/**
+ * `logout`'s step: every entry wired through omni-auth, in every client, back to its original. The
+ * variable is only the default: with "all wired", our tokens under any `--env-var` are found too.
+ */
 export function unwireAll(): Promise<McpReport> {
   return unwireFrom({ envVar: DEFAULT_TOKEN_VAR }, { allWired: true });
 }

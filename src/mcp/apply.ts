@@ -7,8 +7,11 @@
  *   re-applied, so two omni-auth processes never lose each other's changes.
  * - The client itself does not take our lock (Claude Code rewrites ~/.claude.json under its own):
  *   just before writing, the file is read once more, and if it changed the edit starts over.
- * - The first change of a run to a file keeps its previous content at `<file>.omni-auth.bak` (0600:
- *   it may hold a token).
+ * - The first change of a run to a file keeps its previous content at `<file>.omni-auth.bak` (0600),
+ *   minus omni-auth's own tokens (`isOurToken`; replaced by a placeholder): the backup is there to
+ *   give back what the user wrote, never to keep a copy of a token the run takes out of the file.
+ *   It is written after the edit under the lock and rewritten when the file changed under us, so it
+ *   is the file as the run's change found it; the file counts as backed up once that change is written.
  * - Writes go through src/util/atomic-write.ts: temporary file, fsync, rename; the mode is kept.
  *
  * A leading UTF-8 BOM is kept and hidden from the edit; a file that is not UTF-8 is never written.
@@ -20,6 +23,7 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import { withFileLock } from '../util/lock.js';
 import { BOM } from './formats/text.js';
 import { configError, notUtf8 } from './errors.js';
+import { withoutOurTokens } from './our-token.js';
 
 /** Files already backed up in this run (one `omni-auth login` or `mcp …` invocation). */
 export interface ApplyRun {
@@ -38,6 +42,8 @@ export interface ApplyOptions {
   dryRun?: boolean;
   lockTimeoutMs?: number;
   onLockWait?: () => void;
+  /** Tokens never copied into the backup (asked after the edit: it may name the tokens it removed). */
+  isOurToken?: (token: string) => boolean;
 }
 
 export interface ApplyResult {
@@ -66,16 +72,14 @@ export async function applyToFile(path: string, edit: Edit, options: ApplyOption
       const current = await readText(path);
       const next = runEdit(path, edit, current?.text);
       if (next === undefined || next === current?.text) return { changed: false, before: current?.text, after: current?.text };
-      let backup: string | undefined;
       const key = resolve(path);
-      if (current && !options.run.backedUp.has(key)) {
-        await writeFileAtomic(backupPath(path), current.raw, { mode: 0o600 });
-        options.run.backedUp.add(key);
-        backup = backupPath(path);
-      }
+      const backup = current && !options.run.backedUp.has(key) ? backupPath(path) : undefined;
+      if (current && backup) await writeFileAtomic(backup, backupText(current.raw, options.isOurToken), { mode: 0o600 });
+      // Changed under us: start over — the next attempt backs up what the other program wrote.
       const again = await readText(path);
       if (again?.raw !== current?.raw) continue;
       await writeFileAtomic(path, (current?.bom ? BOM : '') + next);
+      if (backup) options.run.backedUp.add(key);
       return { changed: true, before: current?.text, after: next, ...(backup ? { backup } : {}) };
     }
     throw new OmniAuthError('config_busy', `${path} kept changing while omni-auth was editing it; it was left as the other program wrote it`, {
@@ -112,6 +116,10 @@ export async function readText(path: string): Promise<Read | undefined> {
   // TextDecoder drops a leading BOM by default: look at the bytes.
   const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
   return { raw: bom ? BOM + raw : raw, text: raw, bom };
+}
+
+function backupText(raw: string, isOurToken: ((token: string) => boolean) | undefined): string {
+  return isOurToken ? withoutOurTokens(raw, isOurToken) : raw;
 }
 
 function runEdit(path: string, edit: Edit, text: string | undefined): string | undefined {

@@ -2,8 +2,14 @@
  * Whether a token found in an MCP config is one omni-auth put there (`--mode env`, or a remote entry's
  * Authorization header): a JWT issued by the tenant of the current settings. Only its claims are read,
  * not its signature — this decides what unwiring may delete, never whom to trust.
+ *
+ * Also: which tokens an entry holds, and a file's text with our tokens blanked out — the backup of a
+ * config must not keep a copy of a token that omni-auth itself is taking out of it.
  */
+import { isPlainObject } from './formats/structural.js';
 import { looksLikeJwt } from './wire.js';
+
+export const TOKEN_PLACEHOLDER = '<omni-auth token removed>';
 
 export function issuedBy(issuer: string): (token: string) => boolean {
   return (token) => {
@@ -15,4 +21,31 @@ export function issuedBy(issuer: string): (token: string) => boolean {
       return false;
     }
   };
+}
+
+/** Every JWT-shaped string value in an entry (a header value counts without its `Bearer `). */
+export function tokensIn(value: unknown, into = new Set<string>()): Set<string> {
+  if (typeof value === 'string') {
+    const bare = value.replace(/^Bearer\s+/i, '');
+    if (looksLikeJwt(bare)) into.add(bare);
+  } else if (Array.isArray(value)) {
+    for (const v of value) tokensIn(v, into);
+  } else if (isPlainObject(value)) {
+    for (const v of Object.values(value)) tokensIn(v, into);
+  }
+  return into;
+}
+
+/** The tokens `before` holds and `after` no longer does: the ones an edit takes out. */
+export function tokensRemoved(before: unknown, after: unknown): string[] {
+  const kept = tokensIn(after);
+  return [...tokensIn(before)].filter((t) => !kept.has(t));
+}
+
+/**
+ * `text` with every JWT-shaped run that `isOurs` accepts replaced by TOKEN_PLACEHOLDER. A token is
+ * base64url and dots in every format we edit (no escaping), so it is always one whole run of those.
+ */
+export function withoutOurTokens(text: string, isOurs: (token: string) => boolean): string {
+  return text.replace(/[A-Za-z0-9_.-]+/g, (run) => (looksLikeJwt(run) && isOurs(run) ? TOKEN_PLACEHOLDER : run));
 }

@@ -9,6 +9,7 @@ import { Secret } from '../util/secret.js';
 import { applyToFile, newRun, readText, type ApplyRun } from './apply.js';
 import { configError } from './errors.js';
 import { editorFor, type FormatEditor } from './formats/index.js';
+import { tokensRemoved } from './our-token.js';
 import { isPlainObject } from './formats/structural.js';
 import { CLIENTS, resolveFiles, type ClientSpec, type ResolvedFile, type Scope } from './registry.js';
 import { realFs, type FsProbe } from './roots.js';
@@ -53,7 +54,10 @@ export interface WireClientsOptions extends TargetOptions, WriteOptions {
 
 export interface UnwireClientsOptions extends TargetOptions, WriteOptions {
   server?: string;
-  /** Every server wired through omni-auth, whatever its name (for `logout`). */
+  /**
+   * Every server wired through omni-auth, whatever its name (for `logout`); tokens of ours stored under
+   * any variable, not only `envVar`, count (needs isOurToken).
+   */
   allWired?: boolean;
   envVar?: string;
   launcherPath?: string;
@@ -111,8 +115,10 @@ export function wireClients(options: WireClientsOptions): Promise<McpReport> {
     if (found.targets.length === 0) return report(file, explicit ? 'no-server' : undefined);
     const token = await tokenFor(found.targets.some(({ entry }) => needsToken(entry, shape, settings.mode)));
     let servers: ServerReport[] = [];
+    const removed = new Set<string>();
     return apply(file, options, (text) => {
       servers = [];
+      removed.clear();
       let out = text ?? '';
       for (const { location } of targets(editor, out, file, pick)) {
         const path = [...location, server];
@@ -125,16 +131,22 @@ export function wireClients(options: WireClientsOptions): Promise<McpReport> {
         }
         servers.push({ ...base, outcome: r.action === 'changed' ? 'wired' : 'unchanged', wiring: r.wiring, holdsToken: r.holdsToken });
         if (r.action === 'changed') out = editor.setIn(out, path, r.entry);
+        if (r.action === 'changed') for (const t of tokensRemoved(entry, r.entry)) removed.add(t);
       }
       return out;
-    }, () => servers);
+    }, () => servers, ourOr(removed, options.isOurToken));
   });
 }
 
 export function unwireClients(options: UnwireClientsOptions): Promise<McpReport> {
   const server = options.server ?? DEFAULT_SERVER;
   const envVar = options.envVar ?? DEFAULT_ENV_VAR;
-  const settings = { envVar, ...(options.launcherPath ? { launcherPath: options.launcherPath } : {}), ...(options.isOurToken ? { isOurToken: options.isOurToken } : {}) };
+  const settings = {
+    envVar,
+    ...(options.launcherPath ? { launcherPath: options.launcherPath } : {}),
+    ...(options.isOurToken ? { isOurToken: options.isOurToken } : {}),
+    ...(options.allWired ? { anyEnvVar: true } : {}),
+  };
   return runOnFiles(options, async (file, explicit) => {
     const editor = editorFor(file.client.format);
     const shape = file.client.entry;
@@ -144,8 +156,10 @@ export function unwireClients(options: UnwireClientsOptions): Promise<McpReport>
     if (found === undefined) return report(file, explicit ? 'missing' : undefined);
     if (found.targets.length === 0) return report(file, explicit ? 'no-server' : undefined);
     let servers: ServerReport[] = [];
+    const removed = new Set<string>();
     return apply(file, options, (text) => {
       servers = [];
+      removed.clear();
       let out = text ?? '';
       for (const { location, name } of targets(editor, out, file, pick)) {
         const path = [...location, name];
@@ -158,9 +172,10 @@ export function unwireClients(options: UnwireClientsOptions): Promise<McpReport>
         const r = unwireEntry(entry, shape, settings);
         servers.push({ ...base, outcome: r.action === 'changed' ? 'unwired' : 'unchanged', ...(r.tokenLeft ? { tokenLeft: true } : {}) });
         if (r.action === 'changed') out = editor.setIn(out, path, r.entry);
+        if (r.action === 'changed') for (const t of tokensRemoved(entry, r.entry)) removed.add(t);
       }
       return out;
-    }, () => servers);
+    }, () => servers, ourOr(removed, options.isOurToken));
   });
 }
 
@@ -200,7 +215,7 @@ export function addServer(options: AddServerOptions): Promise<McpReport> {
       }
       servers = [{ ...base, ...transportField(fresh, shape), outcome: 'added', wiring: r.wiring, holdsToken: r.holdsToken }];
       return editor.setIn(text ?? '', path, r.entry);
-    }, () => servers);
+    }, () => servers, options.isOurToken);
   });
 }
 
@@ -263,10 +278,27 @@ function report(file: ResolvedFile, status: FileReport['status'] | undefined): F
   return { client: file.client.id, clientName: file.client.name, scope: file.scope, path: file.path, format: file.client.format, reload: file.client.reload, status, servers: [] };
 }
 
-async function apply(file: ResolvedFile, o: WriteOptions, edit: (text: string | undefined) => string | undefined, servers: () => ServerReport[]): Promise<FileReport> {
-  const r = await applyToFile(file.path, edit, { run: o.run ?? newRun(), ...(o.dryRun ? { dryRun: true } : {}), ...(o.lockTimeoutMs !== undefined ? { lockTimeoutMs: o.lockTimeoutMs } : {}) });
+/** `isOurToken` keeps those tokens out of the backup (apply.ts). */
+async function apply(
+  file: ResolvedFile,
+  o: WriteOptions,
+  edit: (text: string | undefined) => string | undefined,
+  servers: () => ServerReport[],
+  isOurToken?: (token: string) => boolean,
+): Promise<FileReport> {
+  const r = await applyToFile(file.path, edit, {
+    run: o.run ?? newRun(),
+    ...(o.dryRun ? { dryRun: true } : {}),
+    ...(o.lockTimeoutMs !== undefined ? { lockTimeoutMs: o.lockTimeoutMs } : {}),
+    ...(isOurToken ? { isOurToken } : {}),
+  });
   const status = !r.changed ? 'unchanged' : o.dryRun ? 'would-change' : 'changed';
   return { ...report(file, status), servers: servers(), ...(r.before !== undefined ? { before: r.before } : {}), ...(r.after !== undefined ? { after: r.after } : {}), ...(r.backup ? { backup: r.backup } : {}) };
+}
+
+/** Ours: a token the edit itself takes out of the file, or one the tenant's check accepts. */
+function ourOr(removed: ReadonlySet<string>, isOurToken: ((token: string) => boolean) | undefined): (token: string) => boolean {
+  return (token) => removed.has(token) || isOurToken?.(token) === true;
 }
 
 /** The token, fetched at most once per command and only when needed. A dry run shows a placeholder. */

@@ -51,6 +51,11 @@ export interface UnwireSettings {
   launcherPath?: string;
   /** Stored tokens are only removed when this says they are ours; without it they stay. */
   isOurToken?: (token: string) => boolean;
+  /**
+   * Also take out our tokens stored under any other variable (an earlier `--mode env --env-var X`):
+   * for "everything wired through omni-auth", where the variable it was wired with is unknown.
+   */
+  anyEnvVar?: boolean;
 }
 
 export interface UnwireOutcome {
@@ -144,10 +149,11 @@ export function unwireEntry(entry: Entry, shape: EntryShape, s: UnwireSettings):
   if (helper && typeof out[helper] === 'string' && isOurHeadersHelper(out[helper] as string)) out = withoutKey(out, helper);
 
   const env = out[shape.env];
-  const envToken = isPlainObject(env) ? env[s.envVar] : undefined;
-  if (isPlainObject(env) && typeof envToken === 'string' && looksLikeJwt(envToken)) {
-    if (s.isOurToken?.(envToken)) out = withEmptied(out, shape.env, withoutKey(env, s.envVar), canonicalHas(shape, 'stdio', shape.env));
-    else tokenLeft = true;
+  if (isPlainObject(env)) {
+    const envToken = env[s.envVar];
+    if (typeof envToken === 'string' && looksLikeJwt(envToken) && !s.isOurToken?.(envToken)) tokenLeft = true;
+    const ours = Object.keys(env).filter((k) => (k === s.envVar || s.anyEnvVar) && ourEnvToken(env[k], s.isOurToken));
+    if (ours.length > 0) out = withEmptied(out, shape.env, ours.reduce(withoutKey, env), canonicalHas(shape, 'stdio', shape.env));
   }
   const headers = shape.headers ? out[shape.headers] : undefined;
   if (shape.headers && isPlainObject(headers)) {
@@ -162,14 +168,21 @@ export function unwireEntry(entry: Entry, shape: EntryShape, s: UnwireSettings):
 }
 
 /** How the entry goes through omni-auth, if it does. */
-export function detectWiring(entry: unknown, shape: EntryShape, opts: { envVar: string; launcherPath?: string }): Wiring | undefined {
+export function detectWiring(
+  entry: unknown,
+  shape: EntryShape,
+  opts: { envVar: string; launcherPath?: string } & Pick<UnwireSettings, 'isOurToken' | 'anyEnvVar'>,
+): Wiring | undefined {
   if (!isPlainObject(entry)) return undefined;
   if (parseExec(entry, shape, opts.launcherPath)) return 'exec';
   const helper = shape.headersHelper ? entry[shape.headersHelper] : undefined;
   if (typeof helper === 'string' && isOurHeadersHelper(helper)) return 'headers-helper';
   const env = entry[shape.env];
   const envToken = isPlainObject(env) ? env[opts.envVar] : undefined;
-  if (transportOf(entry, shape) === 'stdio' && typeof envToken === 'string' && looksLikeJwt(envToken)) return 'env-token';
+  if (transportOf(entry, shape) === 'stdio' && isPlainObject(env)) {
+    if (typeof envToken === 'string' && looksLikeJwt(envToken)) return 'env-token';
+    if (opts.anyEnvVar && Object.values(env).some((v) => ourEnvToken(v, opts.isOurToken))) return 'env-token';
+  }
   const headers = shape.headers ? entry[shape.headers] : undefined;
   if (isPlainObject(headers)) {
     const key = Object.keys(headers).find((k) => AUTHORIZATION.test(k));
@@ -244,6 +257,10 @@ function withEmptied(entry: Entry, key: string, value: Entry, keepEmpty: boolean
 function canonicalHas(shape: EntryShape, kind: Transport, key: string): boolean {
   const sample = kind === 'stdio' ? shape.stdio('x', 'x', []) : shape.remote?.('x', 'x');
   return sample !== undefined && Object.hasOwn(sample, key);
+}
+
+function ourEnvToken(value: unknown, isOurToken: ((token: string) => boolean) | undefined): boolean {
+  return typeof value === 'string' && looksLikeJwt(value) && isOurToken?.(value) === true;
 }
 
 function withoutKey(o: Entry, key: string): Entry {
