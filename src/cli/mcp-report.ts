@@ -65,8 +65,13 @@ export function printMcpReport(report: McpReport, o: PrintOptions): number {
       + 'run `omni-auth login` again before it expires (stdio servers can use --mode exec instead, which stores none)');
   }
   const failed = report.files.find((f) => f.status === 'error');
-  if (!failed) return ExitCode.ok;
-  return isOmniAuthError(failed.error) ? failed.error.exitCode : ExitCode.internal;
+  if (failed) return isOmniAuthError(failed.error) ? failed.error.exitCode : ExitCode.internal;
+  // `mcp add` that added nothing anywhere (every client skipped it) did not do what was asked.
+  if (o.action === 'add' && report.files.length > 0 && !report.files.some((f) => f.servers.some((s) => s.outcome === 'added'))) {
+    info('nothing was added: every selected client skipped the server (see the reasons above)');
+    return ExitCode.usage;
+  }
+  return ExitCode.ok;
 }
 
 function printFile(file: FileReport, o: PrintOptions): void {
