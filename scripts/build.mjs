@@ -85,6 +85,43 @@ const builtinPlugin = {
   },
 };
 
+/**
+ * Our own code reached only through `omni-auth emulator` / `demo`: the emulator (a tenant with a
+ * Management API and an Action runner) is compiled on first use like the packages above. It carries
+ * its own copies of the small shared modules; errors are recognised by shape (util/errors.ts), not by
+ * class identity, so that is safe.
+ */
+const LAZY_SUBTREES = { 'src/emulator/index.ts': /[\\/]emulator[\\/]index\.js$/ };
+
+async function lazySubtree(entry) {
+  const common = {
+    entryPoints: [join(root, entry)], bundle: true, platform: 'node', target: 'node20', write: false,
+    mainFields: ['module', 'main'], logLevel: 'error', plugins: [lazyPlugin, builtinPlugin],
+  };
+  const esm = await build({ ...common, format: 'esm', metafile: true, define: { __OMNI_AUTH_VERSION__: '""' } });
+  const names = Object.values(esm.metafile.outputs)[0].exports.filter((n) => n !== 'default' && IDENTIFIER.test(n));
+  const cjs = await build({ ...common, format: 'cjs', define: { __OMNI_AUTH_VERSION__: JSON.stringify(version), 'import.meta.url': '__omniMetaUrl' } });
+  const packed = brotliCompressSync(Buffer.from(cjs.outputFiles[0].text), { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11 } }).toString('base64');
+  return [
+    `import { createRequire as __lazyRequire } from 'node:module';`,
+    `import { brotliDecompressSync as __lazyUnpack } from 'node:zlib';`,
+    `const __module = { exports: {} };`,
+    `const __source = __lazyUnpack(Buffer.from(${JSON.stringify(packed)}, 'base64')).toString('utf8');`,
+    `new Function('module', 'exports', 'require', '__omniMetaUrl', __source)(__module, __module.exports, __lazyRequire(import.meta.url), import.meta.url);`,
+    ...names.map((n) => `export const ${n} = __module.exports.${n};`),
+  ].join('\n');
+}
+
+const subtreePlugin = {
+  name: 'lazy-subtrees',
+  setup(b) {
+    for (const [entry, pattern] of Object.entries(LAZY_SUBTREES)) {
+      b.onResolve({ filter: pattern }, (args) => (args.importer.includes(`${join('src', 'cli')}`) ? { path: entry, namespace: 'lazy-subtree' } : undefined));
+    }
+    b.onLoad({ filter: /.*/, namespace: 'lazy-subtree' }, async (args) => ({ contents: await lazySubtree(args.path), loader: 'js', resolveDir: root }));
+  },
+};
+
 const lazyPlugin = {
   name: 'lazy-packages',
   setup(b) {
@@ -111,7 +148,7 @@ const result = await build({
   banner: {
     js: "#!/usr/bin/env node\n'use strict';\nvar __omniMetaUrl = require('node:url').pathToFileURL(__filename).href;",
   },
-  plugins: [lazyPlugin, builtinPlugin],
+  plugins: [subtreePlugin, lazyPlugin, builtinPlugin],
 });
 const { writeFile } = await import('node:fs/promises');
 await writeFile(join(root, 'dist', 'metafile.json'), JSON.stringify(result.metafile));

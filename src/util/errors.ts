@@ -58,5 +58,9 @@ export class UsageError extends OmniAuthError {
 }
 
 export function isOmniAuthError(e: unknown): e is OmniAuthError {
-  return e instanceof OmniAuthError;
+  // By shape as well as by class: code compiled lazily (scripts/build.mjs) has its own copy of this class.
+  if (e instanceof OmniAuthError) return true;
+  const x = e as { name?: unknown; code?: unknown; exitCode?: unknown } | null;
+  return e instanceof Error && typeof x?.code === 'string' && typeof x.exitCode === 'number'
+    && Object.values(ExitCode).includes(x.exitCode as ExitCode);
 }
