@@ -33,18 +33,26 @@ async function lazyModule(pkg) {
     write: false,
     logLevel: 'error',
   });
-  const source = bundled.outputFiles[0].text;
   const names = Object.keys(await import(pkg)).filter((n) => n !== 'default' && IDENTIFIER.test(n));
-  // Brotli + base64: a third of the bytes to scan at every start; decompressing takes a millisecond.
+  return compiledOnFirstUse(bundled.outputFiles[0].text, names, { withDefault: true });
+}
+
+/**
+ * The module text that holds `source` (CommonJS) as a compressed string and compiles it when the
+ * module is first initialised. Brotli + base64: a third of the bytes to scan at every start;
+ * decompressing takes a millisecond. `__omniMetaUrl` is what the lazily compiled code's
+ * `import.meta.url` becomes: the bundle's own URL.
+ */
+function compiledOnFirstUse(source, names, { withDefault }) {
   const packed = brotliCompressSync(Buffer.from(source), { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11 } }).toString('base64');
   return [
     `import { createRequire as __lazyRequire } from 'node:module';`,
     `import { brotliDecompressSync as __lazyUnpack } from 'node:zlib';`,
     `const __module = { exports: {} };`,
     `const __source = __lazyUnpack(Buffer.from(${JSON.stringify(packed)}, 'base64')).toString('utf8');`,
-    `new Function('module', 'exports', 'require', __source)(__module, __module.exports, __lazyRequire(import.meta.url));`,
+    `new Function('module', 'exports', 'require', '__omniMetaUrl', __source)(__module, __module.exports, __lazyRequire(import.meta.url), import.meta.url);`,
     `const __exports = __module.exports;`,
-    `export default __exports.default ?? __exports;`,
+    ...(withDefault ? ['export default __exports.default ?? __exports;'] : []),
     ...names.map((n) => `export const ${n} = __exports.${n};`),
   ].join('\n');
 }
@@ -101,15 +109,7 @@ async function lazySubtree(entry) {
   const esm = await build({ ...common, format: 'esm', metafile: true, define: { __OMNI_AUTH_VERSION__: '""' } });
   const names = Object.values(esm.metafile.outputs)[0].exports.filter((n) => n !== 'default' && IDENTIFIER.test(n));
   const cjs = await build({ ...common, format: 'cjs', define: { __OMNI_AUTH_VERSION__: JSON.stringify(version), 'import.meta.url': '__omniMetaUrl' } });
-  const packed = brotliCompressSync(Buffer.from(cjs.outputFiles[0].text), { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11 } }).toString('base64');
-  return [
-    `import { createRequire as __lazyRequire } from 'node:module';`,
-    `import { brotliDecompressSync as __lazyUnpack } from 'node:zlib';`,
-    `const __module = { exports: {} };`,
-    `const __source = __lazyUnpack(Buffer.from(${JSON.stringify(packed)}, 'base64')).toString('utf8');`,
-    `new Function('module', 'exports', 'require', '__omniMetaUrl', __source)(__module, __module.exports, __lazyRequire(import.meta.url), import.meta.url);`,
-    ...names.map((n) => `export const ${n} = __module.exports.${n};`),
-  ].join('\n');
+  return compiledOnFirstUse(cjs.outputFiles[0].text, names, { withDefault: false });
 }
 
 const subtreePlugin = {
