@@ -94,12 +94,17 @@ const builtinPlugin = {
 };
 
 /**
- * Our own code reached only through `omni-auth emulator` / `demo`: the emulator (a tenant with a
- * Management API and an Action runner) is compiled on first use like the packages above. It carries
+ * Our own code that the warm `token` never runs — the emulator (`emulator`, `demo`), tenant
+ * provisioning (`setup`, `doctor`) and the MCP config editors (`login`, `logout`, `mcp`) — each
+ * reached from src/cli through one index module, is compiled on first use like the packages above. It carries
  * its own copies of the small shared modules; errors are recognised by shape (util/errors.ts), not by
  * class identity, so that is safe.
  */
-const LAZY_SUBTREES = { 'src/emulator/index.ts': /[\\/]emulator[\\/]index\.js$/ };
+const LAZY_SUBTREES = {
+  'src/emulator/index.ts': /[\\/]emulator[\\/]index\.js$/,
+  'src/tenant/index.ts': /[\\/]tenant[\\/]index\.js$/,
+  'src/mcp/index.ts': /[\\/]mcp[\\/]index\.js$/,
+};
 
 async function lazySubtree(entry) {
   const common = {

@@ -1,7 +1,6 @@
 /** `omni-auth doctor [--json]`: run the checks, print them (✓ ✗ ! -, each failure with its fix). */
 import type { SettingsFlags } from '../config/settings.js';
-import type { CheckStatus } from '../tenant/doctor-check.js';
-import { doctor } from '../tenant/doctor.js';
+import { doctor, type CheckStatus } from '../tenant/index.js';
 import { managementCredentials, type ManagementFlags } from './admin-options.js';
 import { homeContext } from './context.js';
 import { dim, green, info, red, yellow } from './output.js';

@@ -7,9 +7,7 @@
  */
 import { login, type LoginResult, type PostLoginStep } from '../broker/login.js';
 import type { SettingsFlags } from '../config/settings.js';
-import { installLauncher, launcherPath } from '../mcp/launcher.js';
-import { issuedBy } from '../mcp/our-token.js';
-import { newRun, wireClients, type McpReport } from '../mcp/index.js';
+import { installLauncher, issuedBy, launcherPath, newRun, wireClients, type McpReport } from '../mcp/index.js';
 import { Secret } from '../util/secret.js';
 import { tenantContext, type TenantContext } from './context.js';
 import { checkClientIds, nothingToWire } from './mcp.js';

@@ -4,9 +4,7 @@
  * picks the change up; which entries now hold a token that will expire, and when. Returns the exit
  * code: that of the first file that failed (an unparsable file: 2), else 0.
  */
-import { unifiedDiff } from '../mcp/diff.js';
-import { tokenHolders, type FileReport, type McpReport, type ServerReport } from '../mcp/index.js';
-import type { Wiring } from '../mcp/wire.js';
+import { tokenHolders, unifiedDiff, type FileReport, type McpReport, type ServerReport, type Wiring } from '../mcp/index.js';
 import { ExitCode, isOmniAuthError } from '../util/errors.js';
 import { dim, green, info, red, warn, yellow } from './output.js';
 import { describeExpiry } from './time.js';

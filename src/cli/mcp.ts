@@ -4,10 +4,8 @@
  */
 import { getToken } from '../broker/get-token.js';
 import type { SettingsFlags } from '../config/settings.js';
-import { installLauncher, launcherPath } from '../mcp/launcher.js';
-import { issuedBy } from '../mcp/our-token.js';
 import {
-  addServer, CLIENTS, listClients, newRun, renderList, unwireClients, wireClients,
+  addServer, CLIENTS, installLauncher, issuedBy, launcherPath, listClients, newRun, renderList, unwireClients, wireClients,
   type McpReport, type WireClientsOptions,
 } from '../mcp/index.js';
 import { UsageError } from '../util/errors.js';

@@ -2,10 +2,7 @@
 import { issuerOf, normalizeDomain } from '../config/domain.js';
 import { pickSetting, readSavedSettings, type SavedSettings, type SettingsFlags } from '../config/settings.js';
 import { SUBJECT_TOKEN_TYPE } from '../identity/contract.js';
-import { parseAllowedKeys, readActionSource } from '../tenant/action-bundle.js';
-import { label } from '../tenant/apply.js';
-import { planView, type Plan, type PlanStep, type SetupInputs } from '../tenant/plan.js';
-import { setup } from '../tenant/setup.js';
+import { label, parseAllowedKeys, planView, readActionSource, setup, type Plan, type PlanStep, type SetupInputs } from '../tenant/index.js';
 import { UsageError, isOmniAuthError } from '../util/errors.js';
 import { managementCredentials, type ManagementFlags } from './admin-options.js';
 import { homeContext } from './context.js';

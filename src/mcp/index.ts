@@ -9,3 +9,6 @@ export type { ListOptions, ClientList, ListedClient, ListedFile, ListedServer } 
 export { newRun, backupPath, type ApplyRun } from './apply.js';
 export { CLIENTS, findClient, resolveFiles, type ClientSpec, type ResolvedFile, type Scope } from './registry.js';
 export { looksLikeJwt, headersHelperCommand, type WireMode, type Wiring } from './wire.js';
+export { installLauncher, launcherPath } from './launcher.js';
+export { issuedBy } from './our-token.js';
+export { unifiedDiff } from './diff.js';
