@@ -6,7 +6,7 @@
 import { chmod, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { Emulator } from '../../src/emulator/index.js';
 import { loadOrCreateKey } from '../../src/identity/key-store.js';
 import type { Check } from '../../src/tenant/doctor-check.js';
@@ -14,18 +14,14 @@ import { doctor, type DoctorReport } from '../../src/tenant/doctor.js';
 import { checkClock } from '../../src/tenant/doctor-tenant.js';
 import { api, call, managementToken, pollUntil } from '../emulator/helpers.js';
 import {
-  actionCopy, cli, clientCredentials, exchangeCount, freshTenant, inputsFor, runSetupUseCase, tempHome,
+  actionCopy, cli, clientCredentials, exchangeCount, inputsFor, runSetupUseCase, eachTestFreshTenant, type TempHome,
 } from './helpers.js';
 
 let emu: Emulator;
-let home: Awaited<ReturnType<typeof tempHome>>;
-beforeEach(async () => {
-  emu = await freshTenant();
-  home = await tempHome();
-});
-afterEach(async () => {
-  await emu.close();
-  await home.cleanup();
+let home: TempHome;
+eachTestFreshTenant((e, h) => {
+  emu = e;
+  home = h;
 });
 
 const flags = () => ({ domain: emu.domain, clientId: emu.info().client_id, audience: emu.info().audience });

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect } from 'vitest';
+import { afterEach, beforeEach, expect } from 'vitest';
 import { homeFiles, type HomeFiles } from '../../src/config/home.js';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { SUBJECT_TOKEN_TYPE } from '../../src/identity/contract.js';
@@ -32,6 +32,26 @@ export const clientCredentials = (emu: Emulator): ManagementCredentials => {
 export async function tempHome(): Promise<{ files: HomeFiles; cleanup: () => Promise<void> }> {
   const home = await mkdtemp(join(tmpdir(), 'omni-auth-tenant-'));
   return { files: homeFiles(home), cleanup: () => rm(home, { recursive: true, force: true }) };
+}
+
+export type TempHome = Awaited<ReturnType<typeof tempHome>>;
+
+/**
+ * Every test of the calling file gets a fresh, unprovisioned tenant and an empty home, both gone
+ * afterwards. `use` receives them before each test.
+ */
+export function eachTestFreshTenant(use: (emu: Emulator, home: TempHome) => void): void {
+  let emu: Emulator | undefined;
+  let home: TempHome | undefined;
+  beforeEach(async () => {
+    emu = await freshTenant();
+    home = await tempHome();
+    use(emu, home);
+  });
+  afterEach(async () => {
+    await emu?.close();
+    await home?.cleanup();
+  });
 }
 
 /** A copy of auth0-actions/ to modify. */

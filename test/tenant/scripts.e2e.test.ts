@@ -7,19 +7,15 @@
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Emulator } from '../../src/emulator/index.js';
-import { cli, freshTenant, inputsFor, run, runSetupUseCase, SCRIPTS, stats, tempHome, writesBetween, type CliRun } from './helpers.js';
+import { cli, inputsFor, run, runSetupUseCase, SCRIPTS, stats, eachTestFreshTenant, type TempHome, writesBetween, type CliRun } from './helpers.js';
 
 let emu: Emulator;
-let home: Awaited<ReturnType<typeof tempHome>>;
-beforeEach(async () => {
-  emu = await freshTenant();
-  home = await tempHome();
-});
-afterEach(async () => {
-  await emu.close();
-  await home.cleanup();
+let home: TempHome;
+eachTestFreshTenant((e, h) => {
+  emu = e;
+  home = h;
 });
 
 const script = (name: string, env: Record<string, string>): Promise<CliRun> =>

@@ -6,7 +6,7 @@
  */
 import { appendFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Emulator } from '../../src/emulator/index.js';
 import { loadOrCreateKey } from '../../src/identity/key-store.js';
 import { applyPlan } from '../../src/tenant/apply.js';
@@ -19,18 +19,14 @@ import { OmniAuthError } from '../../src/util/errors.js';
 import { Secret } from '../../src/util/secret.js';
 import { api, call, managementToken, pollUntil } from '../emulator/helpers.js';
 import {
-  ACTION_DIR, TOKEN_SHAPED, actionCopy, cli, clientCredentials, freshTenant, inputsFor, runSetupUseCase, stats, tempHome, writesBetween,
+  ACTION_DIR, TOKEN_SHAPED, actionCopy, cli, clientCredentials, inputsFor, runSetupUseCase, stats, eachTestFreshTenant, tempHome, type TempHome, writesBetween,
 } from './helpers.js';
 
 let emu: Emulator;
-let home: Awaited<ReturnType<typeof tempHome>>;
-beforeEach(async () => {
-  emu = await freshTenant();
-  home = await tempHome();
-});
-afterEach(async () => {
-  await emu.close();
-  await home.cleanup();
+let home: TempHome;
+eachTestFreshTenant((e, h) => {
+  emu = e;
+  home = h;
 });
 
 const mgmtEnv = () => ({ AUTH0_MGMT_CLIENT_ID: emu.info().management.client_id, AUTH0_MGMT_CLIENT_SECRET: emu.info().management.client_secret });
