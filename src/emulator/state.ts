@@ -55,12 +55,35 @@ export interface ResourceServer {
   [other: string]: unknown;
 }
 
+/** A connection's `options`, as far as the emulator models them (Management API v2 field names). */
+export interface ConnectionOptions {
+  /** Flexible Identifiers: which user attributes identify a user (e.g. `username` only). */
+  attributes?: Record<string, unknown>;
+  /** Legacy "Require Username" (cannot be combined with `attributes`). */
+  requires_username?: boolean;
+  /** Legacy username length rules, `{username: {min, max}}` (cannot be combined with `attributes`). */
+  validation?: Record<string, unknown>;
+  /** "Disable Sign Ups". */
+  disable_signup?: boolean;
+  [other: string]: unknown;
+}
+
 export interface Connection {
   id: string;
   name: string;
   strategy: string;
   /** Client ids the connection is enabled for. */
   enabled_clients: string[];
+  options?: ConnectionOptions;
+}
+
+/** One binding of an Action to a trigger (`GET/PATCH /api/v2/actions/triggers/{trigger}/bindings`). */
+export interface TriggerBinding {
+  id: string;
+  action_id: string;
+  display_name: string;
+  created_at: string;
+  updated_at: string;
 }
 
 export interface ActionSecret {
@@ -167,6 +190,11 @@ export interface EmulatorSettings {
   deployMs: number;
   /** When set, the next Action build fails with this message (tests: "a build fails on demand"). */
   failNextBuild?: string;
+  /**
+   * Auth0's api.cache is not durable between executions. When true, the emulator forgets every
+   * api.cache entry after each Action execution (the worst case Auth0 allows).
+   */
+  forgetActionCache?: boolean;
 }
 
 export interface Tenant {
@@ -182,6 +210,8 @@ export interface Tenant {
   connections: Map<string, Connection>;
   actions: Map<string, Action>;
   profiles: Map<string, TokenExchangeProfile>;
+  /** Ordered Action bindings per trigger id (`post-login`, …); Custom Token Exchange uses profiles instead. */
+  triggerBindings: Map<string, TriggerBinding[]>;
   users: Map<string, User>;
   refreshTokens: Map<string, RefreshTokenRecord>;
   attackProtection: { suspiciousIpThrottling: SuspiciousIpThrottling };
@@ -294,6 +324,7 @@ export function createTenant(
     connections: new Map([[connection.id, connection]]),
     actions: new Map(),
     profiles: new Map(),
+    triggerBindings: new Map(),
     users: new Map(),
     refreshTokens: new Map(),
     attackProtection: {
