@@ -32,6 +32,12 @@
  * token requests and the last cache write winning; never a torn file, since every write is atomic.
  *
  * Not reentrant: a process that asks again for a lock it holds waits for itself until the timeout.
+ *
+ * Lock paths may sit beside files of a cloned repository, which can commit anything at those names:
+ * every file here is created O_EXCL|O_NOFOLLOW (never a file or link that was there), the lock is read
+ * O_NOFOLLOW|O_NONBLOCK, and a link (dangling or not), directory or FIFO at the lock path is an error
+ * at once (`lock_unsafe`, exit 2) — it is neither followed nor deleted. And whatever keeps the name
+ * taken yet unreadable, the deadline holds: a waiter never spins past `timeoutMs`.
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
