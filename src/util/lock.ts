@@ -32,12 +32,28 @@
  * token requests and the last cache write winning; never a torn file, since every write is atomic.
  *
  * Not reentrant: a process that asks again for a lock it holds waits for itself until the timeout.
+ *
+ * Lock paths may sit beside files of a cloned repository, which can commit anything at those names:
+ * every file here is created O_EXCL|O_NOFOLLOW (never a file or link that was there), the lock is read
+ * O_NOFOLLOW|O_NONBLOCK, and a link (dangling or not), directory or FIFO at the lock path is an error
+ * at once (`lock_unsafe`, exit 2) — it is neither followed nor deleted. And whatever keeps the name
+ * taken yet unreadable, the deadline holds: a waiter never spins past `timeoutMs`.
  */
 import { randomBytes } from 'node:crypto';
-import { link, open, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { link, lstat, open, unlink, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
+import { O_NOFOLLOW } from './atomic-write.js';
 import { ExitCode, OmniAuthError } from './errors.js';
+
+/**
+ * Every file this module creates (temp, lock, breaker): a new name, never a file or a link that was
+ * there before (a repository may commit `<file>.omni-auth.lock` as a link to a file of the victim's).
+ */
+const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | O_NOFOLLOW;
+/** Reading a lock: never through a link, and never blocking on a FIFO someone put there. */
+const READ = constants.O_RDONLY | O_NOFOLLOW | (constants.O_NONBLOCK ?? 0);
 
 export interface LockOptions {
   /** Give up after this long (default 30 s). */
@@ -97,7 +113,12 @@ async function acquire(lockPath: string, options: LockOptions): Promise<Held> {
     const held = await tryCreate(lockPath, staleMs);
     if (held) return held;
     const seen = await look(lockPath);
-    if (!seen) continue; // released between our attempt and our look: try again at once
+    if (!seen) {
+      // Released between our attempt and our look: try again at once — but not past the deadline,
+      // whatever keeps the name taken and yet unreadable.
+      if (Date.now() >= deadline) throw timeoutError(lockPath, undefined, timeoutMs);
+      continue;
+    }
     if (isStale(seen, staleMs) && (await breakStale(lockPath, staleMs))) continue;
     if (Date.now() >= deadline) throw timeoutError(lockPath, seen.info, timeoutMs);
     if (!waiting) {
@@ -148,7 +169,7 @@ async function tryCreate(lockPath: string, staleMs: number): Promise<Held | unde
  */
 async function createLinked(lockPath: string, token: string, content: string): Promise<FileHandle | undefined> {
   const temp = `${lockPath}.${token}.tmp`;
-  const handle = await open(temp, 'wx', 0o600);
+  const handle = await open(temp, CREATE, 0o600);
   let outcome: 'linked' | 'busy' | 'no-links';
   try {
     await handle.writeFile(content);
@@ -184,7 +205,7 @@ function noHardLinks(e: unknown): boolean {
 async function createEmptyThenWrite(lockPath: string, content: string): Promise<FileHandle | undefined> {
   let handle: FileHandle;
   try {
-    handle = await open(lockPath, 'wx', 0o600);
+    handle = await open(lockPath, CREATE, 0o600);
   } catch (e) {
     if (isBusy(e)) return undefined;
     throw e;
@@ -209,17 +230,26 @@ async function release(lockPath: string, held: Held): Promise<void> {
   heldHere.delete(held.token);
 }
 
-/** Reads content and mtime through one descriptor, so both describe the same file. */
+/**
+ * Reads content and mtime through one descriptor, so both describe the same file. Something at the
+ * lock path that omni-auth never makes (a symbolic link — dangling or not —, a directory, a FIFO) is
+ * an error at once: waiting would not make it go away.
+ */
 async function look(lockPath: string): Promise<Seen | undefined> {
   let handle: FileHandle;
   try {
-    handle = await open(lockPath, 'r');
+    handle = await open(lockPath, READ);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    // O_NOFOLLOW on a link: ELOOP (Linux, macOS), EMLINK (FreeBSD), EFTYPE (NetBSD).
+    if (code === 'ELOOP' || code === 'EMLINK' || code === 'EFTYPE') throw unsafeLock(lockPath, 'a symbolic link');
     throw lockError(lockPath, e);
   }
   try {
-    const [st, text] = await Promise.all([handle.stat(), handle.readFile('utf8')]);
+    const st = await handle.stat();
+    if (!st.isFile()) throw unsafeLock(lockPath, st.isDirectory() ? 'a directory' : 'not a regular file');
+    const text = await handle.readFile('utf8');
     return { info: parseInfo(text), mtimeMs: st.mtimeMs };
   } finally {
     await handle.close().catch(() => {});
@@ -264,10 +294,10 @@ async function breakStale(lockPath: string, staleMs: number): Promise<boolean> {
   const breaker = `${lockPath}.break`;
   let handle: FileHandle;
   try {
-    handle = await open(breaker, 'wx', 0o600);
+    handle = await open(breaker, CREATE, 0o600);
   } catch (e) {
     if (!isBusy(e)) return false;
-    const st = await stat(breaker).catch(() => undefined);
+    const st = await lstat(breaker).catch(() => undefined);
     if (st && Date.now() - st.mtimeMs > BREAKER_STALE_MS) await unlink(breaker).catch(() => {});
     return false;
   }
@@ -291,6 +321,14 @@ function lockError(lockPath: string, e: unknown): OmniAuthError {
   return new OmniAuthError('lock_failed', `could not use the lock file ${lockPath}: ${code ?? (e as Error).message}`, {
     cause: e,
     hint: `check that ${dirname(lockPath)} exists and is writable by this user`,
+  });
+}
+
+function unsafeLock(lockPath: string, what: string): OmniAuthError {
+  return new OmniAuthError('lock_unsafe', `the lock file ${lockPath} is ${what}; omni-auth's locks are regular files it creates, and it does not follow links`, {
+    exitCode: ExitCode.usage,
+    hint: `nothing of omni-auth's is there: remove ${lockPath} (check first where it came from — e.g. a cloned repository), then run the command again`,
+    details: { lock: lockPath },
   });
 }
 

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { applyToFile, newRun } from '../../src/mcp/apply.js';
+import { applyToFile, backupPath, newRun } from '../../src/mcp/apply.js';
 import { addServer, unwireClients, wireClients } from '../../src/mcp/index.js';
 import { UsageError } from '../../src/util/errors.js';
 import { fixture, install, LAUNCHER, NODE, tempHome, type TempHome } from './helpers.js';
@@ -24,9 +24,9 @@ describe('applyToFile', () => {
       expect(t).toBe('{"a": 1}\n');
       return '{"a": 2}\n';
     }, { run: newRun() });
-    expect(r).toMatchObject({ changed: true, before: '{"a": 1}\n', after: '{"a": 2}\n', backup: `${path}.omni-auth.bak` });
+    expect(r).toMatchObject({ changed: true, before: '{"a": 1}\n', after: '{"a": 2}\n', backup: backupPath(path) });
     expect(await readFile(path, 'utf8')).toBe('\uFEFF{"a": 2}\n');
-    expect(await readFile(`${path}.omni-auth.bak`, 'utf8')).toBe('\uFEFF{"a": 1}\n');
+    expect(await readFile(backupPath(path), 'utf8')).toBe('\uFEFF{"a": 1}\n');
   });
 
   it('never writes a file that is not UTF-8', async () => {
@@ -58,7 +58,8 @@ describe('applyToFile', () => {
     await writeFile(path, '{}');
     expect(await applyToFile(path, () => '{"x": 1}', { run: newRun(), dryRun: true })).toMatchObject({ changed: true, after: '{"x": 1}' });
     expect(await applyToFile(path, (t) => t, { run: newRun() })).toMatchObject({ changed: false });
-    expect(await readdir(home.dir)).toEqual(expect.not.arrayContaining(['same.json.omni-auth.bak', 'same.json.omni-auth.lock']));
+    expect(await readdir(home.dir)).toEqual(expect.not.arrayContaining(['same.json.omni-auth.lock']));
+    await expect(stat(backupPath(path))).rejects.toThrow();
     expect(await readFile(path, 'utf8')).toBe('{}');
   });
 });
@@ -72,9 +73,9 @@ describe('runs', () => {
     const wired = await readFile(path, 'utf8');
     await unwireClients({ ...target(), run });
     await wireClients({ ...target(), run });
-    expect(await readFile(`${path}.omni-auth.bak`, 'utf8')).toBe(original);
+    expect(await readFile(backupPath(path), 'utf8')).toBe(original);
     await unwireClients({ ...target(), run: newRun() });
-    expect(await readFile(`${path}.omni-auth.bak`, 'utf8')).toBe(wired);
+    expect(await readFile(backupPath(path), 'utf8')).toBe(wired);
     expect(await readFile(path, 'utf8')).toBe(original);
   });
 
@@ -117,7 +118,7 @@ describe('unparsable files', () => {
       expect(file?.error?.message).toContain(`cannot parse ${path}:`);
       expect(file?.error?.message).toContain(`at line ${line}, column ${column}`);
       expect(await readFile(path, 'utf8')).toBe(await fixture(name));
-      await expect(stat(`${path}.omni-auth.bak`)).rejects.toThrow();
+      await expect(stat(backupPath(path))).rejects.toThrow();
     }
   });
 });

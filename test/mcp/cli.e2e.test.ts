@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CLIENTS } from '../../src/mcp/index.js';
 import type { ClientList } from '../../src/mcp/index.js';
 import { cli, cliHome, type CliHome } from './cli-home.js';
+import { backupPath } from '../../src/mcp/apply.js';
 import { fixture } from './helpers.js';
 
 let home: CliHome;
@@ -73,7 +74,7 @@ describe('omni-auth mcp', () => {
       args: [launcher(), 'exec', '--env-var=AUTH0_TOKEN', '--', '/usr/local/bin/omnispindle'],
       env: { OMNISPINDLE_LOG_LEVEL: 'debug' },
     });
-    expect(await readFile(`${cursor}.omni-auth.bak`, 'utf8')).toBe(original);
+    expect(await readFile(backupPath(cursor, home.omniHome), 'utf8')).toBe(original);
 
     // Wiring again changes nothing; unwiring gives the user's bytes back.
     const again = await cli(home, ['mcp', 'wire', '--client', 'cursor']);

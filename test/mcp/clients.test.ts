@@ -5,7 +5,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { newRun, unwireClients, wireClients, type FileReport } from '../../src/mcp/index.js';
+import { backupPath, newRun, unwireClients, wireClients, type FileReport } from '../../src/mcp/index.js';
 import { editorFor, type ConfigFormat } from '../../src/mcp/formats/index.js';
 import { withValueAt } from '../../src/mcp/formats/structural.js';
 import type { Scope } from '../../src/mcp/registry.js';
@@ -101,8 +101,8 @@ describe.each(CASES)('$client ($scope): $fixture', (c) => {
     expect(editor.getIn(after, [])).toEqual(expected);
     expect(outside(c.format, after, paths)).toEqual(outside(c.format, original, paths));
 
-    expect(await read(`${path}.omni-auth.bak`)).toBe(original);
-    expect((await stat(`${path}.omni-auth.bak`)).mode & 0o777).toBe(0o600);
+    expect(await read(backupPath(path))).toBe(original);
+    expect((await stat(backupPath(path))).mode & 0o777).toBe(0o600);
     expect((await stat(path)).mode & 0o777).toBe(0o644);
   });
 
@@ -119,7 +119,7 @@ describe.each(CASES)('$client ($scope): $fixture', (c) => {
     expect(un.status).toBe('changed');
     expect(await read(path)).toBe(original);
     // Same run: the backup still holds the file as it was before the run, not the wired version.
-    expect(await read(`${path}.omni-auth.bak`)).toBe(original);
+    expect(await read(backupPath(path))).toBe(original);
   });
 
   it('mode env stores the token in the entry environment; unwire removes exactly that', async () => {
@@ -178,6 +178,6 @@ describe.each(CASES)('$client ($scope): $fixture', (c) => {
     expect(report.before).toBe(original.replace(/^\uFEFF/, ''));
     expect(report.after).toContain('<token>');
     expect(await read(path)).toBe(original);
-    await expect(stat(`${path}.omni-auth.bak`)).rejects.toThrow();
+    await expect(stat(backupPath(path))).rejects.toThrow();
   });
 });

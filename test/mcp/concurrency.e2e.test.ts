@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { editorFor } from '../../src/mcp/formats/index.js';
 import { CLI } from '../cli/run-cli.js';
 import { cli, cliHome, type CliHome } from './cli-home.js';
+import { backupPath } from '../../src/mcp/apply.js';
 import { fixture } from './helpers.js';
 
 const WRITERS = 20;
@@ -58,7 +59,7 @@ describe('20 concurrent writer processes on one file', () => {
     const left = await readdir(dirname(path));
     expect(left.filter((n) => n.endsWith('.omni-auth.lock') || n.includes('.omni-tmp-'))).toEqual([]);
     // Each run backs up the file as it found it: the last writer's backup holds the 19 others' entries.
-    const backup = JSON.parse(await readFile(`${path}.omni-auth.bak`, 'utf8')) as { mcpServers: Record<string, unknown> };
+    const backup = JSON.parse(await readFile(backupPath(path, home.omniHome), 'utf8')) as { mcpServers: Record<string, unknown> };
     expect(Object.keys(backup.mcpServers)).toHaveLength(4 + WRITERS - 1);
   });
 });

@@ -28,11 +28,18 @@ export async function tempHome(): Promise<TempHome> {
   const dir = await mkdtemp(join(tmpdir(), 'omni-mcp-'));
   const cwd = join(dir, 'src', 'webapp');
   await mkdir(cwd, { recursive: true });
+  // Backups go to omni-auth's home (src/mcp/apply.ts): this one, never the real user's.
+  const savedOmniHome = process.env.OMNI_AUTH_HOME;
+  process.env.OMNI_AUTH_HOME = join(dir, '.config', 'omni-auth');
   return {
     dir,
     cwd,
     env: { HOME: dir, XDG_CONFIG_HOME: join(dir, '.config') },
-    cleanup: () => rm(dir, { recursive: true, force: true }),
+    cleanup: async () => {
+      if (savedOmniHome === undefined) delete process.env.OMNI_AUTH_HOME;
+      else process.env.OMNI_AUTH_HOME = savedOmniHome;
+      await rm(dir, { recursive: true, force: true });
+    },
   };
 }
 

@@ -1,17 +1,23 @@
 /**
- * A writer killed at any moment leaves the old file or the new one, never a torn one: `omni-auth mcp
- * add` on a large Cursor config (so reading, backing up and writing take measurable time) is killed
- * with SIGKILL after a random delay, again and again; after each kill the file parses and is exactly
- * the content before, or that content plus the one new entry. (Built CLI: run `npm run build` first.)
+ * A writer killed in the middle of a write leaves the old file, never a torn one — and the kill is
+ * known to have landed there, not hoped for: with OMNI_AUTH_TEST_PAUSE_DIR set, every atomic write of
+ * the CLI stops once its temporary file is complete and before the rename, and says so with a file
+ * (src/util/atomic-write.ts). An uninterrupted `omni-auth mcp add` on a large Cursor config lists the
+ * writes of a run (the backup and its record, the config, the launcher if it changed); then, for each of them, a
+ * run is SIGKILLed while paused at exactly that write. After each kill: the config is byte for byte
+ * the one before, the complete new content sat in a temporary file (so the kill was mid-write), the
+ * backup parses, and the next run gets through the lock the killed one left. (Built CLI: run
+ * `npm run build` first.)
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backupPath } from '../../src/mcp/apply.js';
 import { editorFor } from '../../src/mcp/formats/index.js';
 import { cli, cliHome, startCli, type CliHome } from './cli-home.js';
 
-const ITERATIONS = 20;
 let home: CliHome;
 let path: string;
 
@@ -34,72 +40,86 @@ afterAll(() => home?.cleanup());
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Resolves when `seen()` holds (a stage of the write has begun), or the writer has exited. */
-async function stage(seen: () => boolean, exited: () => boolean): Promise<void> {
-  while (!seen() && !exited()) await sleep(1);
+interface Pause {
+  /** `<pid>-<n>` in the pause directory. */
+  name: string;
+  /** The file being written. */
+  target: string;
 }
 
-describe('a writer killed at any moment', () => {
-  it('leaves either the old or the new file, never a truncated one', { timeout: 180_000 }, async () => {
+/**
+ * Runs `mcp add <name>` with writes paused; `stopAt(pause)` says at which pause to SIGKILL it
+ * (every other pause is resumed). Returns the pauses seen, the one killed at (if any) and the
+ * temporary files that existed in the target's directory at that moment.
+ */
+async function run(name: string, stopAt: (p: Pause) => boolean) {
+  const pauseDir = await mkdtemp(join(tmpdir(), 'omni-pause-'));
+  const { child, done } = startCli({ ...home, env: { ...home.env, OMNI_AUTH_TEST_PAUSE_DIR: pauseDir } }, ['mcp', 'add', name, '--client', 'cursor', '--', 'cmd', name]);
+  let exited = false;
+  void done.then(() => (exited = true));
+  const pauses: Pause[] = [];
+  for (let n = 1; ; n++) {
+    const marker = join(pauseDir, `${child.pid}-${n}`);
+    while (!existsSync(`${marker}.paused`) && !exited) await sleep(2);
+    if (!existsSync(`${marker}.paused`)) return { pauses, result: await done };
+    // The writer creates the marker with one write(2); wait for its content if we raced it.
+    let target = '';
+    while (target === '') target = readFileSync(`${marker}.paused`, 'utf8');
+    const pause = { name: basename(marker), target };
+    pauses.push(pause);
+    if (stopAt(pause)) {
+      const prefix = `.${basename(target)}.omni-tmp-${child.pid}-`;
+      const temps = readdirSync(dirname(target)).filter((f) => f.startsWith(prefix)).map((f) => readFileSync(join(dirname(target), f), 'utf8'));
+      child.kill('SIGKILL');
+      return { pauses, killedAt: pause, temps, result: await done };
+    }
+    await writeFile(`${marker}.resume`, '');
+  }
+}
+
+describe('a writer killed in the middle of a write', () => {
+  it('leaves the old file at every write of a run, and the next run gets through', { timeout: 180_000 }, async () => {
     const editor = editorFor('json');
-    const dir = dirname(path);
-    // The stages a kill should hit, for the writer with this pid (a killed writer leaves its lock and
-    // temporary files behind): it holds the lock (reads again, edits, backs up, writes), and it has
-    // created the backup's temporary file (the backup, then the file itself, are being written).
-    const stages = {
-      locked: (pid: number) => {
-        try {
-          return (JSON.parse(readFileSync(`${path}.omni-auth.lock`, 'utf8')) as { pid?: number }).pid === pid;
-        } catch {
-          return false;
-        }
-      },
-      writing: (pid: number) => readdirSync(dir).some((n) => n.startsWith(`.mcp.json.omni-auth.bak.omni-tmp-${pid}-`)),
-    };
-    // One uninterrupted write (it also installs the launcher) measures how long each stage lasts.
-    const t0 = Date.now();
-    const warmUp = startCli(home, ['mcp', 'add', 'warm-up', '--client', 'cursor', '--', 'cmd']);
-    let exited = false;
-    void warmUp.done.then(() => (exited = true));
-    const pid = warmUp.child.pid!;
-    await stage(() => stages.locked(pid), () => exited);
-    const t1 = Date.now();
-    await stage(() => stages.writing(pid), () => exited);
-    const t2 = Date.now();
-    const first = await warmUp.done;
-    expect(first.code, first.stderr).toBe(0);
-    const t3 = Date.now();
-    const windows = { anywhere: t3 - t0, locked: t3 - t1, writing: t3 - t2 };
+    const backup = backupPath(path, home.omniHome);
+
+    // Uninterrupted runs: every write pauses and is resumed; the second lists the writes of a run
+    // once the first has installed the launcher.
+    const warmUp = await run('warm-up', () => false);
+    expect(warmUp.result.code, warmUp.result.stderr).toBe(0);
+    const full = await run('steady', () => false);
+    expect(full.result.code, full.result.stderr).toBe(0);
+    const targets = full.pauses.map((p) => p.target);
+    // The backup, its record and the config itself are among them, in that order.
+    const order = [backup, `${backup}.json`, path].map((t) => targets.indexOf(t));
+    expect(order.every((i) => i >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
 
     let before = await readFile(path, 'utf8');
-    for (let i = 0; i < ITERATIONS; i++) {
-      const name = `killed-${i}`;
-      const { child, done } = startCli(home, ['mcp', 'add', name, '--client', 'cursor', '--', 'cmd', String(i)]);
-      let gone = false;
-      void done.then(() => (gone = true));
-      // A quarter of the kills fall anywhere in the run, a quarter while the lock is held, half while
-      // the backup and the file are written.
-      const at = i % 4 === 0 ? 'anywhere' : i % 4 === 1 ? 'locked' : 'writing';
-      if (at !== 'anywhere') await stage(() => stages[at](child.pid!), () => gone);
-      await sleep(Math.random() * windows[at]);
-      child.kill('SIGKILL');
-      await done;
+    for (let round = 0; round < 2; round++) {
+      for (const [index, target] of targets.entries()) {
+        const name = `killed-${round}-${index}`;
+        const killed = await run(name, (p) => p.target === target);
+        // The kill landed where it was aimed: paused at that write, after its temp file was complete.
+        expect(killed.killedAt?.target).toBe(target);
+        expect(killed.result.signal).toBe('SIGKILL');
+        expect(killed.temps).toHaveLength(1);
 
-      const text = await readFile(path, 'utf8');
-      expect(() => JSON.parse(text), `iteration ${i}: the file does not parse`).not.toThrow();
-      if (text !== before) {
-        // Then the new file: exactly the old one plus this writer's entry.
-        expect(editor.setIn(text, ['mcpServers', name], undefined), `iteration ${i}: neither the old nor the new file`).toBe(before);
+        const text = await readFile(path, 'utf8');
+        expect(text, `${name}: the config changed though the writer was killed before its rename`).toBe(before);
+        if (target === path) {
+          // What the temp held was the complete new file: the old one plus this writer's entry.
+          const temp = killed.temps![0]!;
+          expect(editor.setIn(temp, ['mcpServers', name], undefined)).toBe(before);
+          expect(JSON.parse(temp).mcpServers[name]).toBeDefined();
+        }
+        if (existsSync(backup)) expect(() => JSON.parse(readFileSync(backup, 'utf8')), `${name}: the backup does not parse`).not.toThrow();
       }
-      const backup = await readFile(`${path}.omni-auth.bak`, 'utf8').catch(() => undefined);
-      if (backup !== undefined) expect(() => JSON.parse(backup), `iteration ${i}: the backup does not parse`).not.toThrow();
-      before = text;
+      // The lock a killed writer left is recovered (its pid is gone): the next writer gets through.
+      const next = await cli(home, ['mcp', 'add', `after-kills-${round}`, '--client', 'cursor', '--', 'cmd']);
+      expect(next.code, next.stderr).toBe(0);
+      const after = await readFile(path, 'utf8');
+      expect(editor.setIn(after, ['mcpServers', `after-kills-${round}`], undefined)).toBe(before);
+      before = after;
     }
-
-    // The lock a killed writer may have left is recovered: the next writer gets through.
-    const last = await cli(home, ['mcp', 'add', 'after-kills', '--client', 'cursor', '--', 'cmd']);
-    expect(last.code, last.stderr).toBe(0);
-    const final = await readFile(path, 'utf8');
-    expect(editor.setIn(final, ['mcpServers', 'after-kills'], undefined)).toBe(before);
   });
 });

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { CLI } from '../cli/run-cli.js';
 import { cli, cliHome, type CliHome } from './cli-home.js';
+import { backupPath } from '../../src/mcp/apply.js';
 
 const SERVER = join(import.meta.dirname, '..', 'fixtures', 'mcp-server', 'report-token.mjs');
 const q = (s: string) => JSON.stringify(s);
@@ -149,7 +150,7 @@ describe('login wires Claude Desktop and VS Code; a real MCP client gets a valid
     expect(r.stderr).toContain(`\n-\t\t\t"args": [${q(SERVER)}], // pin later\n+\t\t\t"args": [${wiredArgs().map(q).join(', ')}], // pin later\n`);
     expect(await files()).toEqual([claudeFixture, vscodeFixture]);
     expect(existsSync(home.omniHome)).toBe(false);
-    expect(existsSync(`${claudePath}.omni-auth.bak`)).toBe(false);
+    expect(existsSync(backupPath(claudePath, home.omniHome))).toBe(false);
   });
 
   it('login --no-write logs in, refreshes the launcher, and leaves the configs untouched', async () => {
@@ -182,8 +183,8 @@ describe('login wires Claude Desktop and VS Code; a real MCP client gets a valid
     expect(await read(claudePath)).toBe(wired(claudeFixture));
     expect(await read(vscodePath)).toBe(wired(vscodeFixture));
     // The first change keeps the user's file.
-    expect(await read(`${claudePath}.omni-auth.bak`)).toBe(claudeFixture);
-    expect(await read(`${vscodePath}.omni-auth.bak`)).toBe(vscodeFixture);
+    expect(await read(backupPath(claudePath, home.omniHome))).toBe(claudeFixture);
+    expect(await read(backupPath(vscodePath, home.omniHome))).toBe(vscodeFixture);
   });
 
   it.each([
@@ -207,13 +208,13 @@ describe('login wires Claude Desktop and VS Code; a real MCP client gets a valid
 
   it('login again changes nothing in the configs', async () => {
     const before = await files();
-    const backups = [await read(`${claudePath}.omni-auth.bak`), await read(`${vscodePath}.omni-auth.bak`)];
+    const backups = [await read(backupPath(claudePath, home.omniHome)), await read(backupPath(vscodePath, home.omniHome))];
     const r = await run(['login']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/omnispindle: already routed through omni-auth/);
     expect(await files()).toEqual(before);
-    expect([await read(`${claudePath}.omni-auth.bak`), await read(`${vscodePath}.omni-auth.bak`)]).toEqual(backups);
+    expect([await read(backupPath(claudePath, home.omniHome)), await read(backupPath(vscodePath, home.omniHome))]).toEqual(backups);
   });
 
   it('login --mode env stores the token in the entry instead, and says when it expires', async () => {

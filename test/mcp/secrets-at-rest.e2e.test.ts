@@ -1,5 +1,5 @@
 /**
- * After `logout`, no MCP config file and no `.omni-auth.bak` next to one holds the token omni-auth
+ * After `logout`, no MCP config file and no backup of one holds the token omni-auth
  * stored there: mode env (also under a custom --env-var) and a remote entry's header, through the
  * built CLI against the emulator in a temporary home. (Built CLI: run `npm run build` first.)
  */
@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { cli, cliHome, type CliHome } from './cli-home.js';
+import { backupPath } from '../../src/mcp/apply.js';
 import { fixture } from './helpers.js';
 
 let emu: Emulator;
@@ -67,15 +68,16 @@ describe('secrets at rest after logout', () => {
     expect(vscode).toMatch(new RegExp(`"Authorization": *"Bearer ${token}"`));
     // Before logout the backups are the user's files (the first change of each run found them clean,
     // or holding only the token that run replaced).
-    for (const path of originals.keys()) expect(await readFile(`${path}.omni-auth.bak`, 'utf8')).not.toContain(token);
+    for (const path of originals.keys()) expect(await readFile(backupPath(path, home.omniHome), 'utf8')).not.toContain(token);
 
     const r = await run(['logout']);
     expect(r.stderr).not.toContain(token);
     for (const [path, text] of originals) expect(await readFile(path, 'utf8')).toBe(text);
-    const bak = await readFile(`${vscodePath}.omni-auth.bak`, 'utf8');
+    const bak = await readFile(backupPath(vscodePath, home.omniHome), 'utf8');
     expect(bak).toContain('<omni-auth token removed>');
-    const files = await filesUnder(home.dir);
-    expect(files).toEqual(expect.arrayContaining([`${cursorPath}.omni-auth.bak`, `${vscodePath}.omni-auth.bak`]));
+    // The backups live in omni-auth's home now (apply.ts), never beside the files.
+    const files = [...(await filesUnder(home.dir)), ...(await filesUnder(join(home.omniHome, 'backups')))];
+    expect(files).toEqual(expect.arrayContaining([backupPath(cursorPath, home.omniHome), backupPath(vscodePath, home.omniHome)]));
     for (const f of files) expect(await readFile(f, 'utf8'), f).not.toContain(token);
   });
 });

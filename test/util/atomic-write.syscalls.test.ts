@@ -11,6 +11,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 type Call = [string, ...unknown[]];
 const calls: Call[] = [];
 let failWriteWith: string | undefined;
+let failRenameWith: string | undefined;
 
 vi.mock('node:fs/promises', async (importOriginal) => {
   const fs = await importOriginal<typeof FsPromises>();
@@ -21,7 +22,10 @@ vi.mock('node:fs/promises', async (importOriginal) => {
     };
   return {
     ...fs,
-    rename: record('rename', fs.rename),
+    rename: record('rename', async (from: string, to: string) => {
+      if (failRenameWith) throw Object.assign(new Error(`${failRenameWith}: injected`), { code: failRenameWith });
+      return fs.rename(from, to);
+    }),
     link: record('link', fs.link),
     unlink: record('unlink', fs.unlink),
     open: async (path: string, flags?: string | number, mode?: number) => {
@@ -48,6 +52,7 @@ const { writeFileAtomic } = await import('../../src/util/atomic-write.js');
 beforeEach(() => {
   calls.length = 0;
   failWriteWith = undefined;
+  failRenameWith = undefined;
 });
 
 async function target(): Promise<string> {
@@ -63,7 +68,7 @@ function story(file: string): string[] {
 }
 
 describe('writeFileAtomic system calls', () => {
-  it('creates the temp file O_EXCL with the final mode, fsyncs it, renames it, then fsyncs the directory', async () => {
+  it('creates the temp file O_EXCL|O_NOFOLLOW with the final mode, fsyncs it, renames it, then fsyncs the directory', async () => {
     const file = await target();
     await writeFileAtomic(file, 'data');
 
@@ -71,7 +76,8 @@ describe('writeFileAtomic system calls', () => {
     expect(open[0]).toBe('open');
     expect(dirname(open[1] as string)).toBe(dirname(file));
     expect(basename(open[1] as string)).toMatch(new RegExp(`^\\.tokens\\.json\\.omni-tmp-${process.pid}-[0-9a-f]{12}$`));
-    expect(open[2]).toBe(constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL);
+    // O_NOFOLLOW: a link planted at the temp name is never opened (O_EXCL alone refuses it too, on Linux).
+    expect(open[2]).toBe(constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW);
     expect(open[3]).toBe(0o600);
     expect(story(file)).toEqual([
       'open tmp',
@@ -123,6 +129,17 @@ describe('writeFileAtomic system calls', () => {
       hint: expect.stringContaining('disk space'),
     });
     expect(story(file)).toEqual(['open tmp', 'chmod tmp', 'writeFile tmp', 'close tmp', 'unlink tmp']);
+    expect(await fs.readFile(file, 'utf8')).toBe('old');
+    expect(await fs.readdir(dirname(file))).toEqual(['tokens.json']);
+  });
+
+  it('removes its temporary file when the final rename fails, and leaves the target as it was', async () => {
+    const file = await target();
+    await fs.writeFile(file, 'old');
+    calls.length = 0;
+    failRenameWith = 'EXDEV';
+    await expect(writeFileAtomic(file, 'new')).rejects.toMatchObject({ code: 'write_failed', message: `could not write ${file}: EXDEV` });
+    expect(story(file)).toEqual(['open tmp', 'chmod tmp', 'writeFile tmp', 'sync tmp', 'close tmp', 'rename tmp target', 'unlink tmp']);
     expect(await fs.readFile(file, 'utf8')).toBe('old');
     expect(await fs.readdir(dirname(file))).toEqual(['tokens.json']);
   });

@@ -1,4 +1,4 @@
-import { chmod, mkdir, mkdtemp, readFile, readdir, readlink, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, readdir, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -66,18 +66,6 @@ describe('writeFileAtomic', () => {
     expect(await readdir(dir)).toEqual(['key']);
   });
 
-  it('writes through a symbolic link: the link stays, its target gets the content', async () => {
-    const dir = await tempDir();
-    await mkdir(join(dir, 'dotfiles'));
-    const real = join(dir, 'dotfiles', 'claude.json');
-    const link = join(dir, '.claude.json');
-    await writeFile(real, 'old');
-    await symlink(real, link);
-    await writeFileAtomic(link, 'new');
-    expect(await readlink(link)).toBe(real);
-    expect(await readFile(real, 'utf8')).toBe('new');
-  });
-
   it('fails with write_failed naming the file (never the data) when the directory is missing', async () => {
     const file = join(await tempDir(), 'missing', 'tokens.json');
     const error = await writeFileAtomic(file, 'SECRET-TOKEN-VALUE').catch((e: unknown) => e);
@@ -89,12 +77,12 @@ describe('writeFileAtomic', () => {
     expect(JSON.stringify(e.toJSON())).not.toContain('SECRET-TOKEN-VALUE');
   });
 
-  it('removes its temporary file when the final rename fails', async () => {
+  it('refuses a directory at the target (not_a_regular_file), creating nothing beside it', async () => {
     const dir = await tempDir();
     const target = join(dir, 'taken');
     await mkdir(target);
-    await writeFile(join(target, 'inside'), 'x'); // a non-empty directory cannot be renamed over
-    await expect(writeFileAtomic(target, 'data')).rejects.toMatchObject({ code: 'write_failed' });
+    await writeFile(join(target, 'inside'), 'x');
+    await expect(writeFileAtomic(target, 'data')).rejects.toMatchObject({ code: 'not_a_regular_file', exitCode: 2 });
     expect(await readdir(dir)).toEqual(['taken']);
   });
 
@@ -140,6 +128,16 @@ describe('ensurePrivateDir', () => {
     process.env.HOME = home; // os.homedir() reads $HOME
     await ensurePrivateDir(home);
     expect(await modeOf(home)).toBe(0o755);
+  });
+
+  it('noFollow: refuses a symbolic link in its place (unsafe_directory), and leaves where it leads alone', async () => {
+    const base = await tempDir();
+    const elsewhere = join(base, 'elsewhere');
+    await mkdir(elsewhere, { mode: 0o755 });
+    await chmod(elsewhere, 0o755);
+    await symlink(elsewhere, join(base, 'backups'));
+    await expect(ensurePrivateDir(join(base, 'backups'), { noFollow: true })).rejects.toMatchObject({ code: 'unsafe_directory', exitCode: 2 });
+    expect(await modeOf(elsewhere)).toBe(0o755);
   });
 
   it('fails with not_a_directory when a file is in the way', async () => {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, stat, utimes, writeFile } from 'node:fs/promises';
+import { lstat, lutimes, mkdir, mkdtemp, readFile, readdir, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -7,13 +7,17 @@ import { OmniAuthError } from '../../src/util/errors.js';
 import { withFileLock } from '../../src/util/lock.js';
 import { bundleWorker, killWorker, runWorker, startWorker, type Worker } from './fixtures/processes.js';
 
-// link(2) stays real unless a test makes it fail like a filesystem without hard links.
-const { noHardLinks } = vi.hoisted(() => ({ noHardLinks: { on: false } }));
+// link(2) stays real unless a test makes it fail like a filesystem without hard links; `unseen` makes
+// a lock path taken (link: EEXIST) and yet unreadable (open: ENOENT), whatever may cause that.
+const { noHardLinks, unseen } = vi.hoisted(() => ({ noHardLinks: { on: false }, unseen: { path: '' } }));
 vi.mock('node:fs/promises', async (importOriginal) => {
   const fs = await importOriginal<typeof import('node:fs/promises')>();
+  const fail = (code: string) => Promise.reject(Object.assign(new Error(`${code}: injected`), { code }));
   const link: typeof fs.link = (from, to) =>
-    noHardLinks.on ? Promise.reject(Object.assign(new Error('EPERM: operation not permitted, link'), { code: 'EPERM' })) : fs.link(from, to);
-  return { ...fs, default: { ...fs, link }, link };
+    to === unseen.path ? fail('EEXIST') : noHardLinks.on ? fail('EPERM') : fs.link(from, to);
+  const open = ((path: string, ...rest: unknown[]) =>
+    path === unseen.path ? fail('ENOENT') : (fs.open as (...a: unknown[]) => unknown)(path, ...rest)) as typeof fs.open;
+  return { ...fs, default: { ...fs, link, open }, link, open };
 });
 
 let script: string;
@@ -24,6 +28,7 @@ beforeAll(async () => {
 const live: Worker[] = [];
 afterEach(async () => {
   noHardLinks.on = false;
+  unseen.path = '';
   await Promise.all(live.splice(0).map(killWorker));
 });
 
@@ -92,10 +97,9 @@ describe('withFileLock across processes', () => {
     await killWorker(holder);
     expect(JSON.parse(await readFile(lock, 'utf8')).pid).toBe(holder.child.pid); // it was left behind
 
-    const started = Date.now();
+    // Got at all: long before staleMs, which is past the timeout.
     const result = await withFileLock(lock, async () => 'got it', { staleMs: 60_000, timeoutMs: 10_000 });
     expect(result).toBe('got it');
-    expect(Date.now() - started).toBeLessThan(1_000);
   });
 
   it('times out on a lock held by a live process, with an error naming the lock and its holder', async () => {
@@ -105,12 +109,10 @@ describe('withFileLock across processes', () => {
     await holder.firstLine;
     let waits = 0;
     let ran = false;
-    const started = Date.now();
     const error = await withFileLock(lock, async () => (ran = true), { timeoutMs: 700, onWait: () => waits++ }).catch((e: unknown) => e);
 
     expect(ran).toBe(false);
     expect(waits).toBe(1);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(700);
     expect(error).toBeInstanceOf(OmniAuthError);
     const e = error as OmniAuthError;
     expect(e.code).toBe('lock_timeout');
@@ -292,5 +294,70 @@ describe('withFileLock in one process', () => {
       code: 'lock_failed',
       message: expect.stringContaining(lock),
     });
+  });
+});
+
+/**
+ * What a cloned repository can put at a lock path (`<file>.omni-auth.lock` sits beside the MCP config):
+ * the waiter must end, with an error that says what is there, and never follow or delete it.
+ */
+describe('withFileLock and a hostile lock path', () => {
+  /** The outcome of `p`, or 'still waiting' if it has not settled long after any timeout here. */
+  const outcome = (p: Promise<unknown>) =>
+    Promise.race([p.then(() => 'ran', (e: unknown) => e), sleep(20_000).then(() => 'still waiting')]);
+
+  it('a dangling symbolic link: a clear error (lock_unsafe), not a spin at 100 % CPU forever', async () => {
+    const dir = await tempDir();
+    const lock = join(dir, 'mcp.json.omni-auth.lock');
+    await symlink(join(dir, 'nowhere'), lock);
+    let ran = false;
+    const result = await outcome(withFileLock(lock, async () => (ran = true), { timeoutMs: 300 }));
+    expect(result).toBeInstanceOf(OmniAuthError);
+    expect(result).toMatchObject({ code: 'lock_unsafe', exitCode: 2, message: expect.stringContaining(`${lock} is a symbolic link`), hint: expect.stringContaining(`remove ${lock}`) });
+    expect(ran).toBe(false);
+    expect((await lstat(lock)).isSymbolicLink()).toBe(true); // not ours to delete
+    expect((await readdir(dir)).sort()).toEqual(['mcp.json.omni-auth.lock']); // nothing created where it points
+  });
+
+  it('a link to a file of the victim: refused; the file is neither written nor deleted', async () => {
+    const dir = await tempDir();
+    const victim = join(dir, 'authorized_keys');
+    await writeFile(victim, 'ssh-ed25519 AAAA victim\n');
+    const old = new Date(Date.now() - 3_600_000); // "stale" by its age
+    await utimes(victim, old, old);
+    const lock = join(dir, 'mcp.json.omni-auth.lock');
+    await symlink(victim, lock);
+    const result = await outcome(withFileLock(lock, async () => 'ran', { staleMs: 1_000, timeoutMs: 300 }));
+    expect(result).toMatchObject({ code: 'lock_unsafe' });
+    expect(await readFile(victim, 'utf8')).toBe('ssh-ed25519 AAAA victim\n');
+    expect((await lstat(lock)).isSymbolicLink()).toBe(true);
+  });
+
+  it('a directory at the lock path: lock_unsafe, naming it', async () => {
+    const lock = join(await tempDir(), 'tokens.lock');
+    await mkdir(lock);
+    const result = await outcome(withFileLock(lock, async () => 'ran', { timeoutMs: 300 }));
+    expect(result).toMatchObject({ code: 'lock_unsafe', message: expect.stringContaining(`${lock} is a directory`) });
+  });
+
+  it('a lock path taken yet never readable still ends at the deadline (lock_timeout)', async () => {
+    const lock = join(await tempDir(), 'tokens.lock');
+    unseen.path = lock;
+    const result = await outcome(withFileLock(lock, async () => 'ran', { timeoutMs: 200 }));
+    expect(result).toMatchObject({ code: 'lock_timeout', exitCode: 1, message: expect.stringContaining(lock) });
+  });
+
+  it('a link planted at the breaker name is judged by its own age (lstat) and removed, never written through', async () => {
+    const dir = await tempDir();
+    const victim = join(dir, 'victim');
+    await writeFile(victim, 'victim');
+    const lock = join(dir, 'tokens.lock');
+    await symlink(victim, `${lock}.break`);
+    const old = new Date(Date.now() - 60_000);
+    await lutimes(`${lock}.break`, old, old);
+    // A stale lock makes the waiter try the breaker (O_EXCL|O_NOFOLLOW: EEXIST); the link is old, so removed.
+    await writeLock(lock, { pid: await deadPid(), hostname: hostname() });
+    await expect(withFileLock(lock, async () => 'ok', { timeoutMs: 5_000 })).resolves.toBe('ok');
+    expect(await readFile(victim, 'utf8')).toBe('victim');
   });
 });
