@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { MachineKey } from '../../src/identity/keys.js';
 import type { LocalTokenAlg } from '../../src/identity/local-token.js';
 import { expectDenied, runAction } from './run.js';
-import { HOSTNAME, ISSUER, goodClaims, keyPairs, mintGood, nowSeconds, signWith } from './tokens.js';
+import { HOSTNAME, ISSUER, expectedUsername, goodClaims, keyPairs, mintGood, nowSeconds, signWith } from './tokens.js';
 
 let keys: Record<LocalTokenAlg, MachineKey>;
 beforeAll(async () => {
@@ -10,16 +10,38 @@ beforeAll(async () => {
 });
 
 describe('the Action accepts a good local token', () => {
-  it.each(['ES256', 'EdDSA'] as const)('%s: sets exactly one user, omni-<thumbprint>, named user@host', async (alg) => {
+  it.each(['ES256', 'EdDSA'] as const)('%s: sets exactly one user in omni-auth-machines: omni-<thumbprint>, its base32 username, user@host, no email', async (alg) => {
     const key = keys[alg];
     const run = await runAction(await mintGood(key));
     expect(run.result).toEqual({
       kind: 'setUser',
-      connection: 'Username-Password-Authentication',
-      attributes: { user_id: `omni-${key.thumbprint}`, name: 'alice@devbox', nickname: 'alice' },
+      connection: 'omni-auth-machines',
+      attributes: { user_id: `omni-${key.thumbprint}`, username: expectedUsername(key.thumbprint), name: 'alice@devbox', nickname: 'alice' },
       options: { creationBehavior: 'create_if_not_exists', updateBehavior: 'none' },
     });
     expect(run.calls.filter((call) => call.method.startsWith('access.'))).toEqual([]);
+  });
+
+  it('derives a username Auth0 keeps as is: omni- + 52 lowercase base32 characters of the 32 thumbprint bytes', async () => {
+    for (const key of [keys.ES256, keys.EdDSA, ...Object.values(await keyPairs())]) {
+      const run = await runAction(await mintGood(key));
+      const username = run.result.kind === 'setUser' ? String(run.result.attributes.username) : '';
+      // 57 ≤ 64 (the connection's max_length); lowercase already, so Auth0's lowercasing changes nothing.
+      expect(username).toMatch(/^omni-[a-z2-7]{52}$/);
+      expect(username.toLowerCase()).toBe(username);
+      expect(username).not.toContain('@');
+      // Every bit of the thumbprint is in it: decoding gives the kid's bytes back.
+      const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
+      const bits = [...username.slice(5)].map((c) => alphabet.indexOf(c).toString(2).padStart(5, '0')).join('');
+      const bytes = Buffer.from(bits.slice(0, 256).match(/.{8}/g)!.map((byte) => parseInt(byte, 2)));
+      expect(bytes.toString('base64url')).toBe(key.thumbprint);
+      expect(bits.slice(256)).toBe('0000');
+    }
+  });
+
+  it('(the reference username above is RFC 4648 base32: bytes 0x00…0x1f as Python\'s b32encode gives them, lowercased, unpadded)', () => {
+    const kid = Buffer.from(Array.from({ length: 32 }, (_, i) => i)).toString('base64url');
+    expect(expectedUsername(kid)).toBe('omni-aaaqeayeaudaocajbifqydiob4ibceqtcqkrmfyydenbwha5dypq');
   });
 
   it('maps two tokens of the same key to the same user, and different keys to different users', async () => {
@@ -94,9 +116,9 @@ describe('the Action accepts a good local token', () => {
     expect((await runAction(await signWith(keys.ES256, early))).result.kind).toBe('setUser');
   });
 
-  it('accepts a token without nbf, and a lifetime of exactly 300 s', async () => {
+  it('accepts a token without nbf, and a lifetime of exactly 120 s', async () => {
     const now = nowSeconds();
-    const claims: Record<string, unknown> = { ...goodClaims(keys.EdDSA, now), exp: now + 300 };
+    const claims: Record<string, unknown> = { ...goodClaims(keys.EdDSA, now), exp: now + 120 };
     delete claims.nbf;
     expect((await runAction(await signWith(keys.EdDSA, claims))).result.kind).toBe('setUser');
   });
