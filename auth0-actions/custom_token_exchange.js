@@ -42,9 +42,10 @@
  * admin can allow it). The handler never throws.
  *
  * Dependencies: jose (pinned in package.json) is ESM-only since v6. It is loaded with `await
- * import('jose')` inside the handler, never `require('jose')`: `require()` of an ES module works only
- * on Node builds with require(esm) (^20.19, ^22.12, ≥ 23) and Auth0 does not say which node22 release
- * it runs, while `import()` from CommonJS works on every Node the runtime can be. Loaded once per
+ * import('jose')` inside the handler, never with require(): `require()` of an ES module works only on
+ * Node builds with require(esm) (^20.19, ^22.12, ≥ 23) and Auth0 does not say which node22 release it
+ * runs, while `import()` from CommonJS works on every Node the runtime can be. (A jose line with a
+ * CommonJS build, 5.x, would also work, but pins the Action to an older major for good.) Loaded once per
  * warm instance and kept; a failure to load is deny('server_error') and is retried next execution.
  */
 

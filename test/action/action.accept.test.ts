@@ -1,12 +1,15 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { MachineKey } from '../../src/identity/keys.js';
 import type { LocalTokenAlg } from '../../src/identity/local-token.js';
-import { expectDenied, runAction } from './run.js';
+import { expectDenied, expectRejected, runAction } from './run.js';
 import { HOSTNAME, ISSUER, expectedUsername, goodClaims, keyPairs, mintGood, nowSeconds, signWith } from './tokens.js';
 
 let keys: Record<LocalTokenAlg, MachineKey>;
 beforeAll(async () => {
   keys = await keyPairs();
+});
+afterEach(() => {
+  vi.useRealTimers();
 });
 
 describe('the Action accepts a good local token', () => {
@@ -121,5 +124,74 @@ describe('the Action accepts a good local token', () => {
     const claims: Record<string, unknown> = { ...goodClaims(keys.EdDSA, now), exp: now + 120 };
     delete claims.nbf;
     expect((await runAction(await signWith(keys.EdDSA, claims))).result.kind).toBe('setUser');
+  });
+});
+
+describe('invisible characters never reach the display name (issue 9 §9)', () => {
+  async function displayed(user: string, host = 'devbox'): Promise<{ name?: string; nickname?: string }> {
+    const claims = { ...goodClaims(keys.ES256), machine: { host, user, platform: 'linux' } };
+    const run = await runAction(await signWith(keys.ES256, claims));
+    expect(run.result.kind).toBe('setUser');
+    return run.result.kind === 'setUser' ? run.result.attributes : {};
+  }
+
+  it('"adm\\u200din" shows as "admin"', async () => {
+    expect(await displayed('adm\u200din')).toMatchObject({ nickname: 'admin', name: 'admin@devbox' });
+  });
+
+  it.each([
+    ['U+200B zero width space', '\u200b'],
+    ['U+200C zero width non-joiner', '\u200c'],
+    ['U+200D zero width joiner', '\u200d'],
+    ['U+2060 word joiner', '\u2060'],
+    ['U+FEFF byte order mark', '\ufeff'],
+    ['U+2028 line separator', '\u2028'],
+    ['U+2029 paragraph separator', '\u2029'],
+    ['U+061C Arabic letter mark', '\u061c'],
+    ['U+200E/U+200F directional marks', '\u200e\u200f'],
+    ['U+202A–U+202E bidi embeddings and overrides', '\u202a\u202b\u202c\u202d\u202e'],
+    ['U+2066–U+2069 bidi isolates', '\u2066\u2067\u2068\u2069'],
+    ['U+00AD soft hyphen', '\u00ad'],
+    ['U+180E Mongolian vowel separator', '\u180e'],
+    ['U+E0041 tag character', '\u{e0041}'],
+    ['U+3164 Hangul filler', '\u3164'],
+    ['C0 and C1 controls', '\u0000\u0007\u001b\u007f\u0085\u009b'],
+  ])('%s is removed from user and host', async (_name, chars) => {
+    expect(await displayed(`ad${chars}min`, `dev${chars}box`)).toMatchObject({ nickname: 'admin', name: 'admin@devbox' });
+  });
+
+  it('keeps visible non-ASCII letters', async () => {
+    expect(await displayed('Zoë-日本', 'hôte')).toMatchObject({ nickname: 'Zoë-日本', name: 'Zoë-日本@hôte' });
+  });
+
+  it('a user of invisible characters only is refused as empty', async () => {
+    const claims = { ...goodClaims(keys.ES256), machine: { host: 'devbox', user: '\u200b\u200d\u2060\ufeff\u2028', platform: 'linux' } };
+    const token = await signWith(keys.ES256, claims);
+    expectRejected(await runAction(token), /must not be empty/, token);
+  });
+});
+
+describe('the exact expiry boundary (issue 9 §19), on a controlled clock', () => {
+  it('refuses a token when exp + 30 s leeway == now, and accepts it one second earlier', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const iat = 1_900_000_000;
+    const exp = iat + 60;
+    const token = await signWith(keys.ES256, { ...goodClaims(keys.ES256, iat), exp });
+
+    vi.setSystemTime((exp + 30) * 1000);
+    expectRejected(await runAction(token), /expired/, token);
+    vi.setSystemTime((exp + 30) * 1000 - 1);
+    expect((await runAction(token)).result.kind).toBe('setUser');
+    vi.setSystemTime((exp + 29) * 1000);
+    expect((await runAction(token)).result.kind).toBe('setUser');
+  });
+
+  it('accepts iat exactly 60 s ahead, refuses 61 s', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const now = 1_900_000_000;
+    vi.setSystemTime(now * 1000);
+    expect((await runAction(await signWith(keys.ES256, goodClaims(keys.ES256, now + 60)))).result.kind).toBe('setUser');
+    const ahead = await signWith(keys.ES256, goodClaims(keys.ES256, now + 61));
+    expectRejected(await runAction(ahead), /iat is in the future/, ahead);
   });
 });
