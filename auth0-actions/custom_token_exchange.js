@@ -10,33 +10,51 @@
  *            jwk  the public key (public members only)
  *            kid  the RFC 7638 SHA-256 thumbprint of jwk
  *   payload  iss "omni-auth"; sub = kid; aud = this tenant's issuer URL (https://{domain}/);
- *            azp = the client id; iat = nbf = now; exp ≤ iat + 300; jti ≥ 128 random bits,
- *            base64url; machine = {host, user, platform}
+ *            azp = the client id; iat = nbf = now; exp ≤ iat + 120 (the CLI mints iat + 60);
+ *            jti ≥ 128 random bits, base64url; machine = {host, user, platform}
  *
- * The key is the identity: each thumbprint maps to exactly one user, `omni-<thumbprint>`, in the
- * connection named by the CONNECTION secret (default Username-Password-Authentication); Auth0 adds
- * its provider prefix (`auth0|omni-<thumbprint>` for a database connection). No `|` of our own:
- * Auth0 uses it as the provider separator.
+ * The key is the identity: each thumbprint maps to exactly one user in the connection named by the
+ * CONNECTION secret (default `omni-auth-machines`, the username-only database connection that
+ * `omni-auth setup` creates). The Action sets exactly these attributes:
+ *   user_id   `omni-<thumbprint>` (Auth0 adds its provider prefix: `auth0|omni-<thumbprint>`; no `|`
+ *             of our own, Auth0 uses it as the provider separator)
+ *   username  `omni-` + the 32 thumbprint bytes in RFC 4648 base32, lowercase, unpadded (57
+ *             characters). Auth0 stores usernames lowercased, so a case-sensitive base64url value
+ *             would not survive; base32 keeps all 256 bits in the characters Auth0 allows. The
+ *             username is the connection's identifier: a tenant on the older reading of Auth0's
+ *             "Creation behavior" (an identifier the connection requires must be given) accepts the
+ *             user on the dedicated connection, where username is the only identifier.
+ *   name      `user@host`, nickname `user` (from the token's `machine`, invisible characters removed)
+ * No email: a machine has none, and an invented one could reach someone or trigger verification mail.
  *
  * Secrets (all optional):
  *   ISSUER        accepted `aud` values, comma separated (default `https://${event.request.hostname}/`)
  *   ALLOWED_KEYS  comma-separated thumbprints; when non-empty, any other key is denied
- *   CONNECTION    the connection that holds the users
+ *   CONNECTION    the connection that holds the users (default omni-auth-machines)
  *
  * Outcomes, exactly one per execution:
  *   api.access.rejectInvalidSubjectToken(reason)  the token is bad (counts for Suspicious IP Throttling)
- *   api.access.deny('access_denied', reason)      a valid token from a key not on ALLOWED_KEYS
+ *   api.access.deny('access_denied', reason)      a valid token from a key not on ALLOWED_KEYS, or from a
+ *                                                 key over its replay-store bound (see below)
  *   api.access.deny('server_error', reason)       our own fault (config, cache, library, bug)
  *   api.authentication.setUserByConnection(...)   the token is good
  * Reasons quote neither the token nor a secret value (only a denied key's thumbprint is named, so an
  * admin can allow it). The handler never throws.
+ *
+ * Dependencies: jose (pinned in package.json) is ESM-only since v6. It is loaded with `await
+ * import('jose')` inside the handler, never with require(): `require()` of an ES module works only on
+ * Node builds with require(esm) (^20.19, ^22.12, ≥ 23) and Auth0 does not say which node22 release it
+ * runs, while `import()` from CommonJS works on every Node the runtime can be. (A jose line with a
+ * CommonJS build, 5.x, would also work, but pins the Action to an older major for good.) Loaded once per
+ * warm instance and kept; a failure to load is deny('server_error') and is retried next execution.
  */
 
 const crypto = require('crypto');
 
 const TOKEN_TYPE = 'omni-local+jwt';
 const TOKEN_ISSUER = 'omni-auth';
-const MAX_LIFETIME_SECONDS = 300;
+/** The longest lifetime accepted. The CLI mints 60 s right before use: the replay window stays small. */
+const MAX_LIFETIME_SECONDS = 120;
 /** Tolerated clock skew: expired tokens for this long, and `iat`/`nbf` up to MAX_FUTURE ahead. */
 const EXPIRY_LEEWAY_SECONDS = 30;
 const MAX_FUTURE_SECONDS = 60;
@@ -46,8 +64,13 @@ const MIN_JTI_LENGTH = 22;
 const MAX_TOKEN_LENGTH = 8192;
 const MAX_USER_LENGTH = 64;
 const MAX_HOST_LENGTH = 128;
-const DEFAULT_CONNECTION = 'Username-Password-Authentication';
+const DEFAULT_CONNECTION = 'omni-auth-machines';
 const USER_ID_PREFIX = 'omni-';
+const USERNAME_PREFIX = 'omni-';
+const BASE32_LOWER = 'abcdefghijklmnopqrstuvwxyz234567';
+const THUMBPRINT_BYTES = 32;
+/** What the handler needs from jose; checked once the module is loaded. */
+const JOSE_FUNCTIONS = ['calculateJwkThumbprint', 'importJWK', 'compactVerify'];
 
 /** Per alg: the only key type and curve we accept, and the RFC 7638 members of that key. */
 const KEY_RULES = {
@@ -56,28 +79,89 @@ const KEY_RULES = {
 };
 const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
-/** Control characters and bidi overrides: nothing a display name needs, and spoofing if kept. */
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 /**
- * Replay cache. Auth0 gives a trigger 20 entries, keys ≤ 64 bytes, values ≤ 4 KB, 8 KB in all, and
- * may refuse or drop entries when full. One key per jti would silently lose replay protection once
- * more than ~20 tokens are live, so all jtis share ONE entry: fixed-width records of
- * `hash(kid.jti)` (12 base64url chars = 72 bits; a collision only refuses a fresh token) followed by
- * the token's `exp` in base36 (7 chars, good past the year 4000). Records are pruned once their
- * token could no longer be accepted (exp + leeway), so the entry holds only live tokens: at most
- * REPLAY_CAPACITY of them (~210 per 5½ minutes, far above what a CLI fleet mints — access tokens
- * are cached for hours). When it is full, or the cache fails, we fail CLOSED with server_error
- * rather than accept a possible replay. Auth0's cache is best effort, not transactional: two
- * concurrent executions can race; this narrows replay to that window, it does not close it.
+ * Ed25519 public keys that must never be accepted. A point of small order (the identity, the point of
+ * order 2, the two of order 4, the four of order 8) verifies the signature `R = identity, S = 0` — and
+ * others — for ANY message, so a fixed `omni-<thumbprint>` user would be one anyone can sign for.
+ * RFC 8032 §5.1.3 decodes y from the low 255 bits and x's sign from the top bit; the small-order
+ * points are exactly those whose y is one of the five values below (each with either sign bit), so
+ * the check compares y only. Any y ≥ p is a non-canonical encoding (it aliases y − p: e.g. p + 1 is
+ * the identity again) and is refused too, as libsodium does. Checked on the decoded `x` bytes BEFORE
+ * any signature work: OpenSSL's verification does not refuse these keys.
+ */
+const ED25519_P = (1n << 255n) - 19n;
+const ED25519_SMALL_ORDER_Y = new Set([
+  0n, // (±√−1, 0): order 4
+  1n, // the identity (0, 1): order 1
+  ED25519_P - 1n, // (0, −1): order 2
+  0x05fc536d880238b13933c6d305acdfd5f098eff289f4c345b027b2c28f95e826n, // order 8
+  0x7a03ac9277fdc74ec6cc392cfa53202a0f67100d760b3cba4fd84d3d706a17c7n, // order 8
+]);
+
+/**
+ * Characters that must never reach the display name: Unicode format characters (\p{Cf}: zero-width
+ * space/joiners U+200B–U+200D, word joiner U+2060, BOM U+FEFF, Arabic letter mark U+061C, every bidi
+ * embedding/override/isolate U+200E/F, U+202A–E, U+2066–9, tag characters), controls (\p{Cc}), line
+ * and paragraph separators (\p{Zl}, \p{Zp}: U+2028, U+2029), and the Hangul fillers (letters that
+ * render as nothing). "adm\u200din" must show as "admin", not as a look-alike of it.
+ */
+const INVISIBLE = /[\p{Cf}\p{Cc}\p{Zl}\p{Zp}\u115f\u1160\u3164\uffa0]/gu;
+
+/**
+ * Replay store. Auth0 gives a trigger 20 cache entries, keys ≤ 64 bytes, values ≤ 4 KB, 8 KB in all,
+ * and its cache is NOT durable: "items may not be available in later transactions even if they are
+ * within their specified lifetime". So replay protection here is best effort:
+ *   - while the entry survives, a token is refused the second time it is presented;
+ *   - when Auth0 drops the entry (or two executions race on it — the cache is not transactional), a
+ *     replay of a token is possible until that token expires. The lifetime bounds it: the CLI mints
+ *     exp = iat + 60, the Action accepts no more than 120 s plus 30 s leeway, so a captured CLI token
+ *     is worth at most ~90 s, and never more than 210 s for any token (iat up to 60 s ahead).
+ * The lifetime, not the cache, is the guarantee; the cache narrows it further when it can.
+ *
+ * Layout: ONE entry (one per jti would lose tokens to the 20-entry limit), value `v2:` followed by
+ * fixed-width records `tag | hash | exp`:
+ *   tag   the first 10 characters of the key's thumbprint (60 bits): whose token it was;
+ *   hash  hash(kid.jti), 12 base64url characters (72 bits; a collision only refuses a fresh token);
+ *   exp   the token's exp in base36 (7 characters, good past the year 4000).
+ * Records are pruned once their token could no longer be accepted (exp + leeway), so the entry holds
+ * only live tokens: at most REPLAY_CAPACITY (~137 in under 4 KB).
+ *
+ * Floods. Keys cost nothing to make, and every valid token must be remembered, so a flood must not
+ * turn into a tenant-wide outage (issue: one key at one exchange per second once kept everyone at
+ * server_error). Two rules:
+ *   1. Per key: at most MAX_LIVE_PER_KEY live tokens. A key at its bound is refused with
+ *      deny('access_denied') naming that key and when to retry — only that key. `access_denied`, not
+ *      `invalid_request`: the token is valid (rejectInvalidSubjectToken would count it against the
+ *      caller's IP for Suspicious IP Throttling and block every machine behind the same NAT), and
+ *      `invalid_request` is what the CLI reads as "your token is bad, check the clock"; access_denied
+ *      is the policy refusal the CLI already explains ("the tenant's Action denied this machine"),
+ *      and the reason says why. One key alone therefore never fills the store.
+ *   2. Store full (many keys at once): room is made by evicting, never by refusing. The record
+ *      evicted belongs to the key holding the MOST live records, its earliest-expiring one first. A
+ *      flooder loses its own records first — harmless: it could mint new tokens anyway — while a
+ *      machine with one or two live tokens keeps its protection as long as any key holds more.
+ *      Only a flood of many keys at one token each reaches the others' records; those tokens then
+ *      fall back to the lifetime bound above, exactly as when Auth0 drops the entry. Failing closed
+ *      instead would buy nothing durable (the cache may forget anyway) and give any caller a
+ *      tenant-wide denial of service. ALLOWED_KEYS stops self-made keys before they reach the store.
+ * An entry this Action cannot read is still server_error (fails closed: only the tenant's own code
+ * could have written it); an entry of the previous layout (no `v2:`) is started afresh.
  */
 const REPLAY_KEY = 'omni-auth:jti';
+const REPLAY_VERSION = 'v2:';
+const REPLAY_TAG_LENGTH = 10;
 const REPLAY_HASH_LENGTH = 12;
 const REPLAY_EXP_LENGTH = 7;
-const REPLAY_RECORD_LENGTH = REPLAY_HASH_LENGTH + REPLAY_EXP_LENGTH;
+const REPLAY_RECORD_LENGTH = REPLAY_TAG_LENGTH + REPLAY_HASH_LENGTH + REPLAY_EXP_LENGTH;
 const REPLAY_MAX_VALUE_BYTES = 4000; // under 4096, margin for Auth0's own accounting
-const REPLAY_CAPACITY = Math.floor(REPLAY_MAX_VALUE_BYTES / REPLAY_RECORD_LENGTH);
-const REPLAY_VALUE = new RegExp(`^(?:[A-Za-z0-9_-]{${REPLAY_HASH_LENGTH}}[0-9a-z]{${REPLAY_EXP_LENGTH}})*$`);
+const REPLAY_CAPACITY = Math.floor((REPLAY_MAX_VALUE_BYTES - REPLAY_VERSION.length) / REPLAY_RECORD_LENGTH);
+const MAX_LIVE_PER_KEY = 10;
+const REPLAY_VALUE = new RegExp(
+  `^${REPLAY_VERSION}(?:[A-Za-z0-9_-]{${REPLAY_TAG_LENGTH + REPLAY_HASH_LENGTH}}[0-9a-z]{${REPLAY_EXP_LENGTH}})*$`,
+);
+/** The first layout: 12-character hashes and exps, no tag, no version. Dropped when met. */
+const REPLAY_VALUE_V1 = /^(?:[A-Za-z0-9_-]{12}[0-9a-z]{7})*$/;
 
 /** The token is bad: rejectInvalidSubjectToken. */
 class InvalidToken extends Error {}
@@ -102,6 +186,10 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
     if (outcome.user) {
       api.authentication.setUserByConnection(outcome.connection, outcome.user, {
         creationBehavior: 'create_if_not_exists',
+        // Not 'replace': Auth0 has no partial update, so 'replace' would remove every attribute not
+        // given here (whatever an admin or another Action set on the user), and a changed username
+        // would be an error anyway. 'none' leaves an existing user as it is; its name stays the one
+        // of its first exchange.
         updateBehavior: 'none',
       });
     } else if (outcome.invalid) {
@@ -125,7 +213,7 @@ function failure(err) {
 /** The whole story: configuration, structure, signature, claims, policy, replay, user. */
 async function exchange(event, api) {
   const config = readConfig(event);
-  const jose = loadJose();
+  const jose = await loadJose();
   const token = subjectToken(event);
   const { header, jwk } = await checkHeader(jose, token);
   const payload = await verifySignature(jose, token, header.alg, jwk);
@@ -138,6 +226,7 @@ async function exchange(event, api) {
     connection: config.connection,
     user: {
       user_id: USER_ID_PREFIX + header.kid,
+      username: usernameOf(header.kid),
       name: `${claims.machine.user}@${claims.machine.host}`,
       nickname: claims.machine.user,
     },
@@ -172,10 +261,52 @@ function list(secret) {
   return secret.split(',').map((item) => item.trim()).filter((item) => item !== '');
 }
 
+/**
+ * `omni-` + base32 (RFC 4648 alphabet, lowercase, no padding) of the thumbprint's 32 bytes: 52
+ * characters, 57 in all — within the connection's 64, unchanged by Auth0's lowercasing, and only
+ * characters Auth0 allows in usernames. Never email-shaped (no `@`).
+ */
+function usernameOf(kid) {
+  const bytes = Buffer.from(kid, 'base64url');
+  if (bytes.length !== THUMBPRINT_BYTES) throw new ServerFault('the key thumbprint has an unexpected length');
+  return USERNAME_PREFIX + base32Lower(bytes);
+}
+
+function base32Lower(bytes) {
+  let out = '';
+  let buffer = 0;
+  let bits = 0;
+  for (const byte of bytes) {
+    buffer = ((buffer << 8) | byte) & 0xfff;
+    bits += 8;
+    while (bits >= 5) {
+      bits -= 5;
+      out += BASE32_LOWER[(buffer >>> bits) & 31];
+    }
+  }
+  if (bits > 0) out += BASE32_LOWER[(buffer << (5 - bits)) & 31];
+  return out;
+}
+
 let joseModule;
-/** Loaded on first use so that a missing or broken dependency is a server_error, not a crash. */
-function loadJose() {
-  if (!joseModule) joseModule = require('jose');
+/**
+ * jose, loaded on first use with `import()` (jose 6 is ESM-only; see the header) and kept for later
+ * executions of a warm instance. A missing or broken dependency is deny('server_error'), not a crash
+ * and not a rejected token; a failed load is not remembered, so the next execution tries again.
+ */
+async function loadJose() {
+  if (joseModule) return joseModule;
+  let loaded;
+  try {
+    loaded = await import('jose');
+  } catch {
+    throw new ServerFault('the Action could not load its dependency jose');
+  }
+  // A CommonJS build seen through import() puts the functions on `default`.
+  const candidates = [loaded, loaded && loaded.default];
+  const usable = candidates.find((candidate) => candidate && JOSE_FUNCTIONS.every((name) => typeof candidate[name] === 'function'));
+  if (!usable) throw new ServerFault('the Action loaded a jose without the functions it needs');
+  joseModule = usable;
   return joseModule;
 }
 
@@ -221,10 +352,22 @@ async function checkHeader(jose, token) {
     }
     jwk[name] = given[name];
   }
+  if (rule.kty === 'OKP') checkEd25519Point(jwk.x);
   if (typeof header.kid !== 'string' || header.kid !== (await jose.calculateJwkThumbprint(jwk, 'sha256'))) {
     throw new InvalidToken('kid is not the RFC 7638 thumbprint of the header jwk');
   }
   return { header, jwk };
+}
+
+/** Refuses Ed25519 public keys of small order and non-canonical encodings (see ED25519_SMALL_ORDER_Y). */
+function checkEd25519Point(x) {
+  if (!BASE64URL.test(x) || !isCanonicalBase64url(x)) throw new InvalidToken('the header jwk "x" is not canonical base64url');
+  const bytes = Buffer.from(x, 'base64url');
+  if (bytes.length !== 32) throw new InvalidToken('the header jwk "x" is not a 32-byte Ed25519 key');
+  let y = 0n;
+  for (let i = 31; i >= 0; i -= 1) y = (y << 8n) | BigInt(i === 31 ? bytes[i] & 0x7f : bytes[i]);
+  if (y >= ED25519_P) throw new InvalidToken('the header jwk is a non-canonical Ed25519 point encoding');
+  if (ED25519_SMALL_ORDER_Y.has(y)) throw new InvalidToken('the header jwk is an Ed25519 point of small order');
 }
 
 /** The signature, with the key from the header and only the header's (already allowed) alg. */
@@ -295,13 +438,17 @@ function checkMachine(machine) {
 }
 
 function printable(value, maxLength) {
-  const cleaned = Array.from(value.replace(UNPRINTABLE, '').trim());
+  const cleaned = Array.from(value.replace(INVISIBLE, '').trim());
   return cleaned.slice(0, maxLength).join('').trim();
 }
 
-/** Remembers hash(kid.jti) until the token can no longer be accepted; refuses one already seen. */
+/**
+ * Remembers the token until it can no longer be accepted; refuses one already seen, and a key over
+ * its bound; makes room by evicting from the heaviest key. See REPLAY_KEY for the whole design.
+ */
 async function rememberJti(api, kid, jti, exp) {
   const now = Math.floor(Date.now() / 1000);
+  const tag = kid.slice(0, REPLAY_TAG_LENGTH);
   const hash = crypto.createHash('sha256').update(`${kid}.${jti}`).digest('base64url').slice(0, REPLAY_HASH_LENGTH);
 
   let cached;
@@ -310,23 +457,24 @@ async function rememberJti(api, kid, jti, exp) {
   } catch {
     throw new ServerFault('the replay cache could not be read');
   }
-  const stored = cached && typeof cached.value === 'string' ? cached.value : '';
-  if (!REPLAY_VALUE.test(stored)) throw new ServerFault('the replay cache holds an unreadable value');
-
-  const live = [];
-  for (let at = 0; at < stored.length; at += REPLAY_RECORD_LENGTH) {
-    const recordHash = stored.slice(at, at + REPLAY_HASH_LENGTH);
-    const recordExp = parseInt(stored.slice(at + REPLAY_HASH_LENGTH, at + REPLAY_RECORD_LENGTH), 36);
-    if (recordExp + EXPIRY_LEEWAY_SECONDS <= now) continue;
-    if (recordHash === hash) throw new InvalidToken('the token was already used (jti replay)');
-    live.push({ hash: recordHash, exp: recordExp });
+  const live = readReplayRecords(cached && typeof cached.value === 'string' ? cached.value : '')
+    .filter((record) => record.exp + EXPIRY_LEEWAY_SECONDS > now);
+  if (live.some((record) => record.tag === tag && record.hash === hash)) {
+    throw new InvalidToken('the token was already used (jti replay)');
   }
-  if (live.length >= REPLAY_CAPACITY) {
-    throw new ServerFault('too many token exchanges in the last few minutes; retry shortly');
-  }
-  live.push({ hash, exp: Math.ceil(exp) });
 
-  const value = live.map((record) => record.hash + record.exp.toString(36).padStart(REPLAY_EXP_LENGTH, '0')).join('');
+  const own = live.filter((record) => record.tag === tag);
+  if (own.length >= MAX_LIVE_PER_KEY) {
+    const wait = Math.max(1, Math.min(...own.map((record) => record.exp)) + EXPIRY_LEEWAY_SECONDS - now);
+    throw new Denied(
+      'access_denied',
+      `machine key ${kid} made more than ${MAX_LIVE_PER_KEY} token exchanges within its tokens' lifetime; retry in about ${wait} s`,
+    );
+  }
+  while (live.length >= REPLAY_CAPACITY) evictOne(live);
+  live.push({ tag, hash, exp: Math.ceil(exp) });
+
+  const value = REPLAY_VERSION + live.map((r) => r.tag + r.hash + r.exp.toString(36).padStart(REPLAY_EXP_LENGTH, '0')).join('');
   const lastExp = Math.max(...live.map((record) => record.exp));
   let result;
   try {
@@ -335,6 +483,36 @@ async function rememberJti(api, kid, jti, exp) {
     result = undefined;
   }
   if (!result || result.type !== 'success') throw new ServerFault('the replay cache could not be written');
+}
+
+function readReplayRecords(stored) {
+  if (stored === '' || (!stored.startsWith(REPLAY_VERSION) && REPLAY_VALUE_V1.test(stored))) return [];
+  if (!REPLAY_VALUE.test(stored)) throw new ServerFault('the replay cache holds an unreadable value');
+  const records = [];
+  for (let at = REPLAY_VERSION.length; at < stored.length; at += REPLAY_RECORD_LENGTH) {
+    records.push({
+      tag: stored.slice(at, at + REPLAY_TAG_LENGTH),
+      hash: stored.slice(at + REPLAY_TAG_LENGTH, at + REPLAY_TAG_LENGTH + REPLAY_HASH_LENGTH),
+      exp: parseInt(stored.slice(at + REPLAY_TAG_LENGTH + REPLAY_HASH_LENGTH, at + REPLAY_RECORD_LENGTH), 36),
+    });
+  }
+  return records;
+}
+
+/** Drops one record: of the key with the most live records, the one that expires first. */
+function evictOne(live) {
+  const counts = new Map();
+  for (const record of live) counts.set(record.tag, (counts.get(record.tag) || 0) + 1);
+  let victim = -1;
+  for (let i = 0; i < live.length; i += 1) {
+    if (victim < 0) {
+      victim = i;
+      continue;
+    }
+    const heavier = counts.get(live[i].tag) - counts.get(live[victim].tag);
+    if (heavier > 0 || (heavier === 0 && live[i].exp < live[victim].exp)) victim = i;
+  }
+  live.splice(victim, 1);
 }
 
 function parseJsonObject(segment) {

@@ -18,10 +18,15 @@ export interface MintOptions {
   machine: MachineInfo;
   /** Seconds since the epoch; defaults to now. */
   now?: number;
+  /** Defaults to 60 s (DEFAULT_LIFETIME_SECONDS); at most 120 s, the longest the Action accepts. */
   lifetimeSeconds?: number;
 }
 
-/** Mints a fresh local token; a new 256-bit `jti` every call, so a retry never replays. */
+/**
+ * Mints a fresh local token, to be sent right away: a new 256-bit `jti` every call, so a retry never
+ * replays, and a short life, because a token's lifetime — not the Action's best-effort replay store —
+ * is what bounds a replay (docs/local-token.md).
+ */
 export async function mintLocalToken(options: MintOptions): Promise<string> {
   const lifetime = options.lifetimeSeconds ?? DEFAULT_LIFETIME_SECONDS;
   if (!(lifetime > 0 && lifetime <= MAX_LIFETIME_SECONDS)) {

@@ -1,7 +1,6 @@
-import { createRequire } from 'node:module';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { MachineKey } from '../../src/identity/keys.js';
-import { ACTION_PATH, loadActionWithRequire } from './action-module.js';
+import { actionImport, actionRequire, loadActionWith } from './action-module.js';
 import { createEvent, createFakeApi, FakeCache } from './fake-api.js';
 import { expectDenied, runAction } from './run.js';
 import { ISSUER, keyPairs, mintGood } from './tokens.js';
@@ -67,7 +66,7 @@ describe('server faults', () => {
         throw new Error(`boom ${token} ${SECRETS.CONNECTION}`);
       },
     });
-    const handler = loadActionWithRequire(createRequire(ACTION_PATH));
+    const { handler } = loadActionWith();
     await expect(handler(event, fake.api)).resolves.toBeUndefined();
     const run = { ...fake, result: fake.outcome() };
     expectDenied(run, 'server_error', /failed unexpectedly/, token, SECRETS);
@@ -78,7 +77,7 @@ describe('server faults', () => {
     fake.api.authentication.setUserByConnection = () => {
       throw new Error('api down');
     };
-    const handler = loadActionWithRequire(createRequire(ACTION_PATH));
+    const { handler } = loadActionWith();
     await expect(handler(createEvent({ subjectToken: await freshToken(), secrets: SECRETS }), fake.api)).resolves.toBeUndefined();
     // No second outcome on top of the failed one.
     expect(fake.calls.filter((call) => call.method.startsWith('access.'))).toEqual([]);
@@ -86,29 +85,58 @@ describe('server faults', () => {
 });
 
 describe('loading', () => {
-  it('requires only node:crypto and jose, and nothing at load time', async () => {
-    const realRequire = createRequire(ACTION_PATH);
+  it('requires only node:crypto at load time, and imports jose — with import(), once — on first use', async () => {
     const required: string[] = [];
-    const handler = loadActionWithRequire((id) => {
-      required.push(id);
-      return realRequire(id);
+    const imported: string[] = [];
+    const { handler, importSites } = loadActionWith({
+      require: (id) => {
+        required.push(id);
+        return actionRequire(id);
+      },
+      importModule: (specifier) => {
+        imported.push(specifier);
+        return actionImport(specifier);
+      },
     });
-    const atLoad = [...required];
+    expect(importSites).toBeGreaterThan(0);
+    expect(required).toEqual(['crypto']);
+    expect(imported).toEqual([]);
+    for (let i = 0; i < 2; i += 1) {
+      const fake = createFakeApi();
+      await handler(createEvent({ subjectToken: await freshToken(), secrets: SECRETS }), fake.api);
+      expect(fake.outcome().kind).toBe('setUser');
+    }
+    // jose never through require(): that needs require(esm), which not every node22 has.
+    expect(required).toEqual(['crypto']);
+    expect(imported).toEqual(['jose']);
+  });
+
+  it('a jose that fails to load is server_error (not a crash or a rejection), and is tried again next time', async () => {
+    let fail = true;
+    const { handler } = loadActionWith({
+      importModule: (specifier) => (fail ? Promise.reject(new Error(`Cannot find module '${specifier}'`)) : actionImport(specifier)),
+    });
+    const fake = createFakeApi();
+    await handler(createEvent({ subjectToken: await freshToken(), secrets: SECRETS }), fake.api);
+    expectDenied({ ...fake, result: fake.outcome() }, 'server_error', /could not load its dependency jose/, token, SECRETS);
+
+    fail = false;
+    const next = createFakeApi();
+    await handler(createEvent({ subjectToken: await freshToken(), secrets: SECRETS }), next.api);
+    expect(next.outcome().kind).toBe('setUser');
+  });
+
+  it('a jose module without the functions the Action needs is server_error', async () => {
+    const { handler } = loadActionWith({ importModule: async () => ({ default: {}, compactVerify: () => undefined }) });
+    const fake = createFakeApi();
+    await handler(createEvent({ subjectToken: await freshToken(), secrets: SECRETS }), fake.api);
+    expectDenied({ ...fake, result: fake.outcome() }, 'server_error', /without the functions/, token, SECRETS);
+  });
+
+  it('accepts a jose whose functions sit on `default` (a CommonJS build seen through import())', async () => {
+    const { handler } = loadActionWith({ importModule: async (specifier) => ({ default: await actionImport(specifier) }) });
     const fake = createFakeApi();
     await handler(createEvent({ subjectToken: await freshToken(), secrets: SECRETS }), fake.api);
     expect(fake.outcome().kind).toBe('setUser');
-    expect(atLoad).toEqual(['crypto']);
-    expect(new Set(required)).toEqual(new Set(['crypto', 'jose']));
-  });
-
-  it('a jose that fails to load is server_error, not a crash or a rejection', async () => {
-    const realRequire = createRequire(ACTION_PATH);
-    const handler = loadActionWithRequire((id) => {
-      if (id === 'jose') throw new Error("Cannot find module 'jose'");
-      return realRequire(id);
-    });
-    const fake = createFakeApi();
-    await handler(createEvent({ subjectToken: await freshToken(), secrets: SECRETS }), fake.api);
-    expectDenied({ ...fake, result: fake.outcome() }, 'server_error', /failed unexpectedly/, token, SECRETS);
   });
 });

@@ -22,7 +22,7 @@ const good: Partial<Record<LocalTokenAlg, string>> = {};
 beforeAll(async () => {
   keys = await keyPairs();
   strangers = await keyPairs();
-  for (const alg of ALGS) good[alg] = await mintGood(keys[alg], { lifetimeSeconds: 300 });
+  for (const alg of ALGS) good[alg] = await mintGood(keys[alg], { lifetimeSeconds: 120 });
 });
 
 async function decide(subjectToken: unknown): Promise<string> {

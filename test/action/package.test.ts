@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ACTION_PATH, ACTIONS_DIR } from './action-module.js';
+import { ACTION_PATH, ACTIONS_DIR, actionImport } from './action-module.js';
 
 const readJson = (path: string): Record<string, unknown> => JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
 
@@ -21,9 +21,12 @@ describe('auth0-actions/package.json, the one declaration of the Action’s depe
     expect(pinned).toBe(installed);
   });
 
-  it('loads jose (ESM) through require(), as the node22 Action runtime does', () => {
-    const jose = createRequire(ACTION_PATH)('jose') as Record<string, unknown>;
+  it('jose resolves from the Action’s directory through import(), and the Action never require()s it (jose 6 is ESM-only)', async () => {
+    const jose = (await actionImport('jose')) as Record<string, unknown>;
     for (const name of ['compactVerify', 'importJWK', 'calculateJwkThumbprint']) expect(typeof jose[name]).toBe('function');
+    const code = readFileSync(ACTION_PATH, 'utf8');
+    expect(code).not.toMatch(/require\(\s*['"]jose['"]\s*\)/);
+    expect(code).toMatch(/await import\('jose'\)/);
   });
 
   it('makes the Action file CommonJS although the root package is ESM', () => {

@@ -89,3 +89,15 @@ export function segmentsOf(token: string): string[] {
 export async function keyPairs(): Promise<Record<LocalTokenAlg, MachineKey>> {
   return { ES256: await generateMachineKey('ES256'), EdDSA: await generateMachineKey('EdDSA') };
 }
+
+/**
+ * The username the Action must set (CONTRACTS.md decision 2), computed here independently of the
+ * Action: `omni-` + RFC 4648 base32 of the thumbprint's 32 bytes, lowercase, no padding.
+ */
+export function expectedUsername(thumbprint: string): string {
+  const bits = [...Buffer.from(thumbprint, 'base64url')].map((byte) => byte.toString(2).padStart(8, '0')).join('');
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
+  let out = '';
+  for (let at = 0; at < bits.length; at += 5) out += alphabet[parseInt(bits.slice(at, at + 5).padEnd(5, '0'), 2)];
+  return `omni-${out}`;
+}
