@@ -16,13 +16,24 @@ export interface Answer {
   body: any;
 }
 
-export async function call(
-  emu: Emulator,
-  method: string,
-  path: string,
-  options: { form?: Record<string, string>; json?: unknown; raw?: string | Buffer; contentType?: string; headers?: Record<string, string> } = {},
-): Promise<Answer> {
+export interface CallOptions {
+  form?: Record<string, string>;
+  json?: unknown;
+  raw?: string | Buffer;
+  contentType?: string;
+  headers?: Record<string, string>;
+  /** Send `/__emulator/*` requests without the control token `call` otherwise adds. */
+  bare?: boolean;
+}
+
+/**
+ * One HTTP request to the emulator. Requests to its control endpoints (`/__emulator/*`) carry
+ * `Authorization: Bearer <control_token>` unless `bare` is set or the caller gives its own.
+ */
+export async function call(emu: Emulator, method: string, path: string, options: CallOptions = {}): Promise<Answer> {
   const headers: Record<string, string> = { ...options.headers };
+  const ownAuthorization = Object.keys(headers).some((h) => h.toLowerCase() === 'authorization');
+  if (path.startsWith('/__emulator/') && !options.bare && !ownAuthorization) headers.authorization = `Bearer ${emu.info().control_token}`;
   let body: string | Buffer | undefined;
   if (options.form) {
     body = new URLSearchParams(options.form).toString();
@@ -91,7 +102,11 @@ export async function pollUntil<T>(what: string, probe: () => Promise<T | undefi
   }
 }
 
-export const resetThrottle = (emu: Emulator): Promise<Answer> => call(emu, 'POST', '/__emulator/reset-throttle');
+/** A control endpoint (`/__emulator/*`) with the emulator's control token. */
+export const control = (emu: Emulator, method: string, path: string, json?: unknown): Promise<Answer> =>
+  call(emu, method, `/__emulator/${path}`, json === undefined ? {} : { json });
+
+export const resetThrottle = (emu: Emulator): Promise<Answer> => control(emu, 'POST', 'reset-throttle');
 
 // ---- Crafted local tokens, each breaking one rule of docs/local-token.md ----
 
