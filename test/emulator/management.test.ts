@@ -457,12 +457,12 @@ describe('Token Exchange Profiles', () => {
     expect(extra.body.message).toMatch(/Additional properties not allowed: extra/);
   });
 
-  it('allows at most 100 profiles', async () => {
+  it('allows at most 100 profiles: the 101st is 403 (documented entity limit)', async () => {
     const tenant = newTenant();
     const actionId = deployedAction(tenant);
     for (let i = 0; i < 100; i++) createProfile(tenant, profileBody(actionId, { subject_token_type: `urn:acme:type-${i}` }));
     const res = await call(tenant, 'POST', '/api/v2/token-exchange-profiles', { body: profileBody(actionId, { subject_token_type: 'urn:acme:type-100' }) });
-    expect(res.status).toBe(400);
+    expect(res.status).toBe(403);
     expect(res.body.message).toMatch(/maximum of 100/);
     expect(tenant.profiles.size).toBe(100);
   });
@@ -491,7 +491,7 @@ describe('Token Exchange Profiles', () => {
     expect((await call(tenant, 'GET', '/api/v2/token-exchange-profiles?take=0')).status).toBe(400);
   });
 
-  it('updates only name and subject_token_type, with the same checks', async () => {
+  it('updates only name and subject_token_type, with the same checks; a used subject_token_type is 400 on PATCH', async () => {
     const tenant = newTenant();
     const actionId = deployedAction(tenant);
     const first = createProfile(tenant, profileBody(actionId));
@@ -505,8 +505,9 @@ describe('Token Exchange Profiles', () => {
     expect((await call(tenant, 'PATCH', path, { body: { subject_token_type: 'urn:ietf:x:y:z' } })).status).toBe(400);
     expect((await call(tenant, 'PATCH', path, { body: { name: 'no' } })).status).toBe(400);
     const dup = await call(tenant, 'PATCH', path, { body: { subject_token_type: 'urn:acme:taken' } });
-    expect(dup.status).toBe(409);
+    expect(dup.status).toBe(400);
     expect(dup.body.message).toContain('urn:acme:taken');
+    expect(tenant.profiles.get(first.id)!.subject_token_type).toBe('https://acme.example/t');
     expect((await call(tenant, 'DELETE', path)).status).toBe(204);
     expect((await call(tenant, 'GET', path)).status).toBe(404);
     expect((await call(tenant, 'DELETE', path)).status).toBe(404);
@@ -523,6 +524,13 @@ describe('clients', () => {
     expect(tenant.clients.get(tenant.seed.cliClientId)!.token_exchange).toEqual({ allow_any_profile_of_type: ['custom_authentication'] });
     const cleared = await call(tenant, 'PATCH', path, { body: { token_exchange: { allow_any_profile_of_type: [] } } });
     expect(cleared.body.token_exchange).toEqual({ allow_any_profile_of_type: [] });
+  });
+
+  it('accepts on_behalf_of_token_exchange next to custom_authentication', async () => {
+    const tenant = newTenant();
+    const both = ['custom_authentication', 'on_behalf_of_token_exchange'];
+    const res = await call(tenant, 'PATCH', `/api/v2/clients/${tenant.seed.cliClientId}`, { body: { token_exchange: { allow_any_profile_of_type: both } } });
+    expect([res.status, res.body.token_exchange]).toEqual([200, { allow_any_profile_of_type: both }]);
   });
 
   it('refuses other profile types and clients that are third-party or not OIDC-conformant', async () => {

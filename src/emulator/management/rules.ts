@@ -31,8 +31,11 @@ export const MAX_PROFILES = 100;
 
 // ---- Clients and connections ----
 
-/** The only value `token_exchange.allow_any_profile_of_type` may hold. */
-export const CLIENT_PROFILE_TYPES = ['custom_authentication'] as const;
+/**
+ * The values `token_exchange.allow_any_profile_of_type` may hold (Management API reference,
+ * ClientTokenExchangeTypeEnum: On-Behalf-Of is GA, custom_authentication is Early Access).
+ */
+export const CLIENT_PROFILE_TYPES = ['custom_authentication', 'on_behalf_of_token_exchange'] as const;
 export const CONNECTION_CLIENTS_PATCH_MAX = 50;
 
 // ---- Pagination ----
@@ -76,13 +79,16 @@ export const DUPLICATE_ACTION_NAME = answer(409, 'An action with this name alrea
 export const ACTION_IN_USE = answer(409, 'The action is used by a token exchange profile; delete the profile first.');
 
 export const DUPLICATE_RESOURCE_SERVER = answer(409, 'A resource server with the same identifier already exists');
-/** Documented 409; the text names the subject_token_type. */
+/** Documented 409 on create; the text names the subject_token_type. */
 export const duplicateSubjectTokenType = (value: string): ErrorAnswer =>
   answer(409, `A token exchange profile with subject_token_type "${value}" already exists.`);
+/** On PATCH the same conflict is documented as a 400 (Update an existing token exchange profile § Responses). */
+export const duplicateSubjectTokenTypeOnUpdate = (value: string): ErrorAnswer =>
+  answer(400, `A token exchange profile with subject_token_type "${value}" already exists.`, 'invalid_body');
 /** CHOICE: 400 for a profile whose Action is missing, of another trigger, or not deployed. */
 export const profileActionRefused = (detail: string): ErrorAnswer => answer(400, detail, 'invalid_body');
-/** CHOICE: 400 when the tenant already has MAX_PROFILES profiles. */
-export const TOO_MANY_PROFILES = answer(400, `The tenant already has the maximum of ${MAX_PROFILES} token exchange profiles.`);
+/** 403 when the tenant already has MAX_PROFILES profiles (documented "entity limit" answer; the text is ours). */
+export const TOO_MANY_PROFILES = answer(403, `The tenant already has the maximum of ${MAX_PROFILES} token exchange profiles.`);
 /** CHOICE: 400 when token_exchange is set on a third-party or non-OIDC-conformant client. */
 export const CLIENT_NOT_ELIGIBLE = answer(
   400,
