@@ -75,6 +75,10 @@ export interface Connection {
   /** Client ids the connection is enabled for. */
   enabled_clients: string[];
   options?: ConnectionOptions;
+  display_name?: string;
+  is_domain_connection?: boolean;
+  realms?: string[];
+  metadata?: Record<string, string>;
 }
 
 /** One binding of an Action to a trigger (`GET/PATCH /api/v2/actions/triggers/{trigger}/bindings`). */

@@ -4,6 +4,7 @@
  * each); correcting one after a finding on a real tenant means editing one line here.
  */
 import { SUPPORTED_RUNTIMES } from '../action-runtime.js';
+import type { ErrorChoice } from '../behaviour.js';
 import type { ErrorAnswer } from './errors.js';
 
 // ---- Actions ----
@@ -37,6 +38,19 @@ export const MAX_PROFILES = 100;
  */
 export const CLIENT_PROFILE_TYPES = ['custom_authentication', 'on_behalf_of_token_exchange'] as const;
 export const CONNECTION_CLIENTS_PATCH_MAX = 50;
+/** ConnectionName: starts and ends with a letter or digit, letters, digits and single `-` between; ≤ 128. */
+export const CONNECTION_NAME_PATTERN = /^[a-zA-Z0-9](?:-[a-zA-Z0-9]|[a-zA-Z0-9])*$/;
+export const CONNECTION_NAME_MAX = 128;
+/** CHOICE: the emulator models database connections only; other strategies are refused (400). */
+export const CONNECTION_STRATEGIES = ['auth0'] as const;
+export const IDENTIFIER_ATTRIBUTES = ['email', 'phone_number', 'username'] as const;
+/** SignupStatusEnum of the Management API. */
+export const SIGNUP_STATUSES = ['required', 'optional', 'inactive'] as const;
+/** "Adding Username for Database Connections" § Username length: default 1–15, configurable up to 128. */
+export const USERNAME_DEFAULT_LENGTH = { min: 1, max: 15 } as const;
+export const USERNAME_LENGTH_LIMIT = { min: 1, max: 128 } as const;
+/** Same page § Allowed characters: letters (no accents), digits and @ ^ $ . ! ` - # + ' ~ _. */
+export const USERNAME_CHARACTERS = /^[A-Za-z0-9@^$.!`\-#+'~_]+$/;
 
 // ---- Pagination ----
 
@@ -66,6 +80,8 @@ export const NO_ROUTE = answer(404, 'Not Found');
 export const NO_CLIENT = answer(404, 'The client does not exist', 'inexistent_client');
 export const NO_RESOURCE_SERVER = answer(404, 'The resource server does not exist', 'inexistent_resource_server');
 export const NO_CONNECTION = answer(404, 'The connection does not exist', 'inexistent_connection');
+/** CHOICE: the text and errorCode of a duplicate connection name are not documented; 409 as for other duplicates. */
+export const DUPLICATE_CONNECTION = answer(409, 'A connection with the same name already exists', 'connection_conflict');
 export const NO_USER = answer(404, 'The user does not exist.', 'inexistent_user');
 /** CHOICE: text and missing errorCode for Actions and profiles are not known. */
 export const NO_ACTION = answer(404, 'The action does not exist.');
@@ -95,3 +111,23 @@ export const CLIENT_NOT_ELIGIBLE = answer(
   'Custom Token Exchange requires a first-party (is_first_party: true), OIDC-conformant (oidc_conformant: true) client.',
   'invalid_body',
 );
+
+// ---- Users the Action creates (answers on /oauth/token, not the Management API) ----
+
+/**
+ * CHOICE: the exchange's answer when the connection refuses the user an Action's
+ * setUserByConnection would create or update (a required attribute missing, a username Auth0 would
+ * refuse, an email or username already taken, a phone number the connection does not take). Auth0
+ * documents the rules, not the answer; like the emulator's other refusals of the user an Action set
+ * (behaviour.ts), it is 403 `access_denied`, the description naming the rule.
+ */
+export const CONNECTION_REFUSED_USER: ErrorChoice = {
+  status: 403,
+  error: 'access_denied',
+  description: 'The connection refused the user set by the Action: ',
+};
+/**
+ * CHOICE: `disable_signup` ("prevents new user registration through this connection") does NOT
+ * block Custom Token Exchange's create_if_not_exists; Auth0 does not say whether it does.
+ */
+export const DISABLE_SIGNUP_BLOCKS_EXCHANGE_CREATION = false;
