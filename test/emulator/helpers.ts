@@ -1,5 +1,6 @@
 /** Shared plumbing for the emulator's end-to-end tests: real HTTP on loopback via undici. */
 import { randomBytes } from 'node:crypto';
+import { ManagementClient } from 'auth0';
 import { CompactSign, type CryptoKey, type KeyObject } from 'jose';
 import { request } from 'undici';
 import { generateMachineKey, type MachineKey } from '../../src/identity/keys.js';
@@ -90,6 +91,16 @@ export async function managementToken(emu: Emulator): Promise<string> {
 
 export function api(emu: Emulator, token: string, method: string, path: string, json?: unknown): Promise<Answer> {
   return call(emu, method, `/api/v2${path}`, { headers: { authorization: `Bearer ${token}` }, ...(json !== undefined ? { json } : {}) });
+}
+
+/**
+ * The official Auth0 Management SDK (`auth0` v5) pointed at the emulator. The SDK always builds
+ * `https://{domain}/api/v2`; the emulator serves http on loopback, so its base URL is replaced.
+ */
+export function managementSdk(emu: Emulator, token: string): ManagementClient {
+  const client = new ManagementClient({ domain: new URL(emu.domain).host, token, telemetry: false });
+  (client as unknown as { _options: { baseUrl: string } })._options.baseUrl = `${emu.domain}/api/v2`;
+  return client;
 }
 
 export async function pollUntil<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {

@@ -132,7 +132,12 @@ function listConnections(tenant: Tenant, query: URLSearchParams): Connection[] {
 export const connectionRoutes: Route[] = [
   {
     method: 'GET', pattern: '/api/v2/connections', scope: 'read:connections',
-    handle: ({ tenant, req }) => json(200, offsetList('connections', listConnections(tenant, req.query).map((c) => selectFields(connectionView(c), req.query)), req.query)),
+    handle: ({ tenant, req }) => {
+      const views = listConnections(tenant, req.query).map((c) => selectFields(connectionView(c), req.query));
+      // `take`/`from` ask for checkpoint paging (`{connections, next}`; the official SDK v5 sends take=50).
+      if (req.query.has('take') || req.query.has('from')) return json(200, checkpointList('connections', views, (c) => String(c.id), req.query));
+      return json(200, offsetList('connections', views, req.query));
+    },
   },
   {
     method: 'POST', pattern: '/api/v2/connections', scope: 'create:connections',
