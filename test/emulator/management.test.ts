@@ -694,6 +694,19 @@ describe('attack protection', () => {
   });
 });
 
+describe('trigger bindings: scopes', () => {
+  it('reads with read:actions and binds with update:actions', async () => {
+    const tenant = newTenant();
+    const path = '/api/v2/actions/triggers/post-login/bindings';
+    const noRead = await call(tenant, 'GET', path, { scopes: ['update:actions'] });
+    expect([noRead.status, noRead.body.message]).toEqual([403, 'Insufficient scope, expected any of: read:actions']);
+    const noUpdate = await call(tenant, 'PATCH', path, { body: { bindings: [] }, scopes: ['read:actions'] });
+    expect([noUpdate.status, noUpdate.body.message]).toEqual([403, 'Insufficient scope, expected any of: update:actions']);
+    expect((await call(tenant, 'GET', path, { scopes: ['read:actions'] })).body).toEqual({ bindings: [], total: 0, page: 0, per_page: 50 });
+    expect((await call(tenant, 'GET', '/api/v2/actions/triggers', { scopes: ['read:actions'] })).status).toBe(200);
+  });
+});
+
 describe('connections: create and update', () => {
   const FI = {
     username: {

@@ -10,6 +10,17 @@ import type { ErrorAnswer } from './errors.js';
 // ---- Actions ----
 
 export const CTE_TRIGGER = { id: 'custom-token-exchange', version: 'v1' } as const;
+export const POST_LOGIN_TRIGGER = { id: 'post-login', version: 'v3' } as const;
+/**
+ * The triggers the emulator knows (`GET /api/v2/actions/triggers`). Custom Token Exchange Actions
+ * are attached by Token Exchange Profiles (entity-bound); post-login Actions by trigger bindings.
+ */
+export const ACTION_TRIGGERS = [
+  { ...CTE_TRIGGER, binding_policy: 'entity-bound' },
+  { ...POST_LOGIN_TRIGGER, binding_policy: 'trigger-bound' },
+] as const;
+/** ActionBindingRefTypeEnum. */
+export const BINDING_REF_TYPES = ['binding_id', 'action_id', 'action_name'] as const;
 /** The runtimes the Action runner builds (node22, node18); others are refused at the API. */
 export const ACTION_RUNTIMES = SUPPORTED_RUNTIMES;
 /** Auth0's default for new Actions. */
@@ -93,6 +104,14 @@ export const DEPLOY_NOT_BUILT = answer(400, "A draft must be in the 'built' stat
 export const DUPLICATE_ACTION_NAME = answer(409, 'An action with this name already exists.');
 /** CHOICE: Auth0 refuses deleting an Action a profile uses; the status and text are ours. */
 export const ACTION_IN_USE = answer(409, 'The action is used by a token exchange profile; delete the profile first.');
+/** "An action must be unbound from all triggers before it can be deleted" (or `?force=true`); status and text are ours (CHOICE). */
+export const ACTION_BOUND = answer(409, 'The action is bound to a trigger; unbind it first or delete with force=true.');
+/** CHOICE: a trigger id the emulator does not know, in a bindings path. */
+export const NO_TRIGGER = answer(404, 'The trigger does not exist.');
+/** CHOICE: Custom Token Exchange Actions are bound by profiles, not through the bindings API. */
+export const ENTITY_BOUND_TRIGGER = answer(400, 'Bindings of this trigger are managed by Auth0 (binding_policy entity-bound); use a token exchange profile.', 'invalid_body');
+/** CHOICE: 400 for a binding whose Action is missing, of another trigger, not deployed, or bound twice. */
+export const bindingRefused = (detail: string): ErrorAnswer => answer(400, detail, 'invalid_body');
 
 export const DUPLICATE_RESOURCE_SERVER = answer(409, 'A resource server with the same identifier already exists');
 /** Documented 409 on create; the text names the subject_token_type. */
