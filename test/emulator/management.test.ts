@@ -252,7 +252,8 @@ describe('Actions', () => {
     const tenant = newTenant();
     const cases: [Record<string, unknown>, RegExp][] = [
       [{ name: undefined }, /Missing required property: name/],
-      [{ supported_triggers: [{ id: 'post-login', version: 'v3' }] }, /Unsupported trigger post-login@v3/],
+      [{ supported_triggers: [{ id: 'post-login', version: 'v2' }] }, /Unsupported trigger post-login@v2/],
+      [{ supported_triggers: [{ id: 'pre-user-registration', version: 'v2' }] }, /Unsupported trigger pre-user-registration@v2/],
       [{ runtime: 'node12' }, /No enum match for: "node12".*runtime/],
       [{ secrets: [{ name: 'N'.repeat(129), value: 'x' }] }, /String is too long \(129 chars\), maximum 128' on property secrets\[0\]\.name/],
       [{ secrets: [{ name: 'N', value: 'v'.repeat(4097) }] }, /maximum 4096' on property secrets\[0\]\.value/],
