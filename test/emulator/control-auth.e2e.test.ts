@@ -61,6 +61,13 @@ describe('the control token', () => {
     expect((await control(emu, 'GET', 'stats')).status).toBe(200);
   });
 
+  it('switches forgetActionCache (a boolean setting) on and off', async () => {
+    const on = await control(emu, 'POST', 'settings', { forgetActionCache: true });
+    expect([on.status, on.body.forgetActionCache, emu.tenant.settings.forgetActionCache]).toEqual([200, true, true]);
+    expect((await control(emu, 'POST', 'settings', { forgetActionCache: 'yes' })).status).toBe(400);
+    expect((await control(emu, 'POST', 'settings', { forgetActionCache: false })).body.forgetActionCache).toBe(false);
+  });
+
   it('an unknown control path is 404 only after authentication', async () => {
     expect((await call(emu, 'GET', '/__emulator/nope', { bare: true })).status).toBe(401);
     expect((await control(emu, 'GET', 'nope')).status).toBe(404);
