@@ -1,22 +1,45 @@
 /**
  * What `omni-auth emulator --provisioned` does: the tenant setup omni-auth's own provisioning makes
  * on a real tenant, applied directly through the Management API's services (so with the same
- * validation), with the Action built and deployed at once instead of after buildMs / deployMs.
+ * validation), with the Action built and deployed at once instead of after buildMs / deployMs:
+ * the machines' connection (enabled for the CLI client; `seed.connection` then names it, and so
+ * does the Action's CONNECTION secret), the Action, its profile, the client and the API.
  */
 import { OmniAuthError } from '../util/errors.js';
 import { buildStatus, createAction, deployAction } from './management/actions.js';
 import { patchClient } from './management/clients.js';
-import { connectionByName, setConnectionClients } from './management/connections.js';
+import { connectionByName, createConnection, setConnectionClients } from './management/connections.js';
 import { ManagementError } from './management/errors.js';
 import { createProfile } from './management/profiles.js';
 import { patchResourceServer } from './management/resource-servers.js';
 import { CTE_TRIGGER, DEFAULT_ACTION_RUNTIME, PROFILE_TYPE } from './management/rules.js';
-import type { Tenant } from './state.js';
+import { DEFAULT_CONNECTION, type Tenant } from './state.js';
 
 export const PROVISION_DEFAULTS = {
   subjectTokenType: 'urn:omnispindle:local-auth',
   profileName: 'omnispindle-local-auth',
   actionName: 'omni-auth-custom-token-exchange',
+} as const;
+
+/**
+ * The machines' connection (CONTRACTS.md §1): a database connection with Flexible Identifiers,
+ * username the only identifier (required, 1–64 characters, not email- or phone-shaped), sign-ups
+ * disabled, enabled for the CLI client only. `setup` creates the same on a real tenant.
+ */
+export const MACHINES_CONNECTION = {
+  name: 'omni-auth-machines',
+  strategy: 'auth0',
+  options: {
+    attributes: {
+      username: {
+        identifier: { active: true },
+        profile_required: true,
+        signup: { status: 'required' },
+        validation: { min_length: 1, max_length: 64, allowed_types: { email: false, phone_number: false } },
+      },
+    },
+    disable_signup: true,
+  },
 } as const;
 
 export interface ProvisionOptions {
@@ -26,6 +49,13 @@ export interface ProvisionOptions {
 }
 
 function steps(tenant: Tenant, action: { code: string; dependencies: { name: string; version: string }[] }, o: Required<ProvisionOptions>): void {
+  // The default database connection stays, as on every real tenant; the machines get their own.
+  if (!connectionByName(tenant, DEFAULT_CONNECTION)) {
+    throw new OmniAuthError('emulator.provisionFailed', `the seeded connection ${DEFAULT_CONNECTION} is missing`);
+  }
+  const machines = connectionByName(tenant, MACHINES_CONNECTION.name) ?? createConnection(tenant, structuredClone(MACHINES_CONNECTION));
+  setConnectionClients(tenant, machines.id, [{ client_id: tenant.seed.cliClientId, status: true }]);
+  tenant.seed.connection = machines.name;
   const created = createAction(tenant, {
     name: o.actionName,
     supported_triggers: [{ ...CTE_TRIGGER }],
@@ -46,9 +76,6 @@ function steps(tenant: Tenant, action: { code: string; dependencies: { name: str
   createProfile(tenant, { name: o.profileName, subject_token_type: o.subjectTokenType, action_id: created.id, type: PROFILE_TYPE });
   patchClient(tenant, tenant.seed.cliClientId, { token_exchange: { allow_any_profile_of_type: [PROFILE_TYPE] } });
   patchResourceServer(tenant, tenant.seed.audience, { skip_consent_for_verifiable_first_party_clients: true, allow_offline_access: true });
-  const connection = connectionByName(tenant, tenant.seed.connection);
-  if (!connection) throw new OmniAuthError('emulator.provisionFailed', `the seeded connection ${tenant.seed.connection} is missing`);
-  setConnectionClients(tenant, connection.id, [{ client_id: tenant.seed.cliClientId, status: true }]);
 }
 
 export async function provisionTenant(

@@ -1,11 +1,22 @@
 /**
  * Turns the user the Action chose (setUserById / setUserByConnection) into a tenant user, creating
  * or updating it as the Action's options say (reference §2), then applies its metadata changes.
+ *
+ * A database connection (strategy `auth0`) refuses the users it would refuse on Auth0
+ * (management/connection-options.ts, creationRules): a plain connection needs an email (and a
+ * username with "Require Username"); a Flexible-Identifiers connection needs what its attributes
+ * mark `profile_required` and one active identifier; usernames follow Auth0's length and character
+ * rules and are stored lowercased (emails too); email and username are unique in the connection.
+ * A refusal is CONNECTION_REFUSED_USER (management/rules.ts). A new user with an email that is not
+ * verified gets a verification mail unless the Action passed `verify_email: false`: the emulator
+ * counts it in `stats.mails`.
  */
 import type { UserChoice } from './action-runtime.js';
 import {
   CONNECTION_NOT_ENABLED, CONNECTION_NOT_FOUND, IMMUTABLE_ATTRIBUTE, USER_ID_MISSING, USER_NOT_CREATED, USER_NOT_FOUND,
 } from './behaviour.js';
+import { creationRules, isEmailShaped, usernameProblem } from './management/connection-options.js';
+import { CONNECTION_REFUSED_USER, DISABLE_SIGNUP_BLOCKS_EXCHANGE_CREATION } from './management/rules.js';
 import { OAuthError } from './oauth-error.js';
 import { nowIso, type Client, type Connection, type Tenant, type User } from './state.js';
 
@@ -34,6 +45,58 @@ function findConnection(tenant: Tenant, name: string): Connection | undefined {
 /** Auth0 ids: `auth0|<id>` for database connections, `<strategy>|<id>` otherwise. */
 const userIdFor = (connection: Connection, id: string): string => `${connection.strategy}|${id}`;
 
+const refuse = (why: string): OAuthError => OAuthError.of(CONNECTION_REFUSED_USER, why);
+
+/** A database connection stores usernames and emails lowercased. */
+function normalized(connection: Connection, profile: Partial<User>): Partial<User> {
+  if (connection.strategy !== 'auth0') return profile;
+  const out = { ...profile };
+  if (out.username !== undefined) out.username = out.username.toLowerCase();
+  if (out.email !== undefined) out.email = out.email.toLowerCase();
+  return out;
+}
+
+function takenBy(tenant: Tenant, connection: Connection, field: 'email' | 'username', value: string, self: string): boolean {
+  for (const u of tenant.users.values()) {
+    if (u.user_id !== self && u.connection === connection.name && u[field] === value) return true;
+  }
+  return false;
+}
+
+/** Throws when a database connection would refuse creating this user (see the module comment). */
+function checkCreation(tenant: Tenant, connection: Connection, userId: string, profile: Partial<User>): void {
+  if (connection.strategy !== 'auth0') return;
+  if (DISABLE_SIGNUP_BLOCKS_EXCHANGE_CREATION && connection.options?.disable_signup === true) throw refuse('sign-ups are disabled');
+  const rules = creationRules(connection.options);
+  for (const name of rules.refused) {
+    if (profile[name] !== undefined) {
+      throw refuse(name === 'username' && !rules.flexible
+        ? 'the connection does not require a username (requires_username is off), so none may be set'
+        : `the connection has no ${name} attribute`);
+    }
+  }
+  for (const name of rules.required) {
+    if (profile[name] === undefined) throw refuse(`${name} is required by the connection`);
+  }
+  if (rules.identifiers.length > 0 && !rules.identifiers.some((n) => profile[n] !== undefined)) {
+    throw refuse(`the user needs one of the connection's identifiers (${rules.identifiers.join(', ')})`);
+  }
+  if (profile.email !== undefined && !isEmailShaped(profile.email)) throw refuse('the email is not a valid email address');
+  if (profile.username !== undefined) {
+    const problem = usernameProblem(profile.username, rules.username);
+    if (problem) throw refuse(problem);
+  }
+  for (const field of ['email', 'username'] as const) {
+    const value = profile[field];
+    if (value !== undefined && takenBy(tenant, connection, field, value, userId)) throw refuse(`the ${field} is already used by another user of the connection`);
+  }
+}
+
+/** Auth0 sends a verification mail to a new user whose email is not verified, unless told not to. */
+function sendsVerificationMail(user: User, attributes: Attributes): boolean {
+  return user.email !== undefined && user.email_verified !== true && attributes.verify_email !== false;
+}
+
 function byConnection(tenant: Tenant, client: Client, choice: Extract<UserChoice, { kind: 'connection' }>): User {
   const connection = findConnection(tenant, choice.connection);
   if (!connection) throw OAuthError.of(CONNECTION_NOT_FOUND);
@@ -41,22 +104,26 @@ function byConnection(tenant: Tenant, client: Client, choice: Extract<UserChoice
   const rawId = choice.attributes.user_id;
   if (typeof rawId !== 'string' || rawId === '') throw OAuthError.of(USER_ID_MISSING);
   const userId = userIdFor(connection, rawId);
-  const profile = profileOf(choice.attributes);
+  const profile = normalized(connection, profileOf(choice.attributes));
   const existing = tenant.users.get(userId);
   const now = nowIso();
   if (!existing) {
     if (choice.options.creationBehavior !== 'create_if_not_exists') throw OAuthError.of(USER_NOT_CREATED);
+    checkCreation(tenant, connection, userId, profile);
     const user: User = {
       ...profile, user_id: userId, connection: connection.name,
       app_metadata: {}, user_metadata: {}, created_at: now, updated_at: now, logins_count: 0,
     };
     tenant.users.set(userId, user);
+    if (sendsVerificationMail(user, choice.attributes)) tenant.stats.mails += 1;
     return user;
   }
   if (choice.options.updateBehavior === 'replace') {
     const changed = IMMUTABLE.filter((name) => name in profile && profile[name] !== existing[name]);
     if (changed.length > 0) throw OAuthError.of(IMMUTABLE_ATTRIBUTE, changed.join(', '));
-    // "replace": the attributes given replace the stored ones; attributes not given stay.
+    // "replace" is no partial update: the profile attributes given replace the stored ones and those
+    // not given are removed. The identifiers (email, username, phone…) cannot change, so they stay.
+    for (const name of MUTABLE_STRINGS) if (!(name in profile)) delete existing[name];
     Object.assign(existing, profile, { updated_at: now });
   }
   return existing;

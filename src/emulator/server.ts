@@ -3,6 +3,7 @@
  * Authentication API, Management API), the request statistics and the X-RateLimit-* headers every
  * Auth0 response carries.
  */
+import { randomBytes } from 'node:crypto';
 import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { OmniAuthError, UsageError } from '../util/errors.js';
@@ -40,6 +41,8 @@ export interface EmulatorInfo {
   audience: string;
   connection: string;
   management: { client_id: string; client_secret: string };
+  /** The Bearer token the emulator's own `/__emulator/*` endpoints require (random per start). */
+  control_token: string;
 }
 
 export interface Emulator {
@@ -88,13 +91,33 @@ interface Routing {
   tenant: Tenant;
   handlers: Handler[];
   generalWindow: FixedWindow;
+  /** The `Host` values this server answers to (lowercase `host:port`); see hostsFor. */
+  hosts: ReadonlySet<string>;
 }
+
+/**
+ * The loopback names a client may use for this server. Any other `Host` (a DNS-rebinding page's
+ * own name, above all) is refused on every route, before the request is read or counted.
+ */
+function hostsFor(port: number): ReadonlySet<string> {
+  const names = ['127.0.0.1', 'localhost'];
+  const hosts = names.map((n) => `${n}:${port}`);
+  if (port === 80) hosts.push(...names);
+  return new Set(hosts);
+}
+
+const HOST_REFUSED = 'The Host header does not name this emulator (127.0.0.1 or localhost with its port).';
 
 async function route(routing: Routing, req: IncomingMessage): Promise<EmulatorReply> {
   const url = new URL(req.url ?? '/', 'http://emulator.invalid');
   const method = (req.method ?? 'GET').toUpperCase();
   const path = url.pathname;
   const key = `${method} ${path}`;
+  const host = req.headers.host?.toLowerCase();
+  if (host === undefined || !routing.hosts.has(host)) {
+    req.resume();
+    return errorReply(path, 403, 'access_denied', HOST_REFUSED);
+  }
   const { stats } = routing.tenant;
   if (key !== STATS_ROUTE) stats.requests[key] = (stats.requests[key] ?? 0) + 1;
 
@@ -172,11 +195,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   });
   const throttle = new IpThrottle(THROTTLE_STAGE);
   const exchangeWindow = new FixedWindow();
+  const controlToken = randomBytes(32).toString('base64url');
   routing = {
     tenant,
     generalWindow: new FixedWindow(),
+    hosts: hostsFor(port),
     handlers: [
-      controlHandler({ tenant, throttle, exchangeWindow }),
+      controlHandler({ tenant, throttle, exchangeWindow, controlToken }),
       oauthHandler({ tenant, throttle, exchangeWindow }),
       managementHandler(tenant),
     ],
@@ -200,6 +225,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       audience: tenant.seed.audience,
       connection: tenant.seed.connection,
       management: { client_id: tenant.seed.managementClientId, client_secret: tenant.seed.managementClientSecret },
+      control_token: controlToken,
     }),
     close: () => (closing ??= closeServer(server)),
   };

@@ -12,7 +12,7 @@ export const MANAGEMENT_SCOPES = [
   'update:token_exchange_profiles', 'delete:token_exchange_profiles',
   'read:clients', 'create:clients', 'update:clients',
   'read:resource_servers', 'create:resource_servers', 'update:resource_servers',
-  'read:connections', 'update:connections',
+  'read:connections', 'create:connections', 'update:connections',
   'read:users',
   'read:attack_protection', 'update:attack_protection',
 ] as const;
@@ -75,6 +75,10 @@ export interface Connection {
   /** Client ids the connection is enabled for. */
   enabled_clients: string[];
   options?: ConnectionOptions;
+  display_name?: string;
+  is_domain_connection?: boolean;
+  realms?: string[];
+  metadata?: Record<string, string>;
 }
 
 /** One binding of an Action to a trigger (`GET/PATCH /api/v2/actions/triggers/{trigger}/bindings`). */
@@ -176,6 +180,11 @@ export interface SuspiciousIpThrottling {
 export interface Stats {
   requests: Record<string, number>;
   exchanges: { ok: number; failed: number };
+  /**
+   * Verification mails Auth0 would have sent: a user created with an email, `email_verified` not
+   * true and `verify_email` not false (the emulator sends nothing; it counts).
+   */
+  mails: number;
 }
 
 /** Knobs of the emulator itself (not of Auth0); defaults in createTenant. */
@@ -340,7 +349,7 @@ export function createTenant(
       },
     },
     actionCache: new Map(),
-    stats: { requests: {}, exchanges: { ok: 0, failed: 0 } },
+    stats: { requests: {}, exchanges: { ok: 0, failed: 0 }, mails: 0 },
     seed: {
       cliClientId: cli.client_id,
       audience,

@@ -27,11 +27,19 @@ describe('omni-auth emulator', () => {
       void exited.then((code) => reject(new Error(`exited ${code} before printing: ${stderr}`)));
     });
 
-    const info = JSON.parse(firstLine) as { domain: string; issuer: string; client_id: string; audience: string; connection: string; management: { client_id: string; client_secret: string } };
+    const info = JSON.parse(firstLine) as {
+      domain: string; issuer: string; client_id: string; audience: string; connection: string;
+      management: { client_id: string; client_secret: string }; control_token: string;
+    };
     expect(info.domain).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(info.issuer).toBe(`${info.domain}/`);
-    expect(info).toMatchObject({ client_id: expect.any(String), audience: expect.any(String), connection: expect.any(String) });
+    expect(info).toMatchObject({ client_id: expect.any(String), audience: expect.any(String), connection: 'omni-auth-machines' });
     expect(info.management.client_secret).toEqual(expect.any(String));
+    // The control endpoints answer only with the control token the JSON line carries.
+    expect(info.control_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect((await fetch(`${info.domain}/__emulator/stats`)).status).toBe(401);
+    const stats = await fetch(`${info.domain}/__emulator/stats`, { headers: { authorization: `Bearer ${info.control_token}` } });
+    expect(stats.status).toBe(200);
 
     const key = await generateMachineKey();
     const subject_token = await mintLocalToken({ ...key, audience: info.issuer, clientId: info.client_id, machine: MACHINE });
@@ -46,5 +54,6 @@ describe('omni-auth emulator', () => {
     expect(await exited).toBe(0);
     expect(stdoutLines).toEqual([firstLine]);
     expect(stderr).not.toContain(info.management.client_secret);
+    expect(stderr).not.toContain(info.control_token);
   });
 });

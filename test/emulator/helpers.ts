@@ -1,5 +1,6 @@
 /** Shared plumbing for the emulator's end-to-end tests: real HTTP on loopback via undici. */
 import { randomBytes } from 'node:crypto';
+import { ManagementClient } from 'auth0';
 import { CompactSign, type CryptoKey, type KeyObject } from 'jose';
 import { request } from 'undici';
 import { generateMachineKey, type MachineKey } from '../../src/identity/keys.js';
@@ -16,13 +17,24 @@ export interface Answer {
   body: any;
 }
 
-export async function call(
-  emu: Emulator,
-  method: string,
-  path: string,
-  options: { form?: Record<string, string>; json?: unknown; raw?: string | Buffer; contentType?: string; headers?: Record<string, string> } = {},
-): Promise<Answer> {
+export interface CallOptions {
+  form?: Record<string, string>;
+  json?: unknown;
+  raw?: string | Buffer;
+  contentType?: string;
+  headers?: Record<string, string>;
+  /** Send `/__emulator/*` requests without the control token `call` otherwise adds. */
+  bare?: boolean;
+}
+
+/**
+ * One HTTP request to the emulator. Requests to its control endpoints (`/__emulator/*`) carry
+ * `Authorization: Bearer <control_token>` unless `bare` is set or the caller gives its own.
+ */
+export async function call(emu: Emulator, method: string, path: string, options: CallOptions = {}): Promise<Answer> {
   const headers: Record<string, string> = { ...options.headers };
+  const ownAuthorization = Object.keys(headers).some((h) => h.toLowerCase() === 'authorization');
+  if (path.startsWith('/__emulator/') && !options.bare && !ownAuthorization) headers.authorization = `Bearer ${emu.info().control_token}`;
   let body: string | Buffer | undefined;
   if (options.form) {
     body = new URLSearchParams(options.form).toString();
@@ -81,6 +93,16 @@ export function api(emu: Emulator, token: string, method: string, path: string, 
   return call(emu, method, `/api/v2${path}`, { headers: { authorization: `Bearer ${token}` }, ...(json !== undefined ? { json } : {}) });
 }
 
+/**
+ * The official Auth0 Management SDK (`auth0` v5) pointed at the emulator. The SDK always builds
+ * `https://{domain}/api/v2`; the emulator serves http on loopback, so its base URL is replaced.
+ */
+export function managementSdk(emu: Emulator, token: string): ManagementClient {
+  const client = new ManagementClient({ domain: new URL(emu.domain).host, token, telemetry: false });
+  (client as unknown as { _options: { baseUrl: string } })._options.baseUrl = `${emu.domain}/api/v2`;
+  return client;
+}
+
 export async function pollUntil<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -91,7 +113,11 @@ export async function pollUntil<T>(what: string, probe: () => Promise<T | undefi
   }
 }
 
-export const resetThrottle = (emu: Emulator): Promise<Answer> => call(emu, 'POST', '/__emulator/reset-throttle');
+/** A control endpoint (`/__emulator/*`) with the emulator's control token. */
+export const control = (emu: Emulator, method: string, path: string, json?: unknown): Promise<Answer> =>
+  call(emu, method, `/__emulator/${path}`, json === undefined ? {} : { json });
+
+export const resetThrottle = (emu: Emulator): Promise<Answer> => control(emu, 'POST', 'reset-throttle');
 
 // ---- Crafted local tokens, each breaking one rule of docs/local-token.md ----
 

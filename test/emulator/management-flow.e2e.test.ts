@@ -7,9 +7,10 @@ import { join } from 'node:path';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
+import { MACHINES_CONNECTION } from '../../src/emulator/provision.js';
 import { SUBJECT_TOKEN_TYPE } from '../../src/identity/local-token.js';
 import { packageRoot } from '../../src/util/package-root.js';
-import { api, call, exchange, managementToken, mint, newKey, pollUntil, type Answer } from './helpers.js';
+import { api, call, control, exchange, managementToken, mint, newKey, pollUntil, type Answer } from './helpers.js';
 
 let emu: Emulator;
 let mgmt: string;
@@ -71,7 +72,8 @@ describe('client credentials for the Management API', () => {
 describe('provisioning step by step', () => {
   it('makes the exchange work, failing with the documented error before each step', async () => {
     mgmt ??= await managementToken(emu);
-    const { client_id, audience, connection } = emu.info();
+    const { client_id, audience } = emu.info();
+    const connection = MACHINES_CONNECTION.name;
 
     // 0. Nothing set up: no profile for the subject_token_type.
     let res = await freshExchange();
@@ -85,7 +87,7 @@ describe('provisioning step by step', () => {
       supported_triggers: [{ id: 'custom-token-exchange', version: 'v1' }],
       code, runtime: 'node22', dependencies,
       // The emulator is served over http, so the Action cannot derive its issuer from the hostname.
-      secrets: [{ name: 'ISSUER', value: emu.issuer }],
+      secrets: [{ name: 'ISSUER', value: emu.issuer }, { name: 'CONNECTION', value: connection }],
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const actionId = created.body.id as string;
@@ -114,15 +116,22 @@ describe('provisioning step by step', () => {
     res = await freshExchange();
     expect([res.status, res.body.error]).toEqual([403, 'consent_required']);
 
-    // 4. Skip consent on the API: now the Action runs, but its connection is not enabled for the client.
+    // 4. Skip consent on the API: now the Action runs, but the connection it names does not exist yet.
     const servers = await api(emu, mgmt, 'GET', '/resource-servers');
     const server = listOf<{ id: string; identifier: string }>(servers.body, 'resource_servers').find((s) => s.identifier === audience)!;
     expect((await api(emu, mgmt, 'PATCH', `/resource-servers/${server.id}`, { skip_consent_for_verifiable_first_party_clients: true })).status).toBe(200);
     res = await freshExchange();
     expect(res.status).toBe(403);
+    expect(res.body).toEqual({ error: 'access_denied', error_description: 'The connection set by the Action does not exist.' });
+
+    // 5. Create the machines' connection (Flexible Identifiers, username only): not enabled for the client yet.
+    const made = await api(emu, mgmt, 'POST', '/connections', MACHINES_CONNECTION);
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    res = await freshExchange();
+    expect(res.status).toBe(403);
     expect(res.body).toEqual({ error: 'access_denied', error_description: 'The connection set by the Action is not enabled for this client.' });
 
-    // 5. Enable the connection for the client: the exchange works.
+    // 6. Enable the connection for the client: the exchange works.
     const connections = await api(emu, mgmt, 'GET', `/connections?name=${encodeURIComponent(connection)}`);
     const conn = listOf<{ id: string; name: string }>(connections.body, 'connections').find((c) => c.name === connection)!;
     const enabled = await api(emu, mgmt, 'PATCH', `/connections/${conn.id}/clients`, [{ client_id, status: true }]);
@@ -130,12 +139,16 @@ describe('provisioning step by step', () => {
     res = await freshExchange();
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     const jwks = createRemoteJWKSet(new URL(`${emu.issuer}.well-known/jwks.json`));
-    await jwtVerify(res.body.access_token, jwks, { issuer: emu.issuer, audience });
+    const { payload } = await jwtVerify(res.body.access_token, jwks, { issuer: emu.issuer, audience });
+    // The user has what the connection requires: a lowercase username, no email.
+    const user = (await api(emu, mgmt, 'GET', `/users/${encodeURIComponent(String(payload.sub))}`)).body;
+    expect(user).toMatchObject({ connection, username: expect.stringMatching(/^omni-[a-z2-7]{52}$/) });
+    expect(user.email).toBeUndefined();
   });
 
   it('shows an Action build failure requested through the control endpoint', async () => {
     mgmt ??= await managementToken(emu);
-    expect((await call(emu, 'POST', '/__emulator/fail-next-build', { json: { message: 'boom on demand' } })).status).toBe(204);
+    expect((await control(emu, 'POST', 'fail-next-build', { message: 'boom on demand' })).status).toBe(204);
     const created = await api(emu, mgmt, 'POST', '/actions/actions', {
       name: 'doomed', supported_triggers: [{ id: 'custom-token-exchange', version: 'v1' }],
       code: 'exports.onExecuteCustomTokenExchange = async () => {};', runtime: 'node22', dependencies: [], secrets: [],

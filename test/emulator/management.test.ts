@@ -252,7 +252,8 @@ describe('Actions', () => {
     const tenant = newTenant();
     const cases: [Record<string, unknown>, RegExp][] = [
       [{ name: undefined }, /Missing required property: name/],
-      [{ supported_triggers: [{ id: 'post-login', version: 'v3' }] }, /Unsupported trigger post-login@v3/],
+      [{ supported_triggers: [{ id: 'post-login', version: 'v2' }] }, /Unsupported trigger post-login@v2/],
+      [{ supported_triggers: [{ id: 'pre-user-registration', version: 'v2' }] }, /Unsupported trigger pre-user-registration@v2/],
       [{ runtime: 'node12' }, /No enum match for: "node12".*runtime/],
       [{ secrets: [{ name: 'N'.repeat(129), value: 'x' }] }, /String is too long \(129 chars\), maximum 128' on property secrets\[0\]\.name/],
       [{ secrets: [{ name: 'N', value: 'v'.repeat(4097) }] }, /maximum 4096' on property secrets\[0\]\.value/],
@@ -457,12 +458,12 @@ describe('Token Exchange Profiles', () => {
     expect(extra.body.message).toMatch(/Additional properties not allowed: extra/);
   });
 
-  it('allows at most 100 profiles', async () => {
+  it('allows at most 100 profiles: the 101st is 403 (documented entity limit)', async () => {
     const tenant = newTenant();
     const actionId = deployedAction(tenant);
     for (let i = 0; i < 100; i++) createProfile(tenant, profileBody(actionId, { subject_token_type: `urn:acme:type-${i}` }));
     const res = await call(tenant, 'POST', '/api/v2/token-exchange-profiles', { body: profileBody(actionId, { subject_token_type: 'urn:acme:type-100' }) });
-    expect(res.status).toBe(400);
+    expect(res.status).toBe(403);
     expect(res.body.message).toMatch(/maximum of 100/);
     expect(tenant.profiles.size).toBe(100);
   });
@@ -491,7 +492,7 @@ describe('Token Exchange Profiles', () => {
     expect((await call(tenant, 'GET', '/api/v2/token-exchange-profiles?take=0')).status).toBe(400);
   });
 
-  it('updates only name and subject_token_type, with the same checks', async () => {
+  it('updates only name and subject_token_type, with the same checks; a used subject_token_type is 400 on PATCH', async () => {
     const tenant = newTenant();
     const actionId = deployedAction(tenant);
     const first = createProfile(tenant, profileBody(actionId));
@@ -505,8 +506,9 @@ describe('Token Exchange Profiles', () => {
     expect((await call(tenant, 'PATCH', path, { body: { subject_token_type: 'urn:ietf:x:y:z' } })).status).toBe(400);
     expect((await call(tenant, 'PATCH', path, { body: { name: 'no' } })).status).toBe(400);
     const dup = await call(tenant, 'PATCH', path, { body: { subject_token_type: 'urn:acme:taken' } });
-    expect(dup.status).toBe(409);
+    expect(dup.status).toBe(400);
     expect(dup.body.message).toContain('urn:acme:taken');
+    expect(tenant.profiles.get(first.id)!.subject_token_type).toBe('https://acme.example/t');
     expect((await call(tenant, 'DELETE', path)).status).toBe(204);
     expect((await call(tenant, 'GET', path)).status).toBe(404);
     expect((await call(tenant, 'DELETE', path)).status).toBe(404);
@@ -523,6 +525,13 @@ describe('clients', () => {
     expect(tenant.clients.get(tenant.seed.cliClientId)!.token_exchange).toEqual({ allow_any_profile_of_type: ['custom_authentication'] });
     const cleared = await call(tenant, 'PATCH', path, { body: { token_exchange: { allow_any_profile_of_type: [] } } });
     expect(cleared.body.token_exchange).toEqual({ allow_any_profile_of_type: [] });
+  });
+
+  it('accepts on_behalf_of_token_exchange next to custom_authentication', async () => {
+    const tenant = newTenant();
+    const both = ['custom_authentication', 'on_behalf_of_token_exchange'];
+    const res = await call(tenant, 'PATCH', `/api/v2/clients/${tenant.seed.cliClientId}`, { body: { token_exchange: { allow_any_profile_of_type: both } } });
+    expect([res.status, res.body.token_exchange]).toEqual([200, { allow_any_profile_of_type: both }]);
   });
 
   it('refuses other profile types and clients that are third-party or not OIDC-conformant', async () => {
@@ -686,6 +695,99 @@ describe('attack protection', () => {
   });
 });
 
+describe('trigger bindings: scopes', () => {
+  it('reads with read:actions and binds with update:actions', async () => {
+    const tenant = newTenant();
+    const path = '/api/v2/actions/triggers/post-login/bindings';
+    const noRead = await call(tenant, 'GET', path, { scopes: ['update:actions'] });
+    expect([noRead.status, noRead.body.message]).toEqual([403, 'Insufficient scope, expected any of: read:actions']);
+    const noUpdate = await call(tenant, 'PATCH', path, { body: { bindings: [] }, scopes: ['read:actions'] });
+    expect([noUpdate.status, noUpdate.body.message]).toEqual([403, 'Insufficient scope, expected any of: update:actions']);
+    expect((await call(tenant, 'GET', path, { scopes: ['read:actions'] })).body).toEqual({ bindings: [], total: 0, page: 0, per_page: 50 });
+    expect((await call(tenant, 'GET', '/api/v2/actions/triggers', { scopes: ['read:actions'] })).status).toBe(200);
+  });
+});
+
+describe('connections: create and update', () => {
+  const FI = {
+    username: {
+      identifier: { active: true }, profile_required: true, signup: { status: 'required' },
+      validation: { min_length: 1, max_length: 64, allowed_types: { email: false, phone_number: false } },
+    },
+  };
+
+  it('creates a database connection with Flexible Identifiers, shown with its options by GET', async () => {
+    const tenant = newTenant();
+    const res = await call(tenant, 'POST', '/api/v2/connections', { body: { name: 'omni-auth-machines', strategy: 'auth0', options: { attributes: FI, disable_signup: true } } });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body).toMatchObject({ id: expect.stringMatching(/^con_/), name: 'omni-auth-machines', strategy: 'auth0', enabled_clients: [], options: { attributes: FI, disable_signup: true } });
+    const got = await call(tenant, 'GET', `/api/v2/connections/${res.body.id}`);
+    expect(got.body.options).toEqual({ attributes: FI, disable_signup: true });
+    const dup = await call(tenant, 'POST', '/api/v2/connections', { body: { name: 'omni-auth-machines', strategy: 'auth0' } });
+    expect(dup.status).toBe(409);
+  });
+
+  it('needs create:connections to create and update:connections to change', async () => {
+    const tenant = newTenant();
+    const body = { name: 'db', strategy: 'auth0' };
+    const noScope = await call(tenant, 'POST', '/api/v2/connections', { body, scopes: ['read:connections', 'update:connections'] });
+    expect([noScope.status, noScope.body.message]).toEqual([403, 'Insufficient scope, expected any of: create:connections']);
+    const created = await call(tenant, 'POST', '/api/v2/connections', { body });
+    const patch = await call(tenant, 'PATCH', `/api/v2/connections/${created.body.id}`, { body: { options: {} }, scopes: ['read:connections', 'create:connections'] });
+    expect([patch.status, patch.body.message]).toEqual([403, 'Insufficient scope, expected any of: update:connections']);
+  });
+
+  it('checks the name and the strategy', async () => {
+    const tenant = newTenant();
+    for (const name of ['-lead', 'trail-', 'two--dashes', 'under_score', 'sp ace', 'x'.repeat(129), '']) {
+      const res = await call(tenant, 'POST', '/api/v2/connections', { body: { name, strategy: 'auth0' } });
+      expect([res.status, res.body.errorCode], name).toEqual([400, 'invalid_body']);
+    }
+    expect((await call(tenant, 'POST', '/api/v2/connections', { body: { name: 'A1-b2', strategy: 'auth0' } })).status).toBe(201);
+    expect((await call(tenant, 'POST', '/api/v2/connections', { body: { name: 'x'.repeat(128), strategy: 'auth0' } })).status).toBe(201);
+    expect((await call(tenant, 'POST', '/api/v2/connections', { body: { name: 'g', strategy: 'google-oauth2' } })).status).toBe(400);
+    expect((await call(tenant, 'POST', '/api/v2/connections', { body: { name: 'nostrategy' } })).status).toBe(400);
+  });
+
+  it('refuses attributes with requires_username or validation, no active identifier, and bad username lengths', async () => {
+    const tenant = newTenant();
+    const post = (options: unknown) => call(tenant, 'POST', '/api/v2/connections', { body: { name: 'db', strategy: 'auth0', options } });
+    const refusals: [unknown, RegExp][] = [
+      [{ attributes: FI, requires_username: true }, /cannot be used together with requires_username or validation/],
+      [{ attributes: FI, validation: { username: { min: 1, max: 20 } } }, /cannot be used together/],
+      [{ attributes: { username: { ...FI.username, identifier: { active: false } } } }, /At least one attribute must be an active identifier/],
+      [{ attributes: {} }, /At least one attribute/],
+      [{ attributes: { username: { ...FI.username, validation: { max_length: 129 } } } }, /greater than maximum 128/],
+      [{ attributes: { username: { ...FI.username, validation: { min_length: 0 } } } }, /less than minimum 1/],
+      [{ attributes: { username: { ...FI.username, validation: { min_length: 10, max_length: 5 } } } }, /minimum length \(10\) is greater than the maximum \(5\)/],
+      [{ attributes: { nickname: {} } }, /Additional properties not allowed: nickname/],
+      [{ attributes: { username: { ...FI.username, signup: { status: 'sometimes' } } } }, /No enum match/],
+      [{ validation: { username: { min: 1, max: 200 } } }, /greater than maximum 128/],
+    ];
+    for (const [options, message] of refusals) {
+      const res = await post(options);
+      expect(res.status, JSON.stringify(options)).toBe(400);
+      expect(res.body.message, JSON.stringify(options)).toMatch(message);
+    }
+    expect(tenant.connections.size).toBe(1);
+    expect((await post({ attributes: { username: { ...FI.username, validation: { max_length: 128 } } } })).status).toBe(201);
+  });
+
+  it('PATCH replaces options as a whole (no merge), keeps name and strategy fixed', async () => {
+    const tenant = newTenant();
+    const created = await call(tenant, 'POST', '/api/v2/connections', { body: { name: 'db', strategy: 'auth0', options: { requires_username: true, disable_signup: true } } });
+    const path = `/api/v2/connections/${created.body.id}`;
+    const patched = await call(tenant, 'PATCH', path, { body: { options: { attributes: FI } } });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    expect(patched.body.options).toEqual({ attributes: FI });
+    expect((await call(tenant, 'GET', path)).body.options).toEqual({ attributes: FI });
+    expect((await call(tenant, 'PATCH', path, { body: { name: 'renamed' } })).status).toBe(400);
+    expect((await call(tenant, 'PATCH', path, { body: { strategy: 'sms' } })).status).toBe(400);
+    expect((await call(tenant, 'PATCH', path, { body: {} })).status).toBe(400);
+    expect((await call(tenant, 'PATCH', '/api/v2/connections/con_nope', { body: { options: {} } })).status).toBe(404);
+  });
+});
+
 describe('provisionTenant', () => {
   it('sets up the tenant as omni-auth setup would, with the Action live at once', async () => {
     const tenant = newTenant({ buildMs: 60_000, deployMs: 60_000 });
@@ -708,6 +810,29 @@ describe('provisionTenant', () => {
     expect(api).toMatchObject({ skip_consent_for_verifiable_first_party_clients: true, allow_offline_access: true });
     const connection = [...tenant.connections.values()].find((c) => c.name === tenant.seed.connection)!;
     expect(connection.enabled_clients).toContain(tenant.seed.cliClientId);
+  });
+
+  it('creates the omni-auth-machines connection (Flexible Identifiers, username only) for the CLI client only, and keeps the default one', async () => {
+    const tenant = newTenant();
+    await provisionTenant(tenant, { code: GOOD_CODE, dependencies: [] });
+    expect(tenant.seed.connection).toBe('omni-auth-machines');
+    const machines = [...tenant.connections.values()].find((c) => c.name === 'omni-auth-machines')!;
+    expect(machines).toMatchObject({ strategy: 'auth0', enabled_clients: [tenant.seed.cliClientId] });
+    expect(machines.options).toEqual({
+      attributes: {
+        username: {
+          identifier: { active: true }, profile_required: true, signup: { status: 'required' },
+          validation: { min_length: 1, max_length: 64, allowed_types: { email: false, phone_number: false } },
+        },
+      },
+      disable_signup: true,
+    });
+    const secrets = [...tenant.actions.values()][0]!.secrets;
+    expect(secrets.find((x) => x.name === 'CONNECTION')!.value).toBe('omni-auth-machines');
+    const fallback = [...tenant.connections.values()].find((c) => c.name === 'Username-Password-Authentication')!;
+    expect(fallback.enabled_clients).not.toContain(tenant.seed.cliClientId);
+    const listed = await call(tenant, 'GET', '/api/v2/connections?name=omni-auth-machines');
+    expect(listed.body).toEqual([expect.objectContaining({ name: 'omni-auth-machines', options: machines.options })]);
   });
 
   it('takes the names from the options and reports a failed build or a second run as an OmniAuthError', async () => {

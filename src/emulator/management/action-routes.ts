@@ -43,8 +43,8 @@ export const actionRoutes: Route[] = [
   },
   {
     method: 'DELETE', pattern: `${BASE}/:id`, scope: 'delete:actions',
-    handle: ({ tenant, params }) => {
-      deleteAction(tenant, params.id!);
+    handle: ({ tenant, req, params }) => {
+      deleteAction(tenant, params.id!, queryBoolean(req.query, 'force') === true);
       return noContent();
     },
   },

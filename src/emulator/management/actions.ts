@@ -11,7 +11,7 @@ import { buildAction } from '../action-runtime.js';
 import { nowIso, type Action, type ActionBuildStatus, type ActionSecret, type ActionVersion, type Tenant } from '../state.js';
 import { fail } from './errors.js';
 import {
-  ACTION_IN_USE, ACTION_NAME_MAX, ACTION_RUNTIMES, BUILD_ERROR_ID, CTE_TRIGGER, DEFAULT_ACTION_RUNTIME,
+  ACTION_BOUND, ACTION_IN_USE, ACTION_NAME_MAX, ACTION_RUNTIMES, ACTION_TRIGGERS, BUILD_ERROR_ID, DEFAULT_ACTION_RUNTIME,
   DEPLOY_NOT_BUILT, DUPLICATE_ACTION_NAME, NO_ACTION, SECRET_NAME_MAX, SECRET_VALUE_MAX,
 } from './rules.js';
 import { BodyReader } from './validate.js';
@@ -54,9 +54,10 @@ function readActionFields(body: unknown, creating: boolean): ActionFields {
     fields.supported_triggers = triggers.map((t) => {
       const id = t.string('id', { min: 1, required: true });
       const version = t.string('version', { min: 1, required: true });
-      // The emulator runs this one trigger only.
-      if (id !== CTE_TRIGGER.id || version !== CTE_TRIGGER.version) {
-        throw r.problem('supported_triggers', `Unsupported trigger ${id}@${version}; the emulator supports ${CTE_TRIGGER.id}@${CTE_TRIGGER.version}`);
+      // The emulator runs these triggers only (custom-token-exchange v1, post-login v3).
+      if (!ACTION_TRIGGERS.some((t) => t.id === id && t.version === version)) {
+        const known = ACTION_TRIGGERS.map((t) => `${t.id}@${t.version}`).join(', ');
+        throw r.problem('supported_triggers', `Unsupported trigger ${id}@${version}; the emulator supports ${known}`);
       }
       return { id, version };
     });
@@ -194,10 +195,16 @@ export function deployAction(tenant: Tenant, id: string, timing: Timing = {}): A
   return version;
 }
 
-/** Refused while a token exchange profile uses the Action. */
-export function deleteAction(tenant: Tenant, id: string): void {
+/**
+ * Refused while a token exchange profile uses the Action, and while a trigger binds it unless
+ * `force` (Auth0's `?force=true` detaches the bindings).
+ */
+export function deleteAction(tenant: Tenant, id: string, force = false): void {
   findAction(tenant, id);
   if ([...tenant.profiles.values()].some((p) => p.action_id === id)) throw fail(ACTION_IN_USE);
+  const bound = [...tenant.triggerBindings.values()].some((list) => list.some((b) => b.action_id === id));
+  if (bound && !force) throw fail(ACTION_BOUND);
+  for (const [trigger, list] of tenant.triggerBindings) tenant.triggerBindings.set(trigger, list.filter((b) => b.action_id !== id));
   tenant.actions.delete(id);
 }
 

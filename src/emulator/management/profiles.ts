@@ -11,7 +11,7 @@ import { checkpointList } from './list.js';
 import { json, noContent, type Route } from './router.js';
 import {
   CTE_TRIGGER, MAX_PROFILES, NO_PROFILE, PROFILE_ACTION_ID_MAX, PROFILE_NAME_LENGTH, PROFILE_TYPE,
-  SUBJECT_TOKEN_TYPE_LENGTH, TOO_MANY_PROFILES, duplicateSubjectTokenType, profileActionRefused,
+  SUBJECT_TOKEN_TYPE_LENGTH, TOO_MANY_PROFILES, duplicateSubjectTokenType, duplicateSubjectTokenTypeOnUpdate, profileActionRefused,
 } from './rules.js';
 import { BodyReader } from './validate.js';
 
@@ -40,7 +40,10 @@ function readSubjectTokenType(r: BodyReader, required: boolean): string | undefi
 
 function checkUnique(tenant: Tenant, subjectTokenType: string, self?: TokenExchangeProfile): void {
   for (const other of tenant.profiles.values()) {
-    if (other !== self && other.subject_token_type === subjectTokenType) throw fail(duplicateSubjectTokenType(subjectTokenType));
+    if (other !== self && other.subject_token_type === subjectTokenType) {
+      // Auth0 documents 409 for the create and 400 for the update of a used subject_token_type.
+      throw fail(self ? duplicateSubjectTokenTypeOnUpdate(subjectTokenType) : duplicateSubjectTokenType(subjectTokenType));
+    }
   }
 }
 

@@ -4,11 +4,23 @@
  * each); correcting one after a finding on a real tenant means editing one line here.
  */
 import { SUPPORTED_RUNTIMES } from '../action-runtime.js';
+import type { ErrorChoice } from '../behaviour.js';
 import type { ErrorAnswer } from './errors.js';
 
 // ---- Actions ----
 
 export const CTE_TRIGGER = { id: 'custom-token-exchange', version: 'v1' } as const;
+export const POST_LOGIN_TRIGGER = { id: 'post-login', version: 'v3' } as const;
+/**
+ * The triggers the emulator knows (`GET /api/v2/actions/triggers`). Custom Token Exchange Actions
+ * are attached by Token Exchange Profiles (entity-bound); post-login Actions by trigger bindings.
+ */
+export const ACTION_TRIGGERS = [
+  { ...CTE_TRIGGER, binding_policy: 'entity-bound' },
+  { ...POST_LOGIN_TRIGGER, binding_policy: 'trigger-bound' },
+] as const;
+/** ActionBindingRefTypeEnum. */
+export const BINDING_REF_TYPES = ['binding_id', 'action_id', 'action_name'] as const;
 /** The runtimes the Action runner builds (node22, node18); others are refused at the API. */
 export const ACTION_RUNTIMES = SUPPORTED_RUNTIMES;
 /** Auth0's default for new Actions. */
@@ -31,9 +43,25 @@ export const MAX_PROFILES = 100;
 
 // ---- Clients and connections ----
 
-/** The only value `token_exchange.allow_any_profile_of_type` may hold. */
-export const CLIENT_PROFILE_TYPES = ['custom_authentication'] as const;
+/**
+ * The values `token_exchange.allow_any_profile_of_type` may hold (Management API reference,
+ * ClientTokenExchangeTypeEnum: On-Behalf-Of is GA, custom_authentication is Early Access).
+ */
+export const CLIENT_PROFILE_TYPES = ['custom_authentication', 'on_behalf_of_token_exchange'] as const;
 export const CONNECTION_CLIENTS_PATCH_MAX = 50;
+/** ConnectionName: starts and ends with a letter or digit, letters, digits and single `-` between; ≤ 128. */
+export const CONNECTION_NAME_PATTERN = /^[a-zA-Z0-9](?:-[a-zA-Z0-9]|[a-zA-Z0-9])*$/;
+export const CONNECTION_NAME_MAX = 128;
+/** CHOICE: the emulator models database connections only; other strategies are refused (400). */
+export const CONNECTION_STRATEGIES = ['auth0'] as const;
+export const IDENTIFIER_ATTRIBUTES = ['email', 'phone_number', 'username'] as const;
+/** SignupStatusEnum of the Management API. */
+export const SIGNUP_STATUSES = ['required', 'optional', 'inactive'] as const;
+/** "Adding Username for Database Connections" § Username length: default 1–15, configurable up to 128. */
+export const USERNAME_DEFAULT_LENGTH = { min: 1, max: 15 } as const;
+export const USERNAME_LENGTH_LIMIT = { min: 1, max: 128 } as const;
+/** Same page § Allowed characters: letters (no accents), digits and @ ^ $ . ! ` - # + ' ~ _. */
+export const USERNAME_CHARACTERS = /^[A-Za-z0-9@^$.!`\-#+'~_]+$/;
 
 // ---- Pagination ----
 
@@ -63,6 +91,8 @@ export const NO_ROUTE = answer(404, 'Not Found');
 export const NO_CLIENT = answer(404, 'The client does not exist', 'inexistent_client');
 export const NO_RESOURCE_SERVER = answer(404, 'The resource server does not exist', 'inexistent_resource_server');
 export const NO_CONNECTION = answer(404, 'The connection does not exist', 'inexistent_connection');
+/** CHOICE: the text and errorCode of a duplicate connection name are not documented; 409 as for other duplicates. */
+export const DUPLICATE_CONNECTION = answer(409, 'A connection with the same name already exists', 'connection_conflict');
 export const NO_USER = answer(404, 'The user does not exist.', 'inexistent_user');
 /** CHOICE: text and missing errorCode for Actions and profiles are not known. */
 export const NO_ACTION = answer(404, 'The action does not exist.');
@@ -74,18 +104,49 @@ export const DEPLOY_NOT_BUILT = answer(400, "A draft must be in the 'built' stat
 export const DUPLICATE_ACTION_NAME = answer(409, 'An action with this name already exists.');
 /** CHOICE: Auth0 refuses deleting an Action a profile uses; the status and text are ours. */
 export const ACTION_IN_USE = answer(409, 'The action is used by a token exchange profile; delete the profile first.');
+/** "An action must be unbound from all triggers before it can be deleted" (or `?force=true`); status and text are ours (CHOICE). */
+export const ACTION_BOUND = answer(409, 'The action is bound to a trigger; unbind it first or delete with force=true.');
+/** CHOICE: a trigger id the emulator does not know, in a bindings path. */
+export const NO_TRIGGER = answer(404, 'The trigger does not exist.');
+/** CHOICE: Custom Token Exchange Actions are bound by profiles, not through the bindings API. */
+export const ENTITY_BOUND_TRIGGER = answer(400, 'Bindings of this trigger are managed by Auth0 (binding_policy entity-bound); use a token exchange profile.', 'invalid_body');
+/** CHOICE: 400 for a binding whose Action is missing, of another trigger, not deployed, or bound twice. */
+export const bindingRefused = (detail: string): ErrorAnswer => answer(400, detail, 'invalid_body');
 
 export const DUPLICATE_RESOURCE_SERVER = answer(409, 'A resource server with the same identifier already exists');
-/** Documented 409; the text names the subject_token_type. */
+/** Documented 409 on create; the text names the subject_token_type. */
 export const duplicateSubjectTokenType = (value: string): ErrorAnswer =>
   answer(409, `A token exchange profile with subject_token_type "${value}" already exists.`);
+/** On PATCH the same conflict is documented as a 400 (Update an existing token exchange profile § Responses). */
+export const duplicateSubjectTokenTypeOnUpdate = (value: string): ErrorAnswer =>
+  answer(400, `A token exchange profile with subject_token_type "${value}" already exists.`, 'invalid_body');
 /** CHOICE: 400 for a profile whose Action is missing, of another trigger, or not deployed. */
 export const profileActionRefused = (detail: string): ErrorAnswer => answer(400, detail, 'invalid_body');
-/** CHOICE: 400 when the tenant already has MAX_PROFILES profiles. */
-export const TOO_MANY_PROFILES = answer(400, `The tenant already has the maximum of ${MAX_PROFILES} token exchange profiles.`);
+/** 403 when the tenant already has MAX_PROFILES profiles (documented "entity limit" answer; the text is ours). */
+export const TOO_MANY_PROFILES = answer(403, `The tenant already has the maximum of ${MAX_PROFILES} token exchange profiles.`);
 /** CHOICE: 400 when token_exchange is set on a third-party or non-OIDC-conformant client. */
 export const CLIENT_NOT_ELIGIBLE = answer(
   400,
   'Custom Token Exchange requires a first-party (is_first_party: true), OIDC-conformant (oidc_conformant: true) client.',
   'invalid_body',
 );
+
+// ---- Users the Action creates (answers on /oauth/token, not the Management API) ----
+
+/**
+ * CHOICE: the exchange's answer when the connection refuses the user an Action's
+ * setUserByConnection would create or update (a required attribute missing, a username Auth0 would
+ * refuse, an email or username already taken, a phone number the connection does not take). Auth0
+ * documents the rules, not the answer; like the emulator's other refusals of the user an Action set
+ * (behaviour.ts), it is 403 `access_denied`, the description naming the rule.
+ */
+export const CONNECTION_REFUSED_USER: ErrorChoice = {
+  status: 403,
+  error: 'access_denied',
+  description: 'The connection refused the user set by the Action: ',
+};
+/**
+ * CHOICE: `disable_signup` ("prevents new user registration through this connection") does NOT
+ * block Custom Token Exchange's create_if_not_exists; Auth0 does not say whether it does.
+ */
+export const DISABLE_SIGNUP_BLOCKS_EXCHANGE_CREATION = false;
