@@ -20,6 +20,9 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
   switch (b.mode) {
     case 'throw': throw new Error('kaput');
     case 'deny': return api.access.deny('custom_code', 'not today');
+    case 'deny-server': return api.access.deny('server_error', 'key fetch failed');
+    case 'deny-invalid': return api.access.deny('invalid_request', 'bad input');
+    case 'reject': return api.access.rejectInvalidSubjectToken('bad signature');
     case 'nothing': return;
     case 'by-id': return api.authentication.setUserById(b.uid);
     case 'upsert':
@@ -54,8 +57,20 @@ afterAll(async () => {
 const run = (fields: Record<string, string>) => exchange(emu, 'opaque', fields);
 
 describe('the Action\'s outcome', () => {
-  it('deny(code, reason) → 400 with that code', async () => {
+  it('deny(code, reason) with a custom code → 400 with that code', async () => {
     expect(await run({ mode: 'deny' }).then((r) => [r.status, r.body])).toEqual([400, { error: 'custom_code', error_description: 'not today' }]);
+  });
+
+  it("deny('server_error', reason) → 500 server_error (Auth0's status for it)", async () => {
+    expect(await run({ mode: 'deny-server' }).then((r) => [r.status, r.body])).toEqual([500, { error: 'server_error', error_description: 'key fetch failed' }]);
+  });
+
+  it("deny('invalid_request', reason) → 400 invalid_request", async () => {
+    expect(await run({ mode: 'deny-invalid' }).then((r) => [r.status, r.body])).toEqual([400, { error: 'invalid_request', error_description: 'bad input' }]);
+  });
+
+  it('rejectInvalidSubjectToken(reason) → 400 invalid_request', async () => {
+    expect(await run({ mode: 'reject' }).then((r) => [r.status, r.body])).toEqual([400, { error: 'invalid_request', error_description: 'bad signature' }]);
   });
 
   it('a thrown error → 403 access_denied with its message', async () => {
@@ -65,6 +80,21 @@ describe('the Action\'s outcome', () => {
   it('no user set → 403 access_denied', async () => {
     const res = await run({ mode: 'nothing' });
     expect([res.status, res.body.error]).toEqual([403, 'access_denied']);
+  });
+});
+
+describe('consent', () => {
+  it('an API that does not skip consent → invalid_request whose description starts with consent_required', async () => {
+    const rs = [...emu.tenant.resourceServers.values()].find((r) => r.identifier === emu.info().audience)!;
+    rs.skip_consent_for_verifiable_first_party_clients = false;
+    try {
+      const res = await run({ mode: 'deny' });
+      expect(res.status).toBe(403);
+      expect(res.body.error).toBe('invalid_request');
+      expect(res.body.error_description).toMatch(/^consent_required: .*Allow Skipping User Consent/);
+    } finally {
+      rs.skip_consent_for_verifiable_first_party_clients = true;
+    }
   });
 });
 
