@@ -629,3 +629,20 @@ describe.runIf(existsSync(REAL_ACTION))('the real auth0-actions/custom_token_exc
     expect(ids[2]).not.toBe(ids[0]);
   });
 });
+
+describe('forgetCache (EmulatorSettings.forgetActionCache)', () => {
+  it('evicts every entry of the trigger cache once the execution ends, whatever its lifetime', async () => {
+    const cache = new Map<string, CacheEntry>([['older', { value: 'x', expires_at: Date.now() + 60_000 }]]);
+    const seen = await evaluate(`[api.cache.get('older')?.value, api.cache.set('k', 'v').type, api.cache.get('k')?.value]`, { cache, forgetCache: true });
+    expect(seen).toEqual(['x', 'success', 'v']);
+    expect(cache.size).toBe(0);
+  });
+
+  it('also after a failed execution, and keeps entries when off', async () => {
+    const cache = new Map<string, CacheEntry>();
+    await run(action(`api.cache.set('k', 'v'); throw new Error('boom');`), { cache, forgetCache: true });
+    expect(cache.size).toBe(0);
+    await run(action(`api.cache.set('k', 'v'); throw new Error('boom');`), { cache });
+    expect(cache.get('k')?.value).toBe('v');
+  });
+});
