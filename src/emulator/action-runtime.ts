@@ -31,7 +31,9 @@
  *   and never crash the emulator: see action-runtime/async-guard.ts.
  * - Dynamic `import()` reaches the declared packages and Node's built-ins through Node's own ESM
  *   loader (vm's USE_MAIN_CONTEXT_DEFAULT_LOADER); what it returns belongs to the emulator's realm,
- *   and `import('node:process')` is the real process (node:vm is no security boundary).
+ *   and `import('node:process')` is the real process (node:vm is no security boundary). Unlike
+ *   `require`, `import()` of an undeclared package is not refused by the emulator: Node walks up
+ *   from the install directory (under the temporary directory) as it always does.
  * - Module instances: Node's module cache is per process, so two Actions (or two runs) that load
  *   the same installed package share its module instance; Auth0 isolates Actions.
  * - Post-login Actions (runPostLoginAction) run in the same sandbox, one execution each.
@@ -143,7 +145,8 @@ async function run<O>(x: Execution<O>, filename: string): Promise<O> {
   const trigger = x.createApi(cache, sandbox.realmTypeError);
   const event = sandbox.toRealm(input.event) as unknown as Record<string, unknown>;
   event.secrets = Object.freeze(sandbox.toRealm({ ...input.secrets }));
-  const require = createActionRequire(filename, { process: sandbox.processShim }, sandbox.realmError);
+  const declared = input.dependencies.map((d) => d.name);
+  const require = createActionRequire(filename, declared, { process: sandbox.processShim }, sandbox.realmError);
 
   let deadlineTimer: NodeJS.Timeout | undefined;
   try {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
@@ -346,7 +346,7 @@ describe('event, secrets and console', () => {
     ]`);
     expect(seen).toEqual([
       'function', 'function', 'function', 'function', 'function', 'ok', 'function', 'function', 'function',
-      'function', 'function', 'function', true, 'object', 'object', 'function', expect.stringMatching(/omni-auth-action-[^/]+\/index\.js$/),
+      'function', 'function', 'function', true, 'object', 'object', 'function', expect.stringMatching(/omni-auth-actions?-[^/]+\/(?:[0-9a-f]+\/)?index\.js$/),
     ]);
   });
 });
@@ -644,5 +644,31 @@ describe('forgetCache (EmulatorSettings.forgetActionCache)', () => {
     expect(cache.size).toBe(0);
     await run(action(`api.cache.set('k', 'v'); throw new Error('boom');`), { cache });
     expect(cache.get('k')?.value).toBe('v');
+  });
+});
+
+describe('install directories', () => {
+  it('are reused for the same packages and hold links to the declared packages only', async () => {
+    const dirOf = async (): Promise<string> => (await evaluate('__dirname', { dependencies: [{ name: 'jose', version: '6.2.18' }] })) as string;
+    const [a, b] = [await dirOf(), await dirOf()];
+    expect(a).toBe(b);
+    const none = (await evaluate('__dirname')) as string;
+    expect(none).not.toBe(a);
+    expect(readdirSync(join(none, 'node_modules'))).toEqual([]);
+    expect(lstatSync(join(a, 'node_modules', 'jose')).isSymbolicLink()).toBe(true);
+  });
+});
+
+describe('require of an undeclared package', () => {
+  it('is not found, with Node\'s code and message, while a subpath of a declared one is resolved', async () => {
+    // vitest is installed with the project but not declared by the Action.
+    const seen = await evaluate(`{ try { require('vitest'); return 'loaded'; } catch (e) { return [e.code, e.message.split('\\n')[0]]; } }`, {
+      dependencies: [{ name: 'jose', version: '6.2.18' }],
+    });
+    expect(seen).toEqual(['MODULE_NOT_FOUND', "Cannot find module 'vitest'"]);
+    const sub = await evaluate(`{ try { require('jose/package.json'); return 'ok'; } catch (e) { return e.code; } }`, {
+      dependencies: [{ name: 'jose', version: '6.2.18' }],
+    });
+    expect(sub).not.toBe('MODULE_NOT_FOUND');
   });
 });

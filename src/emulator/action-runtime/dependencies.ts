@@ -23,9 +23,10 @@
  * - `latest` (or an empty version, the Dashboard's "leave blank for latest") takes the installed
  *   version; any other non-exact version (a range, a tag, a URL) fails the build: offline, the
  *   emulator cannot tell which version Auth0 would pick.
- * - the install directories are removed when the process exits.
+ * - install directories are shared by the user's processes (see installDirectory).
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { createRequire, isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -125,61 +126,130 @@ export function dependencyError(dependencies: readonly ActionDependency[]): stri
 
 // ---- Install directories ----
 
+/**
+ * Install directories live in one directory per user under the system's temporary directory, named
+ * by a digest of the packages they link, so every process reuses the same few (a test runner's
+ * workers are killed without an exit event; per-process directories would pile up). That directory
+ * is used only when it is a real directory (not a link) owned by this user and writable by no one
+ * else; otherwise each process makes its own and removes it at exit.
+ */
 const installDirs = new Map<string, string>();
-let cleanupInstalled = false;
+let exitCleanup: string[] | undefined;
 
-function removeInstallDirs(): void {
-  for (const dir of installDirs.values()) {
-    try {
-      rmSync(dir, { recursive: true, force: true });
-    } catch {
-      // best effort at exit
-    }
+function privateBase(): string | undefined {
+  const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
+  const base = join(tmpdir(), `omni-auth-actions-${uid ?? 'user'}`);
+  try {
+    mkdirSync(base, { mode: 0o700 });
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'EEXIST') return undefined;
   }
-  installDirs.clear();
+  try {
+    const st = lstatSync(base);
+    if (!st.isDirectory() || st.isSymbolicLink()) return undefined;
+    if (uid !== undefined && (st.uid !== uid || (st.mode & 0o022) !== 0)) return undefined;
+    return base;
+  } catch {
+    return undefined;
+  }
 }
 
-/**
- * The directory an Action with these packages runs in: `node_modules/<name>` links to each
- * installed package. Made once per set of packages and process; removed at exit.
- */
-export function installDirectory(packages: readonly InstalledPackage[]): string {
-  const key = packages.map((p) => `${p.name}@${p.version}=${p.dir}`).sort().join('\n');
-  const known = installDirs.get(key);
-  if (known && existsSync(known)) return known;
-  const dir = mkdtempSync(join(tmpdir(), 'omni-auth-action-'));
+function linksMatch(dir: string, packages: readonly InstalledPackage[]): boolean {
+  try {
+    const st = lstatSync(dir);
+    if (!st.isDirectory() || st.isSymbolicLink()) return false;
+    return packages.every((p) => readlinkSync(join(dir, 'node_modules', p.name)) === p.dir);
+  } catch {
+    return false;
+  }
+}
+
+function populate(dir: string, packages: readonly InstalledPackage[]): void {
   const nodeModules = join(dir, 'node_modules');
   mkdirSync(nodeModules);
   for (const p of packages) {
     const link = join(nodeModules, p.name);
     if (p.name.startsWith('@')) mkdirSync(dirname(link), { recursive: true });
-    symlinkSync(p.dir, link, 'dir');
+    symlinkSync(p.dir, link, process.platform === 'win32' ? 'junction' : 'dir');
   }
+}
+
+/** A directory of this process only, removed at exit. */
+function processDirectory(packages: readonly InstalledPackage[]): string {
+  const dir = mkdtempSync(join(tmpdir(), 'omni-auth-action-'));
+  populate(dir, packages);
+  if (!exitCleanup) {
+    const dirs: string[] = [];
+    exitCleanup = dirs;
+    process.once('exit', () => {
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    });
+  }
+  exitCleanup.push(dir);
+  return dir;
+}
+
+/**
+ * The directory an Action with these packages runs in: `node_modules/<name>` links to each
+ * installed package, and nothing else.
+ */
+export function installDirectory(packages: readonly InstalledPackage[]): string {
+  const key = packages.map((p) => `${p.name}@${p.version}=${p.dir}`).sort().join('\n');
+  const known = installDirs.get(key);
+  if (known && linksMatch(known, packages)) return known;
+  let dir: string | undefined;
+  const base = privateBase();
+  if (base) {
+    const target = join(base, createHash('sha256').update(key).digest('hex').slice(0, 24));
+    if (!linksMatch(target, packages)) {
+      // Built aside, then renamed into place: another process may be doing the same.
+      const staging = mkdtempSync(join(base, 'staging-'));
+      try {
+        populate(staging, packages);
+        renameSync(staging, target);
+      } catch {
+        rmSync(staging, { recursive: true, force: true });
+      }
+    }
+    if (linksMatch(target, packages)) dir = target;
+  }
+  dir ??= processDirectory(packages);
   installDirs.set(key, dir);
-  if (!cleanupInstalled) {
-    process.once('exit', removeInstallDirs);
-    cleanupInstalled = true;
-  }
   return dir;
 }
 
 export type RealmErrorFactory = (message: string, code?: string) => Error;
 
+/** The package a bare specifier names (`jose`, `@scope/pkg`), or undefined for paths and URLs. */
+function packageOf(id: string): string | undefined {
+  if (id.startsWith('.') || id.startsWith('/') || /^[A-Za-z][A-Za-z0-9+.-]*:/.test(id) || /^[A-Za-z]:[\\/]/.test(id)) return undefined;
+  const parts = id.split('/');
+  return id.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
+}
+
 /**
  * The Action's `require`: Node's own `require` of a module at `<install dir>/index.js` — the
  * declared packages and Node's built-ins, with Node's errors — except that `overrides` replaces
- * built-ins the Action must not reach as they are (`process`, whose stdout is the emulator's API).
+ * built-ins the Action must not reach as they are (`process`, whose stdout is the emulator's API),
+ * and that a package the Action did not declare is "not found" even if Node would find one further
+ * up the directory tree (the install directory sits under the system's temporary directory).
  */
 export function createActionRequire(
   filename: string,
+  declared: readonly string[],
   overrides: Readonly<Record<string, unknown>>,
   invalid: RealmErrorFactory,
 ): (id: string) => unknown {
   const nodeRequire = createRequire(filename);
+  const names = new Set(declared);
   return function require(id: string): unknown {
     if (typeof id !== 'string') throw invalid('The "id" argument must be of type string', 'ERR_INVALID_ARG_TYPE');
     const bare = id.startsWith('node:') ? id.slice(5) : id;
     if (Object.hasOwn(overrides, bare) && isBuiltin(id)) return overrides[bare];
+    const pkg = isBuiltin(id) ? undefined : packageOf(id);
+    if (pkg !== undefined && !names.has(pkg)) {
+      throw invalid(`Cannot find module '${id}'\nRequire stack:\n- ${filename}`, 'MODULE_NOT_FOUND');
+    }
     try {
       return nodeRequire(id);
     } catch (error) {
