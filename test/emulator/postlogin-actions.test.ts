@@ -152,6 +152,20 @@ describe('post-login Actions after an exchange (emulator)', () => {
     expect([res.status, res.body]).toEqual([403, { error: 'access_denied', error_description: 'post-login broke' }]);
   });
 
+  it('the bound Actions share one time budget (Auth0: each execution of a flow has 20 s)', async () => {
+    const wait = (name: string) => addDeployedAction(emu.tenant, { name, code: postLogin(`await new Promise((r) => setTimeout(r, 300));`) });
+    bindPostLogin(emu.tenant, [wait('slow-1'), wait('slow-2')]);
+    const before = emu.tenant.settings.actionTimeoutMs;
+    emu.tenant.settings.actionTimeoutMs = 500;
+    try {
+      const res = await exchangeOnce();
+      // Each Action alone fits in 500 ms; the two together do not.
+      expect([res.status, res.body.error, res.body.error_description]).toEqual([403, 'access_denied', expect.stringMatching(/^Action timed out after \d+ ms$/)]);
+    } finally {
+      emu.tenant.settings.actionTimeoutMs = before;
+    }
+  });
+
   it('skips a bound Action that has no deployed version', async () => {
     const undeployed = addDeployedAction(emu.tenant, { name: 'undeployed', code: postLogin(`api.access.deny('should not run');`) });
     undeployed.deployed_version!.deployed = false;

@@ -122,6 +122,8 @@ export async function runPostLoginFlow(
   const accessTokenClaims: Record<string, unknown> = {};
   const idTokenClaims: Record<string, unknown> = {};
   let mfa: { provider: string } | undefined;
+  // Actions Limitations: "Each execution of a flow must complete in 20 seconds or less".
+  const deadline = Date.now() + tenant.settings.actionTimeoutMs;
   for (const binding of tenant.triggerBindings.get(POST_LOGIN_TRIGGER) ?? []) {
     const version = tenant.actions.get(binding.action_id)?.deployed_version;
     if (!version?.deployed) continue;
@@ -131,7 +133,7 @@ export async function runPostLoginFlow(
       secrets: Object.fromEntries(version.secrets.map((s) => [s.name, s.value])),
       event: makeEvent(),
       cache: triggerCache(tenant),
-      timeoutMs: tenant.settings.actionTimeoutMs,
+      timeoutMs: Math.max(1, deadline - Date.now()),
       forgetCache: tenant.settings.forgetActionCache === true,
     });
     if (outcome.kind !== 'failed') applyMetadata(user, outcome);
