@@ -585,7 +585,7 @@ describe.runIf(existsSync(REAL_ACTION))('the real auth0-actions/custom_token_exc
     runCustomTokenExchangeAction({
       code: readFileSync(REAL_ACTION, 'utf8'),
       dependencies: deps(),
-      secrets: { ISSUER: issuer },
+      secrets: { ISSUER: issuer, CONNECTION: 'machines-under-test' },
       event: baseEvent({ subject_token }),
       cache,
       timeoutMs: 20_000,
@@ -604,7 +604,7 @@ describe.runIf(existsSync(REAL_ACTION))('the real auth0-actions/custom_token_exc
       kind: 'user',
       user: {
         kind: 'connection',
-        connection: 'Username-Password-Authentication',
+        connection: 'machines-under-test',
         attributes: { user_id: expect.stringContaining(key.thumbprint), name: 'ci@build-7' },
         options: { creationBehavior: 'create_if_not_exists', updateBehavior: 'none' },
       },

@@ -16,6 +16,7 @@ const ACTION = `
 exports.onExecuteCustomTokenExchange = async (event, api) => {
   const b = event.request.body;
   const conn = event.secrets.CONNECTION;
+  // A username too: the provisioned connection may be a username-only (Flexible Identifiers) one.
   const opts = (creationBehavior, updateBehavior) => ({ creationBehavior, updateBehavior });
   switch (b.mode) {
     case 'throw': throw new Error('kaput');
@@ -26,14 +27,14 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
     case 'nothing': return;
     case 'by-id': return api.authentication.setUserById(b.uid);
     case 'upsert':
-      api.authentication.setUserByConnection(conn, { user_id: b.uid, email: b.email, name: b.name }, opts('create_if_not_exists', 'replace'));
+      api.authentication.setUserByConnection(conn, { user_id: b.uid, username: b.uid, email: b.email, name: b.name }, opts('create_if_not_exists', 'replace'));
       if (b.plan) api.user.setAppMetadata('plan', b.plan === 'null' ? null : b.plan);
       return;
-    case 'no-create': return api.authentication.setUserByConnection(conn, { user_id: b.uid }, opts('none', 'none'));
-    case 'keep': return api.authentication.setUserByConnection(conn, { user_id: b.uid, email: b.email, name: b.name }, opts('create_if_not_exists', 'none'));
+    case 'no-create': return api.authentication.setUserByConnection(conn, { user_id: b.uid, username: b.uid }, opts('none', 'none'));
+    case 'keep': return api.authentication.setUserByConnection(conn, { user_id: b.uid, username: b.uid, email: b.email, name: b.name }, opts('create_if_not_exists', 'none'));
     case 'other-connection': return api.authentication.setUserByConnection('No-Such-Connection', { user_id: b.uid }, opts('create_if_not_exists', 'none'));
     case 'actor':
-      api.authentication.setUserByConnection(conn, { user_id: b.uid }, opts('create_if_not_exists', 'none'));
+      api.authentication.setUserByConnection(conn, { user_id: b.uid, username: b.uid }, opts('create_if_not_exists', 'none'));
       api.authentication.setActor({ sub: 'agent-7' });
       return;
   }
