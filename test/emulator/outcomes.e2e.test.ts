@@ -105,7 +105,7 @@ describe('the user the Action set', () => {
     expect(first.status, JSON.stringify(first.body)).toBe(200);
     expect(decodeJwt(first.body.access_token).sub).toBe('auth0|u1');
     const user = emu.tenant.users.get('auth0|u1')!;
-    expect(user).toMatchObject({ email: 'u1@example.com', name: 'One', connection: 'Username-Password-Authentication', logins_count: 1 });
+    expect(user).toMatchObject({ email: 'u1@example.com', name: 'One', connection: emu.info().connection, logins_count: 1 });
     expect(user.app_metadata).toEqual({ plan: 'pro' });
 
     const second = await run({ mode: 'upsert', uid: 'u1', email: 'u1@example.com', name: 'Renamed', plan: 'null' });
