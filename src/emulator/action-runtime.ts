@@ -4,10 +4,10 @@
  * the declared npm dependencies, a time limit — and turns what it did into an ActionOutcome.
  *
  * Where Auth0 is silent, one documented choice (change it here, in one place):
- * - Dependencies: the emulator can only offer modules bundled into itself (today: jose). A declared
- *   dependency it ships is provided whatever the declared version if the major version matches;
- *   any other declared dependency fails the build; an undeclared `require` throws "Cannot find
- *   module" as on Auth0. Details in action-runtime/dependencies.ts.
+ * - Dependencies: the declared version of each package, installed with omni-auth, loaded by Node's
+ *   own loader from a per-Action install directory — `require()` and `import()` with Node's
+ *   semantics; a package that is not installed at exactly that version fails the build. Details in
+ *   action-runtime/dependencies.ts.
  * - Runtimes: `node22` and `node18`/`node18-actions` build; the code runs on the emulator's own Node.
  * - Build: fails on code that does not compile, an unavailable dependency, an unsupported runtime.
  *   Nothing runs at build time.
@@ -29,14 +29,25 @@
  *   caller applies when merging into the user.
  * - Stray async failures (an unhandled rejection, a throw in a timer) fail the run that caused them
  *   and never crash the emulator: see action-runtime/async-guard.ts.
- * - Dynamic `import()` is not available to the Action.
+ * - Dynamic `import()` reaches the declared packages and Node's built-ins through Node's own ESM
+ *   loader (vm's USE_MAIN_CONTEXT_DEFAULT_LOADER); what it returns belongs to the emulator's realm,
+ *   and `import('node:process')` is the real process (node:vm is no security boundary). Unlike
+ *   `require`, `import()` of an undeclared package is not refused by the emulator: Node walks up
+ *   from the install directory (under the temporary directory) as it always does.
+ * - Module instances: Node's module cache is per process, so two Actions (or two runs) that load
+ *   the same installed package share its module instance; Auth0 isolates Actions.
+ * - Post-login Actions (runPostLoginAction) run in the same sandbox, one execution each.
  */
+import { join } from 'node:path';
 import { runGuarded } from './action-runtime/async-guard.js';
-import { createCacheApi } from './action-runtime/cache-api.js';
+import { createCacheApi, type ActionCacheApi } from './action-runtime/cache-api.js';
 import { createCteApi, type RunEnd } from './action-runtime/cte-api.js';
-import { createActionRequire, dependencyError } from './action-runtime/dependencies.js';
+import { createActionRequire, installDirectory, resolveDependencies } from './action-runtime/dependencies.js';
+import { createPostLoginApi } from './action-runtime/postlogin-api.js';
 import { createSandbox, evaluateModule, callWithTimeout, syntaxError } from './action-runtime/sandbox.js';
-import type { ActionDependency, ActionOutcome, BuildResult, RunActionInput } from './action-runtime/types.js';
+import type {
+  ActionDependency, ActionOutcome, BuildResult, PostLoginOutcome, RunActionInput, RunPostLoginInput,
+} from './action-runtime/types.js';
 
 export type {
   ActionDependency,
@@ -45,41 +56,78 @@ export type {
   CacheEntry,
   CreationBehavior,
   CustomTokenExchangeEvent,
+  PostLoginEvent,
+  PostLoginOutcome,
   RunActionInput,
+  RunPostLoginInput,
   UpdateBehavior,
   UserChoice,
 } from './action-runtime/types.js';
 export { CACHE_LIMITS } from './action-runtime/cache-api.js';
-export { SHIPPED_MODULES } from './action-runtime/dependencies.js';
+export { MAX_DEPENDENCIES, findInstalled } from './action-runtime/dependencies.js';
 
 export const SUPPORTED_RUNTIMES: readonly string[] = ['node22', 'node18', 'node18-actions'];
 export const HANDLER_NAME = 'onExecuteCustomTokenExchange';
+export const POST_LOGIN_HANDLER = 'onExecutePostLogin';
 const MAX_REASON_CHARS = 1000;
 /** Shorter values are not worth hiding, and replacing them would garble every reason. */
 const MIN_REDACTED_CHARS = 4;
 
-/** The "build": what would make Auth0's build fail. */
+/** The "build": what would make Auth0's build fail. Nothing runs at build time. */
 export function buildAction(code: string, dependencies: ActionDependency[], runtime: string): BuildResult {
   if (!SUPPORTED_RUNTIMES.includes(runtime)) {
     return { ok: false, error: `runtime "${runtime}" is not supported; use one of ${SUPPORTED_RUNTIMES.join(', ')}` };
   }
-  const depError = dependencyError(dependencies);
-  if (depError) return { ok: false, error: depError };
+  const resolved = resolveDependencies(dependencies);
+  if (!resolved.ok) return { ok: false, error: resolved.error };
   if (typeof code !== 'string') return { ok: false, error: 'the Action has no code' };
   const compileError = syntaxError(code);
   if (compileError) return { ok: false, error: `the Action's code does not compile: ${compileError}` };
   return { ok: true };
 }
 
-export async function runCustomTokenExchangeAction(input: RunActionInput): Promise<ActionOutcome> {
+/** One trigger's api: the object handed to the Action, and the outcome it recorded. */
+interface TriggerApi<O> {
+  api: object;
+  close(): void;
+  outcome(end: RunEnd): O;
+}
+
+interface Execution<O> {
+  input: RunActionInput | RunPostLoginInput;
+  handlerName: string;
+  createApi(cache: ActionCacheApi, realmTypeError: (message: string) => Error): TriggerApi<O>;
+  /** The outcome when the run failed before the handler could be called (e.g. a dependency). */
+  failed(reason: string): O;
+  /** The outcome with `redact` applied to its human-readable reason, if it has one. */
+  redactOutcome(outcome: O, redact: (text: string) => string): O;
+}
+
+/** Runs one Action: sandbox, install directory, handler, time limit, outcome. */
+async function execute<O>(x: Execution<O>): Promise<O> {
+  const { input } = x;
   const secrets = Object.values(input.secrets);
-  const tokens = [input.event.transaction.subject_token, input.event.transaction.actor_token];
-  const redacted = (outcome: ActionOutcome): ActionOutcome =>
-    outcome.kind === 'user' ? outcome : { ...outcome, reason: redact(outcome.reason, [...secrets, ...tokens]) };
+  const transaction = (input.event as { transaction?: { subject_token?: string; actor_token?: string } }).transaction;
+  const sensitive = [...secrets, transaction?.subject_token, transaction?.actor_token];
+  const redacted = (outcome: O): O => x.redactOutcome(outcome, (text) => redact(text, sensitive));
 
-  const missing = dependencyError(input.dependencies);
-  if (missing) return redacted({ kind: 'failed', reason: missing });
+  try {
+    const resolved = resolveDependencies(input.dependencies);
+    if (!resolved.ok) return redacted(x.failed(resolved.error));
+    let filename: string;
+    try {
+      filename = join(installDirectory(resolved.packages), 'index.js');
+    } catch (error) {
+      return redacted(x.failed(`the Action's dependencies could not be installed: ${messageOf(error)}`));
+    }
+    return redacted(await run(x, filename));
+  } finally {
+    if (input.forgetCache) input.cache.clear();
+  }
+}
 
+async function run<O>(x: Execution<O>, filename: string): Promise<O> {
+  const { input } = x;
   const deadline = Date.now() + input.timeoutMs;
   const remaining = (): number => Math.max(1, deadline - Date.now());
   const timedOut: RunEnd = { kind: 'failed', reason: `Action timed out after ${input.timeoutMs} ms` };
@@ -94,21 +142,22 @@ export async function runCustomTokenExchangeAction(input: RunActionInput): Promi
   let running = true;
   const sandbox = createSandbox({ logs: input.logs, onAsyncError: sink.onAsyncError });
   const cache = createCacheApi(input.cache, input.now ?? Date.now, () => running);
-  const cte = createCteApi(cache, sandbox.realmTypeError);
+  const trigger = x.createApi(cache, sandbox.realmTypeError);
   const event = sandbox.toRealm(input.event) as unknown as Record<string, unknown>;
   event.secrets = Object.freeze(sandbox.toRealm({ ...input.secrets }));
-  const require = createActionRequire(input.dependencies, { process: sandbox.processShim }, sandbox.realmError);
+  const declared = input.dependencies.map((d) => d.name);
+  const require = createActionRequire(filename, declared, { process: sandbox.processShim }, sandbox.realmError);
 
   let deadlineTimer: NodeJS.Timeout | undefined;
   try {
     const handlerDone = runGuarded(sink, (): Promise<RunEnd> => {
       try {
-        const exported = evaluateModule(sandbox, input.code, require, remaining()) as Record<string, unknown> | null;
-        const handler = exported?.[HANDLER_NAME];
+        const exported = evaluateModule(sandbox, input.code, filename, require, remaining()) as Record<string, unknown> | null;
+        const handler = exported?.[x.handlerName];
         if (typeof handler !== 'function') {
-          return Promise.resolve({ kind: 'failed', reason: `the Action does not export ${HANDLER_NAME}` });
+          return Promise.resolve({ kind: 'failed', reason: `the Action does not export ${x.handlerName}` });
         }
-        const result = callWithTimeout(sandbox.context, () => handler(event, cte.api) as unknown, remaining());
+        const result = callWithTimeout(sandbox.context, () => handler(event, trigger.api) as unknown, remaining());
         return Promise.resolve(result).then(
           (): RunEnd => ({ kind: 'returned' }),
           (error: unknown) => failedWith(error),
@@ -121,13 +170,35 @@ export async function runCustomTokenExchangeAction(input: RunActionInput): Promi
       deadlineTimer = setTimeout(() => resolve(timedOut), remaining());
     });
     const end = await Promise.race([handlerDone, asyncFailure, deadlinePassed]);
-    return redacted(cte.outcome(end));
+    return trigger.outcome(end);
   } finally {
     running = false;
     clearTimeout(deadlineTimer);
-    cte.close();
+    trigger.close();
     sandbox.dispose();
   }
+}
+
+/** Runs a custom-token-exchange Action (`exports.onExecuteCustomTokenExchange`). */
+export function runCustomTokenExchangeAction(input: RunActionInput): Promise<ActionOutcome> {
+  return execute<ActionOutcome>({
+    input,
+    handlerName: HANDLER_NAME,
+    createApi: createCteApi,
+    failed: (reason) => ({ kind: 'failed', reason }),
+    redactOutcome: (outcome, r) => (outcome.kind === 'user' ? outcome : { ...outcome, reason: r(outcome.reason) }),
+  });
+}
+
+/** Runs one post-login Action (`exports.onExecutePostLogin`, trigger post-login v3). */
+export function runPostLoginAction(input: RunPostLoginInput): Promise<PostLoginOutcome> {
+  return execute<PostLoginOutcome>({
+    input,
+    handlerName: POST_LOGIN_HANDLER,
+    createApi: createPostLoginApi,
+    failed: (reason) => ({ kind: 'failed', reason, appMetadata: {}, userMetadata: {} }),
+    redactOutcome: (outcome, r) => (outcome.kind === 'continue' ? outcome : { ...outcome, reason: r(outcome.reason) }),
+  });
 }
 
 function isVmTimeout(error: unknown): boolean {

@@ -25,8 +25,16 @@ export const CLIENT_NOT_ALLOWED = choice(403, 'unauthorized_client', 'Custom Tok
 /** Auth0 refuses this trigger for third-party and non-OIDC-conformant clients; the answer is ours. */
 export const CLIENT_NOT_ELIGIBLE = choice(403, 'unauthorized_client', 'Custom Token Exchange requires a first-party, OIDC-conformant client.');
 
-/** The API does not skip consent (`skip_consent_for_verifiable_first_party_clients` false; 403 assumed). */
-export const CONSENT_REQUIRED = choice(403, 'consent_required', 'Consent required: the API does not allow skipping user consent.');
+/**
+ * The API does not skip consent (`skip_consent_for_verifiable_first_party_clients` false). Auth0
+ * documents the form — `invalid_request` with `consent_required` in the description (reference §6,
+ * Custom Token Exchange § Troubleshooting) — but not the status: 403 is the emulator's choice.
+ */
+export const CONSENT_REQUIRED = choice(
+  403,
+  'invalid_request',
+  'consent_required: the API does not allow skipping user consent; turn on "Allow Skipping User Consent" for it.',
+);
 
 /** The profile's Action is missing or has no deployed version (Auth0 refuses such profiles up front). */
 export const ACTION_NOT_DEPLOYED = choice(403, 'access_denied', 'The Custom Token Exchange Action is not deployed.');
@@ -41,8 +49,17 @@ export function defaultAudience(tenant: Tenant): string {
 
 // ---- Token exchange: the Action's outcomes ----
 
-/** `api.access.deny(code, reason)`: Auth0 documents the code only; the status is assumed. */
-export const DENIED_STATUS = 400;
+/**
+ * `api.access.deny(code, reason)`: `error` is the code, `error_description` the reason (CTE "API
+ * Object" § api.access.deny: "invalid_request, server_error, or any custom code"); the status is
+ * 500 for `server_error` and 400 for `invalid_request` and custom codes (reference §6).
+ */
+export function deniedStatus(code: string): number {
+  return code === 'server_error' ? 500 : 400;
+}
+
+/** `api.access.rejectInvalidSubjectToken(reason)`: "rejected with an invalid_request error code". */
+export const REJECTED = { status: 400, error: 'invalid_request' } as const;
 
 /**
  * The Action threw, timed out, or set no user / two users. Auth0 surfaces an uncaught Action error
@@ -50,6 +67,26 @@ export const DENIED_STATUS = 400;
  * error"); on /oauth/token, access_denied is a 403.
  */
 export const ACTION_FAILED = { status: 403, error: 'access_denied' } as const;
+
+// ---- Post-login Actions after an exchange ----
+
+/**
+ * A post-login Action called `api.access.deny(reason)`: Auth0's post-login "API Object" says the
+ * reason "is sent as error_description"; the `error` (`access_denied`) and the status are not
+ * documented. An Auth0 Community report of a post-login deny on /oauth/token ("Help understanding
+ * error codes in pre-user-registration and post-login actions") shows HTTP 500
+ * `{"error":"access_denied","error_description":<reason>}` — the emulator answers the same.
+ */
+export const POST_LOGIN_DENIED = { status: 500, error: 'access_denied' } as const;
+
+/**
+ * MFA required by a post-login Action (`api.multifactor.enable`) after a Custom Token Exchange:
+ * "Multi-Factor Authentication for Custom Token Exchange" says Auth0 rejects the call with
+ * `mfa_required`; "Authenticate Using the Resource Owner Password Flow with MFA" gives the body,
+ * `{"error":"mfa_required","error_description":"Multifactor authentication required","mfa_token":…}`,
+ * and the Auth0 SDKs document the status as 403.
+ */
+export const MFA_REQUIRED = choice(403, 'mfa_required', 'Multifactor authentication required');
 
 // ---- Token exchange: resolving the user the Action set (all undocumented answers) ----
 

@@ -1,12 +1,18 @@
 /**
  * The Custom Token Exchange grant (`urn:ietf:params:oauth:grant-type:token-exchange`), in the order
  * Auth0 applies its checks: request, client, profile, client permission, audience, consent,
- * Suspicious IP Throttling, then the profile's Action, the user it sets, and the tokens.
+ * Suspicious IP Throttling, then the profile's Action, the user it sets, the post-login Actions,
+ * and the tokens.
  */
-import { runCustomTokenExchangeAction, type ActionOutcome, type CustomTokenExchangeEvent } from './action-runtime.js';
+import { randomBytes } from 'node:crypto';
 import {
-  ACTION_FAILED, ACTION_NOT_DEPLOYED, ACTOR_PAIR, CLIENT_NOT_ALLOWED, CLIENT_NOT_ELIGIBLE, CONSENT_REQUIRED, DENIED_STATUS,
-  EMULATOR_TENANT_ID, NO_PROFILE, NOT_A_NAMESPACE, REQUESTED_TOKEN_TYPE, RESERVED_NAMESPACE, TOO_MANY_ATTEMPTS, defaultAudience,
+  runCustomTokenExchangeAction, runPostLoginAction, type ActionOutcome, type CustomTokenExchangeEvent,
+} from './action-runtime.js';
+import { postLoginEvent, runPostLoginFlow } from './action-runtime/post-login-flow.js';
+import {
+  ACTION_FAILED, ACTION_NOT_DEPLOYED, ACTOR_PAIR, CLIENT_NOT_ALLOWED, CLIENT_NOT_ELIGIBLE, CONSENT_REQUIRED, EMULATOR_TENANT_ID,
+  MFA_REQUIRED, NO_PROFILE, NOT_A_NAMESPACE, POST_LOGIN_DENIED, REJECTED, REQUESTED_TOKEN_TYPE, RESERVED_NAMESPACE,
+  TOO_MANY_ATTEMPTS, defaultAudience, deniedStatus,
 } from './behaviour.js';
 import { authenticateClient } from './client-auth.js';
 import type { EmulatorRequest } from './http-types.js';
@@ -140,30 +146,40 @@ export async function tokenExchange(ctx: ExchangeContext, req: EmulatorRequest, 
 
   const action = deployedAction(tenant, profile);
   const version = action.deployed_version;
+  const event = buildEvent(req, params, client, audience, ip, tx);
   const outcome: ActionOutcome = await runCustomTokenExchangeAction({
     code: version.code,
     dependencies: version.dependencies,
     secrets: Object.fromEntries(version.secrets.map((s) => [s.name, s.value])),
-    event: buildEvent(req, params, client, audience, ip, tx),
+    event,
     cache: actionCache(tenant),
     timeoutMs: tenant.settings.actionTimeoutMs,
+    forgetCache: tenant.settings.forgetActionCache === true,
   });
 
   switch (outcome.kind) {
     case 'rejected':
       throttle.consume(ip, throttling);
-      throw new OAuthError(400, 'invalid_request', outcome.reason);
+      throw new OAuthError(REJECTED.status, REJECTED.error, outcome.reason);
     case 'denied':
-      throw new OAuthError(DENIED_STATUS, outcome.code, outcome.reason);
+      throw new OAuthError(deniedStatus(outcome.code), outcome.code, outcome.reason);
     case 'failed':
       throw new OAuthError(ACTION_FAILED.status, ACTION_FAILED.error, outcome.reason);
     case 'user': {
       const user = resolveUser({ tenant, client, choice: outcome.user, appMetadata: outcome.appMetadata, userMetadata: outcome.userMetadata });
+      const after = await runPostLoginFlow(tenant, user, () => postLoginEvent(tenant, client, user, event, outcome.organization), runPostLoginAction);
+      if (after.kind === 'denied') throw new OAuthError(POST_LOGIN_DENIED.status, POST_LOGIN_DENIED.error, after.reason);
+      if (after.kind === 'failed') throw new OAuthError(ACTION_FAILED.status, ACTION_FAILED.error, after.reason);
+      if (after.mfa) {
+        // No MFA API is emulated: the token only shows the shape of Auth0's answer.
+        throw new OAuthError(MFA_REQUIRED.status, MFA_REQUIRED.error, MFA_REQUIRED.description, {}, { mfa_token: randomBytes(32).toString('base64url') });
+      }
       const requested = splitScope(params.get('scope'));
       const refreshToken = wantsRefreshToken(requested, api);
       const tokens = await issueUserTokens({
         tenant, client, user, api, scopes: grantScopes(requested, api, refreshToken), refreshToken,
-        claims: { ...organizationClaim(outcome.organization), ...(outcome.actor ? { act: outcome.actor } : {}) },
+        claims: { ...after.accessTokenClaims, ...organizationClaim(outcome.organization), ...(outcome.actor ? { act: outcome.actor } : {}) },
+        idTokenClaims: after.idTokenClaims,
       });
       return { ...tokens, issued_token_type: ACCESS_TOKEN_TYPE };
     }

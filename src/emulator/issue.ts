@@ -58,8 +58,10 @@ export interface UserTokenOptions {
   scopes: string[];
   /** Issue and store a refresh token. */
   refreshToken: boolean;
-  /** Extra access-token claims (`act`, `org_id`). */
+  /** Extra access-token claims (`act`, `org_id`, post-login custom claims). */
   claims?: Record<string, unknown>;
+  /** Extra ID-token claims (post-login `api.idToken.setCustomClaim`). */
+  idTokenClaims?: Record<string, unknown>;
 }
 
 export async function issueUserTokens(o: UserTokenOptions): Promise<TokenResponse> {
@@ -76,7 +78,7 @@ export async function issueUserTokens(o: UserTokenOptions): Promise<TokenRespons
   if (openid) {
     response.id_token = await issueJwt(tenant.signingKey, {
       issuer, subject: user.user_id, audience: client.client_id, lifetimeSeconds: ID_TOKEN_LIFETIME_SECONDS,
-      claims: profileClaims(user, scopes),
+      claims: { ...o.idTokenClaims, ...profileClaims(user, scopes) },
     });
   }
   if (o.refreshToken) {

@@ -9,6 +9,8 @@ export class OAuthError extends Error {
     readonly error: string,
     readonly description: string,
     readonly headers: Record<string, string> = {},
+    /** More members of the JSON body (e.g. `mfa_token` with `mfa_required`). */
+    readonly extra: Record<string, unknown> = {},
   ) {
     super(`${error}: ${description}`);
   }
@@ -18,7 +20,7 @@ export class OAuthError extends Error {
   }
 
   reply(): EmulatorReply {
-    return { status: this.status, body: { error: this.error, error_description: this.description }, headers: this.headers };
+    return { status: this.status, body: { error: this.error, error_description: this.description, ...this.extra }, headers: this.headers };
   }
 }
 

@@ -1,9 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   CACHE_LIMITS,
-  SHIPPED_MODULES,
+  findInstalled,
   buildAction,
   runCustomTokenExchangeAction,
   type ActionOutcome,
@@ -346,15 +346,16 @@ describe('event, secrets and console', () => {
     ]`);
     expect(seen).toEqual([
       'function', 'function', 'function', 'function', 'function', 'ok', 'function', 'function', 'function',
-      'function', 'function', 'function', true, 'object', 'object', 'function', '/action/index.js',
+      'function', 'function', 'function', true, 'object', 'object', 'function', expect.stringMatching(/omni-auth-actions?-[^/]+\/(?:[0-9a-f]+\/)?index\.js$/),
     ]);
   });
 });
 
-describe('require', () => {
+describe('require and import(): the declared packages, loaded by Node', () => {
   const jose = [{ name: 'jose', version: '6.2.18' }];
 
-  it('provides a declared dependency (jose) that signs and verifies through WebCrypto', async () => {
+  it('require() of a declared package is Node\'s own require (jose, an ES module, through require(esm))', async () => {
+    // This test runs on a Node with require(esm) (20.19+); without it, see runtime-no-require-esm.e2e.
     const seen = await evaluate(
       `{
         const { generateKeyPair, SignJWT, jwtVerify } = require('jose');
@@ -368,39 +369,67 @@ describe('require', () => {
     expect(seen).toBe('s1');
   });
 
-  it('refuses a package the Action did not declare, like Auth0', async () => {
+  it('await import() of a declared package works inside the sandbox', async () => {
+    const seen = await evaluate(
+      `{
+        const { generateKeyPair, SignJWT, jwtVerify } = await import('jose');
+        const { privateKey, publicKey } = await generateKeyPair('EdDSA');
+        const jwt = await new SignJWT({}).setProtectedHeader({ alg: 'EdDSA' }).setSubject('imported').sign(privateKey);
+        return (await jwtVerify(jwt, publicKey)).payload.sub;
+      }`,
+      { dependencies: jose },
+    );
+    expect(seen).toBe('imported');
+  });
+
+  it('runs in an install directory whose node_modules links only the declared packages to the installed ones', async () => {
+    const seen = (await evaluate(
+      `{
+        const fs = require('node:fs'), path = require('node:path');
+        const nm = path.join(__dirname, 'node_modules');
+        return [fs.readdirSync(nm), fs.realpathSync(path.join(nm, 'jose'))];
+      }`,
+      { dependencies: jose },
+    )) as [string[], string];
+    expect(seen).toEqual([['jose'], realpathSync(join(ROOT, 'node_modules', 'jose'))]);
+    expect(findInstalled('jose')?.dir).toBe(seen[1]);
+  });
+
+  it('refuses a package the Action did not declare, with Node\'s errors, for require and import', async () => {
     const outcome = await run(action(`require('jose');`));
-    expect(outcome).toEqual({ kind: 'failed', reason: "Cannot find module 'jose'" });
+    expect(outcome.kind).toBe('failed');
+    expect(outcome.kind === 'failed' && outcome.reason).toMatch(/^Cannot find module 'jose'/);
     const seen = await evaluate(`{ try { require('left-pad'); } catch (e) { return [e instanceof Error, e.code]; } }`, {
       dependencies: jose,
     });
     expect(seen).toEqual([true, 'MODULE_NOT_FOUND']);
+    const imported = await evaluate(`import('yaml').then(() => 'loaded', (e) => e.code)`, { dependencies: jose });
+    expect(imported).toBe('ERR_MODULE_NOT_FOUND');
   });
 
-  it('provides Node built-ins, with or without the node: prefix', async () => {
+  it('provides Node built-ins, with or without the node: prefix, to require and import', async () => {
     const seen = await evaluate(`[
       require('node:crypto').createHash('sha256').update('a').digest('hex').slice(0, 8),
       require('crypto').randomBytes(4).length,
       typeof require('node:util').format,
       typeof require('process').stdout,
+      typeof (await import('node:crypto')).createHash,
     ]`);
-    expect(seen).toEqual(['ca978112', 4, 'function', 'undefined']);
+    expect(seen).toEqual(['ca978112', 4, 'function', 'undefined', 'function']);
   });
 
-  it('fails when a declared dependency cannot be provided', async () => {
-    const outcome = await run(action(`api.authentication.setUserById('a');`), { dependencies: [{ name: 'axios', version: '1.7.0' }] });
+  it('fails when a declared dependency is not installed', async () => {
+    const outcome = await run(action(`api.authentication.setUserById('a');`), { dependencies: [{ name: 'left-pad', version: '1.3.0' }] });
     expect(outcome.kind).toBe('failed');
-    expect(outcome.kind === 'failed' && outcome.reason).toMatch(/axios@1\.7\.0.*not available/);
+    expect(outcome.kind === 'failed' && outcome.reason).toMatch(/left-pad@1\.3\.0" could not be installed: it is not installed/);
   });
 });
 
 describe('buildAction', () => {
   const ok = action(`api.authentication.setUserById('a');`);
 
-  it('builds valid code with a shipped dependency of the same major', () => {
+  it('builds valid code whose dependencies are installed at exactly the declared version', () => {
     expect(buildAction(ok, [{ name: 'jose', version: '6.2.18' }], 'node22')).toEqual({ ok: true });
-    expect(buildAction(ok, [{ name: 'jose', version: '^6.0.0' }], 'node22')).toEqual({ ok: true });
-    expect(buildAction(ok, [{ name: 'jose', version: '6.0.1' }], 'node18')).toEqual({ ok: true });
     expect(buildAction(ok, [{ name: 'jose', version: 'latest' }], 'node22')).toEqual({ ok: true });
     expect(buildAction(ok, [], 'node22')).toEqual({ ok: true });
   });
@@ -411,30 +440,39 @@ describe('buildAction', () => {
     expect(!result.ok && result.error).toMatch(/does not compile: .*\(line 2\)/);
   });
 
-  it('fails on a dependency the emulator does not ship', () => {
+  it('fails on a dependency that is not installed, as Auth0 fails on one it cannot install', () => {
     const result = buildAction(ok, [{ name: 'axios', version: '1.7.0' }], 'node22');
-    expect(result).toEqual({ ok: false, error: expect.stringMatching(/"axios@1\.7\.0" is not available in the emulator \(it provides jose@6/) });
+    expect(result).toEqual({ ok: false, error: expect.stringMatching(/"axios@1\.7\.0" could not be installed: it is not installed with omni-auth/) });
   });
 
-  it('fails on another major version of a shipped dependency', () => {
-    const result = buildAction(ok, [{ name: 'jose', version: '5.9.6' }], 'node22');
-    expect(result).toEqual({ ok: false, error: expect.stringMatching(/jose@5\.9\.6.*provides jose@6\.\d+\.\d+; declare version \^6/) });
+  it('fails on another version of an installed package, naming the installed one', () => {
+    for (const version of ['6.2.17', '5.9.6', '6.0.1']) {
+      const result = buildAction(ok, [{ name: 'jose', version }], 'node22');
+      expect(result).toEqual({ ok: false, error: expect.stringMatching(new RegExp(`jose@${version.replace(/\./g, '\\.')}" could not be installed: omni-auth has jose@6\\.2\\.18`)) });
+    }
   });
 
-  it('fails on an unusable version, a duplicate, too many dependencies', () => {
-    expect(buildAction(ok, [{ name: 'jose', version: 'github:panva/jose' }], 'node22').ok).toBe(false);
-    expect(buildAction(ok, [{ name: 'jose', version: '6.0.0' }, { name: 'jose', version: '6.1.0' }], 'node22').ok).toBe(false);
-    const many = Array.from({ length: 11 }, () => ({ name: 'jose', version: '6.0.0' }));
+  it('fails on a range, a tag or a URL: the emulator installs exact versions', () => {
+    for (const version of ['^6.0.0', '~6.2', '6.x', 'next', 'github:panva/jose']) {
+      expect(buildAction(ok, [{ name: 'jose', version }], 'node22')).toEqual({ ok: false, error: expect.stringMatching(/exact versions only/) });
+    }
+  });
+
+  it('fails on a duplicate, too many dependencies, a bad name or a built-in', () => {
+    expect(buildAction(ok, [{ name: 'jose', version: '6.2.18' }, { name: 'jose', version: '6.2.18' }], 'node22').ok).toBe(false);
+    const many = Array.from({ length: 11 }, () => ({ name: 'jose', version: '6.2.18' }));
     expect(buildAction(ok, many, 'node22')).toEqual({ ok: false, error: expect.stringMatching(/at most 10/) });
+    expect(buildAction(ok, [{ name: '../jose', version: '6.2.18' }], 'node22')).toEqual({ ok: false, error: expect.stringMatching(/not a valid npm package name/) });
+    expect(buildAction(ok, [{ name: 'crypto', version: '1.0.0' }], 'node22')).toEqual({ ok: false, error: expect.stringMatching(/Node built-in/) });
   });
 
   it('fails on an unsupported runtime', () => {
     expect(buildAction(ok, [], 'node12')).toEqual({ ok: false, error: expect.stringMatching(/runtime "node12" is not supported/) });
   });
 
-  it('ships the jose version installed in node_modules', () => {
+  it('finds the jose installed in node_modules, at its installed version', () => {
     const installed = JSON.parse(readFileSync(join(ROOT, 'node_modules', 'jose', 'package.json'), 'utf8')) as { version: string };
-    expect(SHIPPED_MODULES.get('jose')?.version).toBe(installed.version);
+    expect(findInstalled('jose')?.version).toBe(installed.version);
   });
 });
 
@@ -547,7 +585,7 @@ describe.runIf(existsSync(REAL_ACTION))('the real auth0-actions/custom_token_exc
     runCustomTokenExchangeAction({
       code: readFileSync(REAL_ACTION, 'utf8'),
       dependencies: deps(),
-      secrets: { ISSUER: issuer },
+      secrets: { ISSUER: issuer, CONNECTION: 'machines-under-test' },
       event: baseEvent({ subject_token }),
       cache,
       timeoutMs: 20_000,
@@ -566,7 +604,7 @@ describe.runIf(existsSync(REAL_ACTION))('the real auth0-actions/custom_token_exc
       kind: 'user',
       user: {
         kind: 'connection',
-        connection: 'Username-Password-Authentication',
+        connection: 'machines-under-test',
         attributes: { user_id: expect.stringContaining(key.thumbprint), name: 'ci@build-7' },
         options: { creationBehavior: 'create_if_not_exists', updateBehavior: 'none' },
       },
@@ -589,5 +627,48 @@ describe.runIf(existsSync(REAL_ACTION))('the real auth0-actions/custom_token_exc
     }
     expect(ids[0]).toBe(ids[1]);
     expect(ids[2]).not.toBe(ids[0]);
+  });
+});
+
+describe('forgetCache (EmulatorSettings.forgetActionCache)', () => {
+  it('evicts every entry of the trigger cache once the execution ends, whatever its lifetime', async () => {
+    const cache = new Map<string, CacheEntry>([['older', { value: 'x', expires_at: Date.now() + 60_000 }]]);
+    const seen = await evaluate(`[api.cache.get('older')?.value, api.cache.set('k', 'v').type, api.cache.get('k')?.value]`, { cache, forgetCache: true });
+    expect(seen).toEqual(['x', 'success', 'v']);
+    expect(cache.size).toBe(0);
+  });
+
+  it('also after a failed execution, and keeps entries when off', async () => {
+    const cache = new Map<string, CacheEntry>();
+    await run(action(`api.cache.set('k', 'v'); throw new Error('boom');`), { cache, forgetCache: true });
+    expect(cache.size).toBe(0);
+    await run(action(`api.cache.set('k', 'v'); throw new Error('boom');`), { cache });
+    expect(cache.get('k')?.value).toBe('v');
+  });
+});
+
+describe('install directories', () => {
+  it('are reused for the same packages and hold links to the declared packages only', async () => {
+    const dirOf = async (): Promise<string> => (await evaluate('__dirname', { dependencies: [{ name: 'jose', version: '6.2.18' }] })) as string;
+    const [a, b] = [await dirOf(), await dirOf()];
+    expect(a).toBe(b);
+    const none = (await evaluate('__dirname')) as string;
+    expect(none).not.toBe(a);
+    expect(readdirSync(join(none, 'node_modules'))).toEqual([]);
+    expect(lstatSync(join(a, 'node_modules', 'jose')).isSymbolicLink()).toBe(true);
+  });
+});
+
+describe('require of an undeclared package', () => {
+  it('is not found, with Node\'s code and message, while a subpath of a declared one is resolved', async () => {
+    // vitest is installed with the project but not declared by the Action.
+    const seen = await evaluate(`{ try { require('vitest'); return 'loaded'; } catch (e) { return [e.code, e.message.split('\\n')[0]]; } }`, {
+      dependencies: [{ name: 'jose', version: '6.2.18' }],
+    });
+    expect(seen).toEqual(['MODULE_NOT_FOUND', "Cannot find module 'vitest'"]);
+    const sub = await evaluate(`{ try { require('jose/package.json'); return 'ok'; } catch (e) { return e.code; } }`, {
+      dependencies: [{ name: 'jose', version: '6.2.18' }],
+    });
+    expect(sub).not.toBe('MODULE_NOT_FOUND');
   });
 });

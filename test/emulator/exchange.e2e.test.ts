@@ -49,6 +49,9 @@ describe('a valid local token', () => {
 
     const id = await jwtVerify(res.body.id_token, jwks, { issuer: emu.issuer, audience: emu.info().client_id });
     expect(id.payload).toMatchObject({ sub: payload.sub, name: `${MACHINE.user}@${MACHINE.host}`, nickname: MACHINE.user });
+    // Auth0's defaults (Get ID Tokens; Update Access Token Lifetime): 10 h and the API's 24 h.
+    expect(id.payload.exp! - id.payload.iat!).toBe(36_000);
+    expect(res.body.expires_in).toBe(86_400);
   });
 
   it('maps the same key to the same user and another key to another user', async () => {

@@ -114,7 +114,7 @@ describe('provisioning step by step', () => {
     const patched = await api(emu, mgmt, 'PATCH', `/clients/${client_id}`, { token_exchange: { allow_any_profile_of_type: ['custom_authentication'] } });
     expect(patched.status, JSON.stringify(patched.body)).toBe(200);
     res = await freshExchange();
-    expect([res.status, res.body.error]).toEqual([403, 'consent_required']);
+    expect([res.status, res.body.error, res.body.error_description]).toEqual([403, 'invalid_request', expect.stringMatching(/^consent_required/)]);
 
     // 4. Skip consent on the API: now the Action runs, but the connection it names does not exist yet.
     const servers = await api(emu, mgmt, 'GET', '/resource-servers');

@@ -16,21 +16,25 @@ const ACTION = `
 exports.onExecuteCustomTokenExchange = async (event, api) => {
   const b = event.request.body;
   const conn = event.secrets.CONNECTION;
+  // A username too: the provisioned connection may be a username-only (Flexible Identifiers) one.
   const opts = (creationBehavior, updateBehavior) => ({ creationBehavior, updateBehavior });
   switch (b.mode) {
     case 'throw': throw new Error('kaput');
     case 'deny': return api.access.deny('custom_code', 'not today');
+    case 'deny-server': return api.access.deny('server_error', 'key fetch failed');
+    case 'deny-invalid': return api.access.deny('invalid_request', 'bad input');
+    case 'reject': return api.access.rejectInvalidSubjectToken('bad signature');
     case 'nothing': return;
     case 'by-id': return api.authentication.setUserById(b.uid);
     case 'upsert':
-      api.authentication.setUserByConnection(conn, { user_id: b.uid, email: b.email, name: b.name }, opts('create_if_not_exists', 'replace'));
+      api.authentication.setUserByConnection(conn, { user_id: b.uid, username: b.uid, email: b.email, name: b.name }, opts('create_if_not_exists', 'replace'));
       if (b.plan) api.user.setAppMetadata('plan', b.plan === 'null' ? null : b.plan);
       return;
-    case 'no-create': return api.authentication.setUserByConnection(conn, { user_id: b.uid }, opts('none', 'none'));
-    case 'keep': return api.authentication.setUserByConnection(conn, { user_id: b.uid, email: b.email, name: b.name }, opts('create_if_not_exists', 'none'));
+    case 'no-create': return api.authentication.setUserByConnection(conn, { user_id: b.uid, username: b.uid }, opts('none', 'none'));
+    case 'keep': return api.authentication.setUserByConnection(conn, { user_id: b.uid, username: b.uid, email: b.email, name: b.name }, opts('create_if_not_exists', 'none'));
     case 'other-connection': return api.authentication.setUserByConnection('No-Such-Connection', { user_id: b.uid }, opts('create_if_not_exists', 'none'));
     case 'actor':
-      api.authentication.setUserByConnection(conn, { user_id: b.uid }, opts('create_if_not_exists', 'none'));
+      api.authentication.setUserByConnection(conn, { user_id: b.uid, username: b.uid }, opts('create_if_not_exists', 'none'));
       api.authentication.setActor({ sub: 'agent-7' });
       return;
   }
@@ -54,8 +58,20 @@ afterAll(async () => {
 const run = (fields: Record<string, string>) => exchange(emu, 'opaque', fields);
 
 describe('the Action\'s outcome', () => {
-  it('deny(code, reason) → 400 with that code', async () => {
+  it('deny(code, reason) with a custom code → 400 with that code', async () => {
     expect(await run({ mode: 'deny' }).then((r) => [r.status, r.body])).toEqual([400, { error: 'custom_code', error_description: 'not today' }]);
+  });
+
+  it("deny('server_error', reason) → 500 server_error (Auth0's status for it)", async () => {
+    expect(await run({ mode: 'deny-server' }).then((r) => [r.status, r.body])).toEqual([500, { error: 'server_error', error_description: 'key fetch failed' }]);
+  });
+
+  it("deny('invalid_request', reason) → 400 invalid_request", async () => {
+    expect(await run({ mode: 'deny-invalid' }).then((r) => [r.status, r.body])).toEqual([400, { error: 'invalid_request', error_description: 'bad input' }]);
+  });
+
+  it('rejectInvalidSubjectToken(reason) → 400 invalid_request', async () => {
+    expect(await run({ mode: 'reject' }).then((r) => [r.status, r.body])).toEqual([400, { error: 'invalid_request', error_description: 'bad signature' }]);
   });
 
   it('a thrown error → 403 access_denied with its message', async () => {
@@ -68,13 +84,28 @@ describe('the Action\'s outcome', () => {
   });
 });
 
+describe('consent', () => {
+  it('an API that does not skip consent → invalid_request whose description starts with consent_required', async () => {
+    const rs = [...emu.tenant.resourceServers.values()].find((r) => r.identifier === emu.info().audience)!;
+    rs.skip_consent_for_verifiable_first_party_clients = false;
+    try {
+      const res = await run({ mode: 'deny' });
+      expect(res.status).toBe(403);
+      expect(res.body.error).toBe('invalid_request');
+      expect(res.body.error_description).toMatch(/^consent_required: .*Allow Skipping User Consent/);
+    } finally {
+      rs.skip_consent_for_verifiable_first_party_clients = true;
+    }
+  });
+});
+
 describe('the user the Action set', () => {
   it('is created, then found again; app metadata is applied and deleted with null', async () => {
     const first = await run({ mode: 'upsert', uid: 'u1', email: 'u1@example.com', name: 'One', plan: 'pro' });
     expect(first.status, JSON.stringify(first.body)).toBe(200);
     expect(decodeJwt(first.body.access_token).sub).toBe('auth0|u1');
     const user = emu.tenant.users.get('auth0|u1')!;
-    expect(user).toMatchObject({ email: 'u1@example.com', name: 'One', connection: 'Username-Password-Authentication', logins_count: 1 });
+    expect(user).toMatchObject({ email: 'u1@example.com', name: 'One', connection: emu.info().connection, logins_count: 1 });
     expect(user.app_metadata).toEqual({ plan: 'pro' });
 
     const second = await run({ mode: 'upsert', uid: 'u1', email: 'u1@example.com', name: 'Renamed', plan: 'null' });

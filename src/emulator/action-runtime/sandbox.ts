@@ -7,10 +7,11 @@
  * is what an emulator running its own user's Action needs.
  */
 import { randomBytes } from 'node:crypto';
+import { dirname } from 'node:path';
 import { format } from 'node:util';
 import vm from 'node:vm';
 
-/** The file name in the Action's stack traces and syntax errors. */
+/** The file name in the build's syntax errors; at run time the Action is `<install dir>/index.js`. */
 export const ACTION_FILENAME = '/action/index.js';
 const ACTION_DIRNAME = '/action';
 
@@ -228,18 +229,22 @@ export function callWithTimeout<T>(context: vm.Context, thunk: () => T, timeoutM
   }
 }
 
-/** The CommonJS module function, compiled in `context` (or the emulator's, to check syntax only). */
-function compileModule(code: string, context?: vm.Context): (...args: unknown[]) => void {
+/**
+ * The CommonJS module function, compiled in `context` (or the emulator's, to check syntax only).
+ * Its `import()` goes to Node's default ESM loader, resolving from `filename` — the Action's install
+ * directory, whose node_modules holds only the declared packages (see dependencies.ts).
+ */
+function compileModule(code: string, filename: string, context?: vm.Context): (...args: unknown[]) => void {
   return vm.compileFunction(code, ['exports', 'require', 'module', '__filename', '__dirname'], {
-    filename: ACTION_FILENAME,
-    ...(context ? { parsingContext: context } : {}),
+    filename,
+    ...(context ? { parsingContext: context, importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER } : {}),
   }) as (...args: unknown[]) => void;
 }
 
 /** Compiles without running: the syntax error Auth0's build would report, or undefined. */
 export function syntaxError(code: string): string | undefined {
   try {
-    compileModule(code);
+    compileModule(code, ACTION_FILENAME);
     return undefined;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
@@ -248,18 +253,53 @@ export function syntaxError(code: string): string | undefined {
   }
 }
 
-/** Evaluates the Action's module in the sandbox and returns its `module.exports`. */
+let dynamicImportPrimed = false;
+/**
+ * Node 20 prints "ExperimentalWarning: vm.USE_MAIN_CONTEXT_DEFAULT_LOADER is an experimental
+ * feature" on stderr the first time compiled code calls `import()`. That line is about the
+ * emulator's implementation, not the Action, and stderr is where the emulator talks to people, so
+ * the first `import()` is made here, once, with that one warning (and no other) held back. Node
+ * emits it synchronously inside the `import()` call.
+ */
+function primeDynamicImport(): void {
+  if (dynamicImportPrimed) return;
+  dynamicImportPrimed = true;
+  const probe = vm.compileFunction("return import('node:path')", [], {
+    filename: ACTION_FILENAME,
+    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+  }) as () => Promise<unknown>;
+  const emitWarning = process.emitWarning;
+  process.emitWarning = function filtered(this: unknown, warning: string | Error, ...rest: unknown[]): void {
+    const text = typeof warning === 'string' ? warning : warning?.message;
+    if (typeof text === 'string' && text.includes('USE_MAIN_CONTEXT_DEFAULT_LOADER')) return;
+    (emitWarning as (...a: unknown[]) => void).call(process, warning, ...rest);
+  } as typeof process.emitWarning;
+  try {
+    probe().catch(() => undefined);
+  } catch {
+    // an engine without the loader: the Action's own import() will say so
+  } finally {
+    process.emitWarning = emitWarning;
+  }
+}
+
+/**
+ * Evaluates the Action's module in the sandbox as `filename` (in its install directory) and returns
+ * its `module.exports`.
+ */
 export function evaluateModule(
   sandbox: Sandbox,
   code: string,
+  filename: string,
   require: (id: string) => unknown,
   timeoutMs: number,
 ): unknown {
-  const factory = compileModule(code, sandbox.context);
+  primeDynamicImport();
+  const factory = compileModule(code, filename, sandbox.context);
   const module = sandbox.toRealm({ exports: {} as Record<string, unknown> });
   callWithTimeout(
     sandbox.context,
-    () => factory.call(module.exports, module.exports, require, module, ACTION_FILENAME, ACTION_DIRNAME),
+    () => factory.call(module.exports, module.exports, require, module, filename, dirname(filename)),
     timeoutMs,
   );
   return module.exports;

@@ -82,6 +82,51 @@ export interface RunActionInput {
   now?: () => number;
   /** When given, the Action's console output is appended here (bounded); otherwise it is dropped. */
   logs?: string[];
+  /**
+   * Forget every entry of `cache` once the execution ends (EmulatorSettings.forgetActionCache):
+   * Auth0's api.cache "is designed for short-lived, ephemeral data. Items may not be available in
+   * later transactions even if they are within their supplied lifetime."
+   */
+  forgetCache?: boolean;
+}
+
+/** The post-login (v3) `event` after a Custom Token Exchange, without `secrets`. */
+export interface PostLoginEvent {
+  client: { client_id: string; name: string; metadata: Record<string, string> };
+  connection: { id: string; name: string; strategy: string; metadata: Record<string, string> };
+  organization?: { id?: string; name?: string };
+  request: CustomTokenExchangeEvent['request'];
+  resource_server: { identifier: string };
+  tenant: { id: string };
+  transaction: {
+    /** Auth0: `oauth2-token-exchange` after a Custom Token Exchange. */
+    protocol: string;
+    requested_scopes: string[];
+    locale: string;
+  };
+  user: Record<string, unknown>;
+  stats: { logins_count: number };
+  authentication: { methods: { name: string; timestamp: string }[] };
+  authorization: { roles: string[] };
+}
+
+export type PostLoginOutcome =
+  | {
+      kind: 'continue';
+      accessTokenClaims: Record<string, unknown>;
+      idTokenClaims: Record<string, unknown>;
+      /** api.multifactor.enable(provider) was called. */
+      mfa?: { provider: string };
+      appMetadata: Record<string, unknown>;
+      userMetadata: Record<string, unknown>;
+    }
+  /** api.access.deny(reason); metadata changes still apply (Auth0: deny "will NOT cancel" them). */
+  | { kind: 'denied'; reason: string; appMetadata: Record<string, unknown>; userMetadata: Record<string, unknown> }
+  /** Threw, timed out, lacked a dependency, or called challengeWith/enrollWith. */
+  | { kind: 'failed'; reason: string; appMetadata: Record<string, unknown>; userMetadata: Record<string, unknown> };
+
+export interface RunPostLoginInput extends Omit<RunActionInput, 'event'> {
+  event: PostLoginEvent;
 }
 
 export type BuildResult = { ok: true } | { ok: false; error: string };
