@@ -181,3 +181,40 @@ describe.each(CASES)('$client ($scope): $fixture', (c) => {
     await expect(stat(`${path}.omni-auth.bak`)).rejects.toThrow();
   });
 });
+
+describe('other installs (issue 9 §18): Cline CLI, Cline inside Cursor and VS Code Insiders are wired like the main ones', () => {
+  let home: TempHome;
+  beforeEach(async () => {
+    home = await tempHome();
+  });
+  afterEach(() => home.cleanup());
+
+  it('wires omnispindle in each file that exists, and unwire gives each its bytes back', async () => {
+    const { mkdir, writeFile } = await import('node:fs/promises');
+    const { join, dirname } = await import('node:path');
+    const cline = ['globalStorage', 'saoudrizwan.claude-dev', 'settings', 'cline_mcp_settings.json'];
+    const files = {
+      cli: join(home.dir, '.cline', 'data', 'settings', 'cline_mcp_settings.json'),
+      cursor: join(home.dir, '.config', 'Cursor', 'User', ...cline),
+      insidersCline: join(home.dir, '.config', 'Code - Insiders', 'User', ...cline),
+      insiders: join(home.dir, '.config', 'Code - Insiders', 'User', 'mcp.json'),
+    };
+    const originals: Record<string, string> = {};
+    for (const [k, p] of Object.entries(files)) {
+      originals[k] = await fixture(k === 'insiders' ? 'vscode/mcp.json' : 'cline/cline_mcp_settings.json');
+      await mkdir(dirname(p), { recursive: true });
+      await writeFile(p, originals[k]!);
+    }
+    const base = { env: home.env, platform: 'linux' as const, cwd: home.cwd, clients: ['cline', 'vscode'], launcherPath: LAUNCHER, nodePath: NODE };
+    const r = await wireClients(base);
+    const changed = r.files.filter((f) => f.status === 'changed').map((f) => f.path).sort();
+    expect(changed).toEqual(Object.values(files).sort());
+    for (const p of Object.values(files)) {
+      const container = p === files.insiders ? 'servers' : 'mcpServers';
+      const entry = editorFor('jsonc').getIn(await read(p), [container, 'omnispindle']) as { args?: string[] };
+      expect(entry.args?.slice(0, 2)).toEqual([LAUNCHER, 'exec']);
+    }
+    await unwireClients(base);
+    for (const [k, p] of Object.entries(files)) expect(await read(p)).toBe(originals[k]);
+  });
+});
