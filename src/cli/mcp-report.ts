@@ -4,7 +4,7 @@
  * picks the change up; which entries now hold a token that will expire, and when. Returns the exit
  * code: that of the first file that failed (an unparsable file: 2), else 0.
  */
-import { tokenHolders, unifiedDiff, type FileReport, type McpReport, type ServerReport, type Wiring } from '../mcp/index.js';
+import { POLICY_CODES, tokenHolders, unifiedDiff, type FileReport, type McpReport, type ServerReport, type Wiring } from '../mcp/index.js';
 import { ExitCode, isOmniAuthError } from '../util/errors.js';
 import { dim, green, info, red, warn, yellow } from './output.js';
 import { describeExpiry } from './time.js';
@@ -64,6 +64,8 @@ export function printMcpReport(report: McpReport, o: PrintOptions): number {
   }
   const failed = report.files.find((f) => f.status === 'error');
   if (failed) return isOmniAuthError(failed.error) ? failed.error.exitCode : ExitCode.internal;
+  // An entry the token policy left alone (project file, plain-http URL) is not what was asked: exit 2.
+  if (report.files.some((f) => f.servers.some((s) => s.outcome === 'skipped' && s.code !== undefined && POLICY_CODES.includes(s.code)))) return ExitCode.usage;
   // `mcp add` that added nothing anywhere (every client skipped it) did not do what was asked.
   if (o.action === 'add' && report.files.length > 0 && !report.files.some((f) => f.servers.some((s) => s.outcome === 'added'))) {
     info('nothing was added: every selected client skipped the server (see the reasons above)');

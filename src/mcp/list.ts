@@ -102,7 +102,8 @@ export function renderList(list: ClientList): string {
   for (const c of list.clients) {
     lines.push(`${c.name} (${c.id})`);
     for (const f of c.files) {
-      const state = f.error ? `error: ${f.error.message}` : f.exists ? '' : 'not found';
+      // A project file is listed, never wired without --project (issue 9 §2).
+      const state = f.error ? `error: ${f.error.message}` : !f.exists ? 'not found' : f.scope === 'project' ? 'touched only with --project' : '';
       const extra = f.extra !== undefined ? `  (${f.extra})` : '';
       lines.push(`  ${f.scope.padEnd(8)}${f.path}${extra}${state ? `  [${state}]` : ''}`);
       const width = Math.max(0, ...f.servers.map((s) => s.name.length));

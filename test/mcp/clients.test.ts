@@ -125,6 +125,13 @@ describe.each(CASES)('$client ($scope): $fixture', (c) => {
   it('mode env stores the token in the entry environment; unwire removes exactly that', async () => {
     const getToken = vi.fn(async () => new Secret(JWT));
     const report = only(await wireClients({ ...base(), mode: 'env', getToken }));
+    if (c.scope === 'project') {
+      // Never a token in a project-scope file (issue 9 §2): refused, the file left as it was.
+      expect(report.status).toBe('unchanged');
+      expect(report.servers.every((s) => s.outcome === 'skipped' && s.code === 'project_scope_token')).toBe(true);
+      expect(await read(path)).toBe(original);
+      return;
+    }
     expect(getToken).toHaveBeenCalledTimes(1);
     expect(report.servers.every((s) => s.wiring === 'env-token' && s.holdsToken)).toBe(true);
     const after = await read(path);
@@ -151,6 +158,13 @@ describe.each(CASES)('$client ($scope): $fixture', (c) => {
     const remotePaths = [[...(c.locations[0] as string[]), c.remote.name]];
     const before = editor.getIn(original, remotePaths[0] as string[]) as Record<string, Record<string, unknown> | undefined>;
     const after = await read(path);
+    if (c.scope === 'project') {
+      // A project file's remote entry points where the repository chose: no token goes there.
+      expect(report.servers).toMatchObject([{ outcome: 'skipped', code: 'project_scope_token' }]);
+      expect(after).toBe(original);
+      expect(getToken).not.toHaveBeenCalled();
+      return;
+    }
     if (c.remote.via === 'skipped') {
       expect(report.servers).toMatchObject([{ outcome: 'skipped', code: 'remote_unsupported' }]);
       expect(after).toBe(original);
@@ -173,10 +187,10 @@ describe.each(CASES)('$client ($scope): $fixture', (c) => {
   });
 
   it('a dry run reports the change and writes nothing', async () => {
-    const report = only(await wireClients({ ...base(), dryRun: true, mode: 'env' }));
+    const report = only(await wireClients({ ...base(), dryRun: true, mode: c.scope === 'project' ? 'exec' : 'env' }));
     expect(report.status).toBe('would-change');
     expect(report.before).toBe(original.replace(/^\uFEFF/, ''));
-    expect(report.after).toContain('<token>');
+    if (c.scope !== 'project') expect(report.after).toContain('<token>');
     expect(await read(path)).toBe(original);
     await expect(stat(`${path}.omni-auth.bak`)).rejects.toThrow();
   });
