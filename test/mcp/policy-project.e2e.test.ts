@@ -179,3 +179,28 @@ describe('tokens go only to https:// (loopback excepted)', () => {
     expect(ok.stderr).toContain('would hand tokens to:\n    remote server https://mcp.example.com');
   });
 });
+
+describe('the dry-run diff on stderr (issue 9 §8)', () => {
+  it("masks the user's secrets in args and context lines next to the wired entry", async () => {
+    const desktop = join(home.config, 'Claude', 'claude_desktop_config.json');
+    await mkdir(dirname(desktop), { recursive: true });
+    const secrets = ['sk_live_51HxQfKLm0nT3stK3yAbCdEf', 'sbp_0f1e2d3c4b5a69788796a5b4c3d2e1f0a1b2c3d4', 'lin_api_Secr3tValue0123456789'];
+    await writeFile(desktop, `{
+  "mcpServers": {
+    "stripe": { "command": "npx", "args": ["-y", "@stripe/mcp", "--api-key", "${secrets[0]}"] },
+    "omnispindle": {
+      "command": "omnispindle-server",
+      "args": ["--access-token",
+        "${secrets[1]}"]
+    },
+    "linear": { "command": "npx", "args": ["mcp-remote", "https://mcp.linear.app/sse", "--header", "Authorization: Bearer ${secrets[2]}"] }
+  }
+}
+`);
+    const r = await cli(home, ['mcp', 'wire', '--client', 'claude-desktop', '--dry-run']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`--- ${desktop}`);
+    expect(r.stderr).toContain('"--access-token"');
+    for (const s of secrets) expect(r.stderr).not.toContain(s);
+  });
+});
