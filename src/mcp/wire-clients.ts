@@ -114,7 +114,7 @@ export function wireClients(options: WireClientsOptions): Promise<McpReport> {
     const found = await readTargets(file, editor, pick);
     if (found === undefined) return report(file, explicit ? 'missing' : undefined);
     if (found.targets.length === 0) return report(file, explicit ? 'no-server' : undefined);
-    const token = await tokenFor(found.targets.some(({ entry }) => needsToken(entry, shape, settings.mode)));
+    const token = await tokenFor(found.targets.some(({ entry }) => !policyRefusal(file, entry, shape, settings.mode) && needsToken(entry, shape, settings.mode)));
     let servers: ServerReport[] = [];
     const removed = new Set<string>();
     return apply(file, options, (text) => {

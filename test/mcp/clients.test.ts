@@ -126,7 +126,8 @@ describe.each(CASES)('$client ($scope): $fixture', (c) => {
     const getToken = vi.fn(async () => new Secret(JWT));
     const report = only(await wireClients({ ...base(), mode: 'env', getToken }));
     if (c.scope === 'project') {
-      // Never a token in a project-scope file (issue 9 §2): refused, the file left as it was.
+      // Never a token in a project-scope file (issue 9 §2): refused, the file left as it was, none fetched.
+      expect(getToken).not.toHaveBeenCalled();
       expect(report.status).toBe('unchanged');
       expect(report.servers.every((s) => s.outcome === 'skipped' && s.code === 'project_scope_token')).toBe(true);
       expect(await read(path)).toBe(original);

@@ -72,6 +72,8 @@ describe('wiring a remote entry in a user file', () => {
     expect(file).toMatchObject({ status: 'unchanged', servers: [{ outcome: 'skipped', code: 'insecure_url' }] });
     expect(file!.servers[0]!.reason).toContain('https://');
     expect(await readFile(path, 'utf8')).toBe(original);
+    // No token is even fetched for an entry that will not get one.
+    expect(getToken).not.toHaveBeenCalled();
   });
 
   it('plain http: no headersHelper either (Claude Code), the file left as it was', async () => {
