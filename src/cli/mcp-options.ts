@@ -31,8 +31,11 @@ export const DEFAULT_TOKEN_VAR = 'AUTH0_TOKEN';
 export function addClientOption(cmd: Command): Command {
   return cmd
     .option('--client <ids>', 'only these MCP clients, comma-separated (see `omni-auth mcp list`)', parseClientList)
-    .option('--project', 'also the project-scope files in the current directory (.mcp.json, .cursor/, .vscode/, .gemini/, .zed/): '
-      + 'never touched without it; only exec wiring is allowed there, no token is ever written into them');
+    .option('--project', cmd.name() === 'add'
+      ? 'add to the project-scope files in the current directory (.mcp.json, .cursor/, .vscode/, .gemini/, .zed/) instead of your own: '
+        + 'stdio servers only, wired through exec; no token is ever written into them'
+      : 'also the project-scope files in the current directory (.mcp.json, .cursor/, .vscode/, .gemini/, .zed/): '
+        + 'never touched without it; only exec wiring is allowed there, no token is ever written into them');
 }
 
 /** `--mode`, `--env-var`, `--client`: how and where entries are wired. */
