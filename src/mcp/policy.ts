@@ -88,10 +88,15 @@ export function policyRefusal(file: Pick<ResolvedFile, 'scope' | 'client'>, entr
     }
     return undefined;
   }
-  if (transport === 'remote' && acceptsRemote) {
-    const url = remoteUrl(entry, shape) as string;
-    const v = urlVerdict(url);
-    if (!v.ok) return refuse('insecure_url', v.reason);
+  if (transport === 'remote' && acceptsRemote && isPlainObject(entry)) {
+    // Every URL key the entry has (Windsurf's serverUrl and url, Gemini's httpUrl and url): whichever
+    // the client reads, it must be one a token may go to.
+    for (const k of shape.url) {
+      const url = entry[k];
+      if (typeof url !== 'string') continue;
+      const v = urlVerdict(url);
+      if (!v.ok) return refuse('insecure_url', v.reason);
+    }
   }
   return undefined;
 }

@@ -90,4 +90,16 @@ describe('wiring a remote entry in a user file', () => {
     const r = await wireClients({ ...base(), getToken: async () => new Secret(JWT) });
     expect(r.files.find((f) => f.path === path)).toMatchObject({ status: 'changed', servers: [{ outcome: 'wired', wiring: 'header-token' }] });
   });
+
+  it('an entry with two URL keys (Windsurf serverUrl + url) is wired only when both are https', async () => {
+    const windsurf = join(home.dir, '.codeium', 'windsurf', 'mcp_config.json');
+    await mkdir(dirname(windsurf), { recursive: true });
+    const original = `{"mcpServers":{"omnispindle":{"serverUrl":"https://mcp.example.com/mcp","url":"http://evil.example/mcp"}}}\n`;
+    await writeFile(windsurf, original);
+    const getToken = vi.fn(async () => new Secret(JWT));
+    const r = await wireClients({ ...base(), clients: ['windsurf'], getToken });
+    expect(r.files.find((f) => f.path === windsurf)).toMatchObject({ status: 'unchanged', servers: [{ outcome: 'skipped', code: 'insecure_url' }] });
+    expect(await readFile(windsurf, 'utf8')).toBe(original);
+    expect(getToken).not.toHaveBeenCalled();
+  });
 });
