@@ -59,9 +59,13 @@ export async function announceRecipients(o: Parameters<typeof recipients>[0], dr
   const list = await recipients(o);
   if (list.length === 0) return;
   info(`${dryRun ? 'would hand' : 'will hand'} tokens to:`);
+  const said = new Set<string>();
   for (const r of list) {
     const what = r.origin !== undefined ? `remote server ${r.origin}` : `local command ${r.command ?? '?'}`;
-    info(`    ${what}  ${dim(`(${r.clientName} "${r.server}", ${r.scope === 'project' ? 'project file ' : ''}${r.path})`)}`);
+    const line = `    ${what}  ${dim(`(${r.clientName} "${r.server}", ${r.scope === 'project' ? 'project file ' : ''}${r.path})`)}`;
+    // Claude Code's ~/.claude.json can hold the same server once per project: said once.
+    if (!said.has(line)) info(line);
+    said.add(line);
   }
 }
 
