@@ -5,7 +5,7 @@
 import { getToken } from '../broker/get-token.js';
 import type { SettingsFlags } from '../config/settings.js';
 import {
-  addServer, CLIENTS, installLauncher, issuedBy, launcherPath, listClients, newRun, PROJECT_ENV, recipients, renderList, unwireClients, urlVerdict, wireClients,
+  addServer, CLIENTS, installLauncher, issuedBy, launcherPath, listClients, displayUrl, newRun, PROJECT_ENV, recipients, renderList, unwireClients, urlVerdict, wireClients,
   type McpReport, type WireClientsOptions,
 } from '../mcp/index.js';
 import { UsageError } from '../util/errors.js';
@@ -187,19 +187,19 @@ export async function runMcpAdd(name: string, command: string[], flags: Settings
     });
   }
   if (flags.url !== undefined && !/^https?:$/.test(safeUrl(flags.url)?.protocol ?? '')) {
-    throw new UsageError('invalid_url', `--url "${flags.url}" is not an http:// or https:// URL`);
+    throw new UsageError('invalid_url', `--url ${displayUrl(flags.url)} is not an http:// or https:// URL`);
   }
   if (flags.url !== undefined) {
     const v = urlVerdict(flags.url);
     if (!v.ok) {
-      throw new UsageError('insecure_url', `--url ${flags.url}: ${v.reason}`, { hint: `use the server's https:// URL (http:// is accepted for localhost only)` });
+      throw new UsageError('insecure_url', `--url ${displayUrl(flags.url)}: ${v.reason}`, { hint: `use the server's https:// URL (http:// is accepted for localhost only)` });
     }
   }
   checkProjectMode(flags);
   if (flags.project && flags.url !== undefined) {
     throw new UsageError('project_token_refused', 'mcp add --project --url: a remote entry in a project file would send the token of everyone who clones '
       + 'the repository to that server from a file they did not write; in project files omni-auth adds only stdio servers (wired through omni-auth exec)', {
-      hint: `add it to your own config instead: omni-auth mcp add ${name} --url ${flags.url}`,
+      hint: `add it to your own config instead: omni-auth mcp add ${name} --url ${displayUrl(flags.url)}`,
     });
   }
   const tenant = await optionalTenant(flags);

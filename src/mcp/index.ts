@@ -12,4 +12,4 @@ export { looksLikeJwt, headersHelperCommand, type WireMode, type Wiring } from '
 export { installLauncher, launcherPath } from './launcher.js';
 export { issuedBy } from './our-token.js';
 export { maskDiffSecrets, unifiedDiff } from './diff.js';
-export { policyRefusal, recipients, urlVerdict, isLoopbackHost, PROJECT_ENV, POLICY_CODES, type PolicyCode, type Recipient } from './policy.js';
+export { displayUrl, policyRefusal, recipients, urlVerdict, isLoopbackHost, PROJECT_ENV, POLICY_CODES, type PolicyCode, type Recipient } from './policy.js';

@@ -21,6 +21,7 @@
  * allow-list would be one more setting that users fill in by copying the host they already typed.
  * Should omni-auth ever wire files a third party can write, this is the place to add such a check.
  */
+import { isLoopbackHost } from '../config/domain.js';
 import { readText } from './apply.js';
 import { editorFor } from './formats/index.js';
 import type { EntryShape, ResolvedFile, Scope } from './registry.js';
@@ -45,11 +46,8 @@ export function remoteUrl(entry: unknown, shape: EntryShape): string | undefined
   return undefined;
 }
 
-/** localhost, 127.0.0.0/8 and ::1: a token sent there does not leave the machine. */
-export function isLoopbackHost(hostname: string): boolean {
-  const h = hostname.toLowerCase().replace(/^\[|\]$/g, '');
-  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
-}
+/** localhost, 127.0.0.0/8 and ::1 (the rule the exchange client follows too): a token sent there stays on the machine. */
+export { isLoopbackHost };
 
 export type UrlVerdict = { ok: true; host: string } | { ok: false; reason: string };
 
@@ -59,7 +57,7 @@ export function urlVerdict(url: string): UrlVerdict {
   try {
     u = new URL(url);
   } catch {
-    return { ok: false, reason: `"${url}" is not a URL` };
+    return { ok: false, reason: 'it is not a URL' };
   }
   if (u.protocol === 'https:') return { ok: true, host: u.host };
   if (u.protocol === 'http:' && isLoopbackHost(u.hostname)) return { ok: true, host: u.host };
@@ -84,7 +82,7 @@ export function policyRefusal(file: Pick<ResolvedFile, 'scope' | 'client'>, entr
       return refuse('project_scope_token',
         `a remote entry in a project-scope file would send your token to ${host ? `${host}, ` : ''}a server the repository chose; `
         + 'in project files omni-auth wires only stdio entries (through omni-auth exec). If you trust that server, add it to your own config: '
-        + `omni-auth mcp add NAME --url ${url ?? 'URL'}`);
+        + `omni-auth mcp add NAME --url ${url !== undefined ? displayUrl(url) : 'URL'}`);
     }
     return undefined;
   }
@@ -106,6 +104,13 @@ export const PROJECT_ENV = 'a token is never written into a project-scope file (
 
 function refuse(code: PolicyCode, reason: string): PolicySkip {
   return { action: 'skipped', code, reason };
+}
+
+/** A URL fit for stderr: without a password, query or fragment (they may hold secrets). */
+export function displayUrl(url: string): string {
+  const u = safeUrl(url);
+  if (!u) return '<not a URL>';
+  return `${u.protocol}//${u.host}${u.pathname}${u.search || u.hash ? '?…' : ''}`;
 }
 
 function hostOf(url: string): string | undefined {

@@ -5,7 +5,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { isLoopbackHost, urlVerdict, wireClients } from '../../src/mcp/index.js';
+import { displayUrl, isLoopbackHost, urlVerdict, wireClients } from '../../src/mcp/index.js';
 import { Secret } from '../../src/util/secret.js';
 import { JWT, LAUNCHER, NODE, tempHome, type TempHome } from './helpers.js';
 
@@ -38,6 +38,12 @@ describe('urlVerdict', () => {
     const v = urlVerdict(url);
     expect(v.ok).toBe(false);
     if (!v.ok) expect(v.reason).toMatch(/https:\/\/|not a URL/);
+  });
+
+  it('displayUrl keeps neither a password nor a query (they may hold secrets)', () => {
+    expect(displayUrl('https://u:pw@mcp.example.com/mcp?api_key=sk_live_x#f')).toBe('https://mcp.example.com/mcp?…');
+    expect(displayUrl('http://mcp.example.com/mcp')).toBe('http://mcp.example.com/mcp');
+    expect(displayUrl('nope')).toBe('<not a URL>');
   });
 
   it('loopback is localhost, 127/8 and ::1 only', () => {
