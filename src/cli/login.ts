@@ -10,7 +10,7 @@ import type { SettingsFlags } from '../config/settings.js';
 import { installLauncher, issuedBy, launcherPath, newRun, wireClients, type McpReport } from '../mcp/index.js';
 import { Secret } from '../util/secret.js';
 import { tenantContext, type TenantContext } from './context.js';
-import { checkClientIds, nothingToWire } from './mcp.js';
+import { announceRecipients, checkClientIds, checkProjectMode, nothingToWire } from './mcp.js';
 import type { WireFlags } from './mcp-options.js';
 import { printMcpReport } from './mcp-report.js';
 import { dim, green, info, warn } from './output.js';
@@ -20,8 +20,11 @@ export type LoginFlags = SettingsFlags & WireFlags & { write: boolean };
 
 export async function runLogin(flags: LoginFlags): Promise<number> {
   checkClientIds(flags.client);
+  if (flags.write) checkProjectMode(flags);
   const ctx = await tenantContext(flags);
   if (flags.dryRun) return dryRun(ctx, flags);
+  // Before the exchange and before any write: which servers the wiring will hand tokens to.
+  if (flags.write) await announceRecipients({ ...where(ctx, flags), server: flags.server, mode: flags.mode, envVar: flags.envVar, launcherPath: launcherPath(ctx.files.home) }, false);
 
   let launcher = launcherPath(ctx.files.home);
   let report: McpReport | undefined;
@@ -47,11 +50,14 @@ export async function runLogin(flags: LoginFlags): Promise<number> {
   return printMcpReport(report, { action: 'wire', expiresAt: result.token.expires_at, nothing: nothingToWire(flags.server) });
 }
 
+/** The user's MCP files; the current directory's project files too only with --project (issue 9 §2). */
+function where(ctx: TenantContext, flags: LoginFlags) {
+  return { env: ctx.env, cwd: process.cwd(), ...(flags.client ? { clients: flags.client } : {}), scope: flags.project ? 'all' as const : 'user' as const };
+}
+
 function wire(ctx: TenantContext, flags: LoginFlags, launcher: string, result?: LoginResult): Promise<McpReport> {
   return wireClients({
-    env: ctx.env,
-    cwd: process.cwd(),
-    ...(flags.client ? { clients: flags.client } : {}),
+    ...where(ctx, flags),
     server: flags.server,
     mode: flags.mode,
     envVar: flags.envVar,
@@ -68,6 +74,7 @@ async function dryRun(ctx: TenantContext, flags: LoginFlags): Promise<number> {
     info('--no-write: MCP client configs would be left alone');
     return 0;
   }
+  await announceRecipients({ ...where(ctx, flags), server: flags.server, mode: flags.mode, envVar: flags.envVar, launcherPath: launcherPath(ctx.files.home) }, true);
   const report = await wire(ctx, flags, launcherPath(ctx.files.home));
   info('MCP clients:');
   return printMcpReport(report, { action: 'wire', dryRun: true, nothing: nothingToWire(flags.server) });

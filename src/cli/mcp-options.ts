@@ -10,6 +10,12 @@ export type McpMode = 'exec' | 'env';
 export interface TargetFlags {
   /** Client ids, from `--client a,b` (repeatable). */
   client?: string[];
+  /**
+   * `--project`: also the project-scope files of the current directory (`.mcp.json`, `.cursor/mcp.json`,
+   * `.vscode/mcp.json`, `.gemini/settings.json`, `.zed/settings.json`); for `mcp add`: those instead of
+   * the user's files. Without it they are never touched (issue 9 §2).
+   */
+  project?: boolean;
 }
 
 export interface WireFlags extends TargetFlags {
@@ -23,7 +29,13 @@ export const DEFAULT_SERVER_NAME = 'omnispindle';
 export const DEFAULT_TOKEN_VAR = 'AUTH0_TOKEN';
 
 export function addClientOption(cmd: Command): Command {
-  return cmd.option('--client <ids>', 'only these MCP clients, comma-separated (see `omni-auth mcp list`)', parseClientList);
+  return cmd
+    .option('--client <ids>', 'only these MCP clients, comma-separated (see `omni-auth mcp list`)', parseClientList)
+    .option('--project', cmd.name() === 'add'
+      ? 'add to the project-scope files in the current directory (.mcp.json, .cursor/, .vscode/, .gemini/, .zed/) instead of your own: '
+        + 'stdio servers only, wired through exec; no token is ever written into them'
+      : 'also the project-scope files in the current directory (.mcp.json, .cursor/, .vscode/, .gemini/, .zed/): '
+        + 'never touched without it; only exec wiring is allowed there, no token is ever written into them');
 }
 
 /** `--mode`, `--env-var`, `--client`: how and where entries are wired. */

@@ -4,7 +4,7 @@
  * picks the change up; which entries now hold a token that will expire, and when. Returns the exit
  * code: that of the first file that failed (an unparsable file: 2), else 0.
  */
-import { tokenHolders, unifiedDiff, type FileReport, type McpReport, type ServerReport, type Wiring } from '../mcp/index.js';
+import { maskDiffSecrets, POLICY_CODES, tokenHolders, unifiedDiff, type FileReport, type McpReport, type ServerReport, type Wiring } from '../mcp/index.js';
 import { ExitCode, isOmniAuthError } from '../util/errors.js';
 import { dim, green, info, red, warn, yellow } from './output.js';
 import { describeExpiry } from './time.js';
@@ -25,31 +25,8 @@ const HOW: Record<Wiring, string> = {
   'header-token': 'token stored in its headers',
 };
 
-/** A token in a file shown in a diff (one an earlier `--mode env` stored) is never printed. */
-const TOKEN_LIKE = /eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g;
-/**
- * The users' own secrets sit next to our entries (`"GITHUB_TOKEN": "ghp_…"`, `API_KEY = "sk-…"`,
- * `Authorization: Bearer …`): in a diff line, the value of any key that names a secret is masked —
- * JSON/JSONC (`"key": value`), TOML (`key = value`) and YAML (`key: value`) alike.
- */
-const SECRET_KEY = /(token|secret|passw(or)?d|pwd|api[-_]?key|apikey|key$|_key\b|auth|bearer|credential|cookie|session|private)/i;
-const KEY_VALUE = /^([ +-]\s*)(["']?)([^"'\s:=]+)\2(\s*[:=]\s*)(.+?)(,?)\s*$/;
-
-export function maskSecrets(diffText: string): string {
-  return diffText
-    .split('\n')
-    .map((line) => {
-      if (line.startsWith('---') || line.startsWith('+++') || line.startsWith('@@')) return line;
-      const m = KEY_VALUE.exec(line);
-      if (!m || !SECRET_KEY.test(m[3]!)) return line;
-      const value = m[5]!;
-      // Keep structure (objects, arrays) visible: only scalar values are secrets.
-      if (/^[[{]/.test(value)) return line;
-      return `${m[1]}${m[2]}${m[3]}${m[2]}${m[4]}"[redacted]"${m[6]}`;
-    })
-    .join('\n')
-    .replace(TOKEN_LIKE, '[redacted]');
-}
+/** The dry-run diff with the users' secrets (and any token) masked, in every kind of line (src/mcp/diff.ts). */
+export const maskSecrets = maskDiffSecrets;
 
 export function printMcpReport(report: McpReport, o: PrintOptions): number {
   if (report.files.length === 0 && o.nothing) info(o.nothing);
@@ -64,6 +41,8 @@ export function printMcpReport(report: McpReport, o: PrintOptions): number {
   }
   const failed = report.files.find((f) => f.status === 'error');
   if (failed) return isOmniAuthError(failed.error) ? failed.error.exitCode : ExitCode.internal;
+  // An entry the token policy left alone (project file, plain-http URL) is not what was asked: exit 2.
+  if (report.files.some((f) => f.servers.some((s) => s.outcome === 'skipped' && s.code !== undefined && POLICY_CODES.includes(s.code)))) return ExitCode.usage;
   // `mcp add` that added nothing anywhere (every client skipped it) did not do what was asked.
   if (o.action === 'add' && report.files.length > 0 && !report.files.some((f) => f.servers.some((s) => s.outcome === 'added'))) {
     info('nothing was added: every selected client skipped the server (see the reasons above)');

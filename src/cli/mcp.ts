@@ -5,7 +5,7 @@
 import { getToken } from '../broker/get-token.js';
 import type { SettingsFlags } from '../config/settings.js';
 import {
-  addServer, CLIENTS, installLauncher, issuedBy, launcherPath, listClients, newRun, renderList, unwireClients, wireClients,
+  addServer, CLIENTS, installLauncher, issuedBy, launcherPath, listClients, displayUrl, newRun, PROJECT_ENV, recipients, renderList, unwireClients, urlVerdict, wireClients,
   type McpReport, type WireClientsOptions,
 } from '../mcp/index.js';
 import { UsageError } from '../util/errors.js';
@@ -13,7 +13,7 @@ import { Secret } from '../util/secret.js';
 import { homeContext, tenantContext, type TenantContext } from './context.js';
 import { DEFAULT_SERVER_NAME, DEFAULT_TOKEN_VAR, type McpMode, type TargetFlags, type WireFlags } from './mcp-options.js';
 import { printMcpReport } from './mcp-report.js';
-import { warn } from './output.js';
+import { dim, info, warn } from './output.js';
 
 /** A token stored in a config should outlive the command by more than the usual margin. */
 const STORED_TOKEN_MIN_TTL = 3600;
@@ -34,9 +34,39 @@ export function nothingToWire(server: string): string {
   return `no MCP client config has a server named "${server}" (see \`omni-auth mcp list\`; add one with \`omni-auth mcp add ${server} -- <command>\`)`;
 }
 
-/** Where the commands look: this process's environment and directory, and the chosen clients. */
-function target(flags: TargetFlags): Pick<WireClientsOptions, 'env' | 'cwd' | 'clients'> {
-  return { env: process.env, cwd: process.cwd(), ...(flags.client ? { clients: flags.client } : {}) };
+/**
+ * Where the commands look: this process's environment and directory, the chosen clients, and the
+ * user's own files — the current directory's project files only with --project (issue 9 §2).
+ */
+export function target(flags: TargetFlags): Pick<WireClientsOptions, 'env' | 'cwd' | 'clients' | 'scope'> {
+  return { env: process.env, cwd: process.cwd(), ...(flags.client ? { clients: flags.client } : {}), scope: flags.project ? 'all' : 'user' };
+}
+
+/** `--project --mode env`: refused before anything happens (no exchange, no file read). */
+export function checkProjectMode(flags: TargetFlags & { mode: McpMode }): void {
+  if (flags.project && flags.mode === 'env') {
+    throw new UsageError('project_token_refused', `--project with --mode env: ${PROJECT_ENV}`, {
+      hint: 'drop --mode env (exec wiring fetches a fresh token at each server start), or wire your own files with --mode env without --project',
+    });
+  }
+}
+
+/**
+ * Says, before anything is written, which servers will get tokens: the host of each remote one, the
+ * command of each stdio one (issue 9 §2: "login states which servers will receive tokens").
+ */
+export async function announceRecipients(o: Parameters<typeof recipients>[0], dryRun: boolean | undefined): Promise<void> {
+  const list = await recipients(o);
+  if (list.length === 0) return;
+  info(`${dryRun ? 'would hand' : 'will hand'} tokens to:`);
+  const said = new Set<string>();
+  for (const r of list) {
+    const what = r.origin !== undefined ? `remote server ${r.origin}` : `local command ${r.command ?? '?'}`;
+    const line = `    ${what}  ${dim(`(${r.clientName} "${r.server}", ${r.scope === 'project' ? 'project file ' : ''}${r.path})`)}`;
+    // Claude Code's ~/.claude.json can hold the same server once per project: said once.
+    if (!said.has(line)) info(line);
+    said.add(line);
+  }
 }
 
 /** The tenant settings when they resolve: needed only to fetch a token, or to recognise one as ours. */
@@ -86,21 +116,25 @@ async function launcher(home: string, dryRun: boolean | undefined): Promise<stri
 
 export async function runMcpList(flags: TargetFlags & { json?: boolean; envVar: string }): Promise<number> {
   checkClientIds(flags.client);
-  const list = await listClients({ ...target(flags), envVar: flags.envVar, launcherPath: launcherPath(homeContext().home) });
+  // Listing reads only: the project files are shown too, present but not wired until named.
+  const list = await listClients({ ...target(flags), scope: 'all', envVar: flags.envVar, launcherPath: launcherPath(homeContext().home) });
   process.stdout.write(flags.json ? `${JSON.stringify(list)}\n` : renderList(list));
   return 0;
 }
 
 export async function runMcpWire(flags: SettingsFlags & WireFlags): Promise<number> {
   checkClientIds(flags.client);
+  checkProjectMode(flags);
   // Mode env stores a token: settings that do not resolve are an error now, not once per file.
   if (flags.mode === 'env' && !flags.dryRun) await tenantContext(flags);
   const tenant = await optionalTenant(flags);
   const tokens = tokenFetcher(flags);
+  const how = await wiring(flags, tenant, tokens);
+  await announceRecipients({ ...target(flags), server: flags.server, mode: flags.mode, envVar: flags.envVar, launcherPath: how.launcherPath }, flags.dryRun);
   const report = await wireClients({
     ...target(flags),
     server: flags.server,
-    ...(await wiring(flags, tenant, tokens)),
+    ...how,
   });
   return printMcpReport(report, { action: 'wire', dryRun: flags.dryRun, expiresAt: tokens.expiresAt(), nothing: nothingToWire(flags.server) });
 }
@@ -126,6 +160,7 @@ export async function runMcpUnwire(flags: SettingsFlags & UnwireFlags): Promise<
  * variable is only the default: with "all wired", our tokens under any `--env-var` are found too.
  */
 export function unwireAll(): Promise<McpReport> {
+  // The user's files only: a project's files are touched only when named (mcp unwire --project --all).
   return unwireFrom({ envVar: DEFAULT_TOKEN_VAR }, { allWired: true });
 }
 
@@ -152,12 +187,28 @@ export async function runMcpAdd(name: string, command: string[], flags: Settings
     });
   }
   if (flags.url !== undefined && !/^https?:$/.test(safeUrl(flags.url)?.protocol ?? '')) {
-    throw new UsageError('invalid_url', `--url "${flags.url}" is not an http:// or https:// URL`);
+    throw new UsageError('invalid_url', `--url ${displayUrl(flags.url)} is not an http:// or https:// URL`);
+  }
+  if (flags.url !== undefined) {
+    const v = urlVerdict(flags.url);
+    if (!v.ok) {
+      throw new UsageError('insecure_url', `--url ${displayUrl(flags.url)}: ${v.reason}`, { hint: `use the server's https:// URL (http:// is accepted for localhost only)` });
+    }
+  }
+  checkProjectMode(flags);
+  if (flags.project && flags.url !== undefined) {
+    throw new UsageError('project_token_refused', 'mcp add --project --url: a remote entry in a project file would send the token of everyone who clones '
+      + 'the repository to that server from a file they did not write; in project files omni-auth adds only stdio servers (wired through omni-auth exec)', {
+      hint: `add it to your own config instead: omni-auth mcp add ${name} --url ${displayUrl(flags.url)}`,
+    });
   }
   const tenant = await optionalTenant(flags);
   const tokens = tokenFetcher(flags);
+  if (flags.url !== undefined) info(`${flags.dryRun ? 'would hand' : 'will hand'} tokens to: remote server ${new URL(flags.url).origin}`);
   const report = await addServer({
     ...target(flags),
+    // --project: the project files instead of the user's.
+    scope: flags.project ? 'project' : 'user',
     name,
     ...(flags.url !== undefined ? { url: flags.url } : { command: file as string, args }),
     ...(await wiring(flags, tenant, tokens)),

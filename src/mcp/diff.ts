@@ -113,3 +113,177 @@ function hunkRanges(ops: Op[], context: number): Array<[number, number]> {
   });
   return ranges;
 }
+
+// --- secrets in a diff ----------------------------------------------------------------------
+
+/**
+ * A diff of a user's config shows the user's own secrets (`"GITHUB_TOKEN": "ghp_…"`, `"--api-key",
+ * "sk_live_…"`, `--token=…`, `Authorization: Bearer …`, `https://u:pw@host`), on removed, added and
+ * context lines alike: each line is split into keys and values (JSON/JSONC, TOML and YAML, flow and
+ * block style) and a value is masked when
+ * - its key names a secret (`API_KEY`, `password`, `Authorization`, …), or
+ * - it follows a flag naming one (`"--api-key", "sk_…"` — also across lines of a multi-line array), or
+ * - it embeds one: `--token=…`, `GITHUB_TOKEN=…`, `Bearer …`, a URL's password or `?api_key=…`, or
+ * - it looks like a known kind of secret (JWT, `sk_live_…`, `ghp_…`, `xoxb-…`, `AKIA…`, …).
+ * References that are not secrets themselves (`${input:pat}`, `${GITHUB_TOKEN}`, `$TOKEN`) stay visible.
+ * Over-masking is preferred to a leak: a masked value is `[redacted]`, the line otherwise unchanged.
+ */
+export function maskDiffSecrets(diffText: string): string {
+  const state = { old: false, new: false };
+  return diffText
+    .split('\n')
+    .map((line) => {
+      if (line.startsWith('@@')) state.old = state.new = false;
+      if (/^(---|\+\+\+|@@|\\ )/.test(line) || line === '') return line;
+      const kind = line[0];
+      if (kind !== ' ' && kind !== '-' && kind !== '+') return maskKnown(line);
+      const pending = kind === '-' ? state.old : kind === '+' ? state.new : state.old || state.new;
+      const { text, pending: after } = maskLine(line.slice(1), pending);
+      if (kind !== '+') state.old = after;
+      if (kind !== '-') state.new = after;
+      return kind + maskKnown(text);
+    })
+    .join('\n');
+}
+
+const REDACTED = '[redacted]';
+/** A key naming a secret. */
+const SECRET_KEY = /(token|secret|passw(or)?d|pwd|api[-_]?key|apikey|key$|_key\b|auth|bearer|credential|cookie|session|private)/i;
+/** A command-line flag naming a secret (tighter: `--author`, `--auth0-domain` are not). */
+const SECRET_FLAG = /^--?([a-z0-9]+[-_])*(token|secret|passw(or)?d|pwd|api[-_]?key|apikey|key|credentials?|cookie|session|bearer|authorization|auth[-_]?token|access[-_]?key|private[-_]?key)([-_][a-z0-9]+)*$/i;
+/** Secrets recognisable by their shape, wherever they are. */
+const KNOWN = new RegExp([
+  String.raw`eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*`,
+  String.raw`\b(sk|rk|pk)_(live|test)_[A-Za-z0-9]{8,}`,
+  String.raw`\bsk-(ant-|proj-)?[A-Za-z0-9_-]{16,}`,
+  String.raw`\bgh[pousr]_[A-Za-z0-9]{20,}`,
+  String.raw`\bgithub_pat_[A-Za-z0-9_]{20,}`,
+  String.raw`\bglpat-[A-Za-z0-9_-]{16,}`,
+  String.raw`\bxox[abposr]-[A-Za-z0-9-]{10,}`,
+  String.raw`\b(AKIA|ASIA)[0-9A-Z]{16}\b`,
+  String.raw`\bAIza[0-9A-Za-z_-]{30,}`,
+  String.raw`\bnpm_[A-Za-z0-9]{30,}`,
+  String.raw`\bhf_[A-Za-z0-9]{30,}`,
+  String.raw`\bshp(at|ss|ca)_[A-Fa-f0-9]{20,}`,
+  String.raw`\bSG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}`,
+].join('|'), 'g');
+/** `${input:x}`, `${VAR}`, `$VAR`, `{env:VAR}`: names of secrets, not secrets. */
+const REFERENCE = /^(\$\{[^}]+\}|\$[A-Za-z_][A-Za-z0-9_]*|\{env:[^}]+\})$/;
+
+function maskKnown(text: string): string {
+  return text.replace(KNOWN, REDACTED);
+}
+
+interface Tok {
+  kind: 'str' | 'bare' | 'punct' | 'comment';
+  start: number;
+  end: number;
+  /** For str/bare: the value (str: between the quotes). */
+  value: string;
+  /** For str: the quote character. */
+  quote?: string;
+}
+
+/** Splits one line of JSON/JSONC/TOML/YAML into strings, bare words, punctuation and a comment. */
+function tokens(s: string): Tok[] {
+  const out: Tok[] = [];
+  let i = 0;
+  let depth = 0;
+  while (i < s.length) {
+    const c = s[i] as string;
+    if (c === ' ' || c === '\t' || c === '\r') {
+      i++;
+    } else if (c === '"' || c === "'") {
+      let j = i + 1;
+      while (j < s.length && s[j] !== c) j += c === '"' && s[j] === '\\' ? 2 : 1;
+      out.push({ kind: 'str', start: i, end: Math.min(j + 1, s.length), value: s.slice(i + 1, Math.min(j, s.length)), quote: c });
+      i = j + 1;
+    } else if ((c === '#' || (c === '/' && (s[i + 1] === '/' || s[i + 1] === '*'))) && (i === 0 || /\s/.test(s[i - 1] as string))) {
+      out.push({ kind: 'comment', start: i, end: s.length, value: s.slice(i) });
+      break;
+    } else if ('[]{},:='.includes(c) || (c === '-' && s[i + 1] === ' ' && out.every((t) => t.kind === 'punct'))) {
+      if (c === '[' || c === '{') depth++;
+      if (c === ']' || c === '}') depth = Math.max(0, depth - 1);
+      out.push({ kind: 'punct', start: i, end: i + 1, value: c });
+      i++;
+    } else {
+      // A bare word: up to a separator. In a flow collection, `,]}` end it; `: ` (or `:` at the end)
+      // ends a key; ` = `, `=` before a quote or bracket ends a TOML key; a space before `#` a comment.
+      let j = i;
+      while (j < s.length) {
+        const d = s[j] as string;
+        if (depth > 0 && ',]}'.includes(d)) break;
+        if (d === ':' && (j + 1 === s.length || /\s/.test(s[j + 1] as string))) break;
+        if (d === '=' && (/\s/.test(s[j - 1] as string) || /[\s"'[{]/.test(s[j + 1] ?? ' '))) break;
+        if (d === '#' && /\s/.test(s[j - 1] as string)) break;
+        j++;
+      }
+      const raw = s.slice(i, j);
+      // A JSON line's value ends with the comma before the next line: not part of the value.
+      const trimmed = raw.replace(/\s+$/, '').replace(/(?<=.),$/, (m) => (j === s.length ? '' : m));
+      out.push({ kind: 'bare', start: i, end: i + trimmed.length, value: trimmed });
+      i = j === i ? i + 1 : j;
+    }
+  }
+  return out;
+}
+
+/** Masks one line's content; `pending`: the previous value was a flag naming a secret. */
+function maskLine(s: string, pending: boolean): { text: string; pending: boolean } {
+  const toks = tokens(s);
+  const edits: Array<{ start: number; end: number; text: string }> = [];
+  let keyIsSecret = false;
+  toks.forEach((t, k) => {
+    if (t.kind === 'punct') {
+      if (t.value === ']' || t.value === '}') pending = false;
+      if (t.value === ',' || t.value === '[' || t.value === '{') keyIsSecret = false;
+      return;
+    }
+    if (t.kind === 'comment') {
+      edits.push({ start: t.start, end: t.end, text: embedded(t.value) });
+      return;
+    }
+    const next = toks[k + 1];
+    if (next?.kind === 'punct' && (next.value === ':' || next.value === '=')) {
+      keyIsSecret = SECRET_KEY.test(t.value);
+      pending = false;
+      return;
+    }
+    const replace = (value: string) =>
+      edits.push({ start: t.start, end: t.end, text: t.kind === 'str' ? `${t.quote}${value}${t.quote}` : value });
+    const v = t.value;
+    const whole = (keyIsSecret || pending) && !REFERENCE.test(v) && !(t.kind === 'bare' && /^(true|false|null|~|-?\d+(\.\d+)?)$/.test(v));
+    if (pending && v.startsWith('-')) {
+      // Another flag, not a value.
+      pending = SECRET_FLAG.test(v);
+      return;
+    }
+    if (whole && !embeddedOnly(v)) replace(REDACTED);
+    else replace(embedded(v));
+    pending = !v.includes('=') && SECRET_FLAG.test(v);
+    keyIsSecret = false;
+  });
+  let text = s;
+  for (const e of edits.sort((a, b) => b.start - a.start)) text = text.slice(0, e.start) + e.text + text.slice(e.end);
+  return { text, pending };
+}
+
+/** `Bearer ${input:x}`: a value whose only secret part is a reference; mask what embeds, keep the rest. */
+function embeddedOnly(v: string): boolean {
+  const m = /^(Bearer|Basic|Token)\s+(.*)$/i.exec(v);
+  return m !== null && REFERENCE.test((m[2] as string).trim());
+}
+
+/** The secrets inside one value: `--flag=…`, `NAME=…`, `Bearer …`, a URL's password and secret query parameters. */
+function embedded(v: string): string {
+  return v
+    .replace(/(^|\s)(--?[A-Za-z0-9_-]+)=(\S+)/g, (m, pre: string, flag: string, val: string) =>
+      SECRET_FLAG.test(flag) && !REFERENCE.test(val) ? `${pre}${flag}=${REDACTED}` : m)
+    .replace(/(^|[\s,;])([A-Za-z_][A-Za-z0-9_]*)=([^\s&,;]+)/g, (m, pre: string, name: string, val: string) =>
+      SECRET_KEY.test(name) && !REFERENCE.test(val) ? `${pre}${name}=${REDACTED}` : m)
+    .replace(/\b(Bearer|Basic|Token)(\s+)([^\s"',]+)/gi, (m, word: string, sp: string, val: string) =>
+      REFERENCE.test(val) ? m : `${word}${sp}${REDACTED}`)
+    .replace(/(\/\/[^/\s:@]*:)([^@\s/]+)@/g, (_m, pre: string) => `${pre}${REDACTED}@`)
+    .replace(/([?&])([^=&\s#]+)=([^&\s#"']+)/g, (m, sep: string, name: string) =>
+      SECRET_KEY.test(name) ? `${sep}${name}=${REDACTED}` : m);
+}

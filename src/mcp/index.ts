@@ -11,4 +11,5 @@ export { CLIENTS, findClient, resolveFiles, type ClientSpec, type ResolvedFile, 
 export { looksLikeJwt, headersHelperCommand, type WireMode, type Wiring } from './wire.js';
 export { installLauncher, launcherPath } from './launcher.js';
 export { issuedBy } from './our-token.js';
-export { unifiedDiff } from './diff.js';
+export { maskDiffSecrets, unifiedDiff } from './diff.js';
+export { displayUrl, policyRefusal, recipients, urlVerdict, isLoopbackHost, PROJECT_ENV, POLICY_CODES, type PolicyCode, type Recipient } from './policy.js';

@@ -27,6 +27,8 @@ export interface ListedServer {
 
 export interface ListedFile {
   scope: Scope;
+  /** Another install of the client (VS Code Insiders, Cline in Cursor, Cline CLI): which one. */
+  extra?: string;
   path: string;
   exists: boolean;
   /** Other places this client's file can be, not used because `path` exists or is preferred. */
@@ -52,7 +54,9 @@ export async function listClients(options: ListOptions = {}): Promise<ClientList
   const wiringOpts = { envVar: options.envVar ?? DEFAULT_ENV_VAR, ...(options.launcherPath ? { launcherPath: options.launcherPath } : {}) };
   const clients: ListedClient[] = [];
   for (const file of files) {
-    const listed: ListedFile = { scope: file.scope, path: file.path, exists: false, others: file.others, format: file.client.format, servers: [] };
+    const listed: ListedFile = {
+      scope: file.scope, ...(file.extra !== undefined ? { extra: file.extra } : {}), path: file.path, exists: false, others: file.others, format: file.client.format, servers: [],
+    };
     try {
       const read = await readText(file.path);
       if (read) {
@@ -98,8 +102,10 @@ export function renderList(list: ClientList): string {
   for (const c of list.clients) {
     lines.push(`${c.name} (${c.id})`);
     for (const f of c.files) {
-      const state = f.error ? `error: ${f.error.message}` : f.exists ? '' : 'not found';
-      lines.push(`  ${f.scope.padEnd(8)}${f.path}${state ? `  [${state}]` : ''}`);
+      // A project file is listed, never wired without --project (issue 9 §2).
+      const state = f.error ? `error: ${f.error.message}` : !f.exists ? 'not found' : f.scope === 'project' ? 'touched only with --project' : '';
+      const extra = f.extra !== undefined ? `  (${f.extra})` : '';
+      lines.push(`  ${f.scope.padEnd(8)}${f.path}${extra}${state ? `  [${state}]` : ''}`);
       const width = Math.max(0, ...f.servers.map((s) => s.name.length));
       for (const s of f.servers) {
         const where = s.location.length > 1 ? `  (${s.location.join(' > ')})` : '';

@@ -4,7 +4,7 @@
  * (and its fixtures in test/fixtures/mcp/). Facts: ../../../shared/reference/mcp-clients.md.
  */
 import type { ConfigFormat } from './formats/index.js';
-import { claudeMsixConfigs, roots, vscodeUserDirs, type ResolveContext, type Roots } from './roots.js';
+import { claudeMsixConfigs, editorUserDir, roots, vscodeUserDirs, type ResolveContext, type Roots } from './roots.js';
 
 export type Scope = 'user' | 'project';
 
@@ -31,6 +31,12 @@ export interface ConfigFileSpec {
   paths(r: Roots): string[];
   /** Where servers live in the file; '*' stands for every key at that level. */
   containers: ReadonlyArray<readonly string[]>;
+  /**
+   * Another install of the same client beside the main one (VS Code Insiders, Cline inside Cursor,
+   * Cline's CLI), named for people: its file is used, as a file of its own, only when it exists — a
+   * missing one is not reported and `mcp add` never creates it.
+   */
+  extra?: string;
 }
 
 export interface ClientSpec {
@@ -50,6 +56,8 @@ const everywhere = (...parts: string[]) => (r: Roots): string[] => [r.join(r.hom
 const inProject = (...parts: string[]) => (r: Roots): string[] => [r.join(r.cwd, ...parts)];
 
 const MCP_SERVERS = [['mcpServers']] as const;
+const CLINE_SETTINGS = ['globalStorage', 'saoudrizwan.claude-dev', 'settings', 'cline_mcp_settings.json'] as const;
+const INSIDERS = 'Code - Insiders';
 
 /** The common shape: command/args/env, remote `url` + `headers`. */
 function shape(overrides: Partial<EntryShape> & { stdioType?: string; remoteType?: string } = {}): EntryShape {
@@ -116,6 +124,7 @@ export const CLIENTS: readonly ClientSpec[] = [
     format: 'jsonc',
     files: [
       { scope: 'user', paths: (r) => vscodeUserDirs(r).map((d) => r.join(d, 'mcp.json')), containers: [['servers']] },
+      { scope: 'user', extra: 'VS Code Insiders', paths: (r) => [r.join(editorUserDir(r, INSIDERS), 'mcp.json')], containers: [['servers']] },
       { scope: 'project', paths: inProject('.vscode', 'mcp.json'), containers: [['servers']] },
     ],
     entry: shape({ stdioType: 'stdio', remoteType: 'http' }),
@@ -164,11 +173,13 @@ export const CLIENTS: readonly ClientSpec[] = [
     id: 'cline',
     name: 'Cline',
     format: 'json',
-    files: [{
-      scope: 'user',
-      paths: (r) => vscodeUserDirs(r).map((d) => r.join(d, 'globalStorage', 'saoudrizwan.claude-dev', 'settings', 'cline_mcp_settings.json')),
-      containers: MCP_SERVERS,
-    }],
+    files: [
+      { scope: 'user', paths: (r) => vscodeUserDirs(r).map((d) => r.join(d, ...CLINE_SETTINGS)), containers: MCP_SERVERS },
+      { scope: 'user', extra: 'Cline in VS Code Insiders', paths: (r) => [r.join(editorUserDir(r, INSIDERS), ...CLINE_SETTINGS)], containers: MCP_SERVERS },
+      { scope: 'user', extra: 'Cline in Cursor', paths: (r) => [r.join(editorUserDir(r, 'Cursor'), ...CLINE_SETTINGS)], containers: MCP_SERVERS },
+      // Cline's CLI (and the extension since 4.x) keep their settings in Cline's data directory.
+      { scope: 'user', extra: 'Cline CLI', paths: (r) => [r.join(r.clineData, 'settings', 'cline_mcp_settings.json')], containers: MCP_SERVERS },
+    ],
     entry: shape({ remoteType: 'streamableHttp' }),
     reload: 'Cline reloads the file by itself',
   },
@@ -219,16 +230,22 @@ export interface ResolvedFile {
   /** Other places this client's file may be, not used because `path` was preferred. */
   others: string[];
   containers: ReadonlyArray<readonly string[]>;
+  /** Set for another install of the client (ConfigFileSpec.extra): which one. */
+  extra?: string;
 }
 
 export function resolveFiles(ctx: ResolveContext, clients: readonly ClientSpec[] = CLIENTS): ResolvedFile[] {
   const r = roots(ctx);
   return clients.flatMap((client) =>
-    client.files.map((spec): ResolvedFile => {
+    client.files.flatMap((spec): ResolvedFile[] => {
       const candidates = spec.paths(r);
       const existing = candidates.find((p) => r.fs.exists(p));
+      if (spec.extra !== undefined && existing === undefined) return [];
       const path = existing ?? (candidates[0] as string);
-      return { client, scope: spec.scope, path, exists: existing !== undefined, others: candidates.filter((p) => p !== path), containers: spec.containers };
+      return [{
+        client, scope: spec.scope, path, exists: existing !== undefined, others: candidates.filter((p) => p !== path), containers: spec.containers,
+        ...(spec.extra !== undefined ? { extra: spec.extra } : {}),
+      }];
     }),
   );
 }

@@ -50,6 +50,12 @@ export interface Roots {
   claudeCodeDir: string;
   /** $CODEX_HOME, else ~/.codex. */
   codexHome: string;
+  /**
+   * Cline's data directory (its CLI, and the extension since it moved its settings out of VS Code):
+   * $CLINE_DATA_DIR, else $CLINE_DIR/data, else ~/.cline/data — the precedence of Cline's own
+   * `resolveClineDataDir`.
+   */
+  clineData: string;
 }
 
 const set = (v: string | undefined): string | undefined => (v !== undefined && v.trim() !== '' ? v : undefined);
@@ -71,6 +77,7 @@ export function roots(ctx: ResolveContext): Roots {
     macSupport: join(home, 'Library', 'Application Support'),
     claudeCodeDir: set(env.CLAUDE_CONFIG_DIR) ?? home,
     codexHome: set(env.CODEX_HOME) ?? join(home, '.codex'),
+    clineData: set(env.CLINE_DATA_DIR) ?? join(set(env.CLINE_DIR) ?? join(home, '.cline'), 'data'),
   };
 }
 
@@ -83,6 +90,18 @@ export function vscodeUserDirs(r: Roots): string[] {
       return [r.join(r.appData, 'Code', 'User')];
     default:
       return [r.join(r.xdgConfig, 'Code', 'User'), r.join(r.home, '.var', 'app', 'com.visualstudio.code', 'config', 'Code', 'User')];
+  }
+}
+
+/** The user directory of a VS Code build or fork named `product` ("Code - Insiders", "Cursor"): same layout as VS Code's. */
+export function editorUserDir(r: Roots, product: string): string {
+  switch (r.platform) {
+    case 'darwin':
+      return r.join(r.macSupport, product, 'User');
+    case 'win32':
+      return r.join(r.appData, product, 'User');
+    default:
+      return r.join(r.xdgConfig, product, 'User');
   }
 }
 

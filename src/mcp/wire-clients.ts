@@ -10,6 +10,7 @@ import { applyToFile, newRun, readText, type ApplyRun } from './apply.js';
 import { configError } from './errors.js';
 import { editorFor, type FormatEditor } from './formats/index.js';
 import { tokensRemoved } from './our-token.js';
+import { policyRefusal } from './policy.js';
 import { isPlainObject } from './formats/structural.js';
 import { CLIENTS, resolveFiles, type ClientSpec, type ResolvedFile, type Scope } from './registry.js';
 import { realFs, type FsProbe } from './roots.js';
@@ -113,7 +114,7 @@ export function wireClients(options: WireClientsOptions): Promise<McpReport> {
     const found = await readTargets(file, editor, pick);
     if (found === undefined) return report(file, explicit ? 'missing' : undefined);
     if (found.targets.length === 0) return report(file, explicit ? 'no-server' : undefined);
-    const token = await tokenFor(found.targets.some(({ entry }) => needsToken(entry, shape, settings.mode)));
+    const token = await tokenFor(found.targets.some(({ entry }) => !policyRefusal(file, entry, shape, settings.mode) && needsToken(entry, shape, settings.mode)));
     let servers: ServerReport[] = [];
     const removed = new Set<string>();
     return apply(file, options, (text) => {
@@ -123,7 +124,7 @@ export function wireClients(options: WireClientsOptions): Promise<McpReport> {
       for (const { location } of targets(editor, out, file, pick)) {
         const path = [...location, server];
         const entry = editor.getIn(out, path);
-        const r = wireEntry(entry, shape, { ...settings, ...(token ? { token } : {}) });
+        const r = policyRefusal(file, entry, shape, settings.mode) ?? wireEntry(entry, shape, { ...settings, ...(token ? { token } : {}) });
         const base = { name: server, location, ...transportField(entry, shape) };
         if (r.action === 'skipped') {
           servers.push({ ...base, outcome: 'skipped', code: r.code, reason: r.reason });

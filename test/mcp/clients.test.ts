@@ -125,6 +125,14 @@ describe.each(CASES)('$client ($scope): $fixture', (c) => {
   it('mode env stores the token in the entry environment; unwire removes exactly that', async () => {
     const getToken = vi.fn(async () => new Secret(JWT));
     const report = only(await wireClients({ ...base(), mode: 'env', getToken }));
+    if (c.scope === 'project') {
+      // Never a token in a project-scope file (issue 9 §2): refused, the file left as it was, none fetched.
+      expect(getToken).not.toHaveBeenCalled();
+      expect(report.status).toBe('unchanged');
+      expect(report.servers.every((s) => s.outcome === 'skipped' && s.code === 'project_scope_token')).toBe(true);
+      expect(await read(path)).toBe(original);
+      return;
+    }
     expect(getToken).toHaveBeenCalledTimes(1);
     expect(report.servers.every((s) => s.wiring === 'env-token' && s.holdsToken)).toBe(true);
     const after = await read(path);
@@ -151,6 +159,13 @@ describe.each(CASES)('$client ($scope): $fixture', (c) => {
     const remotePaths = [[...(c.locations[0] as string[]), c.remote.name]];
     const before = editor.getIn(original, remotePaths[0] as string[]) as Record<string, Record<string, unknown> | undefined>;
     const after = await read(path);
+    if (c.scope === 'project') {
+      // A project file's remote entry points where the repository chose: no token goes there.
+      expect(report.servers).toMatchObject([{ outcome: 'skipped', code: 'project_scope_token' }]);
+      expect(after).toBe(original);
+      expect(getToken).not.toHaveBeenCalled();
+      return;
+    }
     if (c.remote.via === 'skipped') {
       expect(report.servers).toMatchObject([{ outcome: 'skipped', code: 'remote_unsupported' }]);
       expect(after).toBe(original);
@@ -173,11 +188,48 @@ describe.each(CASES)('$client ($scope): $fixture', (c) => {
   });
 
   it('a dry run reports the change and writes nothing', async () => {
-    const report = only(await wireClients({ ...base(), dryRun: true, mode: 'env' }));
+    const report = only(await wireClients({ ...base(), dryRun: true, mode: c.scope === 'project' ? 'exec' : 'env' }));
     expect(report.status).toBe('would-change');
     expect(report.before).toBe(original.replace(/^\uFEFF/, ''));
-    expect(report.after).toContain('<token>');
+    if (c.scope !== 'project') expect(report.after).toContain('<token>');
     expect(await read(path)).toBe(original);
     await expect(stat(backupPath(path))).rejects.toThrow();
+  });
+});
+
+describe('other installs (issue 9 §18): Cline CLI, Cline inside Cursor and VS Code Insiders are wired like the main ones', () => {
+  let home: TempHome;
+  beforeEach(async () => {
+    home = await tempHome();
+  });
+  afterEach(() => home.cleanup());
+
+  it('wires omnispindle in each file that exists, and unwire gives each its bytes back', async () => {
+    const { mkdir, writeFile } = await import('node:fs/promises');
+    const { join, dirname } = await import('node:path');
+    const cline = ['globalStorage', 'saoudrizwan.claude-dev', 'settings', 'cline_mcp_settings.json'];
+    const files = {
+      cli: join(home.dir, '.cline', 'data', 'settings', 'cline_mcp_settings.json'),
+      cursor: join(home.dir, '.config', 'Cursor', 'User', ...cline),
+      insidersCline: join(home.dir, '.config', 'Code - Insiders', 'User', ...cline),
+      insiders: join(home.dir, '.config', 'Code - Insiders', 'User', 'mcp.json'),
+    };
+    const originals: Record<string, string> = {};
+    for (const [k, p] of Object.entries(files)) {
+      originals[k] = await fixture(k === 'insiders' ? 'vscode/mcp.json' : 'cline/cline_mcp_settings.json');
+      await mkdir(dirname(p), { recursive: true });
+      await writeFile(p, originals[k]!);
+    }
+    const base = { env: home.env, platform: 'linux' as const, cwd: home.cwd, clients: ['cline', 'vscode'], launcherPath: LAUNCHER, nodePath: NODE };
+    const r = await wireClients(base);
+    const changed = r.files.filter((f) => f.status === 'changed').map((f) => f.path).sort();
+    expect(changed).toEqual(Object.values(files).sort());
+    for (const p of Object.values(files)) {
+      const container = p === files.insiders ? 'servers' : 'mcpServers';
+      const entry = editorFor('jsonc').getIn(await read(p), [container, 'omnispindle']) as { args?: string[] };
+      expect(entry.args?.slice(0, 2)).toEqual([LAUNCHER, 'exec']);
+    }
+    await unwireClients(base);
+    for (const [k, p] of Object.entries(files)) expect(await read(p)).toBe(originals[k]);
   });
 });

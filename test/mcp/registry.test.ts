@@ -122,4 +122,58 @@ describe('registry', () => {
     // No Store package: the classic installer's file.
     expect(desktop(fakeFs([legacy], { [packages]: ['Microsoft.WindowsTerminal_8wekyb3d8bbwe'] }))).toMatchObject({ path: legacy, exists: true });
   });
+
+  describe('other installs of VS Code and Cline (issue 9 §18): found, each as a file of its own, when they exist', () => {
+    const cline = ['globalStorage', 'saoudrizwan.claude-dev', 'settings', 'cline_mcp_settings.json'];
+    const found = (ctx: ResolveContext) => resolveFiles(ctx).filter((f) => f.extra !== undefined).map((f) => [f.client.id, f.extra, f.path, f.exists]);
+
+    it('Linux: Code - Insiders and Cursor under XDG_CONFIG_HOME, the Cline CLI under ~/.cline/data', () => {
+      const insiders = '/xdg/Code - Insiders/User';
+      const files = [`${insiders}/mcp.json`, `${insiders}/${cline.join('/')}`, `/xdg/Cursor/User/${cline.join('/')}`, '/home/u/.cline/data/settings/cline_mcp_settings.json'];
+      expect(found({ env: { HOME: '/home/u', XDG_CONFIG_HOME: '/xdg' }, platform: 'linux', cwd: '/w', fs: fakeFs(files) })).toEqual([
+        ['vscode', 'VS Code Insiders', `${insiders}/mcp.json`, true],
+        ['cline', 'Cline in VS Code Insiders', `${insiders}/${cline.join('/')}`, true],
+        ['cline', 'Cline in Cursor', `/xdg/Cursor/User/${cline.join('/')}`, true],
+        ['cline', 'Cline CLI', '/home/u/.cline/data/settings/cline_mcp_settings.json', true],
+      ]);
+      // Without XDG_CONFIG_HOME: ~/.config.
+      const dflt = ['/home/u/.config/Code - Insiders/User/mcp.json', `/home/u/.config/Cursor/User/${cline.join('/')}`];
+      expect(found({ env: { HOME: '/home/u' }, platform: 'linux', cwd: '/w', fs: fakeFs(dflt) }).map((f) => f[2])).toEqual(dflt);
+    });
+
+    it('macOS: Application Support for Insiders and Cursor; ~/.cline/data for the CLI', () => {
+      const sup = '/Users/u/Library/Application Support';
+      const files = [`${sup}/Code - Insiders/User/mcp.json`, `${sup}/Code - Insiders/User/${cline.join('/')}`, `${sup}/Cursor/User/${cline.join('/')}`, '/Users/u/.cline/data/settings/cline_mcp_settings.json'];
+      expect(found({ env: { HOME: '/Users/u', XDG_CONFIG_HOME: '/xdg' }, platform: 'darwin', cwd: '/w', fs: fakeFs(files) }).map((f) => f[2])).toEqual(files);
+    });
+
+    it('Windows: %APPDATA% for Insiders and Cursor; %USERPROFILE%\\.cline\\data for the CLI', () => {
+      const env = { USERPROFILE: 'C:\\Users\\u', APPDATA: 'D:\\Roaming' };
+      const files = [
+        'D:\\Roaming\\Code - Insiders\\User\\mcp.json',
+        `D:\\Roaming\\Code - Insiders\\User\\${cline.join('\\')}`,
+        `D:\\Roaming\\Cursor\\User\\${cline.join('\\')}`,
+        'C:\\Users\\u\\.cline\\data\\settings\\cline_mcp_settings.json',
+      ];
+      expect(found({ env, platform: 'win32', cwd: 'C:\\w', fs: fakeFs(files) }).map((f) => f[2])).toEqual(files);
+    });
+
+    it("the Cline CLI's directory follows CLINE_DATA_DIR, then CLINE_DIR, like Cline itself", () => {
+      const at = (env: NodeJS.ProcessEnv, file: string) =>
+        found({ env, platform: 'linux', cwd: '/w', fs: fakeFs([file]) }).find((f) => f[1] === 'Cline CLI')?.[2];
+      expect(at({ HOME: '/home/u', CLINE_DIR: '/c' }, '/c/data/settings/cline_mcp_settings.json')).toBe('/c/data/settings/cline_mcp_settings.json');
+      expect(at({ HOME: '/home/u', CLINE_DIR: '/c', CLINE_DATA_DIR: '/d' }, '/d/settings/cline_mcp_settings.json')).toBe('/d/settings/cline_mcp_settings.json');
+    });
+
+    it('an install that is not there adds no file (nothing reported missing, nothing created); the main VS Code and Cline files stay first', () => {
+      const files = resolveFiles({ env: { HOME: '/home/u' }, platform: 'linux', cwd: '/w', fs: fakeFs() });
+      expect(files.filter((f) => f.extra !== undefined)).toEqual([]);
+      const both = fakeFs(['/home/u/.config/Code/User/mcp.json', '/home/u/.config/Code - Insiders/User/mcp.json']);
+      const vscode = resolveFiles({ env: { HOME: '/home/u' }, platform: 'linux', cwd: '/w', fs: both }).filter((f) => f.client.id === 'vscode' && f.scope === 'user');
+      expect(vscode.map((f) => [f.path, f.extra])).toEqual([
+        ['/home/u/.config/Code/User/mcp.json', undefined],
+        ['/home/u/.config/Code - Insiders/User/mcp.json', 'VS Code Insiders'],
+      ]);
+    });
+  });
 });
