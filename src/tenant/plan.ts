@@ -9,6 +9,7 @@ import {
   deployedAllowedKeys, desiredAction, markerAllowedKeys, markerDigest, stripMarker, type ActionSource, type DesiredAction,
 } from './action-bundle.js';
 import { ACTION_RUNTIME, PROFILE_TYPE, type ActionRecord, type ClientRecord, type Dependency } from './records.js';
+import { MACHINES_CONNECTION, connectionOptionChanges } from './connection.js';
 import type { TenantSnapshot } from './snapshot.js';
 
 export type Resource = 'api' | 'application' | 'action' | 'profile' | 'token_exchange' | 'connection';
@@ -49,7 +50,7 @@ export interface AllowedKeysPlan {
 
 export interface Plan {
   steps: PlanStep[];
-  /** Why setup cannot apply the plan (a subject token type taken by another profile, a missing connection). */
+  /** Why setup cannot apply the plan (a subject token type taken by another profile, an unknown allow-list). */
   blockers: OmniAuthError[];
   snapshot: TenantSnapshot;
   inputs: SetupInputs;
@@ -76,7 +77,7 @@ export function planSetup(snapshot: TenantSnapshot, inputs: SetupInputs): Plan {
     allowedKeys.from === 'unknown' ? step('action', actionLabel(snapshot.action, inputs), 'blocked', ['ALLOWED_KEYS unknown']) : actionStep(snapshot.action, inputs, action),
     profileStep(snapshot, inputs, blockers),
     tokenExchangeStep(snapshot.client, inputs),
-    connectionStep(snapshot, inputs, blockers),
+    connectionStep(snapshot, inputs),
   ];
   return { steps, blockers, snapshot, inputs, action, allowedKeys };
 }
@@ -192,17 +193,26 @@ function tokenExchangeStep(client: ClientRecord | undefined, inputs: SetupInputs
     : step('token_exchange', clientLabel(client, inputs), 'update', ['allow_any_profile_of_type']);
 }
 
-function connectionStep(snapshot: TenantSnapshot, inputs: SetupInputs, blockers: OmniAuthError[]): PlanStep {
-  if (!snapshot.connection) {
-    blockers.push(new OmniAuthError('connection_missing', `the tenant has no connection named ${inputs.connection}`, {
-      hint: 'pass --connection with the name of the database connection for omni-auth users, or create one (Dashboard → Authentication → Database)',
-      exitCode: ExitCode.refused,
-    }));
-    return step('connection', inputs.connection, 'blocked', ['not found']);
-  }
-  const target = `${snapshot.connection.name} (${snapshot.connection.id})`;
-  return snapshot.connectionEnabled ? step('connection', target, 'unchanged') : step('connection', target, 'update', ['enabled_clients']);
+/**
+ * The machines' connection: created when missing (with the Flexible Identifiers options of
+ * `connection.ts`), its options brought in line when it is the dedicated `omni-auth-machines`
+ * connection, and enabled for the application. A connection named by --connection that exists and is
+ * not the dedicated one (say the tenant's own user database) is only enabled: its options serve other
+ * users, so setup never rewrites them; doctor says whether it can hold the machines' users.
+ */
+function connectionStep(snapshot: TenantSnapshot, inputs: SetupInputs): PlanStep {
+  const { connection } = snapshot;
+  if (!connection) return step('connection', inputs.connection, 'create', ['strategy', 'options.attributes', 'options.disable_signup', 'enabled_clients']);
+  const target = `${connection.name} (${connection.id})`;
+  const fields = [
+    ...(managesOptions(connection.name) ? connectionOptionChanges(connection) : []),
+    ...(snapshot.connectionEnabled ? [] : ['enabled_clients']),
+  ];
+  return step('connection', target, fields.length > 0 ? 'update' : 'unchanged', fields);
 }
+
+/** Setup owns the options of the dedicated connection only (and of any connection it creates). */
+export const managesOptions = (name: string): boolean => name === MACHINES_CONNECTION;
 
 export const hasChanges = (plan: Plan): boolean => plan.steps.some((s) => s.change !== 'unchanged');
 
@@ -221,7 +231,7 @@ export function scopesNeeded(plan: Plan): string[] {
         break;
       case 'profile': need.add(create ? 'create:token_exchange_profiles' : 'update:token_exchange_profiles'); break;
       case 'token_exchange': need.add('update:clients'); break;
-      case 'connection': need.add('update:connections'); break;
+      case 'connection': need.add(create ? 'create:connections' : 'update:connections'); break;
     }
   }
   return [...need];
