@@ -226,7 +226,7 @@ describe('setup (the use case)', () => {
     });
     expect(result.plan.steps.find((s) => s.resource === 'action')).toMatchObject({ change: 'update', fields: ['secrets'] });
     const live = emu.tenant.actions.get(actionId)!.deployed_version!;
-    expect(live.secrets.map((s) => [s.name, s.value])).toEqual([['ISSUER', emu.issuer], ['CONNECTION', 'Username-Password-Authentication'], ['ALLOWED_KEYS', 'A'.repeat(43)]]);
+    expect(live.secrets.map((s) => [s.name, s.value])).toEqual([['ISSUER', emu.issuer], ['CONNECTION', 'omni-auth-machines'], ['ALLOWED_KEYS', 'A'.repeat(43)]]);
 
     // The same secrets again: the marker matches, nothing is sent.
     const settled = await stats(emu);
