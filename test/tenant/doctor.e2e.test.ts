@@ -227,7 +227,7 @@ describe('doctor on a broken tenant (one probe per run)', () => {
     const copy = await actionCopy();
     try {
       await writeFile(join(copy.dir, 'custom_token_exchange.js'), `exports.onExecuteCustomTokenExchange = async (event, api) => {
-  api.authentication.setUserByConnection('Username-Password-Authentication', { user_id: 'anyone' }, { creationBehavior: 'create_if_not_exists', updateBehavior: 'none' });
+  api.authentication.setUserByConnection('omni-auth-machines', { user_id: 'anyone', username: 'anyone' }, { creationBehavior: 'create_if_not_exists', updateBehavior: 'none' });
 };\n`);
       await runSetupUseCase(emu, home.files, await inputsFor(emu, { clientId: emu.info().client_id, actionDir: copy.dir }));
     } finally {
