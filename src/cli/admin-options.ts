@@ -9,11 +9,7 @@ import { Secret } from '../util/secret.js';
 import type { ManagementCredentials } from '../tenant/management-client.js';
 import { addSettingsOptions } from './context.js';
 
-/**
- * The machines' own database connection (username only); setup creates it (CONTRACTS §1). The same
- * name as MACHINES_CONNECTION in src/tenant/connection.ts, written out so start-up loads no tenant code.
- */
-export const DEFAULT_CONNECTION = 'omni-auth-machines';
+export const DEFAULT_CONNECTION = 'omni-auth-machines'; // the machines' connection setup creates (MACHINES_CONNECTION in src/tenant/connection.ts)
 export const DEFAULT_PROFILE_NAME = 'omnispindle-local-auth';
 
 export interface ManagementFlags {
@@ -27,7 +23,7 @@ export function addManagementOptions(cmd: Command): Command {
     .option('--mgmt-client-id <id>', 'machine-to-machine application for the Management API (env AUTH0_MGMT_CLIENT_ID)')
     .option('--mgmt-client-secret <secret>', 'its client secret (env AUTH0_MGMT_CLIENT_SECRET; prefer the variable: flags show in `ps`)')
     .option('--mgmt-token <token>', 'a Management API token instead of the two above (env AUTH0_MGMT_TOKEN)')
-    .option('--connection <name>', 'database connection for the machines\' users (setup creates it, username only)', DEFAULT_CONNECTION);
+    .option('--connection <name>', 'database connection for omni-auth users', DEFAULT_CONNECTION);
 }
 
 /** Every option of `omni-auth setup`. */
