@@ -13,7 +13,8 @@
 #
 # Environment:
 #   AUTH0_DOMAIN      the tenant, e.g. tenant.eu.auth0.com (http:// only for a local emulator)
-#   AUTH0_MGMT_TOKEN  Management API token with read:, create:, update:connections
+#   AUTH0_MGMT_TOKEN  Management API token with read:, create:, update:connections, and
+#                     read:/update:connections_options (Auth0 shows and changes options only with them)
 #   CONNECTION        default omni-auth-machines (the Action's CONNECTION secret must name the same)
 #   CLIENT_ID         the CLI application's client id: the connection is enabled for it (optional;
 #                     enable-client.sh does the same)
@@ -43,6 +44,10 @@ if [ -z "$current" ]; then
   enabled=false
 else
   id="$(jq -r .id <<<"$current")"
+  # Auth0 shows `options` only to a token with read:connections_options; without them a PATCH would
+  # wipe the connection's other options, so stop instead.
+  [ "$(jq -r 'has("options")' <<<"$current")" = true ] \
+    || die "the tenant did not show the options of the connection $CONNECTION ($id): the token needs read:connections_options (and update:connections_options to change them)"
   # Right when the attributes are equal (jq compares objects regardless of key order), sign-ups are
   # off, and neither legacy field is present.
   right="$(jq -r --argjson w "$wanted" '(.options // {}) as $o

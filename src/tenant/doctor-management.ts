@@ -80,13 +80,19 @@ export async function checkConnection(mc: ManagementClient, settings: Settings, 
   const connection = await readConnection(mc, name);
   const setupCreates = name === MACHINES_CONNECTION ? `${SETUP} (it creates ${name})` : `run \`omni-auth setup\` without --connection: it creates ${MACHINES_CONNECTION}, the machines' own connection`;
   if (!connection) return fail('connection', title, `the tenant has no connection named ${name}`, setupCreates, ExitCode.refused);
-  if (!usernameIsIdentifier(connection)) {
+  // Auth0 shows `options` only to a caller with read:connections_options: then this part cannot be told.
+  const optionsUnknown = connection.options === undefined;
+  if (!optionsUnknown && !usernameIsIdentifier(connection)) {
     return fail('connection', title, `the connection ${name} does not have username as an active identifier: the machines' users (a username, no email) `
       + 'can be refused where an email is required', name === MACHINES_CONNECTION ? SETUP : setupCreates, ExitCode.refused);
   }
   if (!(await connectionEnabledFor(mc, connection.id, settings.clientId))) {
     return fail('connection', title, `the connection ${name} is not enabled for the application ${settings.clientId}: users cannot be created`,
       `${SETUP}, or enable it (Dashboard → Authentication → Database → ${name} → Applications)`, ExitCode.refused);
+  }
+  if (optionsUnknown) {
+    return warn('connection', title, `${name} is enabled for the application; its options were not shown, so whether the username is its identifier is unknown`,
+      'grant read:connections_options to the Management API application (Auth0 shows a connection\'s options only with it)');
   }
   return pass('connection', title, `${name} identifies users by username and is enabled for the application`);
 }

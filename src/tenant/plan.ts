@@ -10,6 +10,7 @@ import {
 } from './action-bundle.js';
 import { ACTION_RUNTIME, PROFILE_TYPE, type ActionRecord, type ClientRecord, type Dependency } from './records.js';
 import { MACHINES_CONNECTION, connectionOptionChanges } from './connection.js';
+import { GRANT_SCOPES_AT } from './management-errors.js';
 import type { TenantSnapshot } from './snapshot.js';
 
 export type Resource = 'api' | 'application' | 'action' | 'profile' | 'token_exchange' | 'connection';
@@ -50,7 +51,7 @@ export interface AllowedKeysPlan {
 
 export interface Plan {
   steps: PlanStep[];
-  /** Why setup cannot apply the plan (a subject token type taken by another profile, an unknown allow-list). */
+  /** Why setup cannot apply the plan (a subject token type taken by another profile, an unknown allow-list, unreadable connection options). */
   blockers: OmniAuthError[];
   snapshot: TenantSnapshot;
   inputs: SetupInputs;
@@ -77,7 +78,7 @@ export function planSetup(snapshot: TenantSnapshot, inputs: SetupInputs): Plan {
     allowedKeys.from === 'unknown' ? step('action', actionLabel(snapshot.action, inputs), 'blocked', ['ALLOWED_KEYS unknown']) : actionStep(snapshot.action, inputs, action),
     profileStep(snapshot, inputs, blockers),
     tokenExchangeStep(snapshot.client, inputs),
-    connectionStep(snapshot, inputs),
+    connectionStep(snapshot, inputs, blockers),
   ];
   return { steps, blockers, snapshot, inputs, action, allowedKeys };
 }
@@ -200,10 +201,22 @@ function tokenExchangeStep(client: ClientRecord | undefined, inputs: SetupInputs
  * not the dedicated one (say the tenant's own user database) is only enabled: its options serve other
  * users, so setup never rewrites them; doctor says whether it can hold the machines' users.
  */
-function connectionStep(snapshot: TenantSnapshot, inputs: SetupInputs): PlanStep {
+function connectionStep(snapshot: TenantSnapshot, inputs: SetupInputs, blockers: OmniAuthError[]): PlanStep {
   const { connection } = snapshot;
   if (!connection) return step('connection', inputs.connection, 'create', ['strategy', 'options.attributes', 'options.disable_signup', 'enabled_clients']);
   const target = `${connection.name} (${connection.id})`;
+  // Auth0 leaves `options` out of its answer unless the caller has read:connections_options: setup
+  // cannot compare them, and a PATCH built without them would wipe the tenant's other options.
+  if (managesOptions(connection.name) && connection.options === undefined) {
+    blockers.push(new OmniAuthError('connection_options_unreadable',
+      `the tenant did not show the options of the connection ${target}, so setup cannot check that the username is its only identifier`, {
+        hint: `grant read:connections_options and update:connections_options to the machine-to-machine application (${GRANT_SCOPES_AT}); `
+          + 'Auth0 shows and changes a connection\'s options only with these scopes',
+        exitCode: ExitCode.refused,
+        details: { missing_scopes: ['read:connections_options'] },
+      }));
+    return step('connection', target, 'blocked', ['options unreadable']);
+  }
   const fields = [
     ...(managesOptions(connection.name) ? connectionOptionChanges(connection) : []),
     ...(snapshot.connectionEnabled ? [] : ['enabled_clients']),
@@ -231,7 +244,13 @@ export function scopesNeeded(plan: Plan): string[] {
         break;
       case 'profile': need.add(create ? 'create:token_exchange_profiles' : 'update:token_exchange_profiles'); break;
       case 'token_exchange': need.add('update:clients'); break;
-      case 'connection': need.add(create ? 'create:connections' : 'update:connections'); break;
+      case 'connection':
+        need.add(create ? 'create:connections' : 'update:connections');
+        // Enabling the new connection for the application is a PATCH of its clients.
+        if (create) need.add('update:connections');
+        // Auth0 refuses a PATCH carrying `options` without this scope.
+        if (!create && s.fields.some((f) => f.startsWith('options.'))) need.add('update:connections_options');
+        break;
     }
   }
   return [...need];

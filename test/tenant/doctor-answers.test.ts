@@ -49,7 +49,8 @@ beforeEach(async () => {
 interface Tenant {
   probe: () => Response;
   client?: Record<string, unknown>;
-  connectionOptions?: Record<string, unknown>;
+  /** null: the options are left out, as Auth0 does without read:connections_options. */
+  connectionOptions?: Record<string, unknown> | null;
   profiles?: () => Response;
   bindings?: () => Response;
   actions?: Record<string, Record<string, unknown>>;
@@ -83,7 +84,9 @@ function tenant(t: Tenant): { tokenRequests: () => number } {
     }),
     http.get(`${M}/resource-servers/:id`, () => HttpResponse.json({ id: 'rs', identifier: AUDIENCE, skip_consent_for_verifiable_first_party_clients: true, allow_offline_access: true })),
     http.get(`${M}/clients/:id`, () => HttpResponse.json(t.client ?? GOOD_CLIENT)),
-    http.get(`${M}/connections`, () => HttpResponse.json([{ id: 'con_m', name: MACHINES_CONNECTION, strategy: 'auth0', options: t.connectionOptions ?? MACHINES_OPTIONS }])),
+    http.get(`${M}/connections`, () => HttpResponse.json([{
+      id: 'con_m', name: MACHINES_CONNECTION, strategy: 'auth0', ...(t.connectionOptions === null ? {} : { options: t.connectionOptions ?? MACHINES_OPTIONS }),
+    }])),
     http.get(`${M}/connections/con_m/clients`, () => HttpResponse.json({ clients: [{ client_id: CLIENT_ID }] })),
     http.get(`${M}/actions/triggers/post-login/bindings`, () => (t.bindings ?? (() => HttpResponse.json({ bindings: [], total: 0, page: 0, per_page: 50 })))()),
   );
@@ -236,5 +239,12 @@ describe('Management checks as Auth0 answers', () => {
     const report = await run();
     expect(check(report, 'connection')).toMatchObject({ status: 'fail', exit_code: 3, detail: expect.stringContaining('does not have username as an active identifier') });
     expect(failing(report)).toEqual(['connection']);
+  });
+
+  it('options left out (no read:connections_options) → ! connection: enabled, identifier unknown, grant the scope; no failure', async () => {
+    tenant({ probe: REJECTED, connectionOptions: null });
+    const report = await run();
+    expect(check(report, 'connection')).toMatchObject({ status: 'warn', fix: expect.stringContaining('read:connections_options') });
+    expect(report.exit_code).toBe(0);
   });
 });

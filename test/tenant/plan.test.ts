@@ -123,7 +123,7 @@ describe('planSetup', () => {
     const plan = planSetup(done({ connection: undefined, connectionEnabled: false }), INPUTS);
     expect(plan.steps[5]).toMatchObject({ resource: 'connection', change: 'create', fields: ['strategy', 'options.attributes', 'options.disable_signup', 'enabled_clients'] });
     expect(plan.blockers).toEqual([]);
-    expect(scopesNeeded(plan)).toEqual(['create:connections']);
+    expect(scopesNeeded(plan)).toEqual(['create:connections', 'update:connections']);
   });
 });
 
@@ -189,13 +189,22 @@ describe('the machines\' connection (CONTRACTS §1)', () => {
     expect(plan.steps[5]).toMatchObject({
       change: 'update', fields: ['options.attributes', 'options.disable_signup', 'options.requires_username', 'options.validation', 'enabled_clients'],
     });
-    expect(scopesNeeded(plan)).toEqual(['update:connections']);
+    expect(scopesNeeded(plan)).toEqual(['update:connections', 'update:connections_options']);
     const { mc, calls } = recorder();
     await applyPlan(plan, mc, () => {}, DEFAULT_POLL);
     expect(calls).toEqual([
       ['PATCH', '/connections/con_m', { options: { passwordPolicy: 'good', brute_force_protection: true, ...MACHINES_OPTIONS } }],
       ['PATCH', '/connections/con_m/clients', [{ client_id: 'cli', status: true }]],
     ]);
+  });
+
+  it('options not shown (no read:connections_options): a blocker naming the scope, never a PATCH that would wipe them', () => {
+    const plan = planSetup(doneM({ connection: { id: 'con_m', name: MACHINES_CONNECTION, strategy: 'auth0' } }), MINPUTS);
+    expect(plan.steps[5]).toMatchObject({ change: 'blocked', fields: ['options unreadable'] });
+    expect(plan.blockers.map((b) => [b.code, b.exitCode])).toEqual([['connection_options_unreadable', 3]]);
+    expect(plan.blockers[0]!.hint).toContain('read:connections_options');
+    // Another connection's options are not setup's business: no blocker for it.
+    expect(planSetup(done({ connection: { id: 'con_1', name: INPUTS.connection } }), INPUTS).blockers).toEqual([]);
   });
 
   it('only max_length differs: one options update', () => {

@@ -223,6 +223,8 @@ describe('setup (the use case)', () => {
     await runSetupUseCase(emu, home.files, await inputsFor(emu, { clientId }));
     const machines = [...emu.tenant.connections.values()].find((c) => c.name === 'omni-auth-machines')!;
     machines.options = { ...machines.options, disable_signup: false, passwordPolicy: 'excellent' };
+    // Auth0 changes a connection's options only for a caller with update:connections_options.
+    emu.tenant.clientGrants[0]!.scope.push('update:connections_options');
     const dry = await runSetupUseCase(emu, home.files, await inputsFor(emu, { clientId }), { dryRun: true });
     expect(dry.plan.steps[5]).toMatchObject({ change: 'update', fields: ['options.disable_signup'] });
     const before = await stats(emu);
