@@ -11,7 +11,8 @@
 #   AUTH0_MGMT_TOKEN  Management API token (scripts/get-mgmt-token.sh) with read:, create:, update:actions
 #   ACTION_NAME       default omni-auth-custom-token-exchange
 #   ACTION_DIR        directory with custom_token_exchange.js and package.json (default: ../auth0-actions)
-#   CONNECTION        database connection for the users (secret CONNECTION; default Username-Password-Authentication)
+#   CONNECTION        database connection for the users (secret CONNECTION; default omni-auth-machines,
+#                     which create-connection.sh creates)
 #   ISSUER            the tenant's issuer (secret ISSUER; default https://{AUTH0_DOMAIN}/)
 #   ALLOWED_KEYS      comma-separated key thumbprints the Action accepts (secret ALLOWED_KEYS);
 #                     set but empty (ALLOWED_KEYS=) accepts any key; unset keeps the Action's current list
@@ -28,7 +29,7 @@ need AUTH0_DOMAIN AUTH0_MGMT_TOKEN
 ORIGIN="$(tenant_origin)"
 ACTION_NAME="${ACTION_NAME:-omni-auth-custom-token-exchange}"
 ACTION_DIR="${ACTION_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../auth0-actions" && pwd)}"
-CONNECTION="${CONNECTION:-Username-Password-Authentication}"
+CONNECTION="${CONNECTION:-omni-auth-machines}"
 ISSUER="${ISSUER:-$ORIGIN/}"
 [ -f "$ACTION_DIR/custom_token_exchange.js" ] || die "$ACTION_DIR/custom_token_exchange.js not found (set ACTION_DIR)"
 [ -f "$ACTION_DIR/package.json" ] || die "$ACTION_DIR/package.json not found (set ACTION_DIR)"

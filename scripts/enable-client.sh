@@ -5,7 +5,7 @@
 #      token_exchange.allow_any_profile_of_type including "custom_authentication";
 #   2. the API (the audience): created if missing; "Allow Skipping User Consent"
 #      (skip_consent_for_verifiable_first_party_clients) and offline access on;
-#   3. the connection: enabled for the application.
+#   3. the connection (the machines' connection create-connection.sh creates): enabled for the application.
 #
 # Environment:
 #   AUTH0_DOMAIN      the tenant, e.g. tenant.eu.auth0.com (http:// only for a local emulator)
@@ -13,13 +13,13 @@
 #                     read:/update:connections
 #   CLIENT_ID         the CLI application's client id
 #   AUDIENCE          the API identifier the MCP server accepts
-#   CONNECTION        default Username-Password-Authentication
+#   CONNECTION        default omni-auth-machines (create-connection.sh creates it)
 source "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
 
 need_tools curl jq
 need AUTH0_DOMAIN AUTH0_MGMT_TOKEN CLIENT_ID AUDIENCE
 ORIGIN="$(tenant_origin)"
-CONNECTION="${CONNECTION:-Username-Password-Authentication}"
+CONNECTION="${CONNECTION:-omni-auth-machines}"
 
 # 1. The application.
 client="$(api_find "/clients/$(urlencode "$CLIENT_ID")")"
@@ -56,7 +56,7 @@ fi
 
 # 3. The connection.
 connection_id="$(api GET "/connections?name=$(urlencode "$CONNECTION")" | jq -r --arg n "$CONNECTION" '[.[] | select(.name == $n)][0].id // empty')"
-[ -n "$connection_id" ] || die "the tenant has no connection named $CONNECTION (set CONNECTION)"
+[ -n "$connection_id" ] || die "the tenant has no connection named $CONNECTION (run create-connection.sh first, or set CONNECTION)"
 enabled=false
 from=''
 while :; do

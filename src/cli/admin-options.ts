@@ -9,7 +9,7 @@ import { Secret } from '../util/secret.js';
 import type { ManagementCredentials } from '../tenant/management-client.js';
 import { addSettingsOptions } from './context.js';
 
-export const DEFAULT_CONNECTION = 'Username-Password-Authentication';
+export const DEFAULT_CONNECTION = 'omni-auth-machines'; // the machines' connection setup creates (MACHINES_CONNECTION in src/tenant/connection.ts)
 export const DEFAULT_PROFILE_NAME = 'omnispindle-local-auth';
 
 export interface ManagementFlags {

@@ -13,8 +13,38 @@ export class TransientError extends OmniAuthError {
 }
 
 export type Operation = 'token exchange' | 'refresh' | 'revocation';
-/** What `retry.ts` does with an answer: return it, back off exponentially, or wait as the 429 says. */
-export type RetryKind = 'stop' | 'backoff' | 'rate_limit';
+/**
+ * What `retry.ts` does with an answer: return it, back off exponentially, back off but retry at most
+ * once (an answer that is most likely final, but might be a passing fault), or wait as the 429 says.
+ */
+export type RetryKind = 'stop' | 'backoff' | 'once' | 'rate_limit';
+
+/**
+ * Where Custom Token Exchange is available (Auth0's Custom Token Exchange trigger page, release-stage
+ * notice): an Early Access feature of some plans only, enabled by Auth0 on request. Auth0 documents
+ * no "feature not enabled" answer, so this is said wherever a refusal may mean that.
+ */
+export const CTE_AVAILABILITY = 'Custom Token Exchange is an Early Access feature, available on Auth0\'s B2C Professional, '
+  + 'B2B Professional and Enterprise plans; a tenant admin asks Auth0 (support or the account team) to enable it for the tenant';
+
+/**
+ * Consent, in both forms: Auth0 documents `invalid_request` whose description says `consent_required`
+ * (Custom Token Exchange page); its SDK docs name an `error` of `consent_required`. Either is matched.
+ */
+export const CONSENT_DESCRIPTION = /consent/i;
+
+const isConsent = (a: Answer): boolean =>
+  a.error === 'consent_required' || (a.error === 'invalid_request' && a.description !== undefined && CONSENT_DESCRIPTION.test(a.description));
+
+/** The exchange grant refused for the client: Auth0's `unauthorized_client`, or "Grant type … not allowed". */
+const isGrantRefused = (a: Answer): boolean =>
+  a.error === 'unauthorized_client' || (a.description !== undefined && /grant[ _]type\b.*\bnot allowed/i.test(a.description));
+
+/** What a tenant admin changes when MFA stops the exchange (Auth0: "Custom Token Exchange and MFA"). */
+export const MFA_FIX = 'a post-login Action that calls api.multifactor.enable(), or the tenant\'s MFA policy, applies to token exchanges; '
+  + 'a tenant admin makes that Action skip them (`if (event.transaction.protocol === \'oauth2-token-exchange\') return;`), '
+  + 'or sets the MFA policy to "Never" and enables MFA from post-login Actions that skip this protocol (Dashboard > Security > Multi-factor Auth). '
+  + 'A machine cannot answer an MFA challenge';
 
 /**
  * Auth0 does not document its answer when no Token Exchange Profile matches the subject_token_type;
@@ -51,6 +81,8 @@ export interface ErrorContext {
 
 interface Rule {
   code: string;
+  /** Put before the tenant's words in the message, when the code alone would not say it. */
+  says?: string;
   exitCode: ExitCode;
   retry: RetryKind;
   matches(answer: Answer, operation: Operation): boolean;
@@ -58,6 +90,10 @@ interface Rule {
 }
 
 const SETUP = 'run `omni-auth setup` to provision the tenant';
+
+const actionFailedHint = (ctx: ErrorContext): string =>
+  `the tenant's Custom Token Exchange Action denied with server_error (its own fault, not this machine's token); `
+  + `the tenant logs (event "fecte") on ${ctx.host} show why; a tenant admin runs \`omni-auth doctor\` with Management API credentials`;
 
 /** First match wins. */
 const RULES: readonly Rule[] = [
@@ -76,26 +112,53 @@ const RULES: readonly Rule[] = [
       + `try again ${waitMs === undefined ? 'shortly' : `in about ${Math.ceil(waitMs / 1000)} s`}`,
   },
   {
+    // `api.access.deny('server_error', reason)` is HTTP 500 on Auth0 with a JSON error body: the
+    // Action failed on its side. One more attempt (with a new local token) covers a passing fault such
+    // as a key fetch; more would only hammer the tenant's small Custom Token Exchange rate limit. A
+    // 4xx server_error (older emulators) is the same verdict, never retried.
+    code: 'action_failed', says: 'the Action failed', exitCode: ExitCode.refused, retry: 'once',
+    matches: (a) => a.error === 'server_error' && a.status >= 500,
+    hint: (ctx) => actionFailedHint(ctx),
+  },
+  {
+    code: 'action_failed', says: 'the Action failed', exitCode: ExitCode.refused, retry: 'stop',
+    matches: (a) => a.error === 'server_error',
+    hint: (ctx) => actionFailedHint(ctx),
+  },
+  {
+    // No JSON error body (a proxy's page, an outage) or temporarily_unavailable: the tenant is failing.
     code: 'tenant_error', exitCode: ExitCode.unreachable, retry: 'backoff',
     matches: (a) => a.status >= 500,
     hint: (ctx) => `the tenant ${ctx.host} is failing; try again later (Auth0 status: https://status.auth0.com)`,
   },
   {
-    // `server_error` with a 4xx is what the Action answers for its own faults (`api.access.deny`):
-    // a 4xx is never retried, and by the exit-code table it is the tenant refusing (3).
     code: 'tenant_error', exitCode: ExitCode.refused, retry: 'stop',
-    matches: (a) => a.error === 'server_error' || a.error === 'temporarily_unavailable',
-    hint: (ctx) => `the tenant's Action failed on its side (not a problem with this machine's token); see the tenant logs (event "fecte") on ${ctx.host}, or run \`omni-auth doctor\``,
+    matches: (a) => a.error === 'temporarily_unavailable',
+    hint: (ctx) => `the tenant ${ctx.host} refused for now; try again later, or run \`omni-auth doctor\``,
+  },
+  {
+    // A post-login Action (api.multifactor.enable) or an MFA policy ran after the exchange. The
+    // answer's mfa_token is never shown (tenantError adds it to the secrets).
+    code: 'mfa_required', says: 'MFA was required for this exchange', exitCode: ExitCode.refused, retry: 'stop',
+    matches: (a) => a.error === 'mfa_required',
+    hint: () => `MFA was required for this exchange: ${MFA_FIX}`,
   },
   {
     code: 'consent_required', exitCode: ExitCode.refused, retry: 'stop',
-    matches: (a) => a.error === 'consent_required',
-    hint: (ctx) => `turn on "Allow Skipping User Consent" on the API${ctx.audience ? ` ${ctx.audience}` : ''} (Dashboard > Applications > APIs > Settings), or ${SETUP}`,
+    matches: (a) => isConsent(a),
+    hint: (ctx) => `turn on "Allow Skipping User Consent" (skip_consent_for_verifiable_first_party_clients) on the API${ctx.audience ? ` ${ctx.audience}` : ''} `
+      + `(Dashboard > Applications > APIs > the API > Settings), or ${SETUP}`,
+  },
+  {
+    code: 'unauthorized_client', exitCode: ExitCode.refused, retry: 'stop',
+    matches: (a, op) => op === 'token exchange' && isGrantRefused(a),
+    hint: () => `Custom Token Exchange is not enabled on this application; ${SETUP}. If setup already ran (\`omni-auth doctor\` with Management API `
+      + `credentials shows the application allowed), the tenant may lack the feature: ${CTE_AVAILABILITY}`,
   },
   {
     code: 'unauthorized_client', exitCode: ExitCode.refused, retry: 'stop',
     matches: (a) => a.error === 'unauthorized_client',
-    hint: () => `Custom Token Exchange is not enabled on this application; ${SETUP}`,
+    hint: () => `the application may not use this grant; ${SETUP}`,
   },
   {
     code: 'no_profile', exitCode: ExitCode.refused, retry: 'stop',
@@ -154,11 +217,14 @@ export function tenantError(
 ): OmniAuthError {
   const answer = answerOf(result.status, result.body);
   const rule = ruleFor(answer, ctx.operation);
-  const error = tenantText(answer.error, ctx.secrets);
-  const description = tenantText(answer.description, ctx.secrets);
+  // An MFA answer carries an mfa_token: a credential, never shown even if the description repeats it.
+  const mfaToken = (result.body as { mfa_token?: unknown } | undefined)?.mfa_token;
+  const secrets = typeof mfaToken === 'string' && mfaToken !== '' ? [...ctx.secrets, mfaToken] : ctx.secrets;
+  const error = tenantText(answer.error, secrets);
+  const description = tenantText(answer.description, secrets);
   const waitMs = rule.retry === 'rate_limit' ? rateLimitWaitMs(result.headers, ctx.nowMs ?? Date.now()) : undefined;
   const attempts = ctx.attempts !== undefined && ctx.attempts > 1 ? ` (after ${ctx.attempts} attempts)` : '';
-  const message = `${ctx.host} answered the ${ctx.operation} with HTTP ${result.status}`
+  const message = `${rule.says ? `${rule.says}: ` : ''}${ctx.host} answered the ${ctx.operation} with HTTP ${result.status}`
     + `${error ? ` ${error}` : ''}${description ? `: ${description}` : ''}${attempts}`;
   return new OmniAuthError(rule.code, message, {
     hint: rule.hint(ctx, waitMs),

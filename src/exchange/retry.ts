@@ -1,7 +1,8 @@
 /**
  * Retrying a call to the tenant, bounded both in attempts and in total time. A 429 waits as the
  * tenant asks (`rate-limit.ts`) plus jitter, so parallel callers do not return together; server and
- * network faults back off exponentially with full jitter; anything else is returned at once. A wait
+ * network faults back off exponentially with full jitter (an answer of kind `once` gets one retry at
+ * most, however many attempts are allowed); anything else is returned at once. A wait
  * that would end past the time budget is not started: the caller gets the last answer right away.
  */
 import { TransientError, type RetryKind } from './errors.js';
@@ -62,7 +63,7 @@ export async function withRetry(
     try {
       const result = await makeRequest(attempt, remainingMs);
       const kind = decide(result);
-      if (kind === 'stop') return { result, attempts: attempt };
+      if (kind === 'stop' || (kind === 'once' && attempt >= 2)) return { result, attempts: attempt };
       giveUp = () => ({ result, attempts: attempt });
       const asked = kind === 'rate_limit' ? rateLimitWaitMs(result.headers, o.now()) : undefined;
       waitMs = asked === undefined ? backoff(attempt) : asked + o.random() * o.rateLimitJitterMs;

@@ -10,7 +10,10 @@ import { ManagementApiError } from './management-errors.js';
 import {
   API_SETTINGS, APP_SETTINGS, NEW_APP_GRANTS, applicationChanges, profileConflict, type Plan, type PlanStep, type Resource,
 } from './plan.js';
-import { ACTION_RUNTIME, CTE_TRIGGER, PROFILE_TYPE, type ActionRecord, type ClientRecord, type ProfileRecord, type ResourceServerRecord } from './records.js';
+import { CONNECTION_STRATEGY, desiredConnectionOptions } from './connection.js';
+import {
+  ACTION_RUNTIME, CTE_TRIGGER, PROFILE_TYPE, type ActionRecord, type ClientRecord, type ConnectionRecord, type ProfileRecord, type ResourceServerRecord,
+} from './records.js';
 import { readActionById, readProfiles } from './snapshot.js';
 
 export interface AppliedStep extends PlanStep {
@@ -109,11 +112,15 @@ async function applyAction(plan: Plan, mc: ManagementClient, s: PlanStep, progre
   return id;
 }
 
-/** A 409 from the API (someone took the type since the plan was made): name who holds it. */
-async function explainConflict(plan: Plan, mc: ManagementClient, e: unknown): Promise<never> {
-  if (!(e instanceof ManagementApiError) || e.status !== 409) throw e;
+/**
+ * The subject token type taken since the plan was made: a POST answers 409, a PATCH 400 (Auth0's
+ * Management API reference). Name who holds it.
+ */
+async function explainConflict(plan: Plan, mc: ManagementClient, e: unknown, patched?: string): Promise<never> {
+  if (!(e instanceof ManagementApiError) || !(e.status === 409 || e.status === 400)) throw e;
   const holder = (await readProfiles(mc)).find((p) => p.subject_token_type === plan.inputs.subjectTokenType);
-  if (!holder) throw e;
+  // A 400 with nobody else holding the type is some other refusal: shown as the API said it.
+  if (!holder || holder.id === patched) throw e;
   throw profileConflict(plan.inputs.subjectTokenType, holder, await readActionById(mc, holder.action_id));
 }
 
@@ -132,7 +139,7 @@ async function applyProfile(plan: Plan, mc: ManagementClient, s: PlanStep, actio
       await mc.patch(`/token-exchange-profiles/${enc(existing.id)}`, { name: inputs.profileName, subject_token_type: inputs.subjectTokenType });
     }
   } catch (e) {
-    return explainConflict(plan, mc, e);
+    return explainConflict(plan, mc, e, s.change === 'update' ? existing?.id : undefined);
   }
   return existing?.id;
 }
@@ -146,8 +153,16 @@ async function applyTokenExchange(plan: Plan, mc: ManagementClient, s: PlanStep,
 }
 
 async function applyConnection(plan: Plan, mc: ManagementClient, s: PlanStep, clientId: string): Promise<string | undefined> {
-  const { connection } = plan.snapshot;
-  if (s.change === 'update' && connection) {
+  let connection = plan.snapshot.connection;
+  if (s.change === 'create') {
+    connection = await mc.post<ConnectionRecord>('/connections', {
+      name: plan.inputs.connection, strategy: CONNECTION_STRATEGY, options: desiredConnectionOptions(undefined),
+    });
+  } else if (s.change === 'update' && connection && s.fields.some((f) => f.startsWith('options.'))) {
+    // PATCH replaces `options` as a whole: the current options go back with ours merged in.
+    await mc.patch(`/connections/${enc(connection.id)}`, { options: desiredConnectionOptions(connection) });
+  }
+  if ((s.change === 'create' || s.fields.includes('enabled_clients')) && connection) {
     await mc.patch(`/connections/${enc(connection.id)}/clients`, [{ client_id: clientId, status: true }]);
   }
   return connection?.id;

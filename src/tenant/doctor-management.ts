@@ -1,16 +1,21 @@
 /**
  * Doctor's checks through the Management API (only with credentials): the Action bound to the
- * profile for the subject token type is deployed; the API skips consent; the connection is enabled
- * for the application. Reads only.
+ * profile for the subject token type is deployed; the API skips consent; the application may use
+ * Custom Token Exchange; the machines' connection exists, identifies users by username and is enabled
+ * for the application; post-login Actions (they run after every exchange) skip token exchanges.
+ * Reads only.
  */
 import type { Settings } from '../config/settings.js';
 import { loadActionSource } from '../emulator/action-source.js';
 import { ExitCode } from '../util/errors.js';
 import { stripMarker } from './action-bundle.js';
-import { fail, failFrom, pass, type Check } from './doctor-check.js';
-import { isLive } from './plan.js';
+import { MACHINES_CONNECTION, usernameIsIdentifier } from './connection.js';
+import { fail, failFrom, pass, skip, warn, type Check } from './doctor-check.js';
+import { APP_SETTINGS, isLive } from './plan.js';
 import type { ManagementClient } from './management-client.js';
-import { connectionEnabledFor, readActionById, readApi, readConnection, readProfiles } from './snapshot.js';
+import { ManagementApiError } from './management-errors.js';
+import { PROFILE_TYPE, type ActionRecord } from './records.js';
+import { connectionEnabledFor, readActionById, readApi, readClient, readConnection, readProfiles } from './snapshot.js';
 
 const SETUP = 'run `omni-auth setup` to fix it';
 
@@ -53,15 +58,101 @@ export async function checkApi(mc: ManagementClient, settings: Settings): Promis
   return pass('api', title, `the API ${settings.audience} skips consent and allows offline access`);
 }
 
+/** The application may use Custom Token Exchange: first-party, OIDC-conformant, `custom_authentication` allowed. */
+export async function checkApplication(mc: ManagementClient, settings: Settings): Promise<Check> {
+  const title = 'application';
+  const client = await readClient(mc, settings.clientId);
+  const named = `the application ${client.name ? `"${client.name}" ` : ''}(${settings.clientId})`;
+  const wrong = (['is_first_party', 'oidc_conformant'] as const).filter((k) => client[k] !== APP_SETTINGS[k]);
+  if (wrong.length > 0) {
+    return fail('application', title, `${named} is not ${wrong.map((k) => (k === 'is_first_party' ? 'first-party' : 'OIDC-conformant')).join(' or ')}: Custom Token Exchange refuses it`,
+      SETUP, ExitCode.refused);
+  }
+  if (!(client.token_exchange?.allow_any_profile_of_type ?? []).includes(PROFILE_TYPE)) {
+    return fail('application', title, `${named} is not allowed to use Custom Token Exchange (token_exchange.allow_any_profile_of_type lacks ${PROFILE_TYPE})`,
+      SETUP, ExitCode.refused);
+  }
+  return pass('application', title, `${named} is first-party, OIDC-conformant and allowed to use Custom Token Exchange`);
+}
+
 export async function checkConnection(mc: ManagementClient, settings: Settings, name: string): Promise<Check> {
   const title = 'connection';
   const connection = await readConnection(mc, name);
-  if (!connection) return fail('connection', title, `the tenant has no connection named ${name}`, 'pass --connection with the connection setup used', ExitCode.refused);
+  const setupCreates = name === MACHINES_CONNECTION ? `${SETUP} (it creates ${name})` : `run \`omni-auth setup\` without --connection: it creates ${MACHINES_CONNECTION}, the machines' own connection`;
+  if (!connection) return fail('connection', title, `the tenant has no connection named ${name}`, setupCreates, ExitCode.refused);
+  // Auth0 shows `options` only to a caller with read:connections_options: then this part cannot be told.
+  const optionsUnknown = connection.options === undefined;
+  if (!optionsUnknown && !usernameIsIdentifier(connection)) {
+    return fail('connection', title, `the connection ${name} does not have username as an active identifier: the machines' users (a username, no email) `
+      + 'can be refused where an email is required', name === MACHINES_CONNECTION ? SETUP : setupCreates, ExitCode.refused);
+  }
   if (!(await connectionEnabledFor(mc, connection.id, settings.clientId))) {
     return fail('connection', title, `the connection ${name} is not enabled for the application ${settings.clientId}: users cannot be created`,
       `${SETUP}, or enable it (Dashboard → Authentication → Database → ${name} → Applications)`, ExitCode.refused);
   }
-  return pass('connection', title, `${name} is enabled for the application`);
+  if (optionsUnknown) {
+    return warn('connection', title, `${name} is enabled for the application; its options were not shown, so whether the username is its identifier is unknown`,
+      'grant read:connections_options to the Management API application (Auth0 shows a connection\'s options only with it)');
+  }
+  return pass('connection', title, `${name} identifies users by username and is enabled for the application`);
+}
+
+const POST_LOGIN = 'post-login';
+/** What a post-login Action must test to leave token exchanges alone. */
+export const CTE_PROTOCOL = 'oauth2-token-exchange';
+const PER_PAGE = 50;
+
+interface Binding {
+  id?: string;
+  display_name?: string;
+  action?: { id?: string; name?: string };
+}
+
+async function readPostLoginBindings(mc: ManagementClient): Promise<Binding[] | undefined> {
+  const out: Binding[] = [];
+  for (let page = 0; ; page++) {
+    const got = await mc.find<{ bindings?: Binding[] }>(`/actions/triggers/${POST_LOGIN}/bindings`, { page, per_page: PER_PAGE });
+    if (got === undefined) return page === 0 ? undefined : out;
+    const bindings = got.bindings ?? [];
+    out.push(...bindings);
+    if (bindings.length < PER_PAGE) return out;
+  }
+}
+
+/** The code that runs: the deployed version's when the API shows it, else the Action's. */
+const runningCode = (action: ActionRecord & { deployed_version?: { code?: string } }): string => action.deployed_version?.code ?? action.code ?? '';
+
+/**
+ * Post-login Actions run after every successful exchange (Auth0: Custom Token Exchange trigger page),
+ * and one that denies, requires MFA or redirects breaks the machines' exchanges. A heuristic: an Action
+ * whose code does not mention `oauth2-token-exchange` is assumed not to skip them. Never fails: it
+ * warns. Without read:actions it says it could not look.
+ */
+export async function checkPostLogin(mc: ManagementClient): Promise<Check> {
+  const title = 'post-login Actions';
+  let bindings: Binding[] | undefined;
+  try {
+    bindings = await readPostLoginBindings(mc);
+  } catch (e) {
+    if (e instanceof ManagementApiError && e.errorCode === 'insufficient_scope') {
+      return skip('post_login', title, 'not checked: the Management API credentials lack read:actions');
+    }
+    throw e;
+  }
+  // No such trigger on the tenant (404): nothing can be bound to it.
+  if (bindings === undefined || bindings.length === 0) return pass('post_login', title, 'none bound: nothing runs after the exchange');
+  const unsure: string[] = [];
+  for (const b of bindings) {
+    const label = `"${b.display_name ?? b.action?.name ?? b.id ?? '(unnamed)'}"`;
+    const action = b.action?.id ? await readActionById(mc, b.action.id) : undefined;
+    if (!action || !runningCode(action).includes(CTE_PROTOCOL)) unsure.push(label);
+  }
+  const n = bindings.length;
+  if (unsure.length === 0) return pass('post_login', title, `${n} bound; each mentions ${CTE_PROTOCOL} (read from their code)`);
+  return warn('post_login', title,
+    `${unsure.join(', ')} run${unsure.length === 1 ? 's' : ''} after every token exchange and ${unsure.length === 1 ? 'its code does' : 'their code does'} not mention ${CTE_PROTOCOL} `
+      + '(a heuristic: it reads the code): if one denies, requires MFA or redirects, the machines\' exchanges fail',
+    `in each, return early for token exchanges: \`if (event.transaction.protocol === '${CTE_PROTOCOL}') return;\` (Dashboard → Actions → Library)`);
 }
 
 /** Runs each check; a Management API failure (a missing scope, say) becomes that check's failure. */
@@ -71,6 +162,8 @@ export async function managementChecks(mc: ManagementClient, settings: Settings,
   return [
     await guarded('action', 'Action and profile', () => checkAction(mc, settings, actionDir)),
     await guarded('api', 'API consent', () => checkApi(mc, settings)),
+    await guarded('application', 'application', () => checkApplication(mc, settings)),
     await guarded('connection', 'connection', () => checkConnection(mc, settings, connection)),
+    await guarded('post_login', 'post-login Actions', () => checkPostLogin(mc)),
   ];
 }

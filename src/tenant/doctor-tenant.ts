@@ -4,7 +4,7 @@
  * refused probe costs an attempt of Suspicious IP Throttling (10 by default), so there is exactly one.
  */
 import type { Settings } from '../config/settings.js';
-import { tenantError } from '../exchange/errors.js';
+import { CTE_AVAILABILITY, MFA_FIX, tenantError } from '../exchange/errors.js';
 import { TOKEN_EXCHANGE_GRANT } from '../exchange/exchange.js';
 import { DEFAULT_TIMEOUTS, getJson, postForm, type HttpOptions } from '../exchange/http.js';
 import { ExitCode } from '../util/errors.js';
@@ -74,18 +74,44 @@ export function checkClock(date: string | undefined, nowMs: number): Check {
 /** What the probe's answer means: the error code of the exchange table → the verdict. */
 const VERDICTS: Record<string, { detail: (s: Settings) => string; fix: string }> = {
   no_profile: { detail: (s) => `the tenant has no Token Exchange Profile for ${s.subjectTokenType}`, fix: SETUP },
-  unauthorized_client: { detail: (s) => `token exchange is not enabled on the application ${s.clientId}`, fix: SETUP },
-  consent_required: { detail: (s) => `the API ${s.audience} does not allow skipping user consent`, fix: SETUP },
+  unauthorized_client: {
+    detail: (s) => `token exchange is not enabled on the application ${s.clientId}`,
+    fix: `${SETUP}; if it already ran, the tenant may lack Custom Token Exchange: ${CTE_AVAILABILITY}`,
+  },
+  consent_required: {
+    detail: (s) => `the API ${s.audience} does not allow skipping user consent`,
+    fix: `turn on "Allow Skipping User Consent" (skip_consent_for_verifiable_first_party_clients) on the API (Dashboard → Applications → APIs → the API → Settings), or ${SETUP}`,
+  },
   // Denied without the Action judging the token: the profile's Action is not deployed, or it failed
   // (threw, timed out). The probe cannot tell these two apart; the Management check can.
   access_denied: {
     detail: () => 'the tenant denied the exchange without the Action rejecting the token: the Action bound to the profile is not deployed, or it failed',
     fix: 'with Management API credentials (AUTH0_MGMT_*), doctor\'s "Action and profile" check says which; `omni-auth setup` deploys the Action; a failing Action shows in the tenant logs',
   },
+  // deny('server_error'): a 500 on Auth0. The Action failed on a token it should simply have refused.
+  action_failed: {
+    detail: () => 'the Action failed (server_error) instead of refusing a deliberately invalid token',
+    fix: 'the tenant logs (event "fecte") show why; a missing ISSUER secret or a dependency that does not load are the usual causes — `omni-auth setup` redeploys the Action with its secrets and pinned dependencies',
+  },
+  // MFA runs after the Action set a user: the Action ACCEPTED the probe's token, and MFA stopped it.
+  mfa_required: {
+    detail: () => 'MFA was required for this exchange (a post-login Action or the tenant\'s MFA policy answered mfa_required)',
+    fix: MFA_FIX,
+  },
   invalid_client: { detail: (s) => `the tenant does not know the application ${s.clientId}`, fix: 'check --client-id' },
 };
 
+/** The probe's verdict, and the exchange table's code for the answer (doctor cross-checks some with the Management API). */
+export interface ProbeResult {
+  check: Check;
+  errorCode?: string;
+}
+
 export async function checkProbe(settings: Settings, clientSecret: Secret | undefined, http: HttpOptions): Promise<Check> {
+  return (await probeExchange(settings, clientSecret, http)).check;
+}
+
+export async function probeExchange(settings: Settings, clientSecret: Secret | undefined, http: HttpOptions): Promise<ProbeResult> {
   const title = 'probe exchange';
   const url = new URL('/oauth/token', settings.domain);
   let res;
@@ -99,21 +125,24 @@ export async function checkProbe(settings: Settings, clientSecret: Secret | unde
       audience: settings.audience,
     }, http);
   } catch (e) {
-    return failFrom('probe', title, e, 'check the domain and the network');
+    return { check: failFrom('probe', title, e, 'check the domain and the network') };
   }
   if (res.status >= 200 && res.status < 300) {
-    return fail('probe', title, 'the tenant ACCEPTED a deliberately invalid subject token: the Action does not verify tokens',
-      'deploy omni-auth\'s Action: run `omni-auth setup`', ExitCode.refused);
+    return {
+      check: fail('probe', title, 'the tenant ACCEPTED a deliberately invalid subject token: the Action does not verify tokens',
+        'deploy omni-auth\'s Action: run `omni-auth setup`', ExitCode.refused),
+    };
   }
   const error = tenantError(res, {
     operation: 'token exchange', host: url.host, audience: settings.audience, subjectTokenType: settings.subjectTokenType,
     secrets: clientSecret ? [clientSecret.reveal()] : [],
   });
   const said = (error.details?.error_description as string | undefined) ?? (error.details?.error as string | undefined) ?? `HTTP ${res.status}`;
-  if (error.code === 'local_token_refused') return pass('probe', title, `the Action rejects bad tokens ("${said}")`);
-  const verdict = VERDICTS[error.code];
-  if (verdict) return fail('probe', title, `${verdict.detail(settings)} (${said})`, verdict.fix, error.exitCode);
-  return fail('probe', title, error.message, error.hint ?? SETUP, error.exitCode);
+  const errorCode = error.code;
+  if (errorCode === 'local_token_refused') return { check: pass('probe', title, `the Action rejects bad tokens ("${said}")`), errorCode };
+  const verdict = VERDICTS[errorCode];
+  if (verdict) return { check: fail('probe', title, `${verdict.detail(settings)} (${said})`, verdict.fix, error.exitCode), errorCode };
+  return { check: fail('probe', title, error.message, error.hint ?? SETUP, error.exitCode), errorCode };
 }
 
 export const httpDefaults = (): HttpOptions => ({ ...DEFAULT_TIMEOUTS });

@@ -3,8 +3,8 @@
  * code is 0 only when every check passes, else that of the first failure: 2 local configuration
  * (settings, clock, key, the domain), 3 the tenant is not set up right, 4 unreachable, 5 rate limited
  * or throttled. Every check the issue lists fails when it is not in its good state; `warn` is left to
- * the MCP clients line alone, which reports and never fails (a machine may use omni-auth without any
- * MCP client). `skip` is a check that could not run: after a failure it depends on, or the Management
+ * the lines that report and never fail: MCP clients (a machine may use omni-auth without any MCP
+ * client) and post-login Actions (a heuristic that reads their code). `skip` is a check that could not run: after a failure it depends on, or the Management
  * checks without credentials (they run only when credentials are given). Makes exactly one
  * token-exchange request (the probe).
  */
@@ -13,11 +13,12 @@ import type { SettingsFlags } from '../config/settings.js';
 import type { HttpOptions } from '../exchange/http.js';
 import { ExitCode } from '../util/errors.js';
 import { Secret } from '../util/secret.js';
-import { failFrom, skip, type Check } from './doctor-check.js';
+import { fail, failFrom, skip, type Check } from './doctor-check.js';
 import { checkKey, checkSettings } from './doctor-local.js';
 import { managementChecks } from './doctor-management.js';
 import { checkMcpClients } from './doctor-mcp.js';
-import { checkClock, checkDiscovery, checkProbe, httpDefaults } from './doctor-tenant.js';
+import { CTE_AVAILABILITY } from '../exchange/errors.js';
+import { checkClock, checkDiscovery, httpDefaults, probeExchange, type ProbeResult } from './doctor-tenant.js';
 import { ManagementClient, type ManagementCredentials, type ManagementOptions } from './management-client.js';
 
 export interface DoctorRequest {
@@ -62,9 +63,11 @@ export async function doctor(req: DoctorRequest): Promise<DoctorReport> {
   }
   checks.push(await checkKey(req.files, req.env));
 
+  let probe: ProbeResult | undefined;
   if (settings) {
     const secret = req.env.OMNI_AUTH_CLIENT_SECRET?.trim();
-    checks.push(await checkProbe(settings, secret ? new Secret(secret) : undefined, http));
+    probe = await probeExchange(settings, secret ? new Secret(secret) : undefined, http);
+    checks.push(probe.check);
   } else {
     checks.push(skip('probe', 'probe exchange', NEEDS_SETTINGS));
   }
@@ -76,7 +79,15 @@ export async function doctor(req: DoctorRequest): Promise<DoctorReport> {
   } else {
     try {
       const mc = await ManagementClient.connect({ ...req.management, domain: settings.domain, credentials: req.credentials });
-      checks.push(...await managementChecks(mc, settings, req.connection, req.actionDir));
+      const found = await managementChecks(mc, settings, req.connection, req.actionDir);
+      checks.push(...found);
+      // The grant refused although the application is set up for it: what is left is the tenant itself.
+      if (probe?.errorCode === 'unauthorized_client' && found.find((c) => c.id === 'application')?.status === 'pass') {
+        const at = checks.indexOf(probe.check);
+        checks[at] = fail('probe', probe.check.title,
+          `the tenant refuses the token exchange grant although the application ${settings.clientId} is set up for Custom Token Exchange: the tenant may lack the feature (${probe.check.detail})`,
+          CTE_AVAILABILITY, ExitCode.refused);
+      }
     } catch (e) {
       checks.push(failFrom('management', 'Management API', e, 'check the Management API credentials'));
     }

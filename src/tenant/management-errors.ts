@@ -5,6 +5,7 @@
  * answers in OAuth's `{error, error_description}`. Every text from the tenant is cleaned of the
  * Management token and client secret (`redact.ts`) before it is shown.
  */
+import { CTE_AVAILABILITY } from '../exchange/errors.js';
 import { rateLimitWaitMs } from '../exchange/rate-limit.js';
 import { tenantText } from '../exchange/redact.js';
 import { ExitCode, OmniAuthError } from '../util/errors.js';
@@ -86,6 +87,8 @@ export function managementError(result: { status: number; headers: Record<string
     const scopes = scopesNamedIn(message);
     return make('mgmt_insufficient_scope', ExitCode.refused, scopeHint(scopes.length > 0 ? scopes : ['the scope named above'], ctx.givenToken), { missing_scopes: scopes });
   }
+  const profiles = profilesRefusal(ctx, status, errorCode, message);
+  if (profiles) return make(profiles.code, ExitCode.refused, profiles.hint);
   if (status === 429) {
     const waitMs = rateLimitWaitMs(result.headers, ctx.nowMs ?? Date.now());
     return make('mgmt_rate_limited', ExitCode.rateLimited,
@@ -98,6 +101,36 @@ export function managementError(result: { status: number; headers: Record<string
   if (status === 404) return make('mgmt_not_found', ExitCode.refused, `check --domain: ${ctx.host} has no such object`);
   if (status === 409) return make('mgmt_conflict', ExitCode.refused, 'another object already holds that value; see the message above');
   return make('mgmt_refused', ExitCode.refused, 'the tenant refused the request for the reason above');
+}
+
+/** The profile limit (Auth0 documents 403 for it on POST /token-exchange-profiles; 100 per tenant). */
+const LIMIT_WORDS = /limit|maximum|too[ _]many/i;
+
+/**
+ * The Token Exchange Profiles API refusing for a reason of its own. Auth0 documents no "feature not
+ * enabled" answer; a 403 that is neither a missing scope nor the profile limit, or a 404 for the
+ * collection itself, is most likely a tenant without Custom Token Exchange (an Early Access feature
+ * of some plans), so that is what the hint says.
+ */
+function profilesRefusal(ctx: CallContext, status: number, errorCode: string | undefined, message: string | undefined): { code: string; hint: string } | undefined {
+  if (!ctx.path.startsWith('/token-exchange-profiles')) return undefined;
+  const unavailable = {
+    code: 'cte_unavailable',
+    hint: `the tenant may lack Custom Token Exchange: ${CTE_AVAILABILITY}. If it has it, check that --domain is the tenant's canonical domain`,
+  };
+  if (status === 403 && errorCode !== 'insufficient_scope') {
+    if (ctx.method === 'POST' && LIMIT_WORDS.test(`${errorCode ?? ''} ${message ?? ''}`)) {
+      return {
+        code: 'profile_limit',
+        hint: 'the tenant has reached its limit of Token Exchange Profiles (100): delete profiles no longer used '
+          + '(GET /api/v2/token-exchange-profiles lists them; DELETE /api/v2/token-exchange-profiles/{id}), then run setup again',
+      };
+    }
+    return unavailable;
+  }
+  // A 404 for one profile (`/token-exchange-profiles/{id}`) is "there is none"; for the collection, the API itself is missing.
+  if (status === 404 && /^\/token-exchange-profiles\/?(\?|$)/.test(ctx.path)) return unavailable;
+  return undefined;
 }
 
 /** The typed error for a refused client-credentials request (getting the Management token). */

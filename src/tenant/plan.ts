@@ -9,6 +9,8 @@ import {
   deployedAllowedKeys, desiredAction, markerAllowedKeys, markerDigest, stripMarker, type ActionSource, type DesiredAction,
 } from './action-bundle.js';
 import { ACTION_RUNTIME, PROFILE_TYPE, type ActionRecord, type ClientRecord, type Dependency } from './records.js';
+import { MACHINES_CONNECTION, connectionOptionChanges } from './connection.js';
+import { GRANT_SCOPES_AT } from './management-errors.js';
 import type { TenantSnapshot } from './snapshot.js';
 
 export type Resource = 'api' | 'application' | 'action' | 'profile' | 'token_exchange' | 'connection';
@@ -49,7 +51,7 @@ export interface AllowedKeysPlan {
 
 export interface Plan {
   steps: PlanStep[];
-  /** Why setup cannot apply the plan (a subject token type taken by another profile, a missing connection). */
+  /** Why setup cannot apply the plan (a subject token type taken by another profile, an unknown allow-list, unreadable connection options). */
   blockers: OmniAuthError[];
   snapshot: TenantSnapshot;
   inputs: SetupInputs;
@@ -192,17 +194,38 @@ function tokenExchangeStep(client: ClientRecord | undefined, inputs: SetupInputs
     : step('token_exchange', clientLabel(client, inputs), 'update', ['allow_any_profile_of_type']);
 }
 
+/**
+ * The machines' connection: created when missing (with the Flexible Identifiers options of
+ * `connection.ts`), its options brought in line when it is the dedicated `omni-auth-machines`
+ * connection, and enabled for the application. A connection named by --connection that exists and is
+ * not the dedicated one (say the tenant's own user database) is only enabled: its options serve other
+ * users, so setup never rewrites them; doctor says whether it can hold the machines' users.
+ */
 function connectionStep(snapshot: TenantSnapshot, inputs: SetupInputs, blockers: OmniAuthError[]): PlanStep {
-  if (!snapshot.connection) {
-    blockers.push(new OmniAuthError('connection_missing', `the tenant has no connection named ${inputs.connection}`, {
-      hint: 'pass --connection with the name of the database connection for omni-auth users, or create one (Dashboard → Authentication → Database)',
-      exitCode: ExitCode.refused,
-    }));
-    return step('connection', inputs.connection, 'blocked', ['not found']);
+  const { connection } = snapshot;
+  if (!connection) return step('connection', inputs.connection, 'create', ['strategy', 'options.attributes', 'options.disable_signup', 'enabled_clients']);
+  const target = `${connection.name} (${connection.id})`;
+  // Auth0 leaves `options` out of its answer unless the caller has read:connections_options: setup
+  // cannot compare them, and a PATCH built without them would wipe the tenant's other options.
+  if (managesOptions(connection.name) && connection.options === undefined) {
+    blockers.push(new OmniAuthError('connection_options_unreadable',
+      `the tenant did not show the options of the connection ${target}, so setup cannot check that the username is its only identifier`, {
+        hint: `grant read:connections_options and update:connections_options to the machine-to-machine application (${GRANT_SCOPES_AT}); `
+          + 'Auth0 shows and changes a connection\'s options only with these scopes',
+        exitCode: ExitCode.refused,
+        details: { missing_scopes: ['read:connections_options'] },
+      }));
+    return step('connection', target, 'blocked', ['options unreadable']);
   }
-  const target = `${snapshot.connection.name} (${snapshot.connection.id})`;
-  return snapshot.connectionEnabled ? step('connection', target, 'unchanged') : step('connection', target, 'update', ['enabled_clients']);
+  const fields = [
+    ...(managesOptions(connection.name) ? connectionOptionChanges(connection) : []),
+    ...(snapshot.connectionEnabled ? [] : ['enabled_clients']),
+  ];
+  return step('connection', target, fields.length > 0 ? 'update' : 'unchanged', fields);
 }
+
+/** Setup owns the options of the dedicated connection only (and of any connection it creates). */
+export const managesOptions = (name: string): boolean => name === MACHINES_CONNECTION;
 
 export const hasChanges = (plan: Plan): boolean => plan.steps.some((s) => s.change !== 'unchanged');
 
@@ -221,7 +244,13 @@ export function scopesNeeded(plan: Plan): string[] {
         break;
       case 'profile': need.add(create ? 'create:token_exchange_profiles' : 'update:token_exchange_profiles'); break;
       case 'token_exchange': need.add('update:clients'); break;
-      case 'connection': need.add('update:connections'); break;
+      case 'connection':
+        need.add(create ? 'create:connections' : 'update:connections');
+        // Enabling the new connection for the application is a PATCH of its clients.
+        if (create) need.add('update:connections');
+        // Auth0 refuses a PATCH carrying `options` without this scope.
+        if (!create && s.fields.some((f) => f.startsWith('options.'))) need.add('update:connections_options');
+        break;
     }
   }
   return [...need];

@@ -54,6 +54,14 @@ export interface ConnectionRecord {
   id: string;
   name: string;
   strategy?: string;
+  /** Only the fields setup and doctor look at are named; the rest is kept when options are written back. */
+  options?: {
+    attributes?: Record<string, unknown>;
+    requires_username?: boolean;
+    validation?: Record<string, unknown>;
+    disable_signup?: boolean;
+    [other: string]: unknown;
+  };
 }
 
 export const CTE_TRIGGER = { id: 'custom-token-exchange', version: 'v1' } as const;

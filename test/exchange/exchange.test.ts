@@ -171,6 +171,29 @@ describe('retries', () => {
     expect(time.sleeps).toEqual([250, 500, 1_000]);
   });
 
+  it('500 server_error every time (the Action denied): action_failed (exit 3) after ONE retry, with the description, no token', async () => {
+    const { handler, calls } = sequence(TOKEN_URL, oauthError(500, 'server_error', 'replay cache could not be written'));
+    server.use(handler);
+    const { options, time, minter } = setup();
+    const e = await failure(exchangeToken(options));
+    expect(e.code).toBe('action_failed');
+    expect(e.exitCode).toBe(ExitCode.refused);
+    expect(e.message).toBe('the Action failed: tenant.eu.auth0.com answered the token exchange with HTTP 500 server_error: replay cache could not be written (after 2 attempts)');
+    expect(calls).toHaveLength(2);
+    expect(time.sleeps).toEqual([250]);
+    // each attempt had its own local token, and none shows
+    expect(new Set(minter.minted).size).toBe(2);
+    for (const token of minter.minted) expect(visible(e)).not.toContain(token);
+  });
+
+  it('500 server_error, then success: the retry gets the token', async () => {
+    const { handler, calls } = sequence(TOKEN_URL, oauthError(500, 'server_error', 'jwks fetch failed'), ok());
+    server.use(handler);
+    const response = await exchangeToken(setup().options);
+    expect(response.token_type).toBe('Bearer');
+    expect(calls).toHaveLength(2);
+  });
+
   it('a reset connection, then success', async () => {
     const { handler, calls } = sequence(TOKEN_URL, () => HttpResponse.error(), ok());
     server.use(handler);
@@ -215,6 +238,8 @@ describe('retries', () => {
 describe('refusals are classified and never retried', () => {
   const cases: Array<{ name: string; reply: () => Response; code: string; exit: ExitCode; hint: RegExp; message?: RegExp }> = [
     { name: 'consent_required', reply: oauthError(403, 'consent_required', 'Consent required'), code: 'consent_required', exit: 3, hint: /Allow Skipping User Consent.*https:\/\/mcp\.example\.com/ },
+    { name: 'consent as Auth0 documents it (invalid_request, consent_required description)', reply: oauthError(400, 'invalid_request', 'consent_required: Consent required'), code: 'consent_required', exit: 3, hint: /Allow Skipping User Consent.*https:\/\/mcp\.example\.com/ },
+    { name: 'mfa_required (a post-login Action or MFA policy)', reply: () => HttpResponse.json({ error: 'mfa_required', error_description: 'Multifactor authentication required', mfa_token: 'mfa-tok-SECRET-123' }, { status: 403 }), code: 'mfa_required', exit: 3, hint: /oauth2-token-exchange/, message: /^MFA was required for this exchange: .*403 mfa_required/ },
     { name: 'unauthorized_client', reply: oauthError(403, 'unauthorized_client', 'Custom Token Exchange is not enabled for this client.'), code: 'unauthorized_client', exit: 3, hint: /token exchange is not enabled.*omni-auth setup/i },
     { name: 'no profile (emulator text)', reply: oauthError(400, 'invalid_request', 'No Token Exchange Profile matches the subject_token_type.'), code: 'no_profile', exit: 3, hint: /urn:omnispindle:local-auth.*omni-auth setup/ },
     { name: 'no profile (other wording)', reply: oauthError(400, 'invalid_request', 'Unsupported subject_token_type: urn:omnispindle:local-auth'), code: 'no_profile', exit: 3, hint: /omni-auth setup/ },
@@ -239,6 +264,7 @@ describe('refusals are classified and never retried', () => {
     if (message) expect(e.message).toMatch(message);
     expect(calls).toHaveLength(1);
     expect(time.sleeps).toEqual([]);
+    expect(visible(e)).not.toContain('mfa-tok-SECRET-123');
   });
 
   it('a 200 without an access token is tenant_bad_response (exit 4), not retried', async () => {

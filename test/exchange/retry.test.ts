@@ -108,4 +108,20 @@ describe('withRetry', () => {
     expect(second.seen).toHaveLength(1);
     expect(time.sleeps).toEqual([]);
   });
+
+  it('an answer of kind "once" is retried one time at most, even with attempts to spare', async () => {
+    const time = fakeTime();
+    const { makeRequest, seen } = script(answer(500));
+    const out = await withRetry(makeRequest, () => 'once', { ...time, random: () => 0.5, maxAttempts: 6, maxTotalMs: 600_000 });
+    expect(out.attempts).toBe(2);
+    expect(seen).toHaveLength(2);
+    expect(time.sleeps).toEqual([250]);
+  });
+
+  it('"once", then success: the second answer is returned', async () => {
+    const time = fakeTime();
+    const { makeRequest } = script(answer(500), answer(200));
+    const out = await withRetry(makeRequest, (r) => (r.status === 200 ? 'stop' : 'once'), time);
+    expect(out).toEqual({ result: answer(200), attempts: 2 });
+  });
 });

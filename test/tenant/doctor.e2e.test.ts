@@ -12,6 +12,7 @@ import { loadOrCreateKey } from '../../src/identity/key-store.js';
 import type { Check } from '../../src/tenant/doctor-check.js';
 import { doctor, type DoctorReport } from '../../src/tenant/doctor.js';
 import { checkClock } from '../../src/tenant/doctor-tenant.js';
+import { MACHINES_CONNECTION } from '../../src/tenant/connection.js';
 import { api, call, managementToken, pollUntil } from '../emulator/helpers.js';
 import {
   actionCopy, cli, clientCredentials, exchangeCount, inputsFor, runSetupUseCase, eachTestFreshTenant, type TempHome,
@@ -33,7 +34,7 @@ async function runDoctor(options: { withManagement?: boolean; now?: () => number
     env: { HOME: home.files.home },
     cwd: home.files.home,
     files: home.files,
-    connection: 'Username-Password-Authentication',
+    connection: MACHINES_CONNECTION,
     ...(options.withManagement ? { credentials: clientCredentials(emu) } : {}),
     ...(options.now ? { now: options.now } : {}),
   });
@@ -136,7 +137,7 @@ describe('doctor on a broken machine', () => {
 describe('doctor on a broken tenant (one probe per run)', () => {
   beforeEach(withKey);
 
-  it('a fresh tenant: the probe finds no profile; Management checks: no profile, consent not skipped, connection not enabled', async () => {
+  it('a fresh tenant: the probe finds no profile; Management checks: no profile, consent not skipped, application not allowed, no machines\' connection', async () => {
     const before = await exchangeCount(emu);
     const report = await runDoctor({ withManagement: true });
     expect(await exchangeCount(emu)).toBe(before + 1);
@@ -145,8 +146,10 @@ describe('doctor on a broken tenant (one probe per run)', () => {
     expect(check(report, 'probe').fix).toContain('omni-auth setup');
     expect(check(report, 'action').detail).toBe('no Token Exchange Profile for urn:omnispindle:local-auth');
     expect(check(report, 'api').detail).toContain('does not allow skipping user consent');
-    expect(check(report, 'connection').detail).toContain('is not enabled for the application');
-    expect(failing(report)).toEqual(['probe', 'action', 'api', 'connection']);
+    expect(check(report, 'application').detail).toContain('not allowed to use Custom Token Exchange');
+    expect(check(report, 'connection').detail).toBe('the tenant has no connection named omni-auth-machines');
+    expect(check(report, 'connection').fix).toContain('it creates omni-auth-machines');
+    expect(failing(report)).toEqual(['probe', 'action', 'api', 'application', 'connection']);
     expect(report.exit_code).toBe(3);
   });
 
@@ -156,7 +159,8 @@ describe('doctor on a broken tenant (one probe per run)', () => {
     await api(emu, token, 'PATCH', `/clients/${emu.info().client_id}`, { token_exchange: { allow_any_profile_of_type: [] } });
     const report = await runDoctor({ withManagement: true });
     expect(check(report, 'probe').detail).toContain(`token exchange is not enabled on the application ${emu.info().client_id}`);
-    expect(failing(report)).toEqual(['probe']);
+    expect(check(report, 'application').status).toBe('fail');
+    expect(failing(report)).toEqual(['probe', 'application']);
   });
 
   it('consent no longer skipped → the probe and the API check say so', async () => {
@@ -223,7 +227,7 @@ describe('doctor on a broken tenant (one probe per run)', () => {
     const copy = await actionCopy();
     try {
       await writeFile(join(copy.dir, 'custom_token_exchange.js'), `exports.onExecuteCustomTokenExchange = async (event, api) => {
-  api.authentication.setUserByConnection('Username-Password-Authentication', { user_id: 'anyone' }, { creationBehavior: 'create_if_not_exists', updateBehavior: 'none' });
+  api.authentication.setUserByConnection('omni-auth-machines', { user_id: 'anyone', username: 'anyone' }, { creationBehavior: 'create_if_not_exists', updateBehavior: 'none' });
 };\n`);
       await runSetupUseCase(emu, home.files, await inputsFor(emu, { clientId: emu.info().client_id, actionDir: copy.dir }));
     } finally {
@@ -265,7 +269,7 @@ describe('doctor after setup (the built CLI)', () => {
     expect(human.stdout).toBe('');
     const lines = human.stderr.trim().split('\n');
     expect(lines.slice(0, -1).every((l) => l.startsWith('✓ '))).toBe(true);
-    expect(lines).toHaveLength(10);
+    expect(lines).toHaveLength(12);
     expect(human.stderr).toContain('wired: Claude Code: omnispindle');
     expect(human.stderr).toContain('the Action rejects bad tokens');
     expect(human.stderr).not.toContain(emu.info().management.client_secret);
@@ -275,7 +279,7 @@ describe('doctor after setup (the built CLI)', () => {
     const report = JSON.parse(json.stdout) as DoctorReport;
     expect(report).toMatchObject({ ok: true, exit_code: 0 });
     expect(report.checks.map((c) => [c.id, c.status])).toEqual([
-      ['settings', 'pass'], ['discovery', 'pass'], ['clock', 'pass'], ['key', 'pass'], ['probe', 'pass'], ['action', 'pass'], ['api', 'pass'], ['connection', 'pass'], ['mcp', 'pass'],
+      ['settings', 'pass'], ['discovery', 'pass'], ['clock', 'pass'], ['key', 'pass'], ['probe', 'pass'], ['action', 'pass'], ['api', 'pass'], ['application', 'pass'], ['connection', 'pass'], ['post_login', 'pass'], ['mcp', 'pass'],
     ]);
   });
 

@@ -9,6 +9,7 @@ import { homeFiles, type HomeFiles } from '../../src/config/home.js';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { SUBJECT_TOKEN_TYPE } from '../../src/identity/contract.js';
 import { readActionSource } from '../../src/tenant/action-bundle.js';
+import { MACHINES_CONNECTION } from '../../src/tenant/connection.js';
 import type { ManagementCredentials } from '../../src/tenant/management-client.js';
 import type { SetupInputs } from '../../src/tenant/plan.js';
 import { setup, type SetupResult } from '../../src/tenant/setup.js';
@@ -64,7 +65,7 @@ export async function actionCopy(): Promise<{ dir: string; cleanup: () => Promis
 /** Setup's inputs for the emulated tenant; without `allowedKeys`, the tenant's allow-list is kept (as the CLI does). */
 export async function inputsFor(emu: Emulator, overrides: Partial<SetupInputs> & { actionDir?: string } = {}): Promise<SetupInputs> {
   const { actionDir, ...rest } = overrides;
-  const connection = rest.connection ?? 'Username-Password-Authentication';
+  const connection = rest.connection ?? MACHINES_CONNECTION;
   return {
     domain: emu.domain,
     issuer: emu.issuer,

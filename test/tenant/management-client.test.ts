@@ -184,3 +184,47 @@ describe('Management API answers', () => {
     expect(await (await client().connect()).find('/resource-servers/x')).toBeUndefined();
   });
 });
+
+describe('the Token Exchange Profiles API refusing (plans, limits)', () => {
+  const PROFILES = `${DOMAIN}/api/v2/token-exchange-profiles`;
+  const refusal = async (run: (mc: ManagementClient) => Promise<unknown>): Promise<ManagementApiError> =>
+    (await run(await client().connect()).catch((x: unknown) => x)) as ManagementApiError;
+
+  it('a 403 that is neither a missing scope nor the limit → cte_unavailable (exit 3): the tenant may lack Custom Token Exchange, and which plans have it', async () => {
+    server.use(http.get(PROFILES, api(403, { statusCode: 403, error: 'Forbidden', message: 'This feature is not enabled for this tenant.', errorCode: 'operation_not_supported' })));
+    const e = await refusal((mc) => mc.get('/token-exchange-profiles', { take: 100 }));
+    expect([e.code, e.exitCode]).toEqual(['cte_unavailable', 3]);
+    expect(e.hint).toMatch(/may lack Custom Token Exchange/);
+    expect(e.hint).toMatch(/Early Access.*B2C Professional, B2B Professional and Enterprise/);
+    expect(e.hint).toMatch(/ask(s)? Auth0/);
+  });
+
+  it('a 404 for the collection itself → cte_unavailable; a 404 for one profile stays "none"', async () => {
+    server.use(
+      http.get(PROFILES, api(404, { statusCode: 404, error: 'Not Found', message: 'Not Found' })),
+      http.get(`${PROFILES}/tep_1`, api(404, { statusCode: 404, error: 'Not Found', message: 'not found' })),
+    );
+    const e = await refusal((mc) => mc.get('/token-exchange-profiles', { take: 100 }));
+    expect(e.code).toBe('cte_unavailable');
+    expect(await (await client().connect()).find('/token-exchange-profiles/tep_1')).toBeUndefined();
+  });
+
+  it('403 insufficient_scope on the profiles API is still the missing scope', async () => {
+    server.use(http.get(PROFILES, api(403, { statusCode: 403, message: 'Insufficient scope, expected any of: read:token_exchange_profiles', errorCode: 'insufficient_scope' })));
+    const e = await refusal((mc) => mc.get('/token-exchange-profiles'));
+    expect(e.code).toBe('mgmt_insufficient_scope');
+  });
+
+  it('the profile limit (403 on POST) → profile_limit with what to delete', async () => {
+    server.use(http.post(PROFILES, api(403, { statusCode: 403, error: 'Forbidden', message: 'The tenant already has the maximum of 100 token exchange profiles.' })));
+    const e = await refusal((mc) => mc.post('/token-exchange-profiles', { name: 'x' }));
+    expect([e.code, e.exitCode]).toEqual(['profile_limit', 3]);
+    expect(e.hint).toMatch(/limit of Token Exchange Profiles \(100\).*DELETE \/api\/v2\/token-exchange-profiles/);
+  });
+
+  it('other APIs\' 403/404 are unchanged', async () => {
+    server.use(http.get(`${DOMAIN}/api/v2/clients/x`, api(403, { statusCode: 403, message: 'nope' })));
+    const e = await refusal((mc) => mc.get('/clients/x'));
+    expect(e.code).toBe('mgmt_refused');
+  });
+});

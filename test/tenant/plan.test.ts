@@ -9,7 +9,10 @@ import { applyPlan } from '../../src/tenant/apply.js';
 import type { ManagementClient } from '../../src/tenant/management-client.js';
 import { planSetup, scopesNeeded, type SetupInputs } from '../../src/tenant/plan.js';
 import type { OmniAuthError } from '../../src/util/errors.js';
-import type { ActionRecord } from '../../src/tenant/records.js';
+import { ManagementApiError } from '../../src/tenant/management-errors.js';
+import type { ActionRecord, ConnectionRecord } from '../../src/tenant/records.js';
+import { DEFAULT_CONNECTION } from '../../src/cli/admin-options.js';
+import { MACHINES_CONNECTION, MACHINES_OPTIONS, connectionOptionChanges, usernameIsIdentifier } from '../../src/tenant/connection.js';
 import { loginCommand } from '../../src/tenant/setup.js';
 import type { TenantSnapshot } from '../../src/tenant/snapshot.js';
 
@@ -116,10 +119,117 @@ describe('planSetup', () => {
     expect(plan.blockers[0]!.exitCode).toBe(3);
   });
 
-  it('a missing connection blocks the plan', () => {
+  it('a missing connection is created (the machines\' connection), no longer a blocker', () => {
     const plan = planSetup(done({ connection: undefined, connectionEnabled: false }), INPUTS);
-    expect(plan.steps[5]).toMatchObject({ change: 'blocked' });
-    expect(plan.blockers[0]!.code).toBe('connection_missing');
+    expect(plan.steps[5]).toMatchObject({ resource: 'connection', change: 'create', fields: ['strategy', 'options.attributes', 'options.disable_signup', 'enabled_clients'] });
+    expect(plan.blockers).toEqual([]);
+    expect(scopesNeeded(plan)).toEqual(['create:connections', 'update:connections']);
+  });
+});
+
+describe('the machines\' connection (CONTRACTS §1)', () => {
+  const MINPUTS: SetupInputs = { ...INPUTS, connection: MACHINES_CONNECTION };
+  /** The tenant provisioned for the machines' connection: the Action's CONNECTION secret names it. */
+  const doneM = (overrides: Partial<TenantSnapshot> = {}): TenantSnapshot =>
+    done({ action: liveAction({ code: desiredAction(ACTION, INPUTS.issuer, MACHINES_CONNECTION, []).code }), ...overrides });
+  const right = (overrides: Partial<ConnectionRecord> = {}): ConnectionRecord =>
+    ({ id: 'con_m', name: MACHINES_CONNECTION, strategy: 'auth0', options: structuredClone(MACHINES_OPTIONS) as ConnectionRecord['options'], ...overrides });
+
+  /** A ManagementClient that records writes and answers a POST /connections with an id. */
+  function recorder() {
+    const calls: Array<[string, string, unknown]> = [];
+    const mc = {
+      writes: 0,
+      post: async (path: string, body: unknown) => { calls.push(['POST', path, body]); return { id: 'con_new', name: MACHINES_CONNECTION }; },
+      patch: async (path: string, body: unknown) => { calls.push(['PATCH', path, body]); return {}; },
+      get: async () => { throw new Error('no reads expected'); },
+    } as unknown as ManagementClient;
+    return { mc, calls };
+  }
+
+  it('the CLI\'s default connection is the machines\' connection, and the Action\'s CONNECTION secret names it', () => {
+    expect(DEFAULT_CONNECTION).toBe(MACHINES_CONNECTION);
+    expect(MACHINES_CONNECTION).toBe('omni-auth-machines');
+    const plan = planSetup(doneM({ connection: right() }), MINPUTS);
+    expect(plan.action.secrets).toContainEqual({ name: 'CONNECTION', value: 'omni-auth-machines' });
+  });
+
+  it('missing: POST /connections with the Flexible Identifiers options (username only, sign-ups off), then enabled for the CLI only', async () => {
+    const plan = planSetup(doneM({ connection: undefined, connectionEnabled: false }), MINPUTS);
+    const { mc, calls } = recorder();
+    await applyPlan(plan, mc, () => {}, DEFAULT_POLL);
+    expect(calls).toEqual([
+      ['POST', '/connections', {
+        name: 'omni-auth-machines', strategy: 'auth0',
+        options: {
+          attributes: { username: {
+            identifier: { active: true }, profile_required: true, signup: { status: 'required' },
+            validation: { min_length: 1, max_length: 64, allowed_types: { email: false, phone_number: false } },
+          } },
+          disable_signup: true,
+        },
+      }],
+      ['PATCH', '/connections/con_new/clients', [{ client_id: 'cli', status: true }]],
+    ]);
+  });
+
+  it('right and enabled: unchanged, no request (a second setup run writes nothing)', async () => {
+    const plan = planSetup(doneM({ connection: right() }), MINPUTS);
+    expect(plan.steps[5]).toMatchObject({ change: 'unchanged', fields: [] });
+    const { mc, calls } = recorder();
+    await applyPlan(plan, mc, () => {}, DEFAULT_POLL);
+    expect(calls).toEqual([]);
+  });
+
+  it('other options: an update that PATCHes the FULL options (PATCH replaces them), keeping the tenant\'s own and dropping what Auth0 refuses next to attributes', async () => {
+    const existing = right({
+      options: { requires_username: true, validation: { username: { min: 1, max: 15 } }, passwordPolicy: 'good', brute_force_protection: true },
+    });
+    const plan = planSetup(doneM({ connection: existing, connectionEnabled: false }), MINPUTS);
+    expect(plan.steps[5]).toMatchObject({
+      change: 'update', fields: ['options.attributes', 'options.disable_signup', 'options.requires_username', 'options.validation', 'enabled_clients'],
+    });
+    expect(scopesNeeded(plan)).toEqual(['update:connections', 'update:connections_options']);
+    const { mc, calls } = recorder();
+    await applyPlan(plan, mc, () => {}, DEFAULT_POLL);
+    expect(calls).toEqual([
+      ['PATCH', '/connections/con_m', { options: { passwordPolicy: 'good', brute_force_protection: true, ...MACHINES_OPTIONS } }],
+      ['PATCH', '/connections/con_m/clients', [{ client_id: 'cli', status: true }]],
+    ]);
+  });
+
+  it('options not shown (no read:connections_options): a blocker naming the scope, never a PATCH that would wipe them', () => {
+    const plan = planSetup(doneM({ connection: { id: 'con_m', name: MACHINES_CONNECTION, strategy: 'auth0' } }), MINPUTS);
+    expect(plan.steps[5]).toMatchObject({ change: 'blocked', fields: ['options unreadable'] });
+    expect(plan.blockers.map((b) => [b.code, b.exitCode])).toEqual([['connection_options_unreadable', 3]]);
+    expect(plan.blockers[0]!.hint).toContain('read:connections_options');
+    // Another connection's options are not setup's business: no blocker for it.
+    expect(planSetup(done({ connection: { id: 'con_1', name: INPUTS.connection } }), INPUTS).blockers).toEqual([]);
+  });
+
+  it('only max_length differs: one options update', () => {
+    const attrs = structuredClone(MACHINES_OPTIONS.attributes) as { username: { validation: { max_length: number } } };
+    attrs.username.validation.max_length = 15;
+    const plan = planSetup(doneM({ connection: right({ options: { attributes: attrs, disable_signup: true } }) }), MINPUTS);
+    expect(plan.steps[5]).toMatchObject({ change: 'update', fields: ['options.attributes'] });
+  });
+
+  it('a connection named by --connection that is not the dedicated one: only enabled, its options never rewritten', async () => {
+    const plan = planSetup(done({ connection: { id: 'con_1', name: INPUTS.connection, options: { requires_username: false } }, connectionEnabled: false }), INPUTS);
+    expect(plan.steps[5]).toMatchObject({ change: 'update', fields: ['enabled_clients'] });
+    const { mc, calls } = recorder();
+    await applyPlan(plan, mc, () => {}, DEFAULT_POLL);
+    expect(calls).toEqual([['PATCH', '/connections/con_1/clients', [{ client_id: 'cli', status: true }]]]);
+  });
+
+  it('usernameIsIdentifier and connectionOptionChanges read the options as the API returns them', () => {
+    expect(usernameIsIdentifier(right())).toBe(true);
+    expect(usernameIsIdentifier({ id: 'c', name: 'x' })).toBe(false);
+    expect(usernameIsIdentifier({ id: 'c', name: 'x', options: { requires_username: true } })).toBe(false);
+    expect(connectionOptionChanges(right())).toEqual([]);
+    // key order does not matter
+    const reordered = { disable_signup: true, attributes: { username: { validation: { allowed_types: { phone_number: false, email: false }, max_length: 64, min_length: 1 }, signup: { status: 'required' }, profile_required: true, identifier: { active: true } } } };
+    expect(connectionOptionChanges(right({ options: reordered }))).toEqual([]);
   });
 });
 
@@ -226,5 +336,39 @@ describe('loginCommand', () => {
       .toBe('npx omni-auth login --domain t.eu.auth0.com --client-id abc --audience https://api.example.com');
     expect(loginCommand('http://127.0.0.1:4000', 'abc', "my api's", 'urn:x:y'))
       .toBe(`npx omni-auth login --domain http://127.0.0.1:4000 --client-id abc --audience 'my api'\\''s' --subject-token-type urn:x:y`);
+  });
+});
+
+describe('applyPlan: the profile API says no', () => {
+  const ours = { id: 'tep_1', name: 'old-name', subject_token_type: INPUTS.subjectTokenType, action_id: 'act1', type: 'custom_authentication' };
+  const theirs = { id: 'tep_9', name: 'someone-elses', subject_token_type: 'urn:example:new', action_id: 'act9', type: 'custom_authentication' };
+
+  function failingPatch(status: number, profiles: unknown[]) {
+    return {
+      writes: 0,
+      patch: async (path: string) => {
+        throw new ManagementApiError('mgmt_refused', `t answered PATCH /api/v2${path} with HTTP ${status}`, status, 'invalid_body', { exitCode: 3 });
+      },
+      post: async () => ({}),
+      get: async () => ({ token_exchange_profiles: profiles }),
+      find: async () => ({ id: 'act9', name: 'their-action' }),
+    } as unknown as ManagementClient;
+  }
+
+  it('a PATCH that answers 400 because another profile took the type since the plan → profile_conflict naming the holder', async () => {
+    const inputs = { ...INPUTS, subjectTokenType: 'urn:example:new' };
+    const snapshot = done({ profiles: [{ ...ours, name: INPUTS.profileName }], action: liveAction({ code: desiredAction(ACTION, INPUTS.issuer, INPUTS.connection, []).code }) });
+    const plan = planSetup(snapshot, inputs);
+    expect(plan.steps[3]).toMatchObject({ change: 'update', fields: ['subject_token_type'] });
+    const e = (await applyPlan(plan, failingPatch(400, [ours, theirs]), () => {}, DEFAULT_POLL).catch((x: unknown) => x)) as OmniAuthError;
+    expect([e.code, e.exitCode]).toEqual(['profile_conflict', 3]);
+    expect(e.message).toContain('"someone-elses" (tep_9)');
+  });
+
+  it('a 400 with nobody else holding the type stays the API\'s own refusal', async () => {
+    const plan = planSetup(done({ profiles: [ours] }), INPUTS);
+    expect(plan.steps[3]).toMatchObject({ change: 'update', fields: ['name'] });
+    const e = (await applyPlan(plan, failingPatch(400, [ours]), () => {}, DEFAULT_POLL).catch((x: unknown) => x)) as OmniAuthError;
+    expect(e.code).toBe('mgmt_refused');
   });
 });

@@ -30,16 +30,18 @@ async function mgmtToken(): Promise<string> {
   return got.stdout.trim();
 }
 
-/** The three provisioning scripts in order; returns their runs. */
+/** The four provisioning scripts in order; returns their runs (the connection's first). */
 async function provision(token: string, extra: Record<string, string> = {}): Promise<CliRun[]> {
   const base = { AUTH0_DOMAIN: emu.domain, AUTH0_MGMT_TOKEN: token, ...extra };
+  const connection = await script('create-connection.sh', { ...base, CLIENT_ID: emu.info().client_id });
+  expect(connection.code, connection.stderr).toBe(0);
   const action = await script('create-or-update-action.sh', base);
   expect(action.code, action.stderr).toBe(0);
   const profile = await script('create-profile.sh', { ...base, ACTION_ID: action.stdout.trim() });
   expect(profile.code, profile.stderr).toBe(0);
   const client = await script('enable-client.sh', { ...base, CLIENT_ID: emu.info().client_id, AUDIENCE: emu.info().audience });
   expect(client.code, client.stderr).toBe(0);
-  return [action, profile, client];
+  return [action, profile, client, connection];
 }
 
 describe('scripts/', () => {
@@ -50,6 +52,12 @@ describe('scripts/', () => {
     expect(runs[0]!.stdout.trim()).toBe([...emu.tenant.actions.keys()][0]);
     expect(runs[1]!.stdout.trim()).toMatch(/^tep_/);
     for (const r of runs) expect(`${r.stdout}${r.stderr}`).not.toContain(token);
+    // The machines' connection: username the only identifier, sign-ups off, enabled for the CLI only.
+    const machines = [...emu.tenant.connections.values()].find((c) => c.name === 'omni-auth-machines')!;
+    expect(runs[3]!.stdout.trim()).toBe(machines.id);
+    expect(machines.options).toMatchObject({ disable_signup: true, attributes: { username: { identifier: { active: true } } } });
+    expect(machines.options!.attributes).not.toHaveProperty('email');
+    expect(machines.enabled_clients).toEqual([emu.info().client_id]);
 
     const login = await cli(['login', '--no-write', '--domain', emu.domain, '--client-id', emu.info().client_id, '--audience', emu.info().audience],
       { OMNI_AUTH_HOME: home.files.home });
@@ -60,6 +68,7 @@ describe('scripts/', () => {
     const again = await provision(token);
     expect(writesBetween(before, await stats(emu))).toEqual({});
     expect(again[0]!.stderr).toContain('is up to date and deployed');
+    expect(again[3]!.stderr).toContain('has the machines\' options');
 
     // `setup` sees the scripts' tenant as done: the same secrets marker.
     const plan = await runSetupUseCase(emu, home.files, await inputsFor(emu, { clientId: emu.info().client_id }), { dryRun: true });
@@ -122,6 +131,26 @@ describe('scripts/', () => {
     expect(unknown.stderr).toContain('has an ALLOWED_KEYS secret whose value cannot be read back');
   });
 
+  it('create-connection.sh brings an existing connection in line with ONE full-options PATCH, keeping the tenant\'s own options', async () => {
+    const token = await mgmtToken();
+    const base = { AUTH0_DOMAIN: emu.domain, AUTH0_MGMT_TOKEN: token };
+    const first = await script('create-connection.sh', base);
+    expect(first.code, first.stderr).toBe(0);
+    const id = first.stdout.trim();
+    const conn = emu.tenant.connections.get(id)!;
+    // Someone changed it by hand: a shorter max_length, sign-ups on, a password policy of their own.
+    (conn.options!.attributes as { username: { validation: { max_length: number } } }).username.validation.max_length = 15;
+    conn.options!.disable_signup = false;
+    conn.options!.passwordPolicy = 'excellent';
+    const before = await stats(emu);
+    const fixed = await script('create-connection.sh', base);
+    expect(fixed.code, fixed.stderr).toBe(0);
+    expect(writesBetween(before, await stats(emu))).toEqual({ [`PATCH /api/v2/connections/${id}`]: 1 });
+    expect(emu.tenant.connections.get(id)!.options).toMatchObject({
+      passwordPolicy: 'excellent', disable_signup: true, attributes: { username: { validation: { max_length: 64 } } },
+    });
+  });
+
   it('a refused call exits non-zero with the API\'s error body on stderr', async () => {
     const bad = await script('get-mgmt-token.sh', { AUTH0_DOMAIN: emu.domain, AUTH0_MGMT_CLIENT_ID: emu.info().management.client_id, AUTH0_MGMT_CLIENT_SECRET: 'wrong' });
     expect(bad.code).toBe(1);
@@ -169,7 +198,7 @@ describe('scripts/', () => {
       'http://127.0.0.1@evil.example', 'http://127.0.0.1/path', 'http://127.0.0.1//', 'http://127.1', 'http://127.0.0.256', 'http://[::1].evil.example',
     ];
     for (const domain of refused) {
-      for (const name of ['get-mgmt-token.sh', 'create-or-update-action.sh', 'create-profile.sh', 'enable-client.sh']) {
+      for (const name of ['get-mgmt-token.sh', 'create-or-update-action.sh', 'create-profile.sh', 'enable-client.sh', 'create-connection.sh']) {
         const r = await script(name, { ...env, AUTH0_DOMAIN: domain });
         expect(r.code, `${name} ${domain}`).toBe(1);
         expect(r.stderr, `${name} ${domain}`).toContain('http:// is allowed only for 127.0.0.1, localhost or [::1]');

@@ -188,8 +188,49 @@ describe('setup (the use case)', () => {
     expect(writesBetween(before, after)).toEqual({});
     expect(Object.keys(after).filter((k) => !k.startsWith('GET ') && !(k in before))).toEqual(['POST /oauth/token']);
     expect(result).toMatchObject({ dry_run: true, changed: true });
-    expect(result.plan.steps.map((s) => s.change)).toEqual(['update', 'create', 'create', 'create', 'update', 'update']);
+    expect(result.plan.steps.map((s) => s.change)).toEqual(['update', 'create', 'create', 'create', 'update', 'create']);
+    expect(result.plan.steps[5]).toMatchObject({ resource: 'connection', target: 'omni-auth-machines' });
+    expect([...emu.tenant.connections.values()].map((c) => c.name)).not.toContain('omni-auth-machines');
     await expect(readFile(home.files.settings)).rejects.toThrow(/ENOENT/);
+  });
+
+  it('the machines\' connection: created with username the only identifier and sign-ups off, enabled for the CLI only, named in CONNECTION; a second run writes nothing', async () => {
+    const clientId = emu.info().client_id;
+    const result = await runSetupUseCase(emu, home.files, await inputsFor(emu, { clientId }));
+    const machines = [...emu.tenant.connections.values()].find((c) => c.name === 'omni-auth-machines');
+    expect(machines).toBeDefined();
+    expect(machines!.strategy).toBe('auth0');
+    expect(machines!.options).toEqual({
+      attributes: { username: {
+        identifier: { active: true }, profile_required: true, signup: { status: 'required' },
+        validation: { min_length: 1, max_length: 64, allowed_types: { email: false, phone_number: false } },
+      } },
+      disable_signup: true,
+    });
+    expect(machines!.enabled_clients).toEqual([clientId]);
+    expect(result.applied!.find((s) => s.resource === 'connection')).toMatchObject({ change: 'create', id: machines!.id });
+    const actionId = [...emu.tenant.actions.keys()][0]!;
+    expect(emu.tenant.actions.get(actionId)!.deployed_version!.secrets).toContainEqual(expect.objectContaining({ name: 'CONNECTION', value: 'omni-auth-machines' }));
+
+    const before = await stats(emu);
+    const again = await runSetupUseCase(emu, home.files, await inputsFor(emu, { clientId }));
+    expect(writesBetween(before, await stats(emu))).toEqual({});
+    expect(again.changed).toBe(false);
+  });
+
+  it('the machines\' connection changed by hand: one PATCH with the FULL options (the tenant\'s own kept), nothing else', async () => {
+    const clientId = emu.info().client_id;
+    await runSetupUseCase(emu, home.files, await inputsFor(emu, { clientId }));
+    const machines = [...emu.tenant.connections.values()].find((c) => c.name === 'omni-auth-machines')!;
+    machines.options = { ...machines.options, disable_signup: false, passwordPolicy: 'excellent' };
+    // Auth0 changes a connection's options only for a caller with update:connections_options.
+    emu.tenant.clientGrants[0]!.scope.push('update:connections_options');
+    const dry = await runSetupUseCase(emu, home.files, await inputsFor(emu, { clientId }), { dryRun: true });
+    expect(dry.plan.steps[5]).toMatchObject({ change: 'update', fields: ['options.disable_signup'] });
+    const before = await stats(emu);
+    await runSetupUseCase(emu, home.files, await inputsFor(emu, { clientId }));
+    expect(writesBetween(before, await stats(emu))).toEqual({ [`PATCH /api/v2/connections/${machines.id}`]: 1 });
+    expect(emu.tenant.connections.get(machines.id)!.options).toMatchObject({ disable_signup: true, passwordPolicy: 'excellent' });
   });
 
   it('with --client-id: provisions that application; a changed Action file → exactly one PATCH of the Action and one deploy', async () => {
@@ -226,7 +267,7 @@ describe('setup (the use case)', () => {
     });
     expect(result.plan.steps.find((s) => s.resource === 'action')).toMatchObject({ change: 'update', fields: ['secrets'] });
     const live = emu.tenant.actions.get(actionId)!.deployed_version!;
-    expect(live.secrets.map((s) => [s.name, s.value])).toEqual([['ISSUER', emu.issuer], ['CONNECTION', 'Username-Password-Authentication'], ['ALLOWED_KEYS', 'A'.repeat(43)]]);
+    expect(live.secrets.map((s) => [s.name, s.value])).toEqual([['ISSUER', emu.issuer], ['CONNECTION', 'omni-auth-machines'], ['ALLOWED_KEYS', 'A'.repeat(43)]]);
 
     // The same secrets again: the marker matches, nothing is sent.
     const settled = await stats(emu);
