@@ -126,6 +126,14 @@ const RULES: readonly Rule[] = [
     hint: (ctx) => actionFailedHint(ctx),
   },
   {
+    // A post-login Action's api.access.deny(reason) after the exchange: Auth0 answers /oauth/token with
+    // HTTP 500 access_denied (docs/fidelity.md §4). A decision, not an outage: never retried.
+    code: 'access_denied', says: 'a post-login Action denied the exchange', exitCode: ExitCode.refused, retry: 'stop',
+    matches: (a) => a.status >= 500 && a.error === 'access_denied',
+    hint: () => 'a post-login Action on the tenant refused this exchange for the reason above; a tenant admin can make it skip '
+      + "machine exchanges (`if (event.transaction.protocol === 'oauth2-token-exchange') return;`) — `omni-auth doctor` lists such Actions",
+  },
+  {
     // No JSON error body (a proxy's page, an outage) or temporarily_unavailable: the tenant is failing.
     code: 'tenant_error', exitCode: ExitCode.unreachable, retry: 'backoff',
     matches: (a) => a.status >= 500,
@@ -174,8 +182,9 @@ const RULES: readonly Rule[] = [
   {
     code: 'access_denied', exitCode: ExitCode.refused, retry: 'stop',
     matches: (a) => a.error === 'access_denied',
-    hint: () => 'the tenant\'s Action denied this machine (for example, its key is not on the allow-list); '
-      + 'ask a tenant admin, giving the key thumbprint from `omni-auth status`',
+    hint: () => 'the tenant\'s Action denied this machine for the reason above: its key is not on the allow-list (ask a tenant admin, '
+      + 'giving the key thumbprint from `omni-auth status`), or the key asked for too many tokens in the last minutes (wait as the reason says; '
+      + 'many CI runners sharing one key should share the cached token instead)',
   },
   {
     code: 'invalid_client', exitCode: ExitCode.refused, retry: 'stop',

@@ -68,6 +68,14 @@ describe('retry kinds', () => {
     expect(e.message).toBe('the Action failed: t.example.com answered the token exchange with HTTP 400 server_error: could not load keys');
   });
 
+  it("a post-login Action's api.access.deny (HTTP 500 access_denied on Auth0) is a refusal: exit 3 with its reason, never retried", () => {
+    const e = exchangeError(500, { error: 'access_denied', error_description: 'machines are not welcome today' });
+    expect([e.code, e.exitCode]).toEqual(['access_denied', 3]);
+    expect(e.message).toContain('machines are not welcome today');
+    expect(e.hint).toMatch(/post-login Action/);
+    expect(retryKindOf(500, { error: 'access_denied' }, 'token exchange')).toBe('stop');
+  });
+
   it('a 500/503 without a JSON error body, or temporarily_unavailable, keeps the backoff and exit 4', () => {
     expect(retryKindOf(500, undefined, 'token exchange')).toBe('backoff');
     expect(retryKindOf(503, { error: 'temporarily_unavailable' }, 'token exchange')).toBe('backoff');
