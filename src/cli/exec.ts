@@ -70,7 +70,9 @@ export async function runExec(command: string[], flags: SettingsFlags & { envVar
     child.once('exit', (code, signal) => {
       for (const s of FORWARDED) process.off(s, forward);
       if (signal) {
-        // Die of the same signal, so our parent sees exactly what the child did.
+        // Die of the same signal, so our parent sees exactly what the child did. Any handler left for
+        // it (ours are gone) would swallow it, so the default action must be back first.
+        process.removeAllListeners(signal);
         process.kill(process.pid, signal);
         resolve(128 + (signalNumber(signal) ?? 1));
         return;
