@@ -2,12 +2,18 @@
  * The options `setup` and `doctor` share: Management API credentials (flags or AUTH0_MGMT_*
  * environment variables) and the names of the tenant objects. Kept light: main.ts imports it
  * statically to declare the options.
+ *
+ * A secret given as a flag is visible to every user of the machine in `ps` and stays in the shell's
+ * history: it works, with a warning naming the variable to use instead (never the value). `@file`
+ * reads the secret from a file and `-` from standard input, so it never appears on a command line.
  */
+import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { UsageError } from '../util/errors.js';
 import { Secret } from '../util/secret.js';
 import type { ManagementCredentials } from '../tenant/management-client.js';
 import { addSettingsOptions } from './context.js';
+import { warn as printWarning } from './output.js';
 
 export const DEFAULT_CONNECTION = 'omni-auth-machines'; // the machines' connection setup creates (MACHINES_CONNECTION in src/tenant/connection.ts)
 export const DEFAULT_PROFILE_NAME = 'omnispindle-local-auth';
@@ -21,8 +27,8 @@ export interface ManagementFlags {
 export function addManagementOptions(cmd: Command): Command {
   return cmd
     .option('--mgmt-client-id <id>', 'machine-to-machine application for the Management API (env AUTH0_MGMT_CLIENT_ID)')
-    .option('--mgmt-client-secret <secret>', 'its client secret (env AUTH0_MGMT_CLIENT_SECRET; prefer the variable: flags show in `ps`)')
-    .option('--mgmt-token <token>', 'a Management API token instead of the two above (env AUTH0_MGMT_TOKEN)')
+    .option('--mgmt-client-secret <secret>', 'its client secret (env AUTH0_MGMT_CLIENT_SECRET; prefer the variable: flags show in `ps`), or @file, or - for stdin')
+    .option('--mgmt-token <token>', 'a Management API token instead of the two above (env AUTH0_MGMT_TOKEN; prefer the variable), or @file, or - for stdin')
     .option('--connection <name>', 'database connection for omni-auth users', DEFAULT_CONNECTION);
 }
 
@@ -44,12 +50,71 @@ export function doctorOptions(cmd: Command): Command {
 
 const given = (v: string | undefined): string | undefined => (v !== undefined && v.trim() !== '' ? v.trim() : undefined);
 
+/** The secret-bearing flags, and the variable each should be replaced by. */
+const SECRET_FLAGS = [
+  { key: 'mgmtClientSecret', flag: '--mgmt-client-secret', variable: 'AUTH0_MGMT_CLIENT_SECRET' },
+  { key: 'mgmtToken', flag: '--mgmt-token', variable: 'AUTH0_MGMT_TOKEN' },
+] as const;
+
+/** The source a secret flag names: `@file`, `-` (stdin), or the value itself (on the command line). */
+type FlagSource = { kind: 'file'; path: string } | { kind: 'stdin' } | { kind: 'argv' };
+
+function flagSource(value: string): FlagSource {
+  if (value === '-') return { kind: 'stdin' };
+  if (value.startsWith('@') && value.length > 1) return { kind: 'file', path: value.slice(1) };
+  return { kind: 'argv' };
+}
+
+/** Reads what `@file` or `-` names. Errors name the flag and the file, never any content. */
+function readFlagSecret(flag: string, source: FlagSource & { kind: 'file' | 'stdin' }, readStdin: () => string): string {
+  const where = source.kind === 'file' ? source.path : 'standard input';
+  let text: string;
+  try {
+    text = source.kind === 'file' ? readFileSync(source.path, 'utf8') : readStdin();
+  } catch (e) {
+    throw new UsageError('mgmt_secret_unreadable', `cannot read ${flag} from ${where} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, {
+      hint: source.kind === 'file' ? `check that ${source.path} exists and is readable by this user` : `pipe the secret in, e.g. ${flag} - < file`,
+    });
+  }
+  if (text.trim() === '') {
+    throw new UsageError('mgmt_secret_empty', `${flag}: ${where} is empty`, { hint: `put the secret in ${where}` });
+  }
+  return text.trim();
+}
+
+export interface CredentialOptions {
+  /** Where warnings go (stderr by default). */
+  warn?: (message: string) => void;
+  /** Reads standard input for `-` (the process's fd 0 by default). */
+  readStdin?: () => string;
+}
+
 /**
  * The credentials from flags, else the environment; undefined when none are given. A token wins over
- * a client id and secret given in the same place; half a client pair is a usage error.
+ * a client id and secret given in the same place; half a client pair is a usage error. A secret typed
+ * on the command line draws a warning naming its variable; `@file` and `-` read it from a file or stdin.
  */
-export function managementCredentials(flags: ManagementFlags, env: NodeJS.ProcessEnv): ManagementCredentials | undefined {
-  const fromFlags = pickCredentials(flags.mgmtToken, flags.mgmtClientId, flags.mgmtClientSecret, '--mgmt-');
+export function managementCredentials(flags: ManagementFlags, env: NodeJS.ProcessEnv, options: CredentialOptions = {}): ManagementCredentials | undefined {
+  const warn = options.warn ?? printWarning;
+  const readStdin = options.readStdin ?? (() => readFileSync(0, 'utf8'));
+  const resolved: ManagementFlags = { ...flags };
+  const fromStdin = SECRET_FLAGS.filter(({ key }) => flags[key] === '-');
+  if (fromStdin.length > 1) {
+    throw new UsageError('mgmt_stdin_twice', `${fromStdin.map((f) => f.flag).join(' and ')} cannot both read standard input`, {
+      hint: 'give one of them as @file, or use AUTH0_MGMT_CLIENT_SECRET / AUTH0_MGMT_TOKEN',
+    });
+  }
+  for (const { key, flag, variable } of SECRET_FLAGS) {
+    const value = flags[key];
+    if (value === undefined || value.trim() === '') continue;
+    const source = flagSource(value.trim());
+    if (source.kind === 'argv') {
+      warn(`${flag} on the command line is visible to other users in \`ps\` and stays in your shell history; set ${variable} instead (or pass ${flag} @file)`);
+    } else {
+      resolved[key] = readFlagSecret(flag, source, readStdin);
+    }
+  }
+  const fromFlags = pickCredentials(resolved.mgmtToken, resolved.mgmtClientId, resolved.mgmtClientSecret, '--mgmt-');
   return fromFlags ?? pickCredentials(env.AUTH0_MGMT_TOKEN, env.AUTH0_MGMT_CLIENT_ID, env.AUTH0_MGMT_CLIENT_SECRET, 'AUTH0_MGMT_');
 }
 

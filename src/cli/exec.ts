@@ -1,17 +1,49 @@
 /**
  * `omni-auth exec -- cmd args…`: runs the command with a fresh token in one environment variable, so no
- * token is stored in any config. stdio is inherited; the child's exit code and signals pass through.
+ * token is stored in any config. stdio is inherited; the child's exit code and signals pass through, and
+ * SIGINT/SIGTERM/SIGHUP/SIGQUIT sent to omni-auth are forwarded to the child.
+ *
+ * The child gets omni-auth's environment minus omni-auth's own secrets (the machine key, the client
+ * secret, the Management API credentials): a third-party server receives one short-lived token, never
+ * the permanent machine identity.
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { getToken } from '../broker/get-token.js';
 import type { SettingsFlags } from '../config/settings.js';
 import { OmniAuthError, UsageError } from '../util/errors.js';
+import { KEY_ENV } from '../identity/key-store.js';
 import { tenantContext } from './context.js';
 import { warn } from './output.js';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
+
+/**
+ * The variables that carry omni-auth's own secrets (every one the CLI reads: src/cli/context.ts,
+ * src/cli/admin-options.ts, src/identity/key-store.ts). `AUTH0_MGMT_` is a prefix: the whole family goes.
+ */
+export const OWN_SECRET_VARS: readonly string[] = [KEY_ENV, 'OMNI_AUTH_CLIENT_SECRET'];
+export const OWN_SECRET_PREFIXES: readonly string[] = ['AUTH0_MGMT_'];
+
+/**
+ * The child's environment: ours without omni-auth's secrets, plus the token in `envVar`. On Windows
+ * names are case-insensitive, so the match is too.
+ */
+export function childEnv(env: NodeJS.ProcessEnv, envVar: string, token: string, platform: NodeJS.Platform = process.platform): NodeJS.ProcessEnv {
+  const fold = (name: string): string => (platform === 'win32' ? name.toUpperCase() : name);
+  const own = (name: string): boolean => {
+    const n = fold(name);
+    return OWN_SECRET_VARS.includes(n) || OWN_SECRET_PREFIXES.some((p) => n.startsWith(p));
+  };
+  const out: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (own(k) || fold(k) === fold(envVar)) continue;
+    out[k] = v;
+  }
+  out[envVar] = token;
+  return out;
+}
 
 export async function runExec(command: string[], flags: SettingsFlags & { envVar: string; minTtl: number }): Promise<number> {
   if (!ENV_NAME.test(flags.envVar)) {
@@ -24,7 +56,7 @@ export async function runExec(command: string[], flags: SettingsFlags & { envVar
   const ctx = await tenantContext(flags);
   const { token } = await getToken({ ...ctx, minTtl: flags.minTtl, warn });
 
-  const child = spawn(file, args, { stdio: 'inherit', env: { ...process.env, [flags.envVar]: token.access_token } });
+  const child = spawn(file, args, { stdio: 'inherit', env: childEnv(process.env, flags.envVar, token.access_token) });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
   for (const s of FORWARDED) process.on(s, forward);
   return new Promise<number>((resolve, reject) => {
@@ -38,7 +70,9 @@ export async function runExec(command: string[], flags: SettingsFlags & { envVar
     child.once('exit', (code, signal) => {
       for (const s of FORWARDED) process.off(s, forward);
       if (signal) {
-        // Die of the same signal, so our parent sees exactly what the child did.
+        // Die of the same signal, so our parent sees exactly what the child did. Any handler left for
+        // it (ours are gone) would swallow it, so the default action must be back first.
+        process.removeAllListeners(signal);
         process.kill(process.pid, signal);
         resolve(128 + (signalNumber(signal) ?? 1));
         return;

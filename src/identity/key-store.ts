@@ -6,7 +6,7 @@
  *
  * Only node:crypto here (no jose), so `status` can name the key cheaply.
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { UsageError } from '../util/errors.js';
@@ -25,10 +25,14 @@ export interface LoadedKey {
 
 export const KEY_ENV = 'OMNI_AUTH_KEY';
 
+const KEY_TYPE_NAMES: Record<string, string> = {
+  rsa: 'RSA', 'rsa-pss': 'RSA-PSS', dsa: 'DSA', dh: 'DH', ec: 'EC', ed448: 'Ed448', x25519: 'X25519', x448: 'X448',
+};
+
 function fromKeyObject(privateKey: KeyObject, source: string): Omit<LoadedKey, 'created'> {
   if (privateKey.type !== 'private') {
     throw new UsageError('key_wrong_type', `${source} holds a ${privateKey.type} key, not a private key`, {
-      hint: 'provide a private P-256 (ES256) or Ed25519 key',
+      hint: hintFor(source),
     });
   }
   let alg: LocalTokenAlg;
@@ -37,37 +41,73 @@ function fromKeyObject(privateKey: KeyObject, source: string): Omit<LoadedKey, '
   else if (t === 'ed25519') alg = 'EdDSA';
   else {
     const curve = privateKey.asymmetricKeyDetails?.namedCurve;
-    throw new UsageError('key_wrong_type', `${source} holds a ${t}${curve ? ` (${curve})` : ''} key; omni-auth needs P-256 or Ed25519`, {
-      hint: `generate one with: openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`,
+    const name = `${KEY_TYPE_NAMES[t ?? ''] ?? t ?? 'unknown'}${curve ? ` (${curve})` : ''}`;
+    const generate = 'openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256';
+    throw new UsageError('key_wrong_type', `${source} holds a key of type ${name}; omni-auth needs P-256 or Ed25519`, {
+      hint: source === KEY_ENV ? `set ${KEY_ENV} to a P-256 or Ed25519 private key, e.g. from: ${generate}` : `${hintFor(source)}, or replace it with a P-256 key from: ${generate}`,
     });
   }
-  const publicJwk = publicMembers(createPublicKey(privateKey).export({ format: 'jwk' }) as PublicJwk);
+  const publicKey = createPublicKey(privateKey);
+  // A key whose public half does not belong to its private half (a JWK with someone else's x/y, or an
+  // out-of-range d) would sign tokens the tenant can never verify, under another key's thumbprint.
+  const probe = Buffer.from('omni-auth key check');
+  const digest = alg === 'ES256' ? 'sha256' : null;
+  let pairs = false;
+  try {
+    pairs = verify(digest, probe, publicKey, sign(digest, probe, privateKey));
+  } catch {
+    pairs = false;
+  }
+  if (!pairs) {
+    throw new UsageError('key_invalid', `${source} does not hold a usable private key: its public part does not match its private part`, {
+      hint: hintFor(source),
+    });
+  }
+  const publicJwk = publicMembers(publicKey.export({ format: 'jwk' }) as PublicJwk);
   return { alg, privateKey, publicJwk, thumbprint: thumbprint(publicJwk), source };
+}
+
+function hintFor(source: string): string {
+  return source === KEY_ENV
+    ? `set ${KEY_ENV} to a private JWK or a PKCS#8 PEM (P-256 or Ed25519)`
+    : `move ${source} aside and run omni-auth again to create a new key (this creates a new Auth0 user)`;
 }
 
 /** Parses a private key given as JWK JSON or PEM text. Errors never quote the key material. */
 export function parsePrivateKey(text: string, source: string): Omit<LoadedKey, 'created'> {
   const trimmed = text.trim();
   let key: KeyObject;
+  let given: Record<string, unknown> | undefined;
   try {
     if (trimmed.startsWith('{')) {
       const jwk = JSON.parse(trimmed) as Record<string, unknown>;
       if (typeof jwk.d !== 'string') throw new Error('the JWK has no private member "d"');
+      given = jwk;
       key = createPrivateKey({ key: jwk as never, format: 'jwk' });
     } else if (trimmed.startsWith('-----BEGIN')) {
+      // Encrypted keys would need a passphrase (OpenSSL's own error for them is "interrupted or cancelled").
+      if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|^Proc-Type: *4, *ENCRYPTED/m.test(trimmed)) {
+        throw new Error('the PEM key is encrypted with a passphrase; omni-auth needs it unencrypted (openssl pkey -in key.pem -out plain.pem)');
+      }
       key = createPrivateKey({ key: trimmed, format: 'pem' });
     } else {
       throw new Error('expected a JSON Web Key ({…}) or a PEM block (-----BEGIN PRIVATE KEY-----)');
     }
   } catch (e) {
     const why = e instanceof SyntaxError ? 'it is not valid JSON' : (e as Error).message.split('\n')[0];
-    throw new UsageError('key_invalid', `${source} does not hold a usable private key: ${why}`, {
-      hint: source === KEY_ENV
-        ? `set ${KEY_ENV} to a private JWK or a PKCS#8 PEM (P-256 or Ed25519)`
-        : `move ${source} aside and run omni-auth again to create a new key (this creates a new Auth0 user)`,
-    });
+    throw new UsageError('key_invalid', `${source} does not hold a usable private key: ${why}`, { hint: hintFor(source) });
   }
-  return fromKeyObject(key, source);
+  const loaded = fromKeyObject(key, source);
+  // Node takes an Ed25519 JWK's public key from "d" and ignores "x": a different "x" is a broken key too.
+  if (given) {
+    const wrong = (['x', 'y'] as const).filter((m) => given[m] !== undefined && given[m] !== (loaded.publicJwk as unknown as Record<string, unknown>)[m]);
+    if (wrong.length > 0) {
+      throw new UsageError('key_invalid', `${source} does not hold a usable private key: its public member${wrong.length > 1 ? 's' : ''} ${wrong.map((m) => `"${m}"`).join(' and ')} do${wrong.length > 1 ? '' : 'es'} not match its private member "d"`, {
+        hint: hintFor(source),
+      });
+    }
+  }
+  return loaded;
 }
 
 /** The key to use: OMNI_AUTH_KEY if set, else the key file (created on first use). */

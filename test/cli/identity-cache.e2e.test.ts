@@ -3,13 +3,27 @@ import { generateKeyPairSync } from 'node:crypto';
 import { readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeJwt } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
-import { cleanEnv, runCli, tempHome } from './run-cli.js';
+import { cleanEnv, expectNoSecretOnStderr, runCli, runMark, tempHome, type RunMark } from './run-cli.js';
 
 let emu: Emulator;
 const stats = async () => (await fetch(`${emu.domain}/__emulator/stats`)).json() as Promise<{ requests: Record<string, number>; exchanges: { ok: number; failed: number } }>;
-const pem = () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+/** The keys a test gave in OMNI_AUTH_KEY: with what its runs printed and stored, none may reach their stderr. */
+const givenKeys = new Set<string>();
+const pem = () => {
+  const text = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+  for (const line of text.split('\n')) if (line && !line.startsWith('-----')) givenKeys.add(line);
+  return text;
+};
+let mark: RunMark;
+beforeEach(() => {
+  givenKeys.clear();
+  mark = runMark();
+});
+afterEach(async () => {
+  await expectNoSecretOnStderr(mark, givenKeys);
+});
 
 function envFor(home: string, extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const info = emu.info();

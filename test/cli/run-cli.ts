@@ -81,11 +81,23 @@ export async function tempHome(prefix = 'omni-home-'): Promise<string> {
   return home;
 }
 
+/** A point in this file's runs and homes: what a test did after it is that test's own. */
+export interface RunMark {
+  stdout: number;
+  stderr: number;
+  homes: number;
+}
+
+export function runMark(): RunMark {
+  return { stdout: allStdout.length, stderr: allStderr.length, homes: allHomes.length };
+}
+
 /**
- * The secrets these runs produced: every token printed on stdout (its signature, the part no other
- * token shares), and every access/refresh/ID token and private key written under the homes.
+ * The secrets these runs produced (all of this file's, or those after `since`): every token printed on
+ * stdout (its signature, the part no other token shares), and every access/refresh/ID token and private
+ * key written under the homes. Read the homes before anything (logout) removes what they hold.
  */
-export async function collectSecrets(): Promise<Set<string>> {
+export async function collectSecrets(since: RunMark = { stdout: 0, stderr: 0, homes: 0 }): Promise<Set<string>> {
   const { readFile, readdir } = await import('node:fs/promises');
   const secrets = new Set<string>();
   const addJwt = (jwt: string) => {
@@ -93,8 +105,8 @@ export async function collectSecrets(): Promise<Set<string>> {
     if (parts.length === 3 && parts[2]!.length >= 16) secrets.add(parts[2]!);
     else if (jwt.length >= 16) secrets.add(jwt);
   };
-  for (const out of allStdout) for (const m of out.matchAll(/[\w-]{10,}\.[\w-]{10,}\.[\w-]{16,}/g)) addJwt(m[0]);
-  const homes = [...allHomes];
+  for (const out of allStdout.slice(since.stdout)) for (const m of out.matchAll(/[\w-]{10,}\.[\w-]{10,}\.[\w-]{16,}/g)) addJwt(m[0]);
+  const homes = allHomes.slice(since.homes);
   for (const home of homes) {
     for (const sub of await readdir(home, { withFileTypes: true }).catch(() => [])) if (sub.isDirectory()) homes.push(join(home, sub.name));
   }
@@ -107,4 +119,21 @@ export async function collectSecrets(): Promise<Set<string>> {
     if (key?.d) secrets.add(key.d);
   }
   return secrets;
+}
+
+/** The stderr of the runs after `since`. */
+export function stderrSince(since: RunMark): string[] {
+  return allStderr.slice(since.stderr);
+}
+
+/**
+ * Asserts that no secret the runs after `since` printed or stored (plus `known` ones the test recorded
+ * by hand) appears on their stderr. Returns how many secrets were checked.
+ */
+export async function expectNoSecretOnStderr(since: RunMark, known: Iterable<string> = []): Promise<number> {
+  const { expect } = await import('vitest');
+  const secrets = new Set([...known, ...(await collectSecrets(since))]);
+  const stderr = stderrSince(since).join('\n');
+  for (const s of secrets) expect(stderr.includes(s), `a secret (${s.length} chars) reached stderr`).toBe(false);
+  return secrets.size;
 }

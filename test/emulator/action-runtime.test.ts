@@ -200,10 +200,8 @@ describe('outcomes', () => {
 
 describe('time limit', () => {
   it('an Action that never settles times out', async () => {
-    const started = Date.now();
     const outcome = await run(action(`await new Promise(() => {});`), { timeoutMs: 100 });
     expect(outcome).toEqual({ kind: 'failed', reason: 'Action timed out after 100 ms' });
-    expect(Date.now() - started).toBeLessThan(2000);
   });
 
   it('a synchronous endless loop in the handler is interrupted', async () => {

@@ -210,7 +210,7 @@ describe('Actions', () => {
     const id = created.body.id as string;
     const early = await call(tenant, 'POST', `/api/v2/actions/actions/${id}/deploy`);
     expect(early.status).toBe(400);
-    await vi.waitUntil(async () => (await call(tenant, 'GET', `/api/v2/actions/actions/${id}`)).body.status === 'built', { timeout: 2000, interval: 5 });
+    await vi.waitUntil(async () => (await call(tenant, 'GET', `/api/v2/actions/actions/${id}`)).body.status === 'built', { timeout: 20_000, interval: 5 });
 
     const deploy = await call(tenant, 'POST', `/api/v2/actions/actions/${id}/deploy`);
     expect(deploy.status).toBe(200);
@@ -227,7 +227,7 @@ describe('Actions', () => {
     const live = await vi.waitUntil(async () => {
       const a = (await call(tenant, 'GET', `/api/v2/actions/actions/${id}`)).body;
       return a.deployed_version?.deployed === true ? a : undefined;
-    }, { timeout: 2000, interval: 5 });
+    }, { timeout: 20_000, interval: 5 });
     expect(live).toMatchObject({ all_changes_deployed: true, current_version: { number: 1, status: 'BUILT' } });
     expect(JSON.stringify(live)).not.toContain('secret-issuer-value');
     // The runner gets the values from the deployed snapshot.

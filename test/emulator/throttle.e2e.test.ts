@@ -1,7 +1,7 @@
 /** Suspicious IP Throttling (stage pre-custom-token-exchange) and the token-exchange rate limit. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
-import { api, call, exchange, managementToken, mint, newKey, resetThrottle, type Answer } from './helpers.js';
+import { api, call, exchange, managementToken, mint, newKey, pollUntil, resetThrottle, type Answer } from './helpers.js';
 
 let emu: Emulator;
 let mgmt: string;
@@ -51,14 +51,14 @@ describe('Suspicious IP Throttling', () => {
     expect((await exchange(emu, 'not-a-jws')).status).toBe(429);
   });
 
-  it('refills one attempt per `rate` milliseconds', async () => {
-    await throttling({ stage: { 'pre-custom-token-exchange': { max_attempts: 2, rate: 300 } } });
+  it('refills attempts at the configured `rate` (the exact arithmetic, on a clock: throttle-clock.test.ts)', async () => {
+    await throttling({ stage: { 'pre-custom-token-exchange': { max_attempts: 2, rate: 600_000 } } });
     expect((await exchange(emu, 'not-a-jws')).status).toBe(400);
     expect((await exchange(emu, 'not-a-jws')).status).toBe(400);
     expect((await exchange(emu, 'not-a-jws')).status).toBe(429);
-    await new Promise((r) => setTimeout(r, 350));
-    expect((await exchange(emu, 'not-a-jws')).status).toBe(400);
-    expect((await exchange(emu, 'not-a-jws')).status).toBe(429);
+    // A short rate applies to the bucket as it is: an attempt comes back (no clock: wait for the outcome).
+    await throttling({ stage: { 'pre-custom-token-exchange': { max_attempts: 2, rate: 1 } } });
+    await pollUntil('an attempt to come back', async () => ((await exchange(emu, 'not-a-jws')).status === 400 ? true : undefined));
   });
 
   it('spares allow-listed IPs and blocks nobody when disabled', async () => {
@@ -80,28 +80,34 @@ describe('the token-exchange rate limit', () => {
 
   it('answers a burst over the limit with 429 too_many_requests and the X-RateLimit headers', async () => {
     expect((await call(emu, 'POST', '/__emulator/settings', { json: { exchangeRatePerSecond: 3 } })).status).toBe(200);
-    // Start at the top of a second so the whole burst falls in one window.
-    await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 5));
-    const startSecond = Math.floor(Date.now() / 1000);
+    const before = Math.floor(Date.now() / 1000);
     // A request without subject_token fails fast after the rate check, and costs no throttling attempt.
     const burst = await Promise.all(Array.from({ length: 10 }, () => exchange(emu, '')));
+    // The burst may straddle a second on a loaded machine: per window (its Reset), the first 3 pass.
+    const windows = new Map<number, Answer[]>();
+    for (const r of burst) windows.set(Number(r.headers['x-ratelimit-reset']), [...(windows.get(Number(r.headers['x-ratelimit-reset'])) ?? []), r]);
+    for (const [reset, answers] of windows) {
+      expect(reset).toBeGreaterThan(before);
+      expect(answers.filter((r) => r.status === 400)).toHaveLength(Math.min(3, answers.length));
+    }
     const limited = burst.filter((r) => r.status === 429);
-    expect(burst.filter((r) => r.status === 400)).toHaveLength(3);
-    expect(limited).toHaveLength(7);
+    expect(limited).toHaveLength(burst.length - burst.filter((r) => r.status === 400).length);
+    expect(limited.length).toBeGreaterThan(0);
     for (const r of limited) {
       expect(r.body.error).toBe('too_many_requests');
       expect(r.headers['x-ratelimit-limit']).toBe('3');
       expect(r.headers['x-ratelimit-remaining']).toBe('0');
-      expect(Number(r.headers['x-ratelimit-reset'])).toBe(startSecond + 1);
     }
-    // After the reset time the limit lets requests through again.
-    await new Promise((r) => setTimeout(r, (startSecond + 1) * 1000 - Date.now() + 5));
+    // After the last window's reset time the limit lets requests through again.
+    const lastReset = Math.max(...windows.keys());
+    await new Promise((r) => setTimeout(r, Math.max(0, lastReset * 1000 - Date.now() + 5)));
     const later = await exchange(emu, await mint(emu, await newKey()));
     expect(later.status).toBe(200);
     expect(later.headers['x-ratelimit-remaining']).toBe('2');
   });
 
   it('puts X-RateLimit headers on every response', async () => {
+    const before = Math.floor(Date.now() / 1000);
     for (const res of [
       await call(emu, 'GET', '/.well-known/jwks.json'),
       await call(emu, 'GET', '/no/such/path'),
@@ -110,7 +116,7 @@ describe('the token-exchange rate limit', () => {
     ]) {
       expect(res.headers['x-ratelimit-limit']).toMatch(/^\d+$/);
       expect(res.headers['x-ratelimit-remaining']).toMatch(/^\d+$/);
-      expect(Number(res.headers['x-ratelimit-reset'])).toBeGreaterThanOrEqual(Math.floor(Date.now() / 1000));
+      expect(Number(res.headers['x-ratelimit-reset'])).toBeGreaterThan(before);
     }
   });
 });

@@ -89,9 +89,7 @@ describe('undiciTransport through postForm', () => {
       res.writeHead(200, { 'Content-Type': 'application/json' });
       res.write('{"access_token":');
     });
-    const started = Date.now();
     const e = await failure(postForm(new URL(`${base}/stall`), {}, { ...opts, totalTimeoutMs: 200 }));
-    expect(Date.now() - started).toBeLessThan(2_000);
     expect(e).toBeInstanceOf(TransientError);
     expect(e.details).toEqual({ reason: 'timeout' });
   });
