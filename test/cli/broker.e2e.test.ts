@@ -28,7 +28,7 @@ afterEach(async () => {
   await expectNoSecretOnStderr(mark, secrets);
 });
 
-const stats = async () => (await fetch(`${emu.domain}/__emulator/stats`)).json() as Promise<{ requests: Record<string, number>; exchanges: { ok: number; failed: number } }>;
+const stats = async () => (await fetch(`${emu.domain}/__emulator/stats`, { headers: { authorization: `Bearer ${emu.info().control_token}` } })).json() as Promise<{ requests: Record<string, number>; exchanges: { ok: number; failed: number } }>;
 
 function envFor(home: string, extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const info = emu.info();
@@ -326,7 +326,7 @@ describe('exit codes (README table), with nothing but the token ever on stdout',
       await api(emu, mgmt, 'PATCH', '/attack-protection/suspicious-ip-throttling', {
         stage: { 'pre-custom-token-exchange': { max_attempts: 10, rate: 600000 } },
       });
-      await fetch(`${emu.domain}/__emulator/reset-throttle`, { method: 'POST' });
+      await fetch(`${emu.domain}/__emulator/reset-throttle`, { method: 'POST', headers: { authorization: `Bearer ${emu.info().control_token}` } });
     }
   });
 });

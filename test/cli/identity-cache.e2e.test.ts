@@ -8,7 +8,7 @@ import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { cleanEnv, expectNoSecretOnStderr, runCli, runMark, tempHome, type RunMark } from './run-cli.js';
 
 let emu: Emulator;
-const stats = async () => (await fetch(`${emu.domain}/__emulator/stats`)).json() as Promise<{ requests: Record<string, number>; exchanges: { ok: number; failed: number } }>;
+const stats = async () => (await fetch(`${emu.domain}/__emulator/stats`, { headers: { authorization: `Bearer ${emu.info().control_token}` } })).json() as Promise<{ requests: Record<string, number>; exchanges: { ok: number; failed: number } }>;
 /** The keys a test gave in OMNI_AUTH_KEY: with what its runs printed and stored, none may reach their stderr. */
 const givenKeys = new Set<string>();
 const pem = () => {
