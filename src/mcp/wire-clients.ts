@@ -9,6 +9,7 @@ import { Secret } from '../util/secret.js';
 import { applyToFile, newRun, readText, type ApplyRun } from './apply.js';
 import { configError } from './errors.js';
 import { editorFor, type FormatEditor } from './formats/index.js';
+import { parseOrThrow, type PathValue } from './formats/types.js';
 import { tokensRemoved } from './our-token.js';
 import { isPlainObject } from './formats/structural.js';
 import { CLIENTS, resolveFiles, type ClientSpec, type ResolvedFile, type Scope } from './registry.js';
@@ -110,19 +111,17 @@ export function wireClients(options: WireClientsOptions): Promise<McpReport> {
   return runOnFiles(options, async (file, explicit) => {
     const editor = editorFor(file.client.format);
     const shape = file.client.entry;
-    const found = await readTargets(file, editor, pick);
+    const docs = documents(editor);
+    const found = await readTargets(file, docs, pick);
     if (found === undefined) return report(file, explicit ? 'missing' : undefined);
     if (found.targets.length === 0) return report(file, explicit ? 'no-server' : undefined);
     const token = await tokenFor(found.targets.some(({ entry }) => needsToken(entry, shape, settings.mode)));
-    let servers: ServerReport[] = [];
-    const removed = new Set<string>();
-    return apply(file, options, (text) => {
-      servers = [];
-      removed.clear();
-      let out = text ?? '';
-      for (const { location } of targets(editor, out, file, pick)) {
-        const path = [...location, server];
-        const entry = editor.getIn(out, path);
+    return apply(file, options, editOnce((text) => {
+      const servers: ServerReport[] = [];
+      const removed = new Set<string>();
+      const doc = docs(text ?? '');
+      const changes: PathValue[] = [];
+      for (const { location, entry } of targets(doc, file, pick)) {
         const r = wireEntry(entry, shape, { ...settings, ...(token ? { token } : {}) });
         const base = { name: server, location, ...transportField(entry, shape) };
         if (r.action === 'skipped') {
@@ -130,11 +129,11 @@ export function wireClients(options: WireClientsOptions): Promise<McpReport> {
           continue;
         }
         servers.push({ ...base, outcome: r.action === 'changed' ? 'wired' : 'unchanged', wiring: r.wiring, holdsToken: r.holdsToken });
-        if (r.action === 'changed') out = editor.setIn(out, path, r.entry);
+        if (r.action === 'changed') changes.push({ path: [...location, server], value: r.entry });
         if (r.action === 'changed') for (const t of tokensRemoved(entry, r.entry)) removed.add(t);
       }
-      return out;
-    }, () => servers, ourOr(removed, options.isOurToken));
+      return { text: changes.length > 0 ? editor.setMany(text ?? '', changes, doc) : text, servers, removed };
+    }), options.isOurToken);
   });
 }
 
@@ -150,20 +149,18 @@ export function unwireClients(options: UnwireClientsOptions): Promise<McpReport>
   return runOnFiles(options, async (file, explicit) => {
     const editor = editorFor(file.client.format);
     const shape = file.client.entry;
+    const docs = documents(editor);
     const pick: Picker = (names, container) =>
       options.allWired ? names.filter((n) => detectWiring(container[n], shape, settings)) : names.filter((n) => n === server);
-    const found = await readTargets(file, editor, pick);
+    const found = await readTargets(file, docs, pick);
     if (found === undefined) return report(file, explicit ? 'missing' : undefined);
     if (found.targets.length === 0) return report(file, explicit ? 'no-server' : undefined);
-    let servers: ServerReport[] = [];
-    const removed = new Set<string>();
-    return apply(file, options, (text) => {
-      servers = [];
-      removed.clear();
-      let out = text ?? '';
-      for (const { location, name } of targets(editor, out, file, pick)) {
-        const path = [...location, name];
-        const entry = editor.getIn(out, path);
+    return apply(file, options, editOnce((text) => {
+      const servers: ServerReport[] = [];
+      const removed = new Set<string>();
+      const doc = docs(text ?? '');
+      const changes: PathValue[] = [];
+      for (const { location, name, entry } of targets(doc, file, pick)) {
         const base = { name, location, ...transportField(entry, shape) };
         if (!isPlainObject(entry)) {
           servers.push({ ...base, outcome: 'skipped', code: 'unsupported_entry', reason: 'the entry is not an object' });
@@ -171,11 +168,11 @@ export function unwireClients(options: UnwireClientsOptions): Promise<McpReport>
         }
         const r = unwireEntry(entry, shape, settings);
         servers.push({ ...base, outcome: r.action === 'changed' ? 'unwired' : 'unchanged', ...(r.tokenLeft ? { tokenLeft: true } : {}) });
-        if (r.action === 'changed') out = editor.setIn(out, path, r.entry);
+        if (r.action === 'changed') changes.push({ path: [...location, name], value: r.entry });
         if (r.action === 'changed') for (const t of tokensRemoved(entry, r.entry)) removed.add(t);
       }
-      return out;
-    }, () => servers, ourOr(removed, options.isOurToken));
+      return { text: changes.length > 0 ? editor.setMany(text ?? '', changes, doc) : text, servers, removed };
+    }), options.isOurToken);
   });
 }
 
@@ -200,22 +197,19 @@ export function addServer(options: AddServerOptions): Promise<McpReport> {
       return { ...report(file, 'unchanged'), servers: [{ ...base, outcome: 'skipped', code: 'remote_unsupported', reason: `${file.client.name} does not accept remote (URL) entries` }] };
     }
     const token = await tokenFor(needsToken(fresh, shape, settings.mode));
-    let servers: ServerReport[] = [];
-    return apply(file, options, (text) => {
+    return apply(file, options, editOnce((text) => {
       const path = [...location, options.name];
       const existing = text === undefined ? undefined : editor.getIn(text, path);
       if (existing !== undefined) {
-        servers = [{ ...base, outcome: 'skipped', code: 'server_exists', reason: `"${options.name}" already exists here; use mcp wire --server ${options.name}` }];
-        return undefined;
+        return { text: undefined, servers: [{ ...base, outcome: 'skipped', code: 'server_exists', reason: `"${options.name}" already exists here; use mcp wire --server ${options.name}` }] };
       }
       const r = wireEntry(fresh, shape, { ...settings, ...(token ? { token } : {}) });
-      if (r.action === 'skipped') {
-        servers = [{ ...base, outcome: 'skipped', code: r.code, reason: r.reason }];
-        return undefined;
-      }
-      servers = [{ ...base, ...transportField(fresh, shape), outcome: 'added', wiring: r.wiring, holdsToken: r.holdsToken }];
-      return editor.setIn(text ?? '', path, r.entry);
-    }, () => servers, options.isOurToken);
+      if (r.action === 'skipped') return { text: undefined, servers: [{ ...base, outcome: 'skipped', code: r.code, reason: r.reason }] };
+      return {
+        text: editor.setIn(text ?? '', path, r.entry),
+        servers: [{ ...base, ...transportField(fresh, shape), outcome: 'added', wiring: r.wiring, holdsToken: r.holdsToken }],
+      };
+    }), options.isOurToken);
   });
 }
 
@@ -278,27 +272,47 @@ function report(file: ResolvedFile, status: FileReport['status'] | undefined): F
   return { client: file.client.id, clientName: file.client.name, scope: file.scope, path: file.path, format: file.client.format, reload: file.client.reload, status, servers: [] };
 }
 
+/** What one run of an edit gives: the new text (undefined: no change), the servers' outcomes, tokens taken out. */
+interface EditResult {
+  text: string | undefined;
+  servers: ServerReport[];
+  removed?: ReadonlySet<string>;
+}
+
+/**
+ * applyToFile runs the edit once to plan and again under the lock, on what is usually the same text:
+ * the second run then costs nothing. The last run's servers and removed tokens are the ones reported.
+ */
+interface OnceEdit {
+  (text: string | undefined): string | undefined;
+  last(): EditResult;
+}
+function editOnce(edit: (text: string | undefined) => EditResult): OnceEdit {
+  let input: string | undefined;
+  let result: EditResult | undefined;
+  const run = ((text: string | undefined) => {
+    if (result === undefined || text !== input) {
+      result = undefined;
+      result = edit(text);
+      input = text;
+    }
+    return result.text;
+  }) as OnceEdit;
+  run.last = () => result ?? { text: undefined, servers: [] };
+  return run;
+}
+
 /** `isOurToken` keeps those tokens out of the backup (apply.ts). */
-async function apply(
-  file: ResolvedFile,
-  o: WriteOptions,
-  edit: (text: string | undefined) => string | undefined,
-  servers: () => ServerReport[],
-  isOurToken?: (token: string) => boolean,
-): Promise<FileReport> {
+async function apply(file: ResolvedFile, o: WriteOptions, edit: OnceEdit, isOurToken?: (token: string) => boolean): Promise<FileReport> {
+  const ours = (token: string): boolean => edit.last().removed?.has(token) === true || isOurToken?.(token) === true;
   const r = await applyToFile(file.path, edit, {
     run: o.run ?? newRun(),
     ...(o.dryRun ? { dryRun: true } : {}),
     ...(o.lockTimeoutMs !== undefined ? { lockTimeoutMs: o.lockTimeoutMs } : {}),
-    ...(isOurToken ? { isOurToken } : {}),
+    isOurToken: ours,
   });
   const status = !r.changed ? 'unchanged' : o.dryRun ? 'would-change' : 'changed';
-  return { ...report(file, status), servers: servers(), ...(r.before !== undefined ? { before: r.before } : {}), ...(r.after !== undefined ? { after: r.after } : {}), ...(r.backup ? { backup: r.backup } : {}) };
-}
-
-/** Ours: a token the edit itself takes out of the file, or one the tenant's check accepts. */
-function ourOr(removed: ReadonlySet<string>, isOurToken: ((token: string) => boolean) | undefined): (token: string) => boolean {
-  return (token) => removed.has(token) || isOurToken?.(token) === true;
+  return { ...report(file, status), servers: edit.last().servers, ...(r.before !== undefined ? { before: r.before } : {}), ...(r.after !== undefined ? { after: r.after } : {}), ...(r.backup ? { backup: r.backup } : {}) };
 }
 
 /** The token, fetched at most once per command and only when needed. A dry run shows a placeholder. */
@@ -315,19 +329,31 @@ function tokenSource(o: WireClientsOptions): (needed: boolean) => Promise<Secret
 
 type Picker = (names: string[], container: Record<string, unknown>) => string[];
 
+/**
+ * The parsed value of a text, kept for the last text seen: a command parses a file once to plan and
+ * once more only when the file changed in between. Read-only for callers (entries are copied, never
+ * changed in place).
+ */
+function documents(editor: FormatEditor): (text: string) => unknown {
+  let last: { text: string; doc: unknown } | undefined;
+  return (text) => {
+    if (last?.text !== text) last = { text, doc: parseOrThrow(editor, text) };
+    return last.doc;
+  };
+}
+
 /** The picked entries of a file as it is now, or undefined when it does not exist. */
-async function readTargets(file: ResolvedFile, editor: FormatEditor, pick: Picker):
+async function readTargets(file: ResolvedFile, docs: (text: string) => unknown, pick: Picker):
   Promise<{ targets: Array<{ location: string[]; name: string; entry: unknown }> } | undefined> {
   const read = await readText(file.path);
   if (!read) return undefined;
-  return { targets: targets(editor, read.text, file, pick).map((t) => ({ ...t, entry: editor.getIn(read.text, [...t.location, t.name]) })) };
+  return { targets: targets(docs(read.text), file, pick) };
 }
 
-/** Every (container, server name) the picker selects, '*' in container paths expanded. */
-export function targets(editor: FormatEditor, text: string, file: Pick<ResolvedFile, 'containers'>, pick: Picker): Array<{ location: string[]; name: string }> {
-  const doc = editor.getIn(text, []);
+/** Every (container, server name) the picker selects, '*' in container paths expanded, with its entry. */
+export function targets(doc: unknown, file: Pick<ResolvedFile, 'containers'>, pick: Picker): Array<{ location: string[]; name: string; entry: unknown }> {
   return expandContainers(doc, file.containers).flatMap(({ location, container }) =>
-    pick(Object.keys(container), container).map((name) => ({ location, name })));
+    pick(Object.keys(container), container).map((name) => ({ location, name, entry: container[name] })));
 }
 
 export function expandContainers(doc: unknown, patterns: ReadonlyArray<readonly string[]>): Array<{ location: string[]; container: Record<string, unknown> }> {

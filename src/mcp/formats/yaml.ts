@@ -7,7 +7,7 @@
  * those lines; sequences and flow collections are spliced in place.
  */
 import YAML, { isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node as YNode, type Pair } from 'yaml';
-import { ConfigParseError, EditCheckError } from './types.js';
+import { ConfigParseError, EditCheckError, setEach, type FormatEditor } from './types.js';
 import { RawStrings, removeMembers, spliceEdits, type Change, type Span, type TreeAdapter } from './structural.js';
 import { treeEditor, type Syntax } from './tree-editor.js';
 import { detectEol, detectIndentUnit, lineStartOf, startsLine, type TextEdit } from './text.js';
@@ -263,4 +263,5 @@ const syntax: Syntax<YNode> = {
   },
 };
 
-export const yamlEditor = treeEditor(syntax);
+const tree = treeEditor(syntax);
+export const yamlEditor: FormatEditor = { ...tree, setMany: (text, changes) => setEach(tree, text, changes) };
