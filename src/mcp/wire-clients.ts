@@ -15,9 +15,10 @@ import { isPlainObject } from './formats/structural.js';
 import { CLIENTS, resolveFiles, type ClientSpec, type ResolvedFile, type Scope } from './registry.js';
 import { realFs, type FsProbe } from './roots.js';
 import {
-  detectWiring, needsToken, newEntry, transportOf, unwireEntry, wireEntry,
-  type Entry, type Transport, type WireMode, type WireSettings, type Wiring,
+  needsToken, newEntry, transportOf, unwireEntry, wiredByUs, wireEntry,
+  type Entry, type Transport, type WireMode, type WireRecord, type WireSettings, type Wiring,
 } from './wire.js';
+import { loadRecords, recordKey, recordPathFor, saveRecords } from './wire-record.js';
 
 export const DEFAULT_SERVER = 'omnispindle';
 export const DEFAULT_ENV_VAR = 'AUTH0_TOKEN';
@@ -51,6 +52,8 @@ export interface WireClientsOptions extends TargetOptions, WriteOptions {
   /** Called at most once, only when some entry stores a token (mode env, or a remote entry). */
   getToken?: () => Promise<Secret>;
   isOurToken?: (token: string) => boolean;
+  /** Where what wire did is recorded (wire-record.ts). Default: beside the launcher's home, if it is one. */
+  recordPath?: string;
 }
 
 export interface UnwireClientsOptions extends TargetOptions, WriteOptions {
@@ -64,6 +67,8 @@ export interface UnwireClientsOptions extends TargetOptions, WriteOptions {
   launcherPath?: string;
   /** Without it, tokens stored by `--mode env` or in headers stay (and are reported as tokenLeft). */
   isOurToken?: (token: string) => boolean;
+  /** Where wire recorded what it did (wire-record.ts). Default: beside the launcher's home, if it is one. */
+  recordPath?: string;
 }
 
 export type AddServerOptions = Omit<WireClientsOptions, 'server'> & { name: string } & ({ url: string } | { command: string; args?: string[] });
@@ -79,6 +84,8 @@ export interface ServerReport {
   holdsToken?: boolean;
   /** After unwire: a token that may be ours is still there. */
   tokenLeft?: boolean;
+  /** Already routed through a hand-written `omni-auth exec` (left as it is). */
+  byHand?: boolean;
   code?: string;
   reason?: string;
 }
@@ -108,7 +115,8 @@ export function wireClients(options: WireClientsOptions): Promise<McpReport> {
   const settings = wireSettings(options);
   const tokenFor = tokenSource(options);
   const pick: Picker = (names) => names.filter((n) => n === server);
-  return runOnFiles(options, async (file, explicit) => {
+  const records = recordsOf(options);
+  return records.around(runOnFiles(options, async (file, explicit) => {
     const editor = editorFor(file.client.format);
     const shape = file.client.entry;
     const docs = documents(editor);
@@ -116,25 +124,31 @@ export function wireClients(options: WireClientsOptions): Promise<McpReport> {
     if (found === undefined) return report(file, explicit ? 'missing' : undefined);
     if (found.targets.length === 0) return report(file, explicit ? 'no-server' : undefined);
     const token = await tokenFor(found.targets.some(({ entry }) => needsToken(entry, shape, settings.mode)));
-    return apply(file, options, editOnce((text) => {
+    const known = await records.all();
+    return records.after(apply(file, options, editOnce((text) => {
       const servers: ServerReport[] = [];
       const removed = new Set<string>();
+      const recorded = new Map<string, WireRecord | undefined>();
       const doc = docs(text ?? '');
       const changes: PathValue[] = [];
       for (const { location, entry } of targets(doc, file, pick)) {
-        const r = wireEntry(entry, shape, { ...settings, ...(token ? { token } : {}) });
+        const key = recordKey(file.path, location, server);
+        const record = known.get(key);
+        const r = wireEntry(entry, shape, { ...settings, ...(token ? { token } : {}), ...(record ? { record } : {}) });
         const base = { name: server, location, ...transportField(entry, shape) };
         if (r.action === 'skipped') {
           servers.push({ ...base, outcome: 'skipped', code: r.code, reason: r.reason });
           continue;
         }
-        servers.push({ ...base, outcome: r.action === 'changed' ? 'wired' : 'unchanged', wiring: r.wiring, holdsToken: r.holdsToken });
-        if (r.action === 'changed') changes.push({ path: [...location, server], value: r.entry });
-        if (r.action === 'changed') for (const t of tokensRemoved(entry, r.entry)) removed.add(t);
+        servers.push({ ...base, outcome: r.action === 'changed' ? 'wired' : 'unchanged', wiring: r.wiring, holdsToken: r.holdsToken, ...(r.byHand ? { byHand: true } : {}) });
+        if (r.action !== 'changed') continue;
+        changes.push({ path: [...location, server], value: r.entry });
+        for (const t of tokensRemoved(entry, r.entry)) removed.add(t);
+        recorded.set(key, r.record);
       }
-      return { text: changes.length > 0 ? editor.setMany(text ?? '', changes, doc) : text, servers, removed };
-    }), options.isOurToken);
-  });
+      return { text: changes.length > 0 ? editor.setMany(text ?? '', changes, doc) : text, servers, removed, recorded };
+    }), options.isOurToken));
+  }));
 }
 
 export function unwireClients(options: UnwireClientsOptions): Promise<McpReport> {
@@ -146,18 +160,25 @@ export function unwireClients(options: UnwireClientsOptions): Promise<McpReport>
     ...(options.isOurToken ? { isOurToken: options.isOurToken } : {}),
     ...(options.allWired ? { anyEnvVar: true } : {}),
   };
-  return runOnFiles(options, async (file, explicit) => {
+  const records = recordsOf(options);
+  return records.around(runOnFiles(options, async (file, explicit) => {
     const editor = editorFor(file.client.format);
     const shape = file.client.entry;
     const docs = documents(editor);
-    const pick: Picker = (names, container) =>
-      options.allWired ? names.filter((n) => detectWiring(container[n], shape, settings)) : names.filter((n) => n === server);
+    const known = await records.all();
+    const recordOf = (location: string[], name: string): { record?: WireRecord } => {
+      const record = known.get(recordKey(file.path, location, name));
+      return record ? { record } : {};
+    };
+    const pick: Picker = (names, container, location) =>
+      options.allWired ? names.filter((n) => wiredByUs(container[n], shape, { ...settings, ...recordOf(location, n) })) : names.filter((n) => n === server);
     const found = await readTargets(file, docs, pick);
     if (found === undefined) return report(file, explicit ? 'missing' : undefined);
     if (found.targets.length === 0) return report(file, explicit ? 'no-server' : undefined);
-    return apply(file, options, editOnce((text) => {
+    return records.after(apply(file, options, editOnce((text) => {
       const servers: ServerReport[] = [];
       const removed = new Set<string>();
+      const recorded = new Map<string, WireRecord | undefined>();
       const doc = docs(text ?? '');
       const changes: PathValue[] = [];
       for (const { location, name, entry } of targets(doc, file, pick)) {
@@ -166,14 +187,16 @@ export function unwireClients(options: UnwireClientsOptions): Promise<McpReport>
           servers.push({ ...base, outcome: 'skipped', code: 'unsupported_entry', reason: 'the entry is not an object' });
           continue;
         }
-        const r = unwireEntry(entry, shape, settings);
+        const r = unwireEntry(entry, shape, { ...settings, ...recordOf(location, name) });
         servers.push({ ...base, outcome: r.action === 'changed' ? 'unwired' : 'unchanged', ...(r.tokenLeft ? { tokenLeft: true } : {}) });
-        if (r.action === 'changed') changes.push({ path: [...location, name], value: r.entry });
-        if (r.action === 'changed') for (const t of tokensRemoved(entry, r.entry)) removed.add(t);
+        if (r.action !== 'changed') continue;
+        changes.push({ path: [...location, name], value: r.entry });
+        for (const t of tokensRemoved(entry, r.entry)) removed.add(t);
+        if (!r.tokenLeft) recorded.set(recordKey(file.path, location, name), undefined);
       }
-      return { text: changes.length > 0 ? editor.setMany(text ?? '', changes, doc) : text, servers, removed };
-    }), options.isOurToken);
-  });
+      return { text: changes.length > 0 ? editor.setMany(text ?? '', changes, doc) : text, servers, removed, recorded };
+    }), options.isOurToken));
+  }));
 }
 
 /**
@@ -186,7 +209,8 @@ export function addServer(options: AddServerOptions): Promise<McpReport> {
   const tokenFor = tokenSource(options);
   const spec = 'url' in options ? { url: options.url } : { command: options.command, args: options.args ?? [] };
   const fs = options.fs ?? realFs;
-  return runOnFiles({ ...options, scope: options.scope ?? 'user' }, async (file, explicit) => {
+  const records = recordsOf(options);
+  return records.around(runOnFiles({ ...options, scope: options.scope ?? 'user' }, async (file, explicit) => {
     if (!file.exists && !(explicit && fs.exists(dirname(file.path)))) return report(file, explicit ? 'missing' : undefined);
     const editor = editorFor(file.client.format);
     const shape = file.client.entry;
@@ -197,7 +221,7 @@ export function addServer(options: AddServerOptions): Promise<McpReport> {
       return { ...report(file, 'unchanged'), servers: [{ ...base, outcome: 'skipped', code: 'remote_unsupported', reason: `${file.client.name} does not accept remote (URL) entries` }] };
     }
     const token = await tokenFor(needsToken(fresh, shape, settings.mode));
-    return apply(file, options, editOnce((text) => {
+    return records.after(apply(file, options, editOnce((text) => {
       const path = [...location, options.name];
       const existing = text === undefined ? undefined : editor.getIn(text, path);
       if (existing !== undefined) {
@@ -208,9 +232,10 @@ export function addServer(options: AddServerOptions): Promise<McpReport> {
       return {
         text: editor.setIn(text ?? '', path, r.entry),
         servers: [{ ...base, ...transportField(fresh, shape), outcome: 'added', wiring: r.wiring, holdsToken: r.holdsToken }],
+        recorded: new Map([[recordKey(file.path, location, options.name), r.record]]),
       };
-    }), options.isOurToken);
-  });
+    }), options.isOurToken));
+  }));
 }
 
 /** The servers that now hold a token which will expire (say so on stderr, with the expiry). */
@@ -277,6 +302,8 @@ interface EditResult {
   text: string | undefined;
   servers: ServerReport[];
   removed?: ReadonlySet<string>;
+  /** Records to keep (or, undefined, forget) once the text is written. */
+  recorded?: ReadonlyMap<string, WireRecord | undefined>;
 }
 
 /**
@@ -312,7 +339,36 @@ async function apply(file: ResolvedFile, o: WriteOptions, edit: OnceEdit, isOurT
     isOurToken: ours,
   });
   const status = !r.changed ? 'unchanged' : o.dryRun ? 'would-change' : 'changed';
-  return { ...report(file, status), servers: edit.last().servers, ...(r.before !== undefined ? { before: r.before } : {}), ...(r.after !== undefined ? { after: r.after } : {}), ...(r.backup ? { backup: r.backup } : {}) };
+  const out: FileReport = { ...report(file, status), servers: edit.last().servers, ...(r.before !== undefined ? { before: r.before } : {}), ...(r.after !== undefined ? { after: r.after } : {}), ...(r.backup ? { backup: r.backup } : {}) };
+  if (status === 'changed') written.set(out, edit.last().recorded ?? new Map());
+  return out;
+}
+
+/** The records of the edits each written file report stands for (read by recordsOf's `after`). */
+const written = new WeakMap<FileReport, ReadonlyMap<string, WireRecord | undefined>>();
+
+/**
+ * The record file for one command: read once, and the records of every file actually written saved
+ * once at the end. Saving is best effort: the config files are already written, and a missing record
+ * only makes a later unwire fall back to the tenant's check.
+ */
+function recordsOf(o: { recordPath?: string; launcherPath?: string; dryRun?: boolean }) {
+  const path = o.recordPath ?? recordPathFor(o.launcherPath);
+  let loaded: Promise<Map<string, WireRecord>> | undefined;
+  const pending = new Map<string, WireRecord | undefined>();
+  return {
+    all: () => (loaded ??= loadRecords(path)),
+    async after(report: Promise<FileReport>): Promise<FileReport> {
+      const r = await report;
+      for (const [k, v] of written.get(r) ?? []) pending.set(k, v);
+      return r;
+    },
+    async around(run: Promise<McpReport>): Promise<McpReport> {
+      const r = await run;
+      if (!o.dryRun) await saveRecords(path, pending).catch(() => undefined);
+      return r;
+    },
+  };
 }
 
 /** The token, fetched at most once per command and only when needed. A dry run shows a placeholder. */
@@ -327,7 +383,7 @@ function tokenSource(o: WireClientsOptions): (needed: boolean) => Promise<Secret
   };
 }
 
-type Picker = (names: string[], container: Record<string, unknown>) => string[];
+type Picker = (names: string[], container: Record<string, unknown>, location: string[]) => string[];
 
 /**
  * The parsed value of a text, kept for the last text seen: a command parses a file once to plan and
@@ -353,7 +409,7 @@ async function readTargets(file: ResolvedFile, docs: (text: string) => unknown, 
 /** Every (container, server name) the picker selects, '*' in container paths expanded, with its entry. */
 export function targets(doc: unknown, file: Pick<ResolvedFile, 'containers'>, pick: Picker): Array<{ location: string[]; name: string; entry: unknown }> {
   return expandContainers(doc, file.containers).flatMap(({ location, container }) =>
-    pick(Object.keys(container), container).map((name) => ({ location, name, entry: container[name] })));
+    pick(Object.keys(container), container, location).map((name) => ({ location, name, entry: container[name] })));
 }
 
 export function expandContainers(doc: unknown, patterns: ReadonlyArray<readonly string[]>): Array<{ location: string[]; container: Record<string, unknown> }> {

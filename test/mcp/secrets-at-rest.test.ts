@@ -90,9 +90,10 @@ describe('unwiring everything wired finds tokens under any --env-var', () => {
     await wire('cursor', { mode: 'env', envVar: 'MY_TOK' });
     expect(await readFile(path, 'utf8')).toContain(`"MY_TOK": "${OURS}"`);
 
-    // By name with the default variable, the token under MY_TOK is not found (and not touched).
+    // By name with the default variable, the token under MY_TOK is found too: the tenant's check
+    // recognises it under any variable (issue 9 §16).
     const named = await unwireClients({ ...target(), clients: ['cursor'], server: 'omnispindle', isOurToken, dryRun: true });
-    expect(named.files[0]?.status).toBe('unchanged');
+    expect(named.files[0]?.status).toBe('would-change');
     // Without the tenant's check, nothing can tell MY_TOK holds our token: nothing is picked.
     const blind = await unwireClients({ ...target(), clients: ['cursor'], allWired: true, dryRun: true });
     expect(blind.files[0]?.servers ?? []).toEqual([]);
