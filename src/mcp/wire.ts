@@ -112,7 +112,7 @@ export function transportOf(entry: unknown, shape: EntryShape): Transport | unde
 export function needsToken(entry: unknown, shape: EntryShape, mode: WireMode): boolean {
   const t = transportOf(entry, shape);
   if (t === 'stdio') return mode === 'env';
-  return t === 'remote' && !shape.headersHelper && shape.headers !== undefined;
+  return t === 'remote' && !shape.headersHelper && shape.headers !== undefined && ownAuthSource(entry as Entry) === undefined;
 }
 
 /** A short, non-reversible name for a stored token, kept in the WireRecord. */
@@ -205,8 +205,23 @@ function storedByUs(value: string, envVar: string, isOurToken: ((t: string) => b
   return lenient;
 }
 
-/** Keys by which an entry already authenticates by itself (Codex: a token from an env var of its own). */
-const OWN_AUTH = ['bearer_token_env_var', 'bearer_token'] as const;
+/**
+ * Where a remote entry already gets its Authorization from, if it does by itself — Codex's
+ * `bearer_token_env_var` (a token from an environment variable of Codex's own), `bearer_token`, an
+ * Authorization in `env_http_headers` — described for the warning. Such an entry is left alone: a
+ * second auth source would conflict, and wiring it through exec would mean wrapping the client itself.
+ */
+function ownAuthSource(entry: Entry): string | undefined {
+  const envVar = entry.bearer_token_env_var;
+  if (typeof envVar === 'string') {
+    return `$${envVar}; to give it fresh tokens, start the client as \`omni-auth exec --env-var ${envVar} -- <client>\``;
+  }
+  if (envVar !== undefined) return '"bearer_token_env_var"';
+  if (entry.bearer_token !== undefined) return '"bearer_token"';
+  const envHeaders = entry.env_http_headers;
+  if (isPlainObject(envHeaders) && Object.keys(envHeaders).some((k) => AUTHORIZATION.test(k))) return '"env_http_headers"';
+  return undefined;
+}
 
 function wireRemote(entry: Entry, shape: EntryShape, s: WireSettings): WireOutcome {
   const ours = s.isOurToken ?? looksLikeJwt;
@@ -218,15 +233,8 @@ function wireRemote(entry: Entry, shape: EntryShape, s: WireSettings): WireOutco
     return { action: 'changed', entry: { ...entry, [shape.headersHelper]: headersHelperCommand(s) }, wiring: 'headers-helper', holdsToken: false };
   }
   if (!shape.headers) return skip('remote_unsupported', 'this client does not accept remote (URL) entries; use a stdio bridge');
-  const own = OWN_AUTH.find((k) => entry[k] !== undefined);
-  const envHeaders = entry.env_http_headers;
-  if (own || (isPlainObject(envHeaders) && Object.keys(envHeaders).some((k) => AUTHORIZATION.test(k)))) {
-    const from = own === 'bearer_token_env_var' && typeof entry[own] === 'string' ? `$${entry[own] as string}` : own ? `"${own}"` : '"env_http_headers"';
-    const hint = own === 'bearer_token_env_var' && typeof entry[own] === 'string'
-      ? `; to give it fresh tokens, start the client as \`omni-auth exec --env-var ${entry[own] as string} -- <client>\``
-      : '';
-    return skip('own_auth_source', `the entry already takes its token from ${from}; left as it is (a second Authorization would conflict)${hint}`);
-  }
+  const own = ownAuthSource(entry);
+  if (own) return skip('own_auth_source', `the entry already takes its token from ${own}; left as it is (a second Authorization would conflict)`);
   if (!s.token) return skip('token_required', 'this client stores the token in the entry, and none was given');
   const headers = entry[shape.headers];
   if (headers !== undefined && !isPlainObject(headers)) return skip('unsupported_entry', `"${shape.headers}" is not an object`);
