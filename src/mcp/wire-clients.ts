@@ -386,24 +386,26 @@ function tokenSource(o: WireClientsOptions): (needed: boolean) => Promise<Secret
 type Picker = (names: string[], container: Record<string, unknown>, location: string[]) => string[];
 
 /**
- * The parsed value of a text, kept for the last text seen: a command parses a file once to plan and
- * once more only when the file changed in between. Read-only for callers (entries are copied, never
- * changed in place).
+ * The parsed value of a text, handed over once: the read that picks the targets parses the file, the
+ * edit that follows takes that value (when the text is still the same) and the cache lets go of it —
+ * a big file's value is not kept while it is backed up and written. Read-only for callers (entries
+ * are copied, never changed in place).
  */
-function documents(editor: FormatEditor): (text: string) => unknown {
+function documents(editor: FormatEditor): (text: string, keep?: boolean) => unknown {
   let last: { text: string; doc: unknown } | undefined;
-  return (text) => {
-    if (last?.text !== text) last = { text, doc: parseOrThrow(editor, text) };
-    return last.doc;
+  return (text, keep = false) => {
+    const doc = last?.text === text ? last.doc : parseOrThrow(editor, text);
+    last = keep ? { text, doc } : undefined;
+    return doc;
   };
 }
 
 /** The picked entries of a file as it is now, or undefined when it does not exist. */
-async function readTargets(file: ResolvedFile, docs: (text: string) => unknown, pick: Picker):
+async function readTargets(file: ResolvedFile, docs: (text: string, keep?: boolean) => unknown, pick: Picker):
   Promise<{ targets: Array<{ location: string[]; name: string; entry: unknown }> } | undefined> {
   const read = await readText(file.path);
   if (!read) return undefined;
-  return { targets: targets(docs(read.text), file, pick) };
+  return { targets: targets(docs(read.text, true), file, pick) };
 }
 
 /** Every (container, server name) the picker selects, '*' in container paths expanded, with its entry. */
