@@ -144,3 +144,11 @@ describe('the backup and the "changed under us" re-check', () => {
     expect(await readFile(backupPath(path), 'utf8')).toBe('{"theirs": 1}');
   });
 });
+
+describe('withoutOurTokens on runs that only look like tokens', () => {
+  it('leaves words containing "ey", version numbers and paths alone, and finds a token after them', () => {
+    const text = `key: money.eyes.they\nv: 1.2.3\np: /a/eyJx.y\nt: ${OURS}\nu: they${OURS}\n`;
+    // A token glued to other word characters is one run with them: replaced whole, as before.
+    expect(withoutOurTokens(text, isOurToken)).toBe(`key: money.eyes.they\nv: 1.2.3\np: /a/eyJx.y\nt: ${TOKEN_PLACEHOLDER}\nu: ${TOKEN_PLACEHOLDER}\n`);
+  });
+});
