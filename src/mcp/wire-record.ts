@@ -44,6 +44,9 @@ export async function loadRecords(path: string | undefined): Promise<Map<string,
 /** Applies `changes` (undefined: forget the entry) under a lock, re-reading the file first. */
 export async function saveRecords(path: string | undefined, changes: ReadonlyMap<string, WireRecord | undefined>): Promise<void> {
   if (!path || changes.size === 0) return;
+  // Exec wiring records nothing: forgetting what was never recorded needs no lock and no write.
+  const nothing = (records: Map<string, WireRecord>): boolean => [...changes].every(([k, v]) => v === undefined && !records.has(k));
+  if (nothing(await loadRecords(path))) return;
   await ensurePrivateDir(dirname(path));
   await withFileLock(`${path}.lock`, async () => {
     const records = await loadRecords(path);

@@ -229,3 +229,22 @@ describe('§18 Zed: the older "command": {"path","args","env"} shape', () => {
     expect(await read(path)).toBe(original);
   });
 });
+
+describe('the record of stored tokens', () => {
+  it('holds no token (a digest), is 0600, and exec wiring writes none', async () => {
+    const { stat } = await import('node:fs/promises');
+    const { recordPathFor } = await import('../../src/mcp/wire-record.js');
+    expect(recordPathFor('/h/omni/bin/omni-auth.cjs')).toBe('/h/omni/mcp-wired.json');
+    expect(recordPathFor(LAUNCHER)).toBeUndefined();
+
+    await install(home, 'cursor', 'user', 'realworld/cursor-mcp.json');
+    await wire('cursor', { server: 'omnispindle-plain' });
+    await expect(stat(recordPath)).rejects.toMatchObject({ code: 'ENOENT' });
+
+    await wire('cursor', { server: 'omnispindle-plain', mode: 'env', envVar: 'MY_TOK' });
+    const text = await read(recordPath);
+    expect(text).not.toContain(OURS);
+    expect(text).toContain('"envVar": "MY_TOK"');
+    expect((await stat(recordPath)).mode & 0o777).toBe(0o600);
+  });
+});
