@@ -170,6 +170,13 @@ function wireStdio(entry: Entry, shape: EntryShape, s: WireSettings): WireOutcom
     return skip('foreign_env_value', `"${shape.env}.${s.envVar}" already holds a value of its own, which omni-auth would replace; `
       + `left as it is (remove it, or wire with another --env-var)`);
   }
+  // The client fills the variable itself: Goose's `env_keys` (from its secret store), Codex's
+  // `env_vars` (passed through from its own environment).
+  const fills = FILLED_BY_CLIENT.find((k) => Array.isArray(original[k]) && (original[k] as unknown[]).includes(s.envVar));
+  if (fills) {
+    return skip('foreign_env_value', `"${fills}" already gives the server ${s.envVar} from elsewhere, which omni-auth would replace; `
+      + `left as it is (remove it there, or wire with another --env-var)`);
+  }
 
   if (s.mode === 'env') {
     if (!s.token) return skip('token_required', 'mode env stores a token, and none was given');
@@ -192,6 +199,9 @@ function wireStdio(entry: Entry, shape: EntryShape, s: WireSettings): WireOutcom
   }
   return { action: 'changed', entry: wired, wiring: 'exec', holdsToken: false };
 }
+
+/** Keys listing variables a client sets for a server from its own sources. */
+const FILLED_BY_CLIENT = ['env_keys', 'env_vars'] as const;
 
 /**
  * Whether a value stored under `envVar` is a token omni-auth put there: its digest is the recorded

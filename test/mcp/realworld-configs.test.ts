@@ -108,6 +108,21 @@ describe('§13 a value of the user\'s own under the variable is never overwritte
     expect(await read(path)).toBe(original);
   });
 
+  it('Goose env_keys / Codex env_vars that already give the server the variable: left alone', async () => {
+    const path = await install(home, 'goose', 'user', 'realworld/goose-config.yaml');
+    const text = (await read(path)).replace('    cmd: npx\n    args:\n      - -y\n      - omnispindle@latest\n', '    cmd: npx\n    args:\n      - -y\n      - omnispindle@latest\n    env_keys:\n      - AUTH0_TOKEN\n');
+    await writeFile(path, text);
+    for (const mode of ['env', 'exec']) {
+      expect(outcomes(await wire('goose', { mode }))).toEqual([['omnispindle', 'skipped', 'foreign_env_value']]);
+      expect(await read(path)).toBe(text);
+    }
+    const codex = await install(home, 'codex', 'user', 'realworld/codex-config.toml');
+    const toml = `${await read(codex)}\n[mcp_servers.local]\ncommand = "srv"\nenv_vars = ["AUTH0_TOKEN"]\n`;
+    await writeFile(codex, toml);
+    expect(outcomes(await wire('codex', { server: 'local' }))).toEqual([['local', 'skipped', 'foreign_env_value']]);
+    expect(await read(codex)).toBe(toml);
+  });
+
   it('a token of ours under the variable is refreshed, the user\'s other variables stay', async () => {
     const path = await install(home, 'cursor', 'user', 'realworld/cursor-mcp.json');
     const original = await read(path);
