@@ -84,8 +84,8 @@ async function bindPostLogin(actionIds: string[]): Promise<void> {
 beforeAll(async () => {
   emu = await startEmulator({ settings: { buildMs: 40, deployMs: 30, exchangeRatePerSecond: 1000 } });
   const origin = new URL(emu.domain);
-  globalThis.fetch = ((input: RequestInfo | URL, init?: RequestInit) => {
-    const url = new URL(typeof input === 'string' || input instanceof URL ? String(input) : input.url);
+  globalThis.fetch = ((input: string | URL | Request, init?: RequestInit) => {
+    const url = new URL(typeof input === "string" || input instanceof URL ? String(input) : input.url);
     if (url.protocol === 'https:' && url.host === origin.host) {
       sdkRequests++;
       url.protocol = 'http:';
