@@ -13,6 +13,7 @@ export const MANAGEMENT_SCOPES = [
   'read:clients', 'create:clients', 'update:clients',
   'read:resource_servers', 'create:resource_servers', 'update:resource_servers',
   'read:connections', 'create:connections', 'update:connections',
+  'read:connections_options', 'update:connections_options',
   'read:users',
   'read:attack_protection', 'update:attack_protection',
 ] as const;

@@ -90,6 +90,16 @@ export const NO_ROUTE = answer(404, 'Not Found');
 
 export const NO_CLIENT = answer(404, 'The client does not exist', 'inexistent_client');
 export const NO_RESOURCE_SERVER = answer(404, 'The resource server does not exist', 'inexistent_resource_server');
+/**
+ * "Migrate to Management API Connection Options Scopes": a PATCH of a connection whose body holds
+ * `options` fails without update:connections_options. Status 403 "Forbidden" and the message's start
+ * are quoted in Auth0's community notice "End-of-life Rollout for Allow Connections Management without
+ * Options Scopes"; CHOICE: the message's end and the errorCode (cut off there).
+ */
+export const CONNECTION_OPTIONS_UPDATE_SCOPE = answer(403,
+  'Updating the "options" property requires the "update:connections_options" scope', 'insufficient_scope');
+/** The scopes that show and change a connection's `options` (same page). */
+export const CONNECTION_OPTIONS_SCOPES = { read: 'read:connections_options', update: 'update:connections_options' } as const;
 export const NO_CONNECTION = answer(404, 'The connection does not exist', 'inexistent_connection');
 /** CHOICE: the text and errorCode of a duplicate connection name are not documented; 409 as for other duplicates. */
 export const DUPLICATE_CONNECTION = answer(409, 'A connection with the same name already exists', 'connection_conflict');
