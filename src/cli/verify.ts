@@ -9,7 +9,7 @@
  */
 import { readCache, cacheKeyOf } from '../cache/token-cache.js';
 import { normalizeDomain } from '../config/domain.js';
-import { readSavedSettings, pickSetting, resolveSettings, type SettingsFlags } from '../config/settings.js';
+import { readSavedSettings, pickSetting, resolveSettings, type SavedSettings, type SettingsFlags } from '../config/settings.js';
 import { inspectAccessToken } from '../server/inspect.js';
 import { isTokenError, ServerConfigError } from '../server/errors.js';
 import type { TokenReport } from '../server/check.js';
@@ -61,7 +61,7 @@ async function readStdin(): Promise<string> {
 }
 
 /** The token to check: the argument, stdin (`-`), or the cached token of the configured settings. */
-async function tokenToCheck(arg: string | undefined, flags: VerifyFlags, env: NodeJS.ProcessEnv): Promise<{ token: string; source: VerifyReport['source'] }> {
+async function tokenToCheck(arg: string | undefined, flags: VerifyFlags, env: NodeJS.ProcessEnv, saved: SavedSettings | undefined): Promise<{ token: string; source: VerifyReport['source'] }> {
   if (arg === '-') {
     const token = await readStdin();
     if (!token) throw new UsageError('no_token', 'nothing on stdin to verify', { hint: 'pipe a token: omni-auth token | omni-auth verify -' });
@@ -73,7 +73,7 @@ async function tokenToCheck(arg: string | undefined, flags: VerifyFlags, env: No
   }
   const files = homeContext(env);
   const settingsFlags: SettingsFlags = { ...(flags.domain ? { domain: flags.domain } : {}), ...(flags.clientId ? { clientId: flags.clientId } : {}), ...(flags.scope ? { scope: flags.scope } : {}) };
-  const settings = resolveSettings(settingsFlags, env, await readSavedSettings(files.settings));
+  const settings = resolveSettings(settingsFlags, env, saved);
   const { entries, warning } = await readCache(files.tokens);
   if (warning) warn(warning);
   const cached = entries[cacheKeyOf(settings)];
@@ -93,7 +93,7 @@ export async function verify(arg: string | undefined, flags: VerifyFlags, env: N
     throw new UsageError('settings_missing', `missing setting: ${missing}`, { hint: 'pass the tenant and the API identifier the server expects, or run `omni-auth login` once to save them' });
   }
   const domain = normalizeDomain(domainSetting.value, domainSetting.label);
-  const { token, source } = await tokenToCheck(arg, flags, env);
+  const { token, source } = await tokenToCheck(arg, flags, env, saved);
   const requiredScopes = [...new Set(flags.requireScope ?? [])];
   const requiredPermissions = [...new Set(flags.requirePermission ?? [])];
   const clockTolerance = flags.clockTolerance ?? 0;

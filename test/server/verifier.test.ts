@@ -5,6 +5,7 @@
  */
 import { InsufficientScopeError, InvalidTokenError, ServerError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
 import { requireBearerAuth } from '@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js';
+import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { createSigningKey } from '../../src/emulator/tokens.js';
@@ -154,6 +155,29 @@ describe('createTokenVerifier', () => {
     } finally {
       emu.tenant.signingKey = previous;
     }
+  });
+
+  it('PS256 (Auth0\'s other asymmetric choice) is accepted; RS512 with a valid key is not', async () => {
+    const jwksOf = async (alg: string) => {
+      const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
+      const jwk = { ...(await exportJWK(publicKey)), kid: `k-${alg}`, use: 'sig' };
+      const token = await new SignJWT({ azp: 'c', scope: 'openid' }).setProtectedHeader({ alg, kid: jwk.kid }).setIssuer(emu.issuer).setSubject('s')
+        .setAudience(emu.info().audience).setIssuedAt().setExpirationTime('10m').sign(privateKey);
+      const fetchKeys = async () => new Response(JSON.stringify({ keys: [jwk] }), { status: 200 });
+      return { token, fetchKeys };
+    };
+    const ps = await jwksOf('PS256');
+    expect((await verifier({ jwks: { fetch: ps.fetchKeys } }).verifyAccessToken(ps.token)).extra.sub).toBe('s');
+    const rs512 = await jwksOf('RS512');
+    expect((await refusal(verifier({ jwks: { fetch: rs512.fetchKeys } }), rs512.token)).code).toBe('algorithm_not_allowed');
+  });
+
+  it('concurrent first requests share one JWKS fetch', async () => {
+    let fetches = 0;
+    const v = verifier({ jwks: { fetch: (input, init) => { fetches += 1; return fetch(input, init); } } });
+    const tokens = await Promise.all(Array.from({ length: 8 }, () => signedByTenant(emu)));
+    await Promise.all(tokens.map((t) => v.verifyAccessToken(t)));
+    expect(fetches).toBe(1);
   });
 
   it('refuses a bad configuration when created', () => {
