@@ -84,8 +84,8 @@ export function buildProgram(): Command {
   });
 
   // `omni-auth verify` (issue 12 §2): src/cli/verify.ts, loaded only when it runs.
-  program
-    .command('verify')
+  const verifyCommand = program.command('verify');
+  verifyCommand
     .description('check an access token as a server would (tenant keys, issuer, audience, expiry, scopes, permissions) and say why it would be refused; never prints the token')
     .argument('[token]', 'the token, or - to read it from stdin (default: the cached token)')
     .option('--domain <domain>', 'Auth0 domain (env OMNI_AUTH_DOMAIN; default: the saved settings)')
@@ -96,7 +96,7 @@ export function buildProgram(): Command {
     .option('--require-permission <permission>', 'a permission the server requires in the permissions claim, e.g. tool:echo (repeatable)', (v: string, p?: string[]) => [...(p ?? []), ...v.split(/[\s,]+/).filter(Boolean)])
     .option('--clock-tolerance <seconds>', 'leeway on exp and nbf (default 0)', (v: string) => {
       const n = Number(v);
-      if (!Number.isInteger(n) || n < 0) throw new CommanderError(ExitCode.usage, 'omni-auth.invalidClockTolerance', `--clock-tolerance must be a whole number of seconds, got "${v}"`);
+      if (!Number.isInteger(n) || n < 0) verifyCommand.error(`error: --clock-tolerance must be a whole number of seconds, got "${v}"`, { exitCode: ExitCode.usage, code: 'omni-auth.invalidClockTolerance' });
       return n;
     })
     .option('--json', 'print the report as JSON on stdout')

@@ -151,7 +151,9 @@ describe('omni-auth verify', () => {
     const emptyHome = await tempHome();
     expect((await verify([], undefined, { OMNI_AUTH_HOME: emptyHome })).code).toBe(2);
     expect((await verify(['-'], '')).code).toBe(2);
-    expect((await verify(['--clock-tolerance', 'soon'])).code).toBe(2);
+    const tolerance = await verify(['--clock-tolerance', 'soon']);
+    expect(tolerance.code).toBe(2);
+    expect(tolerance.stderr).toContain('--clock-tolerance must be a whole number');
     const bare = await runCli(['verify'], cleanEnv({ OMNI_AUTH_HOME: emptyHome }));
     expect(bare.code).toBe(2);
     expect(bare.stderr).toContain('settings_missing');
