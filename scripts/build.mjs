@@ -158,3 +158,35 @@ const result = await build({
 const { writeFile } = await import('node:fs/promises');
 await writeFile(join(root, 'dist', 'metafile.json'), JSON.stringify(result.metafile));
 await chmod(outfile, 0o755);
+
+/**
+ * `omni-auth/server` (package.json `exports["./server"]`): src/server as its own ES module,
+ * dist/server.js, for MCP servers. Its packages (jose; the MCP SDK's error classes, imported on
+ * first refusal) stay imports, resolved from the user's node_modules so the SDK's `instanceof`
+ * checks see the same classes. Its import graph goes to dist/server-metafile.json (test/server/
+ * isolation.test.ts checks it reaches nothing of the CLI) and its declarations to dist/types/server/.
+ */
+async function buildServer() {
+  const server = await build({
+    entryPoints: [join(root, 'src/server/index.ts')],
+    outfile: join(root, 'dist', 'server.js'),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    metafile: true,
+    logLevel: 'warning',
+  });
+  await writeFile(join(root, 'dist', 'server-metafile.json'), JSON.stringify(server.metafile));
+  const { default: ts } = await import('typescript');
+  const program = ts.createProgram([join(root, 'src/server/index.ts')], {
+    declaration: true, emitDeclarationOnly: true, rootDir: join(root, 'src'), outDir: join(root, 'dist', 'types'),
+    target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    strict: true, skipLibCheck: true, types: ['node'],
+  });
+  const emitted = program.emit();
+  const problems = ts.getPreEmitDiagnostics(program).concat(emitted.diagnostics);
+  if (problems.length > 0) throw new Error(ts.formatDiagnostics(problems, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => '\n' }));
+}
+await buildServer();

@@ -83,6 +83,28 @@ export function buildProgram(): Command {
     process.exitCode = await runStatus(opts);
   });
 
+  // `omni-auth verify` (issue 12 §2): src/cli/verify.ts, loaded only when it runs.
+  const verifyCommand = program.command('verify');
+  verifyCommand
+    .description('check an access token as a server would (tenant keys, issuer, audience, expiry, scopes, permissions) and say why it would be refused; never prints the token')
+    .argument('[token]', 'the token, or - to read it from stdin (default: the cached token)')
+    .option('--domain <domain>', 'Auth0 domain (env OMNI_AUTH_DOMAIN; default: the saved settings)')
+    .option('--audience <id>', 'the API identifier the server expects (env OMNI_AUTH_AUDIENCE; default: the saved settings)')
+    .option('--client-id <id>', 'with the cached token: the application it was obtained for')
+    .option('--scope <scopes>', 'with the cached token: the scopes it was requested with')
+    .option('--require-scope <scope>', 'a scope the server requires, in scope or permissions (repeatable)', (v: string, p?: string[]) => [...(p ?? []), ...v.split(/[\s,]+/).filter(Boolean)])
+    .option('--require-permission <permission>', 'a permission the server requires in the permissions claim, e.g. tool:echo (repeatable)', (v: string, p?: string[]) => [...(p ?? []), ...v.split(/[\s,]+/).filter(Boolean)])
+    .option('--clock-tolerance <seconds>', 'leeway on exp and nbf (default 0)', (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0) verifyCommand.error(`error: --clock-tolerance must be a whole number of seconds, got "${v}"`, { exitCode: ExitCode.usage, code: 'omni-auth.invalidClockTolerance' });
+      return n;
+    })
+    .option('--json', 'print the report as JSON on stdout')
+    .action(async (token: string | undefined, opts: import('./verify.js').VerifyFlags) => {
+      const { runVerify } = await import('./verify.js');
+      process.exitCode = await runVerify(token, opts);
+    });
+
   program
     .command('logout')
     .description('delete cached tokens (revoking refresh tokens), restore the MCP client entries omni-auth wired; with --forget-key also the machine key')
