@@ -44,7 +44,8 @@ function pageHeaders(formTarget?: string): Record<string, string> {
     'Content-Security-Policy': `default-src 'none'; style-src 'unsafe-inline'; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`,
     'X-Frame-Options': 'DENY',
     'X-Content-Type-Options': 'nosniff',
-    'Referrer-Policy': 'no-referrer',
+    // same-origin, not no-referrer: with no-referrer a browser sends `Origin: null` on the form's POST.
+    'Referrer-Policy': 'same-origin',
   };
 }
 
@@ -173,7 +174,8 @@ function foreignOrigin(req: EmulatorRequest): boolean {
   }
 }
 
-async function finish(tenant: Tenant, client: Client, api: ResourceServer, tx: AuthTransaction, user: User): Promise<EmulatorReply> {
+/** The sign-in is done: the transaction is spent, the code goes to the callback. */
+function finish(tenant: Tenant, tx: AuthTransaction, user: User): EmulatorReply {
   tenant.authTransactions.delete(tx.id);
   const code = issueCode(tenant, tx, user, tx.auth_time!);
   return redirect(tx.redirect_uri, { code, state: tx.state });
@@ -206,7 +208,7 @@ async function submit(tenant: Tenant, req: EmulatorRequest): Promise<EmulatorRep
     if (consent !== 'accept') return back('access_denied', 'User did not authorize the request');
     if (user.blocked) return back(SIGNIN_BLOCKED.error, SIGNIN_BLOCKED.description);
     tenant.userGrants.add(`${user.user_id} ${client.client_id} ${api.identifier}`);
-    return finish(tenant, client, api, tx, user);
+    return finish(tenant, tx, user);
   }
 
   const email = field(req.body, 'email') ?? '';
@@ -226,7 +228,7 @@ async function submit(tenant: Tenant, req: EmulatorRequest): Promise<EmulatorRep
   if (needsConsent(tenant, client, api, tx, user.user_id)) {
     return page(200, consentPage({ tx: tx.id, clientName: client.name, audience: api.identifier, scopes: splitScope(tx.scope) }), tx.redirect_uri);
   }
-  return finish(tenant, client, api, tx, user);
+  return finish(tenant, tx, user);
 }
 
 export function authorizeHandler(tenant: Tenant): Handler {
