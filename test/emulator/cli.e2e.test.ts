@@ -7,8 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { generateMachineKey } from '../../src/identity/keys.js';
 import { SUBJECT_TOKEN_TYPE, mintLocalToken } from '../../src/identity/local-token.js';
 import { packageRoot } from '../../src/util/package-root.js';
+import type { EmulatorInfo } from '../../src/emulator/index.js';
 import { MACHINE, TOKEN_EXCHANGE } from './helpers.js';
-import { signInOnPage } from './signin-helpers.js';
+import { fromInfo, registerCallback, signInOnPage } from './signin-helpers.js';
 
 const CLI = join(packageRoot(), 'dist', 'omni-auth.cjs');
 
@@ -68,8 +69,10 @@ describe('omni-auth emulator', () => {
       createInterface({ input: child.stdout }).once('line', resolve);
       void exited.then((code) => reject(new Error(`exited ${code} before printing: ${stderr}`)));
     });
-    const info = JSON.parse(firstLine) as { domain: string; client_id: string; audience: string; identity: string };
+    const info = JSON.parse(firstLine) as EmulatorInfo;
     expect(info.identity).toBe('person');
+    // The helpers work on a child-process emulator too.
+    await registerCallback(fromInfo(info), 'http://127.0.0.1:41999/callback');
     // The provisioned callback (port 8765) is registered; nothing needs to listen there to get the code.
     const url = new URL(`${info.domain}/authorize`);
     const params = {

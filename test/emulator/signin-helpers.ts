@@ -7,9 +7,19 @@
  *   await registerCallback(emu, `http://127.0.0.1:${port}/callback`);
  *   const done = await signInOnPage(authorizeUrl, { email, password });
  *   // done.location: the redirect_uri with ?code=…&state=… (or ?error=…&error_description=…)
+ *
+ * For an emulator in a child process, wrap its JSON line: `registerCallback(fromInfo(info), uri)`.
  */
-import type { Emulator } from '../../src/emulator/index.js';
+import type { Emulator, EmulatorInfo } from '../../src/emulator/index.js';
 import { api, managementToken } from './helpers.js';
+
+/**
+ * An emulator run as a child process (`omni-auth emulator`, its JSON line parsed) as the helpers
+ * here and in helpers.ts take it: they use only `domain`, `issuer` and `info()`.
+ */
+export function fromInfo(info: EmulatorInfo): Emulator {
+  return { domain: info.domain, issuer: info.issuer, info: () => info } as unknown as Emulator;
+}
 
 /** Adds `uri` to the client's Allowed Callback URLs (default: the CLI client) through the Management API. */
 export async function registerCallback(emu: Emulator, uri: string, clientId = emu.info().client_id): Promise<void> {

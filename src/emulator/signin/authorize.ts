@@ -49,7 +49,11 @@ function pageHeaders(formTarget?: string): Record<string, string> {
   };
 }
 
-const originOf = (uri: string): string => new URL(uri).origin;
+/** A CSP source for the callback: its origin, or its scheme for a custom-scheme (native app) callback. */
+function originOf(uri: string): string {
+  const url = new URL(uri);
+  return url.origin !== 'null' ? url.origin : url.protocol;
+}
 
 function page(status: number, html: string, redirectUri?: string): EmulatorReply {
   return { status, html, headers: pageHeaders(redirectUri ? originOf(redirectUri) : undefined) };
