@@ -31,10 +31,17 @@ export function buildProgram(): Command {
     .command('emulator')
     .description('run a local Auth0 tenant emulator on loopback (prints one JSON line, runs until SIGINT/SIGTERM)')
     .option('--port <n>', 'port to listen on (default: a free port)', parsePort)
-    .option('--provisioned', 'deploy the Action, create the profile, enable token exchange and consent skipping')
-    .action(async (opts: { port?: number; provisioned?: boolean }) => {
-      const { runEmulator } = await import('./emulator.js');
-      await runEmulator(opts);
+    .option('--provisioned', 'deploy the Action, create the profile, enable token exchange, consent skipping and browser sign-in')
+    .option('--identity <policy>', 'with --provisioned: the Action\'s IDENTITY secret, person|machine|both (default both)')
+    .option('--user <email:password>', 'create a person in Username-Password-Authentication who can sign in on /authorize (repeatable; throw-away passwords only)', (v: string, prev: unknown) => [...((prev as string[] | undefined) ?? []), v])
+    .action(async (opts: { port?: number; provisioned?: boolean; identity?: string; user?: string[] }) => {
+      const { runEmulator, parseEmulatorUser, parseIdentity } = await import('./emulator.js');
+      await runEmulator({
+        ...(opts.port !== undefined ? { port: opts.port } : {}),
+        ...(opts.provisioned !== undefined ? { provisioned: opts.provisioned } : {}),
+        ...(opts.identity !== undefined ? { identity: parseIdentity(opts.identity) } : {}),
+        ...(opts.user !== undefined ? { user: opts.user.reduce<{ email: string; password: string }[]>((all, v) => parseEmulatorUser(v, all), []) } : {}),
+      });
     });
 
   addWireOptions(addSettingsOptions(

@@ -104,6 +104,10 @@ export const NO_CONNECTION = answer(404, 'The connection does not exist', 'inexi
 /** CHOICE: the text and errorCode of a duplicate connection name are not documented; 409 as for other duplicates. */
 export const DUPLICATE_CONNECTION = answer(409, 'A connection with the same name already exists', 'connection_conflict');
 export const NO_USER = answer(404, 'The user does not exist.', 'inexistent_user');
+/** `POST /api/v2/users` with an email (or username, user_id) already used in the connection: Auth0's answer. */
+export const USER_EXISTS = answer(409, 'The user already exists.', 'auth0_idp_error');
+/** CHOICE: `POST /api/v2/users` naming a connection the tenant does not have (400; text ours). */
+export const USER_CONNECTION_MISSING = answer(400, 'The connection does not exist.', 'inexistent_connection');
 /** CHOICE: text and missing errorCode for Actions and profiles are not known. */
 export const NO_ACTION = answer(404, 'The action does not exist.');
 export const NO_PROFILE = answer(404, 'The token exchange profile does not exist.');
