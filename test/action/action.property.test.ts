@@ -27,7 +27,7 @@ beforeAll(async () => {
 
 async function decide(subjectToken: unknown): Promise<string> {
   const fake = createFakeApi();
-  const event = createEvent({ subjectToken: '' });
+  const event = createEvent({ subjectToken: '', secrets: { IDENTITY: 'machine' } });
   (event.transaction as Record<string, unknown>).subject_token = subjectToken;
   await handler(event as CteEvent, fake.api);
   const outcome = fake.outcome();
