@@ -557,7 +557,10 @@ async function verifyBinding(jose, api, binding, kid, config) {
   if (!header || !unverified) throw new InvalidToken("the binding's ID token is not a JWT");
   if (header.alg !== ID_TOKEN_ALG) throw new InvalidToken(`the binding's ID token must be signed with ${ID_TOKEN_ALG}`);
   if (typeof header.kid !== 'string' || header.kid === '') throw new InvalidToken("the binding's ID token names no signing key (kid)");
-  if (!isNumericDate(unverified.iat)) throw new InvalidToken("the binding's ID token has no iat");
+  if (!isNumericDate(unverified.iat) || unverified.iat < 0) throw new InvalidToken("the binding's ID token has no iat");
+  // Judged before the signature too: a genuine ID token never has one, and jose gets a sane date.
+  const now = Math.floor(Date.now() / 1000);
+  if (unverified.iat > now + ID_TOKEN_MAX_FUTURE_SECONDS) throw new InvalidToken("the binding's ID token is issued in the future");
 
   const issuer = config.issuers[0];
   let keys = await tenantKeys(api, issuer, false);
@@ -582,8 +585,6 @@ async function verifyBinding(jose, api, binding, kid, config) {
     throw new InvalidToken('the binding was not made for this machine key (nonce)');
   }
   if (typeof sub !== 'string' || sub === '' || sub.length > MAX_SUB_LENGTH) throw new InvalidToken("the binding's ID token has no valid sub");
-  const now = Math.floor(Date.now() / 1000);
-  if (iat > now + ID_TOKEN_MAX_FUTURE_SECONDS) throw new InvalidToken("the binding's ID token is issued in the future");
   if (iat + config.maxAgeSeconds <= now) throw new Denied('access_denied', EXPIRED_REASON);
   return sub;
 }

@@ -512,6 +512,13 @@ describe('the forgery battery: every bad binding is rejectInvalidSubjectToken', 
     await expectForgery(await bind(key, { claims: { iat: nowSeconds() + 120, exp: nowSeconds() + 7200 } }), /issued in the future/);
   });
 
+  it.each([
+    ['a huge iat', 1e20],
+    ['a negative iat', -1e20],
+  ])('%s is a forgery (rejected and counted), not a server fault', async (_name, iat) => {
+    await expectForgery(await bind(key, { claims: { iat } }), /issued in the future|has no iat/);
+  });
+
   it('an ID token whose exp is not after its iat', async () => {
     const iat = nowSeconds() - 100;
     await expectForgery(await bind(key, { claims: { iat, exp: iat } }), /expires before it was issued/);
