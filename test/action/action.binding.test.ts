@@ -6,7 +6,7 @@ import { loadActionWith } from './action-module.js';
 import { DAY, FakeTenant, PERSON, bindingFor, bindingNonce, boundToken, idToken, newSalt, rsaKey, type Binding, type SigningKey } from './binding.js';
 import { CACHE_LIMITS, createEvent, createFakeApi, FakeCache } from './fake-api.js';
 import { expectDenied, expectNoLeak, expectRejected, runAction, type Run } from './run.js';
-import { CLIENT_ID, encodeSegment, expectedUsername, keyPairs, nowSeconds } from './tokens.js';
+import { CLIENT_ID, encodeSegment, expectedUsername, goodClaims, goodHeader, keyPairs, nowSeconds, signRaw } from './tokens.js';
 
 /**
  * Person-bound machine keys, the Action's side (CONTRACTS-10 §6): the IDENTITY policy, the binding's
@@ -149,6 +149,33 @@ describe('the IDENTITY policy', () => {
     const token = await boundToken(other, tenant.issuer, await bind(key));
     expect((await exchange(token, { cache })).result.kind).toBe('reject');
     expect(cache.get('omni-auth:jti')).toBeUndefined();
+  });
+});
+
+describe('a good binding rescues nothing: the local token is judged first', () => {
+  it('a good binding in a token signed by another key than its header’s', async () => {
+    const stranger = (await keyPairs()).ES256;
+    const binding = await bind();
+    const token = await signRaw(goodHeader(key), { ...goodClaims(key), aud: tenant.issuer, binding }, stranger.privateKey);
+    expectRejected(await exchange(token), /signature is invalid/, token);
+    expect(tenant.hits).toBe(0);
+  });
+
+  it('a good binding in an expired local token', async () => {
+    const now = nowSeconds();
+    const token = await boundToken(key, tenant.issuer, await bind(), { iat: now - 200, nbf: now - 200, exp: now - 100 });
+    expectRejected(await exchange(token), /expired/, token);
+  });
+
+  it('a good binding in a local token for another tenant (aud)', async () => {
+    const token = await boundToken(key, tenant.issuer, await bind(), { aud: 'https://evil.example.com/' });
+    expectRejected(await exchange(token), /aud/, token);
+  });
+
+  it('with several ISSUER values, the first is the bindings’ issuer (the local token may name any)', async () => {
+    const token = await boundToken(key, tenant.issuer, await bind(), { aud: 'https://login.example.com/' });
+    const run = await exchange(token, { secrets: secrets({ ISSUER: `${tenant.issuer}, https://login.example.com/` }) });
+    expect(run.result).toEqual({ kind: 'setUserById', userId: PERSON });
   });
 });
 
