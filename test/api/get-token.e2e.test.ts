@@ -152,6 +152,21 @@ describe('getToken() from a consumer project (the package by name)', () => {
   });
 });
 
+describe('from CommonJS (require of the ES module, Node ≥ 20.19)', () => {
+  it('require(\'omni-auth\') gives the same getToken, the same token', async () => {
+    const home = await freshHome();
+    const token = await cliToken(home);
+    const cjs = await consumer.write('get-token.cjs', `
+      const { createHash } = require('node:crypto');
+      const { getToken } = require('omni-auth');
+      getToken(JSON.parse(process.argv[2])).then((t) => console.log(JSON.stringify({ subject: t.subject, sha256: createHash('sha256').update(t.accessToken).digest('hex') })));
+    `);
+    const r = await run(process.execPath, [cjs, JSON.stringify({ ...settingsOptions(), home: home.files.home })], { PATH: process.env.PATH ?? '', HOME: consumer.dir }, consumer.dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ subject: subOf(token), sha256: sha256(token) });
+  });
+});
+
 describe('typed errors, with the codes of `omni-auth token`', () => {
   it('no settings: settings_missing, exit code 2, an OmniAuthError by class and by the guard', async () => {
     const home = await freshHome();
