@@ -19,7 +19,7 @@
 #   IDENTITY          who tokens are for (secret IDENTITY): person (only keys a person bound with
 #                     `omni-auth login --browser`), machine (every key is its own user) or both. Unset:
 #                     a new Action gets person; an Action deployed without IDENTITY keeps working as
-#                     it does (machine); one with it keeps its value — as `omni-auth setup --identity`
+#                     it does (machine); one with it keeps its value — as `omni-auth setup` does
 #
 # Auth0 never shows secret values, so the code ends with marker lines, the same as `omni-auth setup`
 # writes: `// omni-auth:allowed-keys=…` (the allow-list, only when there is one; thumbprints are
@@ -73,9 +73,9 @@ else
   [ "$keys" != "?" ] || die "the Action $ACTION_NAME ($id) has an ALLOWED_KEYS secret whose value cannot be read back (Auth0 never shows secret values, and its code records none): set ALLOWED_KEYS to the thumbprints to keep, or ALLOWED_KEYS= to accept any key"
 fi
 
-# The identity policy: IDENTITY when set; else none for a new Action (person), machine for one
-# deployed without the secret (it predates the policy), the marker's value for one with it — and "?"
-# when the Action has the secret and no marker records it: then it must be given.
+# The identity policy: IDENTITY when set; else person for a new Action (or one never deployed),
+# machine for one deployed without the secret (it predates the policy), the marker's value for one
+# with it — and "?" when the Action has the secret and no marker records it: then it must be given.
 case "${IDENTITY-}" in
   person|machine|both) identity="$IDENTITY" ;;
   "")
@@ -86,7 +86,7 @@ case "${IDENTITY-}" in
       identity="$(jq -r --arg marker "$MARKER" '
         ((.secrets // []) | map(.name) | index("IDENTITY") != null) as $has
         | ([(.code // "") | capture($marker)] | .[0].identity // "") as $recorded
-        | if ($has | not) then "machine"
+        | if ($has | not) then (if .deployed_version.deployed == true then "machine" else "person" end)
           elif ($recorded | test("^(person|machine|both)$")) then $recorded
           else "?" end' <<<"$current")"
       [ "$identity" != "?" ] || die "the Action $ACTION_NAME ($id) has an IDENTITY secret whose value cannot be read back (Auth0 never shows secret values, and its code records none): set IDENTITY to person, machine or both"

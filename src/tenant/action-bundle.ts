@@ -107,13 +107,14 @@ export function deployedAllowedKeys(action: ActionRecord | undefined): string[] 
 
 /**
  * The IDENTITY policy the tenant's Action runs with, as far as it can be known: undefined when there
- * is no Action (a new one gets `person`); `machine` when it has no IDENTITY secret (deployed before
- * the policy existed, it makes every key its own user — and keeps doing so); the marker's value; and
- * `unknown` when it has an IDENTITY secret no marker records (set by hand in the Dashboard).
+ * is no Action, or one without the secret that was never deployed (nothing ran it: like a new one, it
+ * gets `person`); `machine` when a deployed Action has no IDENTITY secret (deployed before the policy
+ * existed, it makes every key its own user — and keeps doing so); the marker's value; and `unknown`
+ * when it has an IDENTITY secret no marker records (set by hand in the Dashboard).
  */
 export function deployedIdentity(action: ActionRecord | undefined): IdentityPolicy | 'unknown' | undefined {
   if (!action) return undefined;
-  if (!(action.secrets ?? []).some((s) => s.name === 'IDENTITY')) return 'machine';
+  if (!(action.secrets ?? []).some((s) => s.name === 'IDENTITY')) return action.deployed_version?.deployed === true ? 'machine' : undefined;
   return markerIdentity(action.code) ?? 'unknown';
 }
 

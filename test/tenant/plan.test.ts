@@ -353,6 +353,14 @@ describe('the identity policy (IDENTITY) is kept unless --identity is given; a n
     expect(after.steps.map((x) => x.change)).toEqual(Array(6).fill('unchanged'));
   });
 
+  it('an Action without IDENTITY that was never deployed (nothing ran it) is treated as new: person', () => {
+    const draft = liveAction({ code: SOURCE, secrets: [{ name: 'CONNECTION' }, { name: 'ISSUER' }], deployed_version: undefined, all_changes_deployed: false });
+    expect(deployedIdentity(draft)).toBeUndefined();
+    const plan = planSetup(done({ action: draft }), INPUTS);
+    expect(plan.identity).toEqual({ policy: 'person', from: 'new' });
+    expect(plan.steps[2]).toMatchObject({ change: 'update', fields: ['secrets'] });
+  });
+
   it.each(['person', 'machine', 'both'] as const)('a deployed %s is kept by a run without the flag (nothing to change)', (policy) => {
     const plan = planSetup(done({ action: deployedAs(policy) }), INPUTS);
     expect(plan.identity).toEqual({ policy, from: 'tenant' });
