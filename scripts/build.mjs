@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * Builds the single-file CLI, dist/omni-auth.cjs (`npm run build`).
+ * Builds the single-file CLI, dist/omni-auth.cjs, and the library, dist/index.js + dist/index.d.ts
+ * (`import { getToken } from 'omni-auth'`; see `buildLibrary` at the end) — `npm run build`.
  *
  * Start-up is dominated by V8 parsing the bundle, and most of it is code only some commands run: the
  * HTTP client (undici, ~1 MB) and the YAML/TOML editors of the MCP configs. Those packages go into the
@@ -9,9 +10,12 @@
  * path therefore parses little more than itself.
  */
 import { build } from 'esbuild';
-import { chmod, readFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import zlib, { brotliCompressSync } from 'node:zlib';
-import { dirname, join } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -190,3 +194,87 @@ async function buildServer() {
   if (problems.length > 0) throw new Error(ts.formatDiagnostics(problems, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => '\n' }));
 }
 await buildServer();
+
+/**
+ * The library: an ES module for `import { getToken } from 'omni-auth'` (package.json `exports`), built
+ * from src/index.ts apart from the CLI — the CLI bundle above never imports it, so its warm path is
+ * untouched. Code splitting keeps the library's own warm path (a cache hit) as light as the CLI's:
+ * the exchange code, the HTTP client and jose are chunks under dist/lib/, loaded by the dynamic
+ * imports the sources already have. CommonJS dependencies (undici) `require` Node's built-ins: each
+ * file gets a `require` of its own.
+ */
+async function buildLibrary() {
+  await rm(join(root, 'dist', 'lib'), { recursive: true, force: true });
+  await build({
+    entryPoints: { index: join(root, 'src/index.ts') },
+    outdir: join(root, 'dist'),
+    bundle: true,
+    splitting: true,
+    chunkNames: 'lib/[name]-[hash]',
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    mainFields: ['module', 'main'],
+    logLevel: 'warning',
+    define: { __OMNI_AUTH_VERSION__: JSON.stringify(version) },
+    banner: { js: "import { createRequire as __omniCreateRequire } from 'node:module';\nconst require = __omniCreateRequire(import.meta.url);" },
+    plugins: [cjsNamedExportsPlugin],
+  });
+  await buildDeclarations();
+}
+
+/**
+ * A CommonJS package reached by a dynamic `import()` becomes, with code splitting, a chunk that
+ * exports only `default`: `const { Agent } = await import('undici')` would find nothing. Such a
+ * package is imported through a small ES module that names its exports (read at build time).
+ */
+const CJS_PACKAGES = ['undici'];
+const cjsNamedExportsPlugin = {
+  name: 'cjs-named-exports',
+  setup(b) {
+    const filter = new RegExp(`^(${CJS_PACKAGES.map((p) => p.replace(/[/@.]/g, '\\$&')).join('|')})$`);
+    b.onResolve({ filter }, (args) => (args.namespace === 'cjs-named' ? undefined : { path: args.path, namespace: 'cjs-named' }));
+    b.onLoad({ filter: /.*/, namespace: 'cjs-named' }, async (args) => {
+      const names = Object.keys(await import(args.path)).filter((n) => n !== 'default' && IDENTIFIER.test(n));
+      return {
+        contents: [`import * as __m from ${JSON.stringify(args.path)};`, 'export default __m.default ?? __m;', ...names.map((n) => `export const ${n} = __m.${n};`)].join('\n'),
+        loader: 'js',
+        resolveDir: root,
+      };
+    });
+  },
+};
+
+/**
+ * dist/index.d.ts from TypeScript's declaration emit (tsconfig.lib.json), with the declaration files it
+ * imports (relative `from './x.js'`), at the same relative paths under dist/ — and nothing else.
+ */
+async function buildDeclarations() {
+  const out = await mkdtemp(join(tmpdir(), 'omni-auth-dts-'));
+  try {
+    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+    execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.lib.json'), '--declarationDir', out], { stdio: 'inherit' });
+    const seen = new Set();
+    const queue = ['index.d.ts'];
+    while (queue.length > 0) {
+      const file = queue.pop();
+      if (seen.has(file)) continue;
+      seen.add(file);
+      const text = await readFile(join(out, file), 'utf8');
+      for (const [, spec] of text.matchAll(/\bfrom\s+['"](\.{1,2}\/[^'"]+)\.js['"]/g)) {
+        queue.push(posix.normalize(posix.join(posix.dirname(file), `${spec}.d.ts`)));
+      }
+      for (const [, spec] of text.matchAll(/\bimport\(\s*['"](\.{1,2}\/[^'"]+)\.js['"]\s*\)/g)) {
+        queue.push(posix.normalize(posix.join(posix.dirname(file), `${spec}.d.ts`)));
+      }
+    }
+    for (const file of seen) {
+      await mkdir(dirname(join(root, 'dist', file)), { recursive: true });
+      await copyFile(join(out, file), join(root, 'dist', file));
+    }
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+}
+
+await buildLibrary();
