@@ -71,3 +71,10 @@ export function tenantUnusable(host: string, what: string, exitCode: ExitCode = 
     hint: 'check the domain, the network or proxy; the tenant\'s discovery document is at <domain>/.well-known/openid-configuration',
   });
 }
+
+export function browserUnavailable(): OmniAuthError {
+  return new OmniAuthError('binding_required', 'this machine key must be bound to a person, and no browser could be opened here to sign in', {
+    exitCode: ExitCode.refused,
+    hint: `run \`${SIGNIN_COMMAND}\` in a terminal (or with --no-browser on a headless machine), then start this again`,
+  });
+}

@@ -7,7 +7,7 @@
 import type { Readable } from 'node:stream';
 import type { Secret } from '../util/secret.js';
 import { openBrowser as systemBrowser } from './browser.js';
-import { signinTimeout } from './errors.js';
+import { browserUnavailable, signinTimeout } from './errors.js';
 import { listenLoopback, type Loopback } from './loopback.js';
 import { parsePasted, readPastedLine } from './paste.js';
 import { authorizationRequest, checkCallback, discover, redeem, type SignInTokens } from './protocol.js';
@@ -39,6 +39,11 @@ export interface SignInOptions {
   /** Lines for the person (stderr). Never given a secret. */
   say: (line: string) => void;
   env: NodeJS.ProcessEnv;
+  /**
+   * When no browser starts and nothing can be pasted: fail at once (`exec` under an MCP client, where
+   * nobody reads the URL) instead of waiting for someone to open the URL by hand.
+   */
+  failWithoutBrowser?: boolean;
   /** Replaces the system browser (tests). Resolves to whether a browser started. */
   openBrowser?: (url: string) => Promise<boolean>;
 }
@@ -72,6 +77,7 @@ export async function signIn(o: SignInOptions): Promise<SignInTokens> {
     let opened = false;
     if (o.mode === 'browser') {
       opened = await (o.openBrowser ?? ((url: string) => systemBrowser(url, o.env)))(req.url.href);
+      if (!opened && o.failWithoutBrowser && !o.input) throw browserUnavailable();
       o.say(opened ? `Waiting for the sign-in (up to ${o.timeoutSeconds} s)…` : 'Could not open a browser: open the address above yourself.');
     }
     if (o.input && (o.mode === 'paste' || !opened)) {
