@@ -34,9 +34,10 @@ export function readPastedLine(input: Readable, signal?: AbortSignal): Promise<s
   return new Promise((resolve) => {
     const rl = createInterface({ input, terminal: false });
     const done = (line: string | undefined) => {
-      rl.close();
-      signal?.removeEventListener('abort', onAbort);
+      // Settled first: close() emits 'close' at once, which would settle it with undefined.
       resolve(line);
+      signal?.removeEventListener('abort', onAbort);
+      rl.close();
     };
     const onAbort = () => done(undefined);
     signal?.addEventListener('abort', onAbort, { once: true });
