@@ -50,7 +50,10 @@ export async function runLogin(flags: LoginFlags): Promise<number> {
   info(`  token    ${describeExpiry(result.token.expires_at)}${result.token.refresh_token ? ', renewable' : ''}`);
   if (result.source === 'browser') {
     info(`  bound    this machine key to ${result.user.sub ?? 'you'}: later exchanges get your tokens, no browser needed`);
-    if (result.boundAt !== undefined) info(`           until the tenant's maximum age (by default ${describeExpiry(bindingExpiresAt({ bound_at: result.boundAt }))})`);
+    if (result.boundAt !== undefined) {
+      const until = describeExpiry(bindingExpiresAt({ bound_at: result.boundAt })).replace(/^expires /, '');
+      info(`           until ${until} ${dim('(the default 30-day maximum age; the tenant\'s Action may set another)')}`);
+    }
   }
   info(`  settings saved to ${ctx.files.settings}`);
   if (!report) return 0;

@@ -38,6 +38,9 @@ export function readPastedLine(input: Readable, signal?: AbortSignal): Promise<s
       resolve(line);
       signal?.removeEventListener('abort', onAbort);
       rl.close();
+      // A paused pipe or terminal still holds the event loop: let the process end when its work does.
+      input.pause();
+      (input as Readable & { unref?: () => void }).unref?.();
     };
     const onAbort = () => done(undefined);
     signal?.addEventListener('abort', onAbort, { once: true });
