@@ -76,7 +76,7 @@ export async function acquireToken(req: TokenRequest, now: () => number): Promis
       const machine = machineInfo();
       // The person this key is bound to (one browser sign-in, src/identity/binding.ts), when there is a
       // binding for this tenant and application made with this very key.
-      const found = await findBinding(files.home, settings.issuer, settings.clientId, thumbprint);
+      const found = await findBinding(files.home, settings.issuer, settings.clientId, thumbprint, req.warn);
       const binding = found ? { id_token: found.id_token, salt: found.salt } : undefined;
       response = await exchangeToken({
         domain: settings.domain,

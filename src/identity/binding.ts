@@ -18,8 +18,11 @@ import { UsageError } from '../util/errors.js';
 export const BINDING_NONCE_PREFIX = 'omni-auth-bind/v1:';
 /** The default maximum age of a binding; the Action's BINDING_MAX_AGE_DAYS secret may say otherwise. */
 export const DEFAULT_BINDING_MAX_AGE_DAYS = 30;
-/** A local token stays ≤ 8192 characters: an ID token larger than this would not fit beside the rest. */
-export const MAX_ID_TOKEN_LENGTH = 6144;
+/**
+ * A local token stays ≤ 8192 characters, and its payload is base64url (4/3 larger): an ID token longer
+ * than this would not fit beside the key, the machine names and the signature.
+ */
+export const MAX_ID_TOKEN_LENGTH = 5120;
 
 const VERSION = 1;
 
@@ -112,8 +115,9 @@ export async function readBindings(home: string): Promise<BindingsRead> {
  * The binding for (issuer, client) made with the key `thumbprint`, or undefined. A binding made with
  * another key is ignored: it is useless with this one (the Action would refuse it).
  */
-export async function findBinding(home: string, issuer: string, clientId: string, thumbprint: string): Promise<Binding | undefined> {
-  const { bindings } = await readBindings(home);
+export async function findBinding(home: string, issuer: string, clientId: string, thumbprint: string, warn?: (message: string) => void): Promise<Binding | undefined> {
+  const { bindings, warning } = await readBindings(home);
+  if (warning) warn?.(warning);
   const b = bindings[bindingKey(issuer, clientId)];
   return b && b.thumbprint === thumbprint ? b : undefined;
 }

@@ -28,3 +28,14 @@ describe('the binding claim', () => {
     await expect(mintLocalToken({ ...key, audience: 'https://t/', clientId: 'c', machine, binding: { id_token: huge, salt: 'AAAAAAAAAAAAAAAAAAAAAA' } })).rejects.toThrow(/8192/);
   });
 });
+
+describe('the largest binding bindings.json accepts', () => {
+  it('still makes a local token of at most 8192 characters, with long machine names', async () => {
+    const { MAX_ID_TOKEN_LENGTH } = await import('../../src/identity/binding.js');
+    const key = await generateMachineKey();
+    const longest = `a.${'b'.repeat(MAX_ID_TOKEN_LENGTH - 4)}.c`;
+    const names = { host: 'h'.repeat(64), user: 'u'.repeat(32), platform: 'linux' };
+    const token = await mintLocalToken({ ...key, audience: 'https://tenant-name.eu.auth0.com/', clientId: 'c'.repeat(32), machine: names, binding: { id_token: longest, salt: 'AAAAAAAAAAAAAAAAAAAAAA' } });
+    expect(token.length).toBeLessThanOrEqual(MAX_LOCAL_TOKEN_LENGTH);
+  });
+});
