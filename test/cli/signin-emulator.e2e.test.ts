@@ -113,9 +113,12 @@ describe.skipIf(!READY)('browser login on the emulator, person policy, the real 
     const idToken = (Object.values(JSON.parse(await readFile(join(a.h, 'bindings.json'), 'utf8')).bindings)[0] as { id_token: string }).id_token;
 
     await rm(join(a.h, 'tokens.json'));
-    const token = await runCli(['token'], a.env({ BROWSER: '/nonexistent' }));
+    const token = await runCli(['token'], a.env({ BROWSER: '/nonexistent', OMNI_AUTH_NO_BROWSER: '1' }));
     expect(token.code, token.stderr).toBe(0);
     expect(decodeJwt(token.stdout.trim()).sub).toBe(personId);
+    const status = JSON.parse((await runCli(['status', '--json'], a.env())).stdout) as { binding: Record<string, unknown> };
+    expect(status.binding).toMatchObject({ present: true, sub: personId, expired: false });
+    expect(JSON.stringify(status)).not.toContain(idToken);
 
     const b = await home();
     const other = await runCli(['token'], b.env());
