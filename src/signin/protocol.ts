@@ -45,17 +45,18 @@ export interface Discovered {
 export async function discover(tenant: Tenant): Promise<Discovered> {
   const issuer = new URL(tenant.issuer);
   const options = { [oauth.allowInsecureRequests]: insecureOk(issuer) };
+  let as: oauth.AuthorizationServer;
   try {
-    const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, options));
-    if (!as.authorization_endpoint || !as.token_endpoint || !as.jwks_uri) throw new Error('the discovery document lacks authorization_endpoint, token_endpoint or jwks_uri');
-    return { as, host: issuer.host };
+    as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, options));
   } catch (e) {
-    if (e instanceof oauth.OperationProcessingError || e instanceof TypeError || e instanceof Error) {
-      const unreachable = e instanceof TypeError || !(e instanceof oauth.OperationProcessingError);
-      throw tenantUnusable(issuer.host, `${unreachable ? 'its discovery document could not be fetched' : 'its discovery document is unusable'} (${e.message})`);
-    }
-    throw e;
+    const why = e instanceof Error ? e.message : String(e);
+    throw e instanceof oauth.OperationProcessingError
+      ? tenantUnusable(issuer.host, `its discovery document is unusable (${why})`)
+      : tenantUnusable(issuer.host, `its discovery document could not be fetched (${why})`);
   }
+  const missing = (['authorization_endpoint', 'token_endpoint', 'jwks_uri'] as const).filter((k) => typeof as[k] !== 'string');
+  if (missing.length > 0) throw tenantUnusable(issuer.host, `its discovery document has no ${missing.join(', ')}`);
+  return { as, host: issuer.host };
 }
 
 export async function authorizationRequest(d: Discovered, tenant: Tenant, p: { redirectUri: string; scope: string; audience: string; nonce: string }): Promise<AuthorizationRequest> {

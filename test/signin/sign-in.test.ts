@@ -195,3 +195,12 @@ describe('signIn --no-browser (paste-back)', () => {
     }
   });
 });
+
+describe('signIn: the tenant', () => {
+  it('an unreachable tenant is signin_unavailable (exit 4), before any port is taken', async () => {
+    const port = await freePort();
+    const e = await failure(signIn({ ...(await options()), issuer: `http://127.0.0.1:${port}/` }));
+    expect(e.code).toBe('signin_unavailable');
+    expect(e.exitCode).toBe(4);
+  });
+});
