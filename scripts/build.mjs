@@ -99,7 +99,8 @@ const builtinPlugin = {
 
 /**
  * Our own code that the warm `token` never runs — the emulator (`emulator`, `demo`), tenant
- * provisioning (`setup`, `doctor`) and the MCP config editors (`login`, `logout`, `mcp`) — each
+ * provisioning (`setup`, `doctor`), the MCP config editors (`login`, `logout`, `mcp`) and the browser
+ * sign-in (`login --browser`) — each
  * reached from src/cli through one index module, is compiled on first use like the packages above. It carries
  * its own copies of the small shared modules; errors are recognised by shape (util/errors.ts), not by
  * class identity, so that is safe.
@@ -108,6 +109,8 @@ const LAZY_SUBTREES = {
   'src/emulator/index.ts': /[\\/]emulator[\\/]index\.js$/,
   'src/tenant/index.ts': /[\\/]tenant[\\/]index\.js$/,
   'src/mcp/index.ts': /[\\/]mcp[\\/]index\.js$/,
+  // Browser sign-in (`login --browser`, a seamless `login` or `exec`), with oauth4webapi inside it.
+  'src/signin/index.ts': /[\\/]signin[\\/]index\.js$/,
 };
 
 async function lazySubtree(entry) {

@@ -9,11 +9,13 @@ import type { SettingsFlags } from '../config/settings.js';
 import { addSettingsOptions } from './context.js';
 import { doctorOptions, setupOptions } from './admin-options.js';
 import type { DoctorFlags } from './doctor.js';
+import type { ExecFlags } from './exec.js';
 import type { LoginFlags } from './login.js';
 import type { AddFlags, UnwireFlags } from './mcp.js';
 import { addClientOption, addWireOptions, addWiringOptions, parseEnvVar, DEFAULT_TOKEN_VAR, type TargetFlags, type WireFlags } from './mcp-options.js';
 import type { SetupFlags } from './setup.js';
 import { printError } from './output.js';
+import { DEFAULT_CALLBACK_PORT, DEFAULT_SIGNIN_TIMEOUT, parseCallbackPort, parseTimeout } from './signin.js';
 import { parseFormat, parseMinTtl, type TokenFormat } from './token.js';
 
 declare const __OMNI_AUTH_VERSION__: string | undefined;
@@ -49,6 +51,10 @@ export function buildProgram(): Command {
       .command('login')
       .description('get a token for this machine (exchange), cache it, save the settings, and route MCP clients through omni-auth')
       .option('--no-write', 'do not write MCP client configs')
+      .option('--browser', 'sign in in the browser (authorization code + PKCE): get your own tokens and bind this machine key to you')
+      .option('--no-browser', 'sign in without opening a browser: print the URL, then paste back the address the browser ended on (or the code)')
+      .option('--callback-port <n>', 'the loopback port of the sign-in callback, http://127.0.0.1:<n>/callback', parseCallbackPort, DEFAULT_CALLBACK_PORT)
+      .option('--timeout <seconds>', 'how long to wait for the browser sign-in', parseTimeout, DEFAULT_SIGNIN_TIMEOUT)
       .option('--dry-run', 'request no token and write nothing: print on stderr a diff of what would change in each MCP client config'),
   )).action(async (opts: LoginFlags) => {
     const { runLogin } = await import('./login.js');
@@ -72,9 +78,12 @@ export function buildProgram(): Command {
       .description('run a command with a fresh token in an environment variable (no token stored anywhere)')
       .option('--env-var <name>', 'the variable that receives the token', 'AUTH0_TOKEN')
       .option('--min-ttl <seconds>', 'minimum remaining lifetime of a cached token', parseMinTtl, 300)
+      .option('--no-browser', 'never open the browser sign-in when the tenant wants a person (also OMNI_AUTH_NO_BROWSER=1)')
+      .option('--callback-port <n>', 'the loopback port of the browser sign-in callback', parseCallbackPort, DEFAULT_CALLBACK_PORT)
+      .option('--signin-timeout <seconds>', 'how long to wait for the browser sign-in before failing', parseTimeout, DEFAULT_SIGNIN_TIMEOUT)
       .argument('<command...>', 'the command and its arguments, after --')
       .passThroughOptions(),
-  ).action(async (command: string[], opts: SettingsFlags & { envVar: string; minTtl: number }) => {
+  ).action(async (command: string[], opts: ExecFlags) => {
     const { runExec } = await import('./exec.js');
     process.exitCode = await runExec(command, opts);
   });
@@ -115,7 +124,7 @@ export function buildProgram(): Command {
   program
     .command('logout')
     .description('delete cached tokens (revoking refresh tokens), restore the MCP client entries omni-auth wired; with --forget-key also the machine key')
-    .option('--forget-key', 'also delete the machine key (the next login creates a new Auth0 user)')
+    .option('--forget-key', 'also delete the machine key and its bindings to people (the next login creates a new Auth0 user)')
     .option('--keep-mcp', 'leave the MCP client configs as they are')
     .action(async (opts: { forgetKey?: boolean; keepMcp?: boolean }) => {
       const { runLogout } = await import('./logout.js');
