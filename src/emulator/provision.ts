@@ -8,6 +8,7 @@
  * `Username-Password-Authentication` enabled for browser sign-in) and the API.
  */
 import { OmniAuthError } from '../util/errors.js';
+import { desiredAction } from '../tenant/action-bundle.js';
 import { buildStatus, createAction, deployAction } from './management/actions.js';
 import { patchClient } from './management/clients.js';
 import { connectionByName, createConnection, setConnectionClients } from './management/connections.js';
@@ -69,17 +70,16 @@ function steps(tenant: Tenant, action: { code: string; dependencies: { name: str
   const machines = connectionByName(tenant, MACHINES_CONNECTION.name) ?? createConnection(tenant, structuredClone(MACHINES_CONNECTION));
   setConnectionClients(tenant, machines.id, [{ client_id: tenant.seed.cliClientId, status: true }]);
   tenant.seed.connection = machines.name;
+  // Exactly what `omni-auth setup` deploys (secrets and the marker lines that record them, since
+  // Auth0 hides secret values), so a later `setup` against this tenant reads its policy back.
+  const desired = desiredAction(action, tenant.issuer, tenant.seed.connection, [], o.identity);
   const created = createAction(tenant, {
     name: o.actionName,
     supported_triggers: [{ ...CTE_TRIGGER }],
-    code: action.code,
+    code: desired.code,
     runtime: DEFAULT_ACTION_RUNTIME,
     dependencies: action.dependencies,
-    secrets: [
-      { name: 'ISSUER', value: tenant.issuer },
-      { name: 'CONNECTION', value: tenant.seed.connection },
-      { name: 'IDENTITY', value: o.identity },
-    ],
+    secrets: desired.secrets,
   }, { instant: true });
   if (buildStatus(tenant, created) === 'failed') {
     throw new OmniAuthError('emulator.provisionBuildFailed', `the Action did not build: ${created.build_error}`, {

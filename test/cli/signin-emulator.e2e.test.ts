@@ -1,10 +1,11 @@
 /**
- * Issue 10 as it will be checked, on the emulator (branch h-p-emu) with the project's Action
- * (branch h-p-action) under IDENTITY=person: the built CLI waits on its loopback callback while the
- * person signs in on the emulator's page — in headless chromium when installed (playwright-core),
- * else with plain HTTP (signInOnPage). BROWSER is a script that writes the authorize URL to a file:
- * that is how the test learns it. Then, with the cache emptied and no browser, `token` is the
- * person's; another home's unbound key is refused; a blocked person is refused.
+ * Issue 10 as it will be checked, on the emulator with the project's Action under IDENTITY=person:
+ * the built CLI waits on its loopback callback while the person signs in on the emulator's page in
+ * headless Chromium (playwright-core; `.ci/run` installs Debian's chromium and makes its absence a
+ * failure — elsewhere the page is driven with plain HTTP). BROWSER is a script that writes the
+ * authorize URL to a file: that is how the test learns it. Then, with the cache emptied and no
+ * browser, `token` and `getToken()` from a small Node program are the person's; another home's
+ * unbound key is refused; a blocked person is refused.
  */
 import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -12,14 +13,17 @@ import { readFile, rm, writeFile, chmod } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { decodeJwt } from 'jose';
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { packageRoot } from '../../src/util/package-root.js';
 import { freePort } from '../signin/fake-tenant.js';
 import { allStderr, allStdout, CLI, cleanEnv, expectNoSecretOnStderr, runCli, runMark, tempHome } from './run-cli.js';
 
-const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
+import { browserAvailable, launchBrowser } from '../browser/helpers.js';
+import { consumerProject, type Consumer } from '../api/helpers.js';
+
+/** Headless chromium (Debian's package; `.ci/run` installs it and makes its absence a failure). */
+const REAL_BROWSER = browserAvailable();
 /**
  * The emulator's sign-in (/authorize, users, blocking) and its test helpers arrive with branch h-p-emu;
  * until then this file skips. Loaded by path so it compiles without them.
@@ -36,6 +40,7 @@ let helpers: SigninHelpers;
 const PERSON = { email: 'pat@example.com', password: 'pat-password-1', name: 'Pat Person' };
 let emu: Emulator;
 let personId: string;
+let consumer: Consumer;
 
 beforeAll(async () => {
   if (!READY) return;
@@ -43,9 +48,11 @@ beforeAll(async () => {
   const options = { provisioned: true, identity: 'person' };
   emu = await startEmulator(options as Parameters<typeof startEmulator>[0]);
   personId = (await helpers.createPerson(emu, PERSON)).user_id;
+  consumer = await consumerProject();
 });
 afterAll(async () => {
   await emu?.close();
+  await consumer?.cleanup();
 });
 
 async function home() {
@@ -91,10 +98,10 @@ describe.skipIf(!READY)('browser login on the emulator, person policy, the real 
     await helpers.registerCallback(emu, `http://127.0.0.1:${port}/callback`);
     const login = start(['login', '--browser', '--no-write', '--callback-port', String(port)], a.env());
     const url = await waitForUrl(a.urlFile);
-    if (CHROMIUM) {
-      const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    if (REAL_BROWSER) {
+      const browser = await launchBrowser();
       try {
-        const page = await browser.newPage();
+        const page = await browser.page();
         await page.goto(url);
         await page.fill('#email', PERSON.email);
         await page.fill('#password', PERSON.password);
@@ -119,6 +126,23 @@ describe.skipIf(!READY)('browser login on the emulator, person policy, the real 
     const status = JSON.parse((await runCli(['status', '--json'], a.env())).stdout) as { binding: Record<string, unknown> };
     expect(status.binding).toMatchObject({ present: true, sub: personId, expired: false });
     expect(JSON.stringify(status)).not.toContain(idToken);
+
+    // getToken() from a small Node program (the package by name), in the same home, with no cache:
+    // the same person.
+    await rm(join(a.h, 'tokens.json'));
+    const script = await consumer.write('who.mjs', `import { getToken } from 'omni-auth';
+const t = await getToken();
+console.log(JSON.stringify({ subject: t.subject, sub: JSON.parse(Buffer.from(t.accessToken.split('.')[1], 'base64url')).sub }));`);
+    const program = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [script], { env: a.env({ OMNI_AUTH_NO_BROWSER: '1' }), cwd: consumer.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      child.on('close', (code) => resolve({ code, stdout: out, stderr: err }));
+    });
+    expect(program.code, program.stderr).toBe(0);
+    expect(JSON.parse(program.stdout)).toEqual({ subject: personId, sub: personId });
 
     const b = await home();
     const other = await runCli(['token'], b.env());

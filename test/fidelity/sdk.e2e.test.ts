@@ -100,7 +100,7 @@ beforeAll(async () => {
   home = await freshHome();
   const { management } = emu.info();
   const admin = { OMNI_AUTH_HOME: home, AUTH0_MGMT_CLIENT_ID: management.client_id, AUTH0_MGMT_CLIENT_SECRET: management.client_secret };
-  const setup = await cli(['setup', ...settingsFlags()], admin);
+  const setup = await cli(['setup', ...settingsFlags(), '--identity', 'both'], admin);
   expect(setup.code, setup.stderr).toBe(0);
   const login = await cli(['login', '--no-write'], { OMNI_AUTH_HOME: home });
   expect(login.code, login.stderr).toBe(0);

@@ -22,7 +22,7 @@ const env = (): Record<string, string> => ({
   AUTH0_MGMT_CLIENT_ID: emu.info().management.client_id,
   AUTH0_MGMT_CLIENT_SECRET: emu.info().management.client_secret,
 });
-const setupArgs = (): string[] => ['setup', '--domain', emu.domain, '--audience', emu.info().audience];
+const setupArgs = (): string[] => ['setup', '--domain', emu.domain, '--audience', emu.info().audience, '--identity', 'both'];
 
 /** Takes `scope` out of the seeded application's Management API grant (an admin unticking it). */
 function revoke(scope: string): void {
