@@ -64,10 +64,11 @@ export function buildProgram(): Command {
       .command('exec')
       .description('run a command with a fresh token in an environment variable (no token stored anywhere)')
       .option('--env-var <name>', 'the variable that receives the token', 'AUTH0_TOKEN')
+      .option('--token-file-var <name>', 'the variable naming the token file kept fresh while the command runs (default AUTH0_TOKEN_FILE)')
       .option('--min-ttl <seconds>', 'minimum remaining lifetime of a cached token', parseMinTtl, 300)
       .argument('<command...>', 'the command and its arguments, after --')
       .passThroughOptions(),
-  ).action(async (command: string[], opts: SettingsFlags & { envVar: string; minTtl: number }) => {
+  ).action(async (command: string[], opts: SettingsFlags & { envVar: string; minTtl: number; tokenFileVar?: string }) => {
     const { runExec } = await import('./exec.js');
     process.exitCode = await runExec(command, opts);
   });
