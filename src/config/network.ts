@@ -28,11 +28,16 @@ export interface NetworkConfig {
   caFiles: CaFile[];
 }
 
-/** `--ca-file` as the command line gave it (set by the CLI's settings options, src/cli/context.ts). */
-let caFileFlag: string | undefined;
+/**
+ * `--ca-file` as the command line gave it (set by the CLI's settings options, src/cli/context.ts). Kept
+ * on globalThis under a registered symbol, not in a module variable: the build compiles some subtrees
+ * (src/tenant) lazily into their own bundle, which would get a copy of this module of its own.
+ */
+const CA_FILE_FLAG = Symbol.for('omni-auth.network.caFileFlag');
+const store = globalThis as { [CA_FILE_FLAG]?: string };
 
 export function setCaFileFlag(path: string | undefined): void {
-  caFileFlag = path === undefined || path.trim() === '' ? undefined : path;
+  store[CA_FILE_FLAG] = path === undefined || path.trim() === '' ? undefined : path;
 }
 
 const envValue = (env: NodeJS.ProcessEnv, ...names: string[]): string | undefined => {
@@ -43,7 +48,7 @@ const envValue = (env: NodeJS.ProcessEnv, ...names: string[]): string | undefine
   return undefined;
 };
 
-export function networkConfig(env: NodeJS.ProcessEnv = process.env, flag: string | undefined = caFileFlag): NetworkConfig {
+export function networkConfig(env: NodeJS.ProcessEnv = process.env, flag: string | undefined = store[CA_FILE_FLAG]): NetworkConfig {
   const caFiles: CaFile[] = [];
   const extra = envValue(env, 'NODE_EXTRA_CA_CERTS');
   if (extra) caFiles.push({ path: extra, source: 'NODE_EXTRA_CA_CERTS' });
