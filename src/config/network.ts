@@ -68,9 +68,19 @@ export function networkConfig(env: NodeJS.ProcessEnv = process.env, flag: string
   };
 }
 
-/** True when a request needs more than the platform's defaults (a proxy or an extra CA). */
+/**
+ * NODE_EXTRA_CA_CERTS as it was when this module was first evaluated — in the CLI, at start-up, when
+ * Node itself read it into its default trust store (the global fetch's).
+ */
+const STARTUP_EXTRA_CA = process.env.NODE_EXTRA_CA_CERTS?.trim() || undefined;
+
+/**
+ * True when a request needs more than the global fetch gives (a proxy, or a CA Node did not load at
+ * start-up): then only `dispatcher()` does it right.
+ */
 export const isCustomNetwork = (c: NetworkConfig): boolean =>
-  c.httpProxy !== undefined || c.httpsProxy !== undefined || c.caFiles.length > 0;
+  c.httpProxy !== undefined || c.httpsProxy !== undefined
+  || c.caFiles.some((f) => !(f.source === 'NODE_EXTRA_CA_CERTS' && f.path === STARTUP_EXTRA_CA));
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
