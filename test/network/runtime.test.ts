@@ -93,6 +93,31 @@ describe('read at run time', () => {
   });
 });
 
+describe('the Management API client', () => {
+  it('goes through HTTP_PROXY like every other request (its token and its calls)', async () => {
+    const { startEmulator } = await import('../../src/emulator/index.js');
+    const { ManagementClient } = await import('../../src/tenant/management-client.js');
+    const { Secret } = await import('../../src/util/secret.js');
+    const emu = await startEmulator();
+    try {
+      process.env.HTTP_PROXY = proxy.url;
+      const mark = proxy.seen.length;
+      const info = emu.info();
+      const mc = await ManagementClient.connect({
+        domain: info.domain,
+        credentials: { kind: 'client', clientId: info.management.client_id, clientSecret: new Secret(info.management.client_secret) },
+      });
+      const apis = await mc.get<{ identifier: string }[]>('/resource-servers');
+      expect(apis.map((a) => a.identifier)).toContain(info.audience);
+      const seen = proxy.seen.slice(mark);
+      expect(seen.length).toBeGreaterThanOrEqual(2);
+      expect(seen.every((s) => s.hostname === '127.0.0.1' && s.port === emu.port)).toBe(true);
+    } finally {
+      await emu.close();
+    }
+  });
+});
+
 describe('networkConfig', () => {
   it('--ca-file wins over OMNI_AUTH_CA_FILE; NODE_EXTRA_CA_CERTS is added as well (never instead)', () => {
     const env = { NODE_EXTRA_CA_CERTS: '/a.pem', OMNI_AUTH_CA_FILE: '/b.pem' };
