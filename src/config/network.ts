@@ -96,12 +96,16 @@ export async function readExtraCas(config: NetworkConfig): Promise<string[]> {
     try {
       text = await readFile(path, 'utf8');
     } catch (e) {
+      // Node itself only warns about an unreadable NODE_EXTRA_CA_CERTS and goes on: so do we (a stale
+      // variable must not stop every request). The files given to omni-auth itself are strict.
+      if (source === 'NODE_EXTRA_CA_CERTS') continue;
       const code = (e as NodeJS.ErrnoException).code ?? 'unreadable';
       throw new UsageError('ca_file_unreadable', `cannot read the CA file ${path} (${source}): ${code}`, {
         hint: `${source} must name a readable PEM file of CA certificates`,
       });
     }
     const certs = text.match(PEM_CERT);
+    if (!certs && source === 'NODE_EXTRA_CA_CERTS') continue;
     if (!certs) {
       throw new UsageError('ca_file_invalid', `the CA file ${path} (${source}) holds no PEM certificate`, {
         hint: 'give a PEM file ("-----BEGIN CERTIFICATE-----" blocks), e.g. your proxy\'s root CA exported as PEM',
@@ -110,6 +114,27 @@ export async function readExtraCas(config: NetworkConfig): Promise<string[]> {
     out.push(...certs);
   }
   return out;
+}
+
+/**
+ * The proxy URLs, checked: one that does not parse, or is not http:// or https://, is a usage error
+ * naming the variable (never the URL, which may hold credentials).
+ */
+export function checkProxies(config: NetworkConfig): void {
+  for (const [uri, names] of [[config.httpsProxy, 'HTTPS_PROXY/https_proxy'], [config.httpProxy, 'HTTP_PROXY/http_proxy']] as const) {
+    if (uri === undefined) continue;
+    let ok = false;
+    try {
+      ok = ['http:', 'https:'].includes(new URL(uri).protocol);
+    } catch {
+      ok = false;
+    }
+    if (!ok) {
+      throw new UsageError('invalid_proxy', `${names} is not an http:// or https:// proxy URL`, {
+        hint: `set it to the proxy's URL, e.g. http://proxy.example.com:3128 (credentials as http://user:password@host:port), or unset it`,
+      });
+    }
+  }
 }
 
 /** A proxy URL as it may be shown: without a user name or password. */

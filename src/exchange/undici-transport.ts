@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import { isCustomNetwork, networkConfig, readExtraCas, type NetworkConfig } from '../config/network.js';
+import { checkProxies, isCustomNetwork, networkConfig, readExtraCas, type NetworkConfig } from '../config/network.js';
 import type { Transport } from './transport.js';
 
 /**
@@ -43,6 +43,7 @@ export function dispatcher(options: DispatcherOptions = {}): Promise<Dispatcher>
 }
 
 async function build(config: NetworkConfig, timeout: number): Promise<Dispatcher> {
+  checkProxies(config);
   const extra = await readExtraCas(config);
   const { EnvHttpProxyAgent } = await import('undici');
   const { rootCertificates } = await import('node:tls');

@@ -4,6 +4,7 @@
  * that starts omni-auth without the variable Node would have read at start-up. Also the shared
  * `dispatcher()` / `networkFetch()` that other modules (the proxy's upstream, JWKS) build on.
  */
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { describeNetwork, networkConfig, redactProxy, setCaFileFlag } from '../../src/config/network.js';
 import { getJson, DEFAULT_TIMEOUTS } from '../../src/exchange/http.js';
@@ -115,6 +116,26 @@ describe('the Management API client', () => {
     } finally {
       await emu.close();
     }
+  });
+});
+
+describe('bad settings', () => {
+  it('a proxy URL that is not one: invalid_proxy naming the variable, never the URL (it may hold a password)', async () => {
+    process.env.HTTPS_PROXY = 'socks5://user:p4ssw0rd@proxy:1080';
+    const e = await discovery().catch((x: unknown) => x);
+    expect(isOmniAuthError(e) && e.code).toBe('invalid_proxy');
+    expect((e as Error).message).toContain('HTTPS_PROXY');
+    expect(JSON.stringify({ m: (e as Error).message, h: (e as { hint?: string }).hint })).not.toContain('p4ssw0rd');
+  });
+
+  it('an unreadable NODE_EXTRA_CA_CERTS is ignored, as Node does; an unreadable OMNI_AUTH_CA_FILE is refused', async () => {
+    process.env.NODE_EXTRA_CA_CERTS = join(secure.ca.dir, 'gone.pem');
+    setCaFileFlag(secure.ca.caFile);
+    expect((await discovery()).status).toBe(200);
+    setCaFileFlag(undefined);
+    process.env.OMNI_AUTH_CA_FILE = join(secure.ca.dir, 'gone.pem');
+    const e = await discovery().catch((x: unknown) => x);
+    expect(isOmniAuthError(e) && e.code).toBe('ca_file_unreadable');
   });
 });
 
