@@ -13,9 +13,8 @@ import { getToken } from '../broker/get-token.js';
 import type { SettingsFlags } from '../config/settings.js';
 import { OmniAuthError, UsageError } from '../util/errors.js';
 import { KEY_ENV } from '../identity/key-store.js';
-import { tenantContext, type TenantContext } from './context.js';
-import type { CachedToken } from '../cache/token-cache.js';
-import { DEFAULT_TOKEN_FILE_VAR, TokenFile } from '../exec/token-file.js';
+import { tenantContext } from './context.js';
+import { openExecTokenFile } from '../exec/token-file.js';
 import { warn } from './output.js';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -59,7 +58,10 @@ export async function runExec(command: string[], flags: SettingsFlags & { envVar
   const { token } = await getToken({ ...ctx, minTtl: flags.minTtl, warn });
 
   // Issue 11 §3: $AUTH0_TOKEN_FILE, kept fresh while the child runs (src/exec/token-file.ts).
-  const tokenFile = await openTokenFile(ctx, token, flags);
+  const tokenFile = await openExecTokenFile(flags.tokenFileVar, {
+    env: ctx.env, home: ctx.files.home, token, minTtl: flags.minTtl, warn,
+    renew: async (minTtl) => (await getToken({ ...ctx, minTtl, warn })).token,
+  });
   const env = { ...childEnv(process.env, flags.envVar, token.access_token), ...tokenFile.env };
   const child = spawn(file, args, { stdio: 'inherit', env });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
@@ -87,21 +89,6 @@ export async function runExec(command: string[], flags: SettingsFlags & { envVar
       resolve(code ?? 1);
     });
   });
-}
-
-/** The token file and the variable naming it (src/exec/token-file.ts); `close()` removes both file and directory. */
-async function openTokenFile(ctx: TenantContext, token: CachedToken, flags: { minTtl: number; tokenFileVar?: string }): Promise<{ env: Record<string, string>; close(): void }> {
-  const name = flags.tokenFileVar ?? DEFAULT_TOKEN_FILE_VAR;
-  if (!ENV_NAME.test(name)) {
-    throw new UsageError('invalid_env_var', `--token-file-var "${name}" is not a valid environment variable name`, {
-      hint: 'use letters, digits and _ (not starting with a digit), e.g. --token-file-var MCP_TOKEN_FILE',
-    });
-  }
-  const file = await TokenFile.open({
-    env: ctx.env, home: ctx.files.home, token, minTtl: flags.minTtl, warn,
-    renew: async (minTtl) => (await getToken({ ...ctx, minTtl, warn })).token,
-  });
-  return { env: file.envFor(name), close: () => file.close() };
 }
 
 function signalNumber(signal: NodeJS.Signals): number | undefined {

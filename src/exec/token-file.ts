@@ -16,7 +16,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import type { CachedToken } from '../cache/token-cache.js';
 import { ensurePrivateDir, writeFileAtomic } from '../util/atomic-write.js';
-import { OmniAuthError } from '../util/errors.js';
+import { OmniAuthError, UsageError } from '../util/errors.js';
 
 export const DEFAULT_TOKEN_FILE_VAR = 'AUTH0_TOKEN_FILE';
 export const TOKEN_FILE_NAME = 'token';
@@ -151,6 +151,23 @@ export class TokenFile {
       this.schedule(Math.max(MIN_DELAY_MS, Math.min(RETRY_MAX_MS, leftMs / 2)));
     }
   }
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * `exec`'s one call: checks the variable's name (`--token-file-var`, default AUTH0_TOKEN_FILE), opens
+ * the file, and returns the child's extra environment and the clean-up (synchronous, for exit paths).
+ */
+export async function openExecTokenFile(variable: string | undefined, options: TokenFileOptions): Promise<{ env: Record<string, string>; close(): void }> {
+  const name = variable ?? DEFAULT_TOKEN_FILE_VAR;
+  if (!ENV_NAME.test(name)) {
+    throw new UsageError('invalid_env_var', `--token-file-var "${name}" is not a valid environment variable name`, {
+      hint: 'use letters, digits and _ (not starting with a digit), e.g. --token-file-var MCP_TOKEN_FILE',
+    });
+  }
+  const file = await TokenFile.open(options);
+  return { env: file.envFor(name), close: () => file.close() };
 }
 
 /** Removes the directories of execs that are gone (killed before they could clean up). */
