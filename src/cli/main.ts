@@ -77,6 +77,7 @@ export function buildProgram(): Command {
       .command('exec')
       .description('run a command with a fresh token in an environment variable (no token stored anywhere)')
       .option('--env-var <name>', 'the variable that receives the token', 'AUTH0_TOKEN')
+      .option('--token-file-var <name>', 'the variable naming the token file kept fresh while the command runs (default AUTH0_TOKEN_FILE)')
       .option('--min-ttl <seconds>', 'minimum remaining lifetime of a cached token', parseMinTtl, 300)
       .option('--no-browser', 'never open the browser sign-in when the tenant wants a person (also OMNI_AUTH_NO_BROWSER=1)')
       .option('--callback-port <n>', 'the loopback port of the browser sign-in callback', parseCallbackPort, DEFAULT_CALLBACK_PORT)

@@ -100,7 +100,9 @@ export async function verify(arg: string | undefined, flags: VerifyFlags, env: N
 
   let report: TokenReport & { issuer: string; jwksUri: string };
   try {
-    report = await inspectAccessToken(token, { domain, audience: audienceSetting.value, requiredScopes, requiredPermissions, clockTolerance });
+    // Issue 11 §4: the JWKS through the proxy / extra CAs (src/exchange/undici-transport.ts).
+    const jwks = { fetch: await (await import('../exchange/undici-transport.js')).networkFetch() };
+    report = await inspectAccessToken(token, { domain, audience: audienceSetting.value, requiredScopes, requiredPermissions, clockTolerance, jwks });
   } catch (e) {
     if (isTokenError(e) && e.code === 'jwks_unavailable') {
       throw new OmniAuthError('jwks_unavailable', e.message, { exitCode: ExitCode.unreachable, hint: e.hint ?? 'check the network, then try again' });

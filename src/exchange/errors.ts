@@ -277,7 +277,13 @@ const NETWORK: Record<NetworkReason, { says: string; transient: boolean; hint: s
   // A name that does not resolve is nearly always a typo: retrying would only delay the answer.
   dns: { says: 'the host name does not resolve', transient: false, hint: 'check the domain (e.g. tenant.eu.auth0.com) and DNS' },
   // A certificate problem does not cure itself; the usual cause is a TLS-intercepting proxy.
-  tls: { says: 'the TLS connection failed', transient: false, hint: 'behind a TLS-inspecting proxy, give Node its CA with NODE_EXTRA_CA_CERTS=/path/to/ca.pem' },
+  tls: {
+    says: 'the TLS connection failed: the server\'s certificate is not trusted or does not match',
+    transient: false,
+    hint: 'behind a TLS-inspecting proxy or with a private CA, give omni-auth that CA (PEM): --ca-file /path/to/ca.pem, '
+      + 'OMNI_AUTH_CA_FILE=/path/to/ca.pem or NODE_EXTRA_CA_CERTS=/path/to/ca.pem (added to the system roots, read at run time); '
+      + 'run omni-auth doctor to see the proxy and CAs in use',
+  },
   network: { says: 'the request failed', transient: true, hint: 'check the network or proxy, then try again' },
 };
 

@@ -269,7 +269,9 @@ describe('doctor after setup (the built CLI)', () => {
     expect(await exchangeCount(emu)).toBe(before + 1);
     expect(human.code, human.stderr).toBe(0);
     expect(human.stdout).toBe('');
-    const lines = human.stderr.trim().split('\n');
+    // The network line (issue 11 §4) reports, it is not a check.
+    expect(human.stderr).toMatch(/^- network\s+proxy: /m);
+    const lines = human.stderr.trim().split('\n').filter((l) => !l.startsWith('- network'));
     expect(lines.slice(0, -1).every((l) => l.startsWith('✓ '))).toBe(true);
     expect(lines).toHaveLength(14);
     expect(human.stderr).toMatch(/✓ identity policy\s+both: a key bound to a person gets tokens for that person, any other key for its own machine user \(the Action's IDENTITY secret\)/);
