@@ -125,3 +125,15 @@ export function createCacheApi(store: Map<string, CacheEntry>, now: () => number
     },
   };
 }
+
+/**
+ * `api.cache` as an Action sees it: the three methods, each forwarding to the store's API (the
+ * Action gets functions of its own, not the emulator's object).
+ */
+export function actionFacingCache(cache: ActionCacheApi): ActionCacheApi {
+  return {
+    get: (key: string) => cache.get(key),
+    set: (key: string, value: string, options?: { ttl?: number; expires_at?: number }) => cache.set(key, value, options),
+    delete: (key: string) => cache.delete(key),
+  };
+}

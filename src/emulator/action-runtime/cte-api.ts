@@ -2,7 +2,7 @@
  * The `api` object of the custom-token-exchange trigger, and the outcome it records.
  * Precedence and the other choices Auth0 leaves open are listed in ../action-runtime.ts.
  */
-import type { ActionCacheApi } from './cache-api.js';
+import { actionFacingCache, type ActionCacheApi } from './cache-api.js';
 import type { ActionOutcome, UserChoice } from './types.js';
 import { userByConnection, userById, type Checked } from './user-choice.js';
 
@@ -111,11 +111,7 @@ export function createCteApi(cache: ActionCacheApi, realmTypeError: (message: st
         return api;
       },
     },
-    cache: {
-      get: (key: string) => cache.get(key),
-      set: (key: string, value: string, options?: { ttl?: number; expires_at?: number }) => cache.set(key, value, options),
-      delete: (key: string) => cache.delete(key),
-    },
+    cache: actionFacingCache(cache),
   };
 
   return {

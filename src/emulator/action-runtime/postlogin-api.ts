@@ -15,7 +15,7 @@
  * `api.accessToken.addScope/removeScope`, `api.redirect`, `api.samlResponse`, `api.session`,
  * `api.refreshToken`, `api.authentication.recordMethod/setPrimaryUser`.
  */
-import type { ActionCacheApi } from './cache-api.js';
+import { actionFacingCache, type ActionCacheApi } from './cache-api.js';
 import type { RunEnd } from './cte-api.js';
 import type { PostLoginOutcome } from './types.js';
 
@@ -107,11 +107,7 @@ export function createPostLoginApi(cache: ActionCacheApi, realmTypeError: (messa
         return api;
       },
     },
-    cache: {
-      get: (key: string) => cache.get(key),
-      set: (key: string, value: string, options?: { ttl?: number; expires_at?: number }) => cache.set(key, value, options),
-      delete: (key: string) => cache.delete(key),
-    },
+    cache: actionFacingCache(cache),
   };
 
   return {
