@@ -104,6 +104,7 @@ const LAZY_SUBTREES = {
   'src/emulator/index.ts': /[\\/]emulator[\\/]index\.js$/,
   'src/tenant/index.ts': /[\\/]tenant[\\/]index\.js$/,
   'src/mcp/index.ts': /[\\/]mcp[\\/]index\.js$/,
+  'src/proxy/index.ts': /[\\/]proxy[\\/]index\.js$/,
 };
 
 async function lazySubtree(entry) {
