@@ -18,6 +18,11 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { ListRootsResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 
+/** Express's request and response, as much as these handlers use (no @types/express here). */
+type Req = import('node:http').IncomingMessage & { body?: unknown; query: Record<string, unknown> };
+type Res = import('node:http').ServerResponse & { status(code: number): Res; json(v: unknown): void; set(k: string, v: string): Res };
+type Next = () => void;
+
 export interface TestServer {
   url: string;
   /** Every Authorization header value received, in order. */
@@ -36,7 +41,7 @@ export async function startTestServer(verifier: OAuthTokenVerifier, opts: { reso
   const transports = new Map<string, StreamableHTTPServerTransport>();
   const state = { authorizations: [] as string[], sessions: [] as string[], cancelled: 0, drops: 0 };
 
-  app.use((req, res, next) => {
+  app.use((req: Req, _res: Res, next: Next) => {
     if (req.method === 'POST' && state.drops > 0) {
       state.drops--;
       req.socket.destroy();
@@ -72,7 +77,7 @@ export async function startTestServer(verifier: OAuthTokenVerifier, opts: { reso
     return server;
   };
 
-  app.all('/mcp', auth, async (req, res) => {
+  app.all('/mcp', auth, async (req: Req, res: Res) => {
     const id = req.headers['mcp-session-id'];
     let transport = typeof id === 'string' ? transports.get(id) : undefined;
     if (!transport) {
@@ -132,20 +137,20 @@ export async function startLegacySseServer(verifier: OAuthTokenVerifier): Promis
   const app = createMcpExpressApp({ host: '127.0.0.1' });
   const authorizations: string[] = [];
   const transports = new Map<string, InstanceType<typeof SSEServerTransport>>();
-  app.use((req, _res, next) => {
+  app.use((req: Req, _res: Res, next: Next) => {
     authorizations.push(req.headers.authorization ?? '');
     next();
   });
   const auth = requireBearerAuth({ verifier });
-  app.get('/sse', auth, async (_req, res) => {
+  app.get('/sse', auth, async (_req: Req, res: Res) => {
     const t = new SSEServerTransport('/messages', res);
     transports.set(t.sessionId, t);
     const server = new McpServer({ name: 'legacy', version: '1.0.0' });
     server.registerTool('echo', { inputSchema: { text: z.string() } }, async ({ text }) => ({ content: [{ type: 'text', text: `legacy:${text}` }] }));
     await server.connect(t);
   });
-  app.post('/sse', (_req, res) => void res.status(405).set('Allow', 'GET').end());
-  app.post('/messages', auth, async (req, res) => {
+  app.post('/sse', (_req: Req, res: Res) => void res.status(405).set('Allow', 'GET').end());
+  app.post('/messages', auth, async (req: Req, res: Res) => {
     const t = transports.get(String(req.query.sessionId));
     if (!t) return void res.status(404).end();
     await t.handlePostMessage(req, res, req.body);
