@@ -126,6 +126,8 @@ export function transportOf(entry: unknown, shape: EntryShape): Transport | unde
 /** True when wiring this entry this way stores a token (so one must be fetched first). */
 export function needsToken(entry: unknown, shape: EntryShape, mode: WireMode): boolean {
   const t = transportOf(entry, shape);
+  // A proxy entry turned back into a remote one for --mode headers/env stores a token.
+  if (t === 'stdio' && isPlainObject(entry) && parseProxy(entry, shape, undefined)) return mode !== 'exec' && !shape.headersHelper;
   if (t === 'stdio') return mode === 'env';
   return t === 'remote' && mode !== 'exec' && !shape.headersHelper && shape.headers !== undefined && ownAuthSource(entry as Entry) === undefined;
 }
