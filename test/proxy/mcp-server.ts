@@ -27,6 +27,8 @@ export interface TestServer {
   url: string;
   /** Every Authorization header value received, in order. */
   authorizations: string[];
+  /** GET requests (the standalone SSE stream) received. */
+  gets: number;
   /** Sessions the server created. */
   sessions: string[];
   /** Requests that were cancelled by the client (the `slow` tool's signal). */
@@ -39,7 +41,7 @@ export interface TestServer {
 export async function startTestServer(verifier: OAuthTokenVerifier, opts: { resourceMetadataUrl?: string } = {}): Promise<TestServer> {
   const app = createMcpExpressApp({ host: '127.0.0.1' });
   const transports = new Map<string, StreamableHTTPServerTransport>();
-  const state = { authorizations: [] as string[], sessions: [] as string[], cancelled: 0, drops: 0 };
+  const state = { authorizations: [] as string[], sessions: [] as string[], cancelled: 0, drops: 0, gets: 0 };
 
   app.use((req: Req, _res: Res, next: Next) => {
     if (req.method === 'POST' && state.drops > 0) {
@@ -48,6 +50,7 @@ export async function startTestServer(verifier: OAuthTokenVerifier, opts: { reso
       return;
     }
     state.authorizations.push(req.headers.authorization ?? '');
+    if (req.method === 'GET') state.gets++;
     next();
   });
   const auth = requireBearerAuth({ verifier, ...(opts.resourceMetadataUrl ? { resourceMetadataUrl: opts.resourceMetadataUrl } : {}) });
@@ -112,6 +115,9 @@ export async function startTestServer(verifier: OAuthTokenVerifier, opts: { reso
     },
     get sessions() {
       return state.sessions;
+    },
+    get gets() {
+      return state.gets;
     },
     get cancelled() {
       return state.cancelled;

@@ -5,7 +5,7 @@
  * issued before it. An SDK Client talks to the built `omni-auth proxy <url>` (StdioClientTransport)
  * and lists and calls tools before and after that moment without an error. (Built CLI: `npm run build`.)
  */
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -67,7 +67,9 @@ describe('omni-auth proxy <url> (built CLI) against a server that starts refusin
       expect(text(await client.callTool({ name: 'echo', arguments: { text: 'before' } }))).toBe('before');
       expect(new Set(server.authorizations.map(bearer))).toEqual(new Set([first]));
 
-      // The moment: from the next second on, tokens issued before it are refused.
+      // The moment (once the proxy's standalone GET stream is open, so no request is in flight across
+      // it): from the next second on, tokens issued before it are refused.
+      await expect.poll(() => server.gets).toBeGreaterThan(0);
       cutoff = Math.floor(Date.now() / 1000) + 1;
       await new Promise((r) => setTimeout(r, cutoff! * 1000 - Date.now() + 50));
 
@@ -84,6 +86,46 @@ describe('omni-auth proxy <url> (built CLI) against a server that starts refusin
     expect(server.sessions).toHaveLength(1);
     expect(stderr).toContain('refused the token (HTTP 401, invalid_token: the token was issued before the cut-off)');
     for (const t of [first, second]) expect(stderr.includes(t.split('.')[2]!)).toBe(false);
+  });
+
+  it('a client wired by `mcp add --url` (no token anywhere in its config) runs the entry as written: tools work before and after the moment', async () => {
+    const userHome = await tempHome('omni-user-');
+    await mkdir(join(userHome, '.cursor'), { recursive: true });
+    const wiredEnv = { ...env, HOME: userHome, USERPROFILE: userHome };
+    const add = await runCli(['mcp', 'add', 'tasks', '--client', 'cursor', '--url', server.url], wiredEnv);
+    expect(add.code, add.stderr).toBe(0);
+    const config = await readFile(join(userHome, '.cursor', 'mcp.json'), 'utf8');
+    for (const t of new Set(server.authorizations.map(bearer))) expect(config).not.toContain(t.split('.')[2]);
+    expect(config).not.toMatch(/eyJ[\w-]{10,}\./);
+    const entry = (JSON.parse(config) as { mcpServers: Record<string, { command: string; args: string[] }> }).mcpServers.tasks!;
+    expect(entry.args).toEqual([join(home, 'bin', 'omni-auth.cjs'), 'proxy', server.url]);
+
+    cutoff = undefined;
+    let before = 0;
+    const gets = server.gets;
+    // Run it the way the client would: the entry's command and args, nothing else.
+    const client = new Client({ name: 'cursor-like', version: '1.0.0' });
+    const tr = new StdioClientTransport({ command: entry.command, args: entry.args, env: wiredEnv as Record<string, string>, stderr: 'pipe' });
+    let stderr2 = '';
+    tr.stderr?.on('data', (d: Buffer) => (stderr2 += d.toString()));
+    await client.connect(tr);
+    try {
+      expect(text(await client.callTool({ name: 'echo', arguments: { text: 'one' } }))).toBe('one');
+      await expect.poll(() => server.gets).toBeGreaterThan(gets);
+      before = new Set(server.authorizations).size;
+      cutoff = Math.floor(Date.now() / 1000) + 1;
+      await new Promise((r) => setTimeout(r, cutoff! * 1000 - Date.now() + 50));
+      expect((await client.listTools()).tools.map((t) => t.name)).toContain('echo');
+      expect(text(await client.callTool({ name: 'echo', arguments: { text: 'two' } }))).toBe('two');
+    } finally {
+      await client.close();
+    }
+    expect(new Set(server.authorizations).size).toBe(before + 1);
+    expect(stderr2).not.toContain('refused the renewed token too');
+    // Unwire gives the remote entry back.
+    const unwire = await runCli(['mcp', 'unwire', '--client', 'cursor', '--server', 'tasks'], wiredEnv);
+    expect(unwire.code, unwire.stderr).toBe(0);
+    expect(JSON.parse(await readFile(join(userHome, '.cursor', 'mcp.json'), 'utf8'))).toEqual({ mcpServers: { tasks: { url: server.url } } });
   });
 
   it('refuses a plain-http URL that is not loopback (exit 2), before any token is sent', async () => {
