@@ -13,14 +13,15 @@ export interface ProxyFlags extends SettingsFlags {
 }
 
 export async function runProxy(rawUrl: string, flags: ProxyFlags): Promise<number> {
-  const { proxyUrl, brokerTokens, startProxy } = await import('../proxy/index.js');
+  const { proxyUrl, proxyHeaders, brokerTokens, startProxy } = await import('../proxy/index.js');
   const url = proxyUrl(rawUrl);
+  const headers = proxyHeaders(process.env);
   const ctx = await tenantContext(flags);
   const proxyWarn = (m: string): void => warn(`omni-auth proxy: ${m}`);
   const tokens = brokerTokens({ ...ctx, minTtl: flags.minTtl, warn: proxyWarn });
   // A token before the client's first message: a tenant problem shows at once, not as a tool error.
   await tokens.current();
-  const proxy = startProxy({ url, tokens, warn: proxyWarn, transport: flags.transport });
+  const proxy = startProxy({ url, tokens, warn: proxyWarn, transport: flags.transport, headers });
   const stop = (): void => void proxy.close();
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);

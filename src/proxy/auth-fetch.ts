@@ -20,11 +20,13 @@ export interface AuthorizedFetch {
   lastRefusal(): Refusal | undefined;
 }
 
-export function authorizedFetch(tokens: BearerSource, opts: { fetch?: FetchLike; warn: (m: string) => void }): AuthorizedFetch {
+export function authorizedFetch(tokens: BearerSource, opts: { fetch?: FetchLike; warn: (m: string) => void; headers?: Record<string, string> }): AuthorizedFetch {
   const base: FetchLike = opts.fetch ?? ((url, init) => fetch(url, init));
   let refusal: Refusal | undefined;
   const send = (url: string | URL, init: RequestInit | undefined, token: string): Promise<Response> => {
     const headers = new Headers(init?.headers);
+    // The entry's own headers first: the transport's (session, protocol version) and ours win.
+    for (const [k, v] of Object.entries(opts.headers ?? {})) if (!headers.has(k)) headers.set(k, v);
     headers.set('authorization', `Bearer ${token}`);
     return base(url, { ...init, headers });
   };

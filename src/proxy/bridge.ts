@@ -36,6 +36,8 @@ export interface ProxyOptions {
   output?: Writable;
   /** Default the global fetch. */
   fetch?: FetchLike;
+  /** Extra request headers (the remote entry's own, from OMNI_AUTH_PROXY_HEADERS); never Authorization. */
+  headers?: Record<string, string>;
   /** Default: Streamable HTTP, falling back to HTTP+SSE. */
   transport?: UpstreamKind | 'auto';
   /** Backoff of the GET stream's reconnection (tests shorten it). */
@@ -63,7 +65,7 @@ export interface RunningProxy {
 export function startProxy(o: ProxyOptions): RunningProxy {
   const input = o.input ?? process.stdin;
   const client = new StdioServerTransport(input, o.output ?? process.stdout);
-  const auth = authorizedFetch(o.tokens, { warn: o.warn, ...(o.fetch ? { fetch: o.fetch } : {}) });
+  const auth = authorizedFetch(o.tokens, { warn: o.warn, ...(o.fetch ? { fetch: o.fetch } : {}), ...(o.headers ? { headers: o.headers } : {}) });
   let upstream: Transport | undefined;
   let kind: UpstreamKind | undefined;
   let connecting: Promise<Transport> | undefined;

@@ -5,4 +5,4 @@
 export { startProxy, PROXY_ERRORS, type ProxyOptions, type RunningProxy, type UpstreamKind } from './bridge.js';
 export { brokerTokens, type BearerSource, type BrokerRequest } from './tokens.js';
 export { parseBearerChallenge, type BearerChallenge } from './challenge.js';
-export { proxyUrl } from './url.js';
+export { proxyUrl, proxyHeaders, PROXY_HEADERS_VAR } from './url.js';

@@ -19,3 +19,30 @@ export function proxyUrl(raw: string): URL {
     hint: 'use the server\'s https:// address',
   });
 }
+
+/** The variable a wired entry passes its own headers in (src/mcp/wire.ts writes it). */
+export const PROXY_HEADERS_VAR = 'OMNI_AUTH_PROXY_HEADERS';
+
+/** The headers in OMNI_AUTH_PROXY_HEADERS (a JSON object of strings); Authorization is never taken from there. */
+export function proxyHeaders(env: NodeJS.ProcessEnv): Record<string, string> {
+  const raw = env[PROXY_HEADERS_VAR];
+  if (raw === undefined || raw.trim() === '') return {};
+  let doc: unknown;
+  try {
+    doc = JSON.parse(raw);
+  } catch {
+    throw new UsageError('invalid_proxy_headers', `${PROXY_HEADERS_VAR} is not valid JSON`, { hint: 'a JSON object of header names to values, e.g. {"X-Team":"core"}' });
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    throw new UsageError('invalid_proxy_headers', `${PROXY_HEADERS_VAR} is not a JSON object`, { hint: 'a JSON object of header names to values, e.g. {"X-Team":"core"}' });
+  }
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(doc)) {
+    if (typeof v !== 'string' || !/^[!#$%&'*+.^`|~\w-]+$/.test(k)) {
+      throw new UsageError('invalid_proxy_headers', `${PROXY_HEADERS_VAR}: "${k}" is not a header name with a string value`);
+    }
+    if (/^authorization$/i.test(k)) continue;
+    out[k] = v;
+  }
+  return out;
+}

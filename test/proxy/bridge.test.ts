@@ -165,6 +165,16 @@ describe('omni-auth proxy, in process (stdio ⇄ Streamable HTTP)', () => {
     expect(legacy.authorizations.filter((a) => a === 'Bearer tok-1').length).toBeGreaterThanOrEqual(3);
   });
 
+  it("sends the entry's own headers with every request, but its own token as Authorization", async () => {
+    const tokens = fakeTokens();
+    const s = await server(tokens);
+    const { client } = await rig(s.url, tokens, { headers: { 'X-Team': 'core', Authorization: 'Bearer theirs' } });
+    await client.listTools();
+    expect(s.teams.length).toBeGreaterThan(0);
+    expect(new Set(s.teams)).toEqual(new Set(['core']));
+    expect(s.authorizations.every((a) => a === 'Bearer tok-1')).toBe(true);
+  });
+
   it('ends the upstream session (DELETE) when the client closes stdin', async () => {
     const tokens = fakeTokens();
     const s = await server(tokens);

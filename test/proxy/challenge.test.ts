@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseBearerChallenge, proxyUrl } from '../../src/proxy/index.js';
+import { parseBearerChallenge, proxyHeaders, proxyUrl } from '../../src/proxy/index.js';
 
 describe('parseBearerChallenge (RFC 6750 §3, RFC 9728 §5.1)', () => {
   it('reads error, error_description, scope and resource_metadata, quoted or not, with escapes', () => {
@@ -32,5 +32,15 @@ describe('proxyUrl', () => {
     ['https://user:pw@mcp.example.com/mcp', 'invalid_url'],
   ])('refuses %s (%s)', (raw, code) => {
     expect(() => proxyUrl(raw)).toThrow(expect.objectContaining({ code }));
+  });
+});
+
+describe('proxyHeaders (OMNI_AUTH_PROXY_HEADERS, written by the wiring)', () => {
+  it('reads a JSON object of strings, never an Authorization', () => {
+    expect(proxyHeaders({})).toEqual({});
+    expect(proxyHeaders({ OMNI_AUTH_PROXY_HEADERS: '{"X-Team":"core","authorization":"Bearer x"}' })).toEqual({ 'X-Team': 'core' });
+  });
+  it.each(['not json', '[1]', '{"X-A":1}', '{"bad name":"x"}'])('refuses %s', (raw) => {
+    expect(() => proxyHeaders({ OMNI_AUTH_PROXY_HEADERS: raw })).toThrow(expect.objectContaining({ code: 'invalid_proxy_headers' }));
   });
 });

@@ -27,6 +27,8 @@ export interface TestServer {
   url: string;
   /** Every Authorization header value received, in order. */
   authorizations: string[];
+  /** The X-Team header of every request that had one. */
+  teams: string[];
   /** GET requests (the standalone SSE stream) received. */
   gets: number;
   /** Sessions the server created. */
@@ -41,7 +43,7 @@ export interface TestServer {
 export async function startTestServer(verifier: OAuthTokenVerifier, opts: { resourceMetadataUrl?: string } = {}): Promise<TestServer> {
   const app = createMcpExpressApp({ host: '127.0.0.1' });
   const transports = new Map<string, StreamableHTTPServerTransport>();
-  const state = { authorizations: [] as string[], sessions: [] as string[], cancelled: 0, drops: 0, gets: 0 };
+  const state = { authorizations: [] as string[], sessions: [] as string[], cancelled: 0, drops: 0, gets: 0, teams: [] as string[] };
 
   app.use((req: Req, _res: Res, next: Next) => {
     if (req.method === 'POST' && state.drops > 0) {
@@ -51,6 +53,7 @@ export async function startTestServer(verifier: OAuthTokenVerifier, opts: { reso
     }
     state.authorizations.push(req.headers.authorization ?? '');
     if (req.method === 'GET') state.gets++;
+    if (typeof req.headers['x-team'] === 'string') state.teams.push(req.headers['x-team']);
     next();
   });
   const auth = requireBearerAuth({ verifier, ...(opts.resourceMetadataUrl ? { resourceMetadataUrl: opts.resourceMetadataUrl } : {}) });
@@ -115,6 +118,9 @@ export async function startTestServer(verifier: OAuthTokenVerifier, opts: { reso
     },
     get sessions() {
       return state.sessions;
+    },
+    get teams() {
+      return state.teams;
     },
     get gets() {
       return state.gets;
