@@ -54,6 +54,9 @@ export const PROXY_ERRORS = {
   token: -32003,
 } as const;
 
+/** The ids of the proxy's own `initialize` requests (a new session after a 404). */
+const REINIT_ID = 'omni-auth-proxy-reinitialize-';
+
 export interface RunningProxy {
   /** Resolves when the client has closed its end (stdin) and the upstream session was ended. */
   done: Promise<void>;
@@ -91,6 +94,11 @@ export function startProxy(o: ProxyOptions): RunningProxy {
         },
       });
     t.onmessage = (m) => {
+      const own = (m as { id?: unknown }).id;
+      if (typeof own === 'string' && own.startsWith(REINIT_ID)) {
+        reinitAnswered?.(m);
+        return;
+      }
       const result = (m as { result?: { protocolVersion?: unknown } }).result;
       if (result && typeof result.protocolVersion === 'string') t.setProtocolVersion?.(result.protocolVersion);
       toClient(m);
@@ -107,7 +115,38 @@ export function startProxy(o: ProxyOptions): RunningProxy {
   };
 
   /** The first message opens the upstream; Streamable HTTP first, HTTP+SSE when that is refused. */
+  /**
+   * The server forgot the session (HTTP 404 to a request with its Mcp-Session-Id: restarted, or
+   * expired): as the spec says, a new session starts with a new `initialize` — the client's own,
+   * replayed by the proxy, its answer kept from the client, which already has one — then
+   * `notifications/initialized`, on a new transport. Concurrent callers share one.
+   */
+  let initialize: JSONRPCMessage | undefined;
+  let reinitAnswered: ((m: JSONRPCMessage) => void) | undefined;
+  let reinitializing: Promise<Transport> | undefined;
+  let reinits = 0;
+  const reinitialize = (stale: Transport): Promise<Transport> => {
+    if (reinitializing) return reinitializing;
+    reinitializing = (async () => {
+      o.warn('the server no longer knows the session (HTTP 404); starting a new one');
+      await stale.close().catch(() => undefined);
+      const t = await open('streamable-http');
+      const id = `${REINIT_ID}${++reinits}`;
+      const answered = new Promise<JSONRPCMessage>((r) => (reinitAnswered = r));
+      await t.send({ ...(initialize as object), id } as JSONRPCMessage);
+      const answer = await answered;
+      if ('error' in answer) throw new StreamableHTTPError(404, 'the server refused a new session');
+      await t.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+      upstream = t;
+      connecting = Promise.resolve(t);
+      return t;
+    })();
+    reinitializing.catch(() => undefined).finally(() => (reinitializing = undefined));
+    return reinitializing;
+  };
+
   const firstSend = async (m: JSONRPCMessage): Promise<void> => {
+    if ('method' in m && m.method === 'initialize') initialize = m;
     const preferred = o.transport === 'sse' ? 'sse' : 'streamable-http';
     const t = await open(preferred);
     try {
@@ -149,7 +188,14 @@ export function startProxy(o: ProxyOptions): RunningProxy {
         }
         return;
       }
-      await (await connecting).send(m);
+      const t = await connecting;
+      try {
+        await t.send(m);
+      } catch (e) {
+        const gone = e instanceof StreamableHTTPError && e.code === 404 && kind === 'streamable-http' && initialize !== undefined && !('method' in m && m.method === 'initialize');
+        if (!gone) throw e;
+        await (await reinitialize(t)).send(m);
+      }
     } catch (e) {
       const id = (m as { id?: string | number }).id;
       const isRequest = 'method' in m && id !== undefined;

@@ -154,6 +154,18 @@ describe('omni-auth proxy, in process (stdio ⇄ Streamable HTTP)', () => {
     expect(s.sessions).toHaveLength(1);
   });
 
+  it('a server that forgot the session (404, e.g. restarted): a new session, the client\'s initialize replayed, the request retried — no error', async () => {
+    const tokens = fakeTokens();
+    const s = await server(tokens);
+    const { client, warnings } = await rig(s.url, tokens);
+    expect(text(await client.callTool({ name: 'echo', arguments: { text: 'one' } }))).toBe('one');
+    await s.forgetSessions();
+    expect(text(await client.callTool({ name: 'echo', arguments: { text: 'two' } }))).toBe('two');
+    expect(s.sessions).toHaveLength(2);
+    expect(text(await client.callTool({ name: 'ask', arguments: {} }))).toBe('file:///work/repo');
+    expect(warnings.join('\n')).toContain('no longer knows the session (HTTP 404)');
+  });
+
   it('a legacy HTTP+SSE server (POST on its URL is 405): falls back to the SSE transport, token on every request', async () => {
     const tokens = fakeTokens();
     const legacy = await startLegacySseServer(verifierFor(tokens.accepted));

@@ -37,6 +37,8 @@ export interface TestServer {
   cancelled: number;
   /** The next `n` POSTs have their connection destroyed before any answer (a network drop). */
   dropNext(n: number): void;
+  /** Forgets every session, as a restarted server would: requests with their ids get 404. */
+  forgetSessions(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -130,6 +132,11 @@ export async function startTestServer(verifier: OAuthTokenVerifier, opts: { reso
     },
     dropNext: (n) => {
       state.drops = n;
+    },
+    forgetSessions: async () => {
+      const all = [...transports.values()];
+      transports.clear();
+      for (const t of all) await t.close().catch(() => undefined);
     },
     close: async () => {
       for (const t of transports.values()) await t.close().catch(() => undefined);
