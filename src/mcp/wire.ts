@@ -566,6 +566,11 @@ interface ProxyWired {
   url: string;
 }
 
+/** The server URL of an entry wired through `omni-auth proxy`, if it is one. */
+export function proxiedUrl(entry: unknown, shape: EntryShape, launcherPath?: string): string | undefined {
+  return isPlainObject(entry) ? parseProxy(entry, shape, launcherPath)?.url : undefined;
+}
+
 /** Recognises exactly what wireProxy writes: `<node> <launcher> proxy <url>`. */
 function parseProxy(entry: Entry, shape: EntryShape, launcherPath: string | undefined): ProxyWired | undefined {
   const cmd = entry[shape.command];
