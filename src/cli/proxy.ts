@@ -26,6 +26,8 @@ export async function runProxy(rawUrl: string, flags: ProxyFlags): Promise<numbe
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
   await proxy.done;
+  // The client is gone: a keep-alive socket or a reconnection timer must not keep the process alive.
+  setTimeout(() => process.exit(process.exitCode ?? 0), 2000).unref();
   return 0;
 }
 

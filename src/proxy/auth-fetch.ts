@@ -4,6 +4,7 @@
  * one). The second 401 is returned as it is (the transport then fails the request) and remembered,
  * with its parsed challenge, for the JSON-RPC error the client gets.
  */
+import { tenantText } from '../exchange/redact.js';
 import { parseBearerChallenge, type BearerChallenge } from './challenge.js';
 import type { BearerSource } from './tokens.js';
 
@@ -36,18 +37,28 @@ export function authorizedFetch(tokens: BearerSource, opts: { fetch?: FetchLike;
       const token = await tokens.current();
       const first = await send(url, init, token);
       if (first.status !== 401) return first;
-      const challenge = parseBearerChallenge(first.headers.get('www-authenticate'));
+      const challenge = cleaned(parseBearerChallenge(first.headers.get('www-authenticate')), [token]);
       await first.body?.cancel().catch(() => undefined);
       opts.warn(`the server refused the token (HTTP 401${describe(challenge)}); getting a new one and retrying once`);
       const renewed = await tokens.renew(token);
       const second = await send(url, init, renewed);
       if (second.status === 401) {
-        refusal = { status: 401, challenge: parseBearerChallenge(second.headers.get('www-authenticate')) };
+        refusal = { status: 401, challenge: cleaned(parseBearerChallenge(second.headers.get('www-authenticate')), [token, renewed]) };
         opts.warn(`the server refused the renewed token too (HTTP 401${describe(refusal.challenge)})`);
       } else refusal = undefined;
       return second;
     },
   };
+}
+
+/** The server's words, safe to show: a token it echoed (ours, or anything token-shaped) redacted, control characters blanked. */
+function cleaned(c: BearerChallenge, tokens: string[]): BearerChallenge {
+  const out: BearerChallenge = {};
+  for (const [k, v] of Object.entries(c) as Array<[keyof BearerChallenge, string]>) {
+    const text = tenantText(v, tokens);
+    if (text !== undefined) out[k] = text;
+  }
+  return out;
 }
 
 /** `, invalid_token: expired` — the server's words, never the token. */

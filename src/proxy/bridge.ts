@@ -20,6 +20,7 @@ import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontex
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { tenantText } from '../exchange/redact.js';
 import { isOmniAuthError } from '../util/errors.js';
 import { authorizedFetch, describe, type FetchLike } from './auth-fetch.js';
 import type { BearerSource } from './tokens.js';
@@ -248,8 +249,12 @@ export function startProxy(o: ProxyOptions): RunningProxy {
   return { done, kind: () => kind, close: shutdown };
 }
 
-/** An error's message for stderr or a JSON-RPC error: never a header (the SDK's never hold ours). */
+/**
+ * An error's message for stderr or a JSON-RPC error. The SDK's messages quote the server's answer
+ * ("Error POSTing to endpoint: <body>"), which could echo what we sent: anything token-shaped is
+ * redacted, control characters blanked, the length capped.
+ */
 function safeMessage(e: unknown): string {
   const message = e instanceof Error ? e.message : String(e);
-  return message.replace(/Bearer\s+[\w.~+/=-]+/gi, 'Bearer [redacted]');
+  return tenantText(message.replace(/Bearer\s+[\w.~+/=-]+/gi, 'Bearer [redacted]'), []) ?? '';
 }

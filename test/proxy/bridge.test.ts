@@ -112,6 +112,30 @@ describe('omni-auth proxy, in process (stdio ⇄ Streamable HTTP)', () => {
     expect(JSON.stringify(err.data) + err.message + warnings.join('\n')).not.toMatch(/tok-\d/);
   });
 
+  it('a server that echoes the token in its challenge or body: redacted on stderr and in the error the client gets', async () => {
+    const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlc2lnbmF0dXJl';
+    const tokens = { current: async () => jwt, renew: async () => jwt };
+    const echo = async (_url: string | URL, init?: RequestInit): Promise<Response> => {
+      const auth = new Headers(init?.headers).get('authorization') ?? '';
+      return new Response(`you sent ${auth}`, { status: 401, headers: { 'www-authenticate': `Bearer error="invalid_token", error_description="bad token ${auth.slice(7)}"` } });
+    };
+    const stdin = new PassThrough();
+    const stdout = new PassThrough();
+    const warnings: string[] = [];
+    const proxy = startProxy({ url: new URL('https://mcp.example.com/mcp'), tokens, warn: (m) => warnings.push(m), input: stdin, output: stdout, fetch: echo });
+    open.push({ close: async () => {
+      stdin.end();
+      await proxy.done;
+    } });
+    const line = new Promise<string>((r) => stdout.once('data', (d: Buffer) => r(d.toString())));
+    stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } } })}\n`);
+    const answer = JSON.parse(await line) as { id: number; error: { code: number; message: string; data: unknown } };
+    expect(answer).toMatchObject({ id: 1, error: { code: PROXY_ERRORS.unauthorized } });
+    const all = `${warnings.join('\n')}\n${JSON.stringify(answer)}`;
+    expect(all).toContain('bad token [redacted]');
+    expect(all).not.toContain(jwt.split('.')[2]);
+  });
+
   it('passes server→client requests (roots/list) and notifications (logging) to the client', async () => {
     const tokens = fakeTokens();
     const s = await server(tokens);
