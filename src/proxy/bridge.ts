@@ -74,6 +74,17 @@ export function startProxy(o: ProxyOptions): RunningProxy {
   let kind: UpstreamKind | undefined;
   let connecting: Promise<Transport> | undefined;
   let closed = false;
+  let streamLost: Transport | undefined;
+  const reopenStream = (t: Transport): void => {
+    if (streamLost !== t || closed) return;
+    streamLost = undefined;
+    // The SDK's own (re)connection routine for the GET stream; it has no public name.
+    const start = (t as unknown as { _startOrAuthSse?: (o: { resumptionToken?: string }) => Promise<void> })._startOrAuthSse;
+    if (typeof start === 'function') {
+      o.warn('reopening the server\'s event stream');
+      start.call(t, { resumptionToken: undefined }).catch(() => undefined);
+    }
+  };
   let finish!: () => void;
   const done = new Promise<void>((r) => (finish = r));
 
@@ -104,7 +115,14 @@ export function startProxy(o: ProxyOptions): RunningProxy {
       if (result && typeof result.protocolVersion === 'string') t.setProtocolVersion?.(result.protocolVersion);
       toClient(m);
     };
-    t.onerror = (e) => o.warn(`server connection: ${safeMessage(e)}`);
+    t.onerror = (e) => {
+      o.warn(`server connection: ${safeMessage(e)}`);
+      // The standalone GET stream's first opening refused (the renewed token too): the SDK does not
+      // try again (a reconnection it does retry, with backoff, and says so). It is reopened after the
+      // next request that goes through (the token is good again then).
+      if (e instanceof StreamableHTTPError && e.code === 401 && /Failed to open SSE stream/.test(e.message)) streamLost = t;
+      else if (e instanceof Error && e.message.startsWith('Failed to reconnect SSE stream')) streamLost = undefined;
+    };
     t.onclose = () => {
       if (!closed && which === 'sse') {
         o.warn('the server closed the SSE stream');
@@ -192,6 +210,7 @@ export function startProxy(o: ProxyOptions): RunningProxy {
       const t = await connecting;
       try {
         await t.send(m);
+        reopenStream(t);
       } catch (e) {
         const gone = e instanceof StreamableHTTPError && e.code === 404 && kind === 'streamable-http' && initialize !== undefined && !('method' in m && m.method === 'initialize');
         if (!gone) throw e;

@@ -147,6 +147,25 @@ describe('omni-auth proxy, in process (stdio ⇄ Streamable HTTP)', () => {
     await expect.poll(() => logs).toEqual(['hello from the server']);
   });
 
+  it('the event stream (GET) refused at its first opening, renewed token too: reopened after the next request that goes through', async () => {
+    const tokens = fakeTokens();
+    tokens.accepted.add('tok-2');
+    const s = await server(tokens);
+    s.refuseGets(2);
+    const { client, warnings } = await rig(s.url, tokens);
+    const logs: unknown[] = [];
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void logs.push(n.params.data));
+    await expect.poll(() => warnings.some((w) => /Failed to open SSE stream/.test(w))).toBe(true);
+    expect(s.gets).toBe(2);
+    expect(text(await client.callTool({ name: 'echo', arguments: { text: 'x' } }))).toBe('x');
+    await expect.poll(() => s.gets).toBe(3);
+    // A notification outside any request (the standalone stream's) reaches the client again.
+    await expect.poll(async () => {
+      await s.broadcast('on the stream');
+      return logs;
+    }).toContain('on the stream');
+  });
+
   it('passes cancellation (notifications/cancelled) and progress through', async () => {
     const tokens = fakeTokens();
     const s = await server(tokens);

@@ -37,6 +37,12 @@ export interface TestServer {
   cancelled: number;
   /** The next `n` POSTs have their connection destroyed before any answer (a network drop). */
   dropNext(n: number): void;
+  /** The next `n` GET requests are answered 401 invalid_token, whatever their token. */
+  refuseGets(n: number): void;
+  /** A logging notification from every session's server, outside any request: on the GET stream. */
+  broadcast(data: string): Promise<void>;
+  /** Ends every session's standalone GET stream (the client reconnects). */
+  closeGetStreams(): void;
   /** Forgets every session, as a restarted server would: requests with their ids get 404. */
   forgetSessions(): Promise<void>;
   close(): Promise<void>;
@@ -45,7 +51,8 @@ export interface TestServer {
 export async function startTestServer(verifier: OAuthTokenVerifier, opts: { resourceMetadataUrl?: string } = {}): Promise<TestServer> {
   const app = createMcpExpressApp({ host: '127.0.0.1' });
   const transports = new Map<string, StreamableHTTPServerTransport>();
-  const state = { authorizations: [] as string[], sessions: [] as string[], cancelled: 0, drops: 0, gets: 0, teams: [] as string[] };
+  const servers: McpServer[] = [];
+  const state = { authorizations: [] as string[], sessions: [] as string[], cancelled: 0, drops: 0, gets: 0, refusedGets: 0, teams: [] as string[] };
 
   app.use((req: Req, _res: Res, next: Next) => {
     if (req.method === 'POST' && state.drops > 0) {
@@ -55,6 +62,11 @@ export async function startTestServer(verifier: OAuthTokenVerifier, opts: { reso
     }
     state.authorizations.push(req.headers.authorization ?? '');
     if (req.method === 'GET') state.gets++;
+    if (req.method === 'GET' && state.refusedGets > 0) {
+      state.refusedGets--;
+      _res.status(401).set('WWW-Authenticate', 'Bearer error="invalid_token", error_description="refused by the test"').json({ error: 'invalid_token' });
+      return;
+    }
     if (typeof req.headers['x-team'] === 'string') state.teams.push(req.headers['x-team']);
     next();
   });
@@ -103,7 +115,9 @@ export async function startTestServer(verifier: OAuthTokenVerifier, opts: { reso
       t.onclose = () => {
         if (t.sessionId) transports.delete(t.sessionId);
       };
-      await mcpServer().connect(t);
+      const mcp = mcpServer();
+      servers.push(mcp);
+      await mcp.connect(t);
       transport = t;
     }
     await transport.handleRequest(req, res, req.body);
@@ -132,6 +146,15 @@ export async function startTestServer(verifier: OAuthTokenVerifier, opts: { reso
     },
     dropNext: (n) => {
       state.drops = n;
+    },
+    refuseGets: (n) => {
+      state.refusedGets = n;
+    },
+    broadcast: async (data) => {
+      for (const m of servers) await m.server.sendLoggingMessage({ level: 'info', data }).catch(() => undefined);
+    },
+    closeGetStreams: () => {
+      for (const t of transports.values()) t.closeStandaloneSSEStream();
     },
     forgetSessions: async () => {
       const all = [...transports.values()];
