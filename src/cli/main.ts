@@ -116,15 +116,15 @@ export function buildProgram(): Command {
     });
 
   // `omni-auth proxy <url>` (issue 11 §1): src/cli/proxy.ts, then src/proxy (compiled on first use).
+  const proxyCommand = program.command('proxy');
   addSettingsOptions(
-    program
-      .command('proxy')
+    proxyCommand
       .description('bridge an MCP client (stdio) to a remote MCP server (Streamable HTTP, HTTP+SSE fallback), sending a fresh token with every request')
       .argument('<url>', 'the MCP server URL (https://, or http:// on loopback)')
       .option('--min-ttl <seconds>', 'renew a cached token with fewer seconds than this left', parseMinTtl, 60)
       .option('--transport <kind>', 'auto | streamable-http | sse', (v: string) => {
         if (v === 'auto' || v === 'streamable-http' || v === 'sse') return v;
-        throw new CommanderError(ExitCode.usage, 'omni-auth.invalidTransport', `--transport must be auto, streamable-http or sse; got "${v}"`);
+        return proxyCommand.error(`error: --transport must be auto, streamable-http or sse; got "${v}"`, { exitCode: ExitCode.usage, code: 'omni-auth.invalidTransport' });
       }, 'auto'),
   ).action(async (url: string, opts: import('./proxy.js').ProxyFlags) => {
     const { runProxy } = await import('./proxy.js');

@@ -133,5 +133,8 @@ describe('omni-auth proxy <url> (built CLI) against a server that starts refusin
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('[insecure_url]');
     expect(r.stdout).toBe('');
+    const t = await runCli(['proxy', '--transport', 'websocket', server.url], env);
+    expect(t.code).toBe(2);
+    expect(t.stderr).toContain('--transport must be auto, streamable-http or sse; got "websocket"');
   });
 });
