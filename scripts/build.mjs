@@ -111,6 +111,8 @@ const LAZY_SUBTREES = {
   'src/mcp/index.ts': /[\\/]mcp[\\/]index\.js$/,
   // Browser sign-in (`login --browser`, a seamless `login` or `exec`), with oauth4webapi inside it.
   'src/signin/index.ts': /[\\/]signin[\\/]index\.js$/,
+  // The stdio ⇄ Streamable HTTP proxy (`omni-auth proxy`), with the MCP SDK's client transports.
+  'src/proxy/index.ts': /[\\/]proxy[\\/]index\.js$/,
 };
 
 async function lazySubtree(entry) {

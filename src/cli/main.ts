@@ -132,6 +132,22 @@ export function buildProgram(): Command {
       process.exitCode = await runLogout(opts);
     });
 
+  // `omni-auth proxy <url>` (issue 11 §1): src/cli/proxy.ts, then src/proxy (compiled on first use).
+  const proxyCommand = program.command('proxy');
+  addSettingsOptions(
+    proxyCommand
+      .description('bridge an MCP client (stdio) to a remote MCP server (Streamable HTTP, HTTP+SSE fallback), sending a fresh token with every request')
+      .argument('<url>', 'the MCP server URL (https://, or http:// on loopback)')
+      .option('--min-ttl <seconds>', 'renew a cached token with fewer seconds than this left', parseMinTtl, 60)
+      .option('--transport <kind>', 'auto | streamable-http | sse', (v: string) => {
+        if (v === 'auto' || v === 'streamable-http' || v === 'sse') return v;
+        return proxyCommand.error(`error: --transport must be auto, streamable-http or sse; got "${v}"`, { exitCode: ExitCode.usage, code: 'omni-auth.invalidTransport' });
+      }, 'auto'),
+  ).action(async (url: string, opts: import('./proxy.js').ProxyFlags) => {
+    const { runProxy } = await import('./proxy.js');
+    process.exitCode = await runProxy(url, opts);
+  });
+
   addMcpCommands(program);
 
   setupOptions(program.command('setup').description('provision the Auth0 tenant for omni-auth (plan, then apply; safe to repeat)'))

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../util/errors.js';
 
-export type McpMode = 'exec' | 'env';
+export type McpMode = 'exec' | 'env' | 'headers';
 
 export interface TargetFlags {
   /** Client ids, from `--client a,b` (repeatable). */
@@ -41,7 +41,7 @@ export function addClientOption(cmd: Command): Command {
 /** `--mode`, `--env-var`, `--client`: how and where entries are wired. */
 export function addWiringOptions(cmd: Command): Command {
   return addClientOption(cmd)
-    .option('--mode <mode>', 'exec: a fresh token at every server start, none stored | env: the token stored in the entry', parseMode, 'exec')
+    .option('--mode <mode>', 'exec: no token stored (stdio servers through omni-auth exec, remote ones through omni-auth proxy) | env: the token stored in the entry | headers: remote entries get the token in a bearer header (expires)', parseMode, 'exec')
     .option('--env-var <name>', 'the environment variable the server reads its token from', parseEnvVar, DEFAULT_TOKEN_VAR);
 }
 
@@ -57,9 +57,9 @@ export function parseClientList(value: string, previous: string[] | undefined): 
 }
 
 export function parseMode(value: string): McpMode {
-  if (value === 'exec' || value === 'env') return value;
-  throw new UsageError('invalid_mode', `--mode must be exec or env; got "${value}"`, {
-    hint: 'exec (default) starts the server through `omni-auth exec` with a fresh token; env stores the token in the entry',
+  if (value === 'exec' || value === 'env' || value === 'headers') return value;
+  throw new UsageError('invalid_mode', `--mode must be exec, env or headers; got "${value}"`, {
+    hint: 'exec (default) stores no token: stdio servers start through `omni-auth exec`, remote ones go through `omni-auth proxy`; env stores the token in the entry; headers stores it in a remote entry\'s Authorization header',
   });
 }
 

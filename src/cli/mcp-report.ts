@@ -21,6 +21,7 @@ export interface PrintOptions {
 
 const HOW: Record<Wiring, string> = {
   exec: 'omni-auth exec: a fresh token at every start, none stored',
+  proxy: 'omni-auth proxy: a fresh token with every request, none stored',
   'headers-helper': 'headersHelper: omni-auth token, none stored',
   'env-token': 'token stored in its env',
   'header-token': 'token stored in its headers',

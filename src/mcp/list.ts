@@ -91,6 +91,7 @@ export async function listClients(options: ListOptions = {}): Promise<ClientList
 
 const WIRING_LABEL: Record<Wiring, string> = {
   exec: 'via omni-auth exec',
+  proxy: 'via omni-auth proxy',
   'headers-helper': 'via headersHelper',
   'env-token': 'token in env (expires)',
   'header-token': 'token in headers (expires)',

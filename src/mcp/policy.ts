@@ -27,7 +27,7 @@ import { editorFor } from './formats/index.js';
 import { parseOrThrow } from './formats/types.js';
 import type { EntryShape, ResolvedFile, Scope } from './registry.js';
 import { selectFiles, targets, type TargetOptions } from './wire-clients.js';
-import { detectWiring, transportOf, type WireMode } from './wire.js';
+import { detectWiring, proxiedUrl, transportOf, type WireMode } from './wire.js';
 import { isPlainObject } from './formats/structural.js';
 
 /** Why the policy left an entry alone; each makes the command exit 2. */
@@ -162,7 +162,12 @@ export async function recipients(o: TargetOptions & { server: string; mode: Wire
         if (policyRefusal(file, entry, shape, o.mode)) continue;
         const base = { client: file.client.id, clientName: file.client.name, scope: file.scope, path: file.path, server: name };
         const transport = transportOf(entry, shape);
-        if (transport === 'remote') {
+        // Through omni-auth proxy: the token goes to the server it names.
+        const proxied = proxiedUrl(entry, shape, o.launcherPath);
+        if (proxied !== undefined) {
+          const url = safeUrl(proxied);
+          if (url) out.push({ ...base, host: url.host, origin: url.origin });
+        } else if (transport === 'remote') {
           if (shape.headers === undefined && shape.headersHelper === undefined) continue;
           const url = safeUrl(remoteUrl(entry, shape) ?? '');
           if (url) out.push({ ...base, host: url.host, origin: url.origin });

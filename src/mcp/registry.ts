@@ -19,6 +19,8 @@ export interface EntryShape {
   headers?: string;
   /** A command the client runs to get request headers (Claude Code's `headersHelper`). */
   headersHelper?: string;
+  /** Keys of a remote entry the client refuses on a stdio one (Codex: `http_headers`): moved out when proxied. */
+  stdioRefuses?: readonly string[];
   /** A new stdio entry, before wiring. */
   stdio(name: string, command: string, args: string[]): Record<string, unknown>;
   /** A new remote entry, before wiring; absent when the client takes no remote entries. */
@@ -189,7 +191,7 @@ export const CLIENTS: readonly ClientSpec[] = [
     format: 'toml',
     files: [{ scope: 'user', paths: (r) => [r.join(r.codexHome, 'config.toml')], containers: [['mcp_servers']] }],
     // An inline `bearer_token` is rejected by Codex: tokens go in http_headers.
-    entry: shape({ headers: 'http_headers' }),
+    entry: shape({ headers: 'http_headers', stdioRefuses: ['http_headers'] }),
     reload: 'restart Codex',
   },
   {

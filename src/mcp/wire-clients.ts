@@ -132,6 +132,7 @@ export function wireClients(options: WireClientsOptions): Promise<McpReport> {
       const recorded = new Map<string, WireRecord | undefined>();
       const doc = docs(text ?? '');
       const changes: PathValue[] = [];
+      const first: PathValue[] = [];
       for (const { location, entry } of targets(doc, file, pick)) {
         const key = recordKey(file.path, location, server);
         const record = known.get(key);
@@ -143,11 +144,12 @@ export function wireClients(options: WireClientsOptions): Promise<McpReport> {
         }
         servers.push({ ...base, outcome: r.action === 'changed' ? 'wired' : 'unchanged', wiring: r.wiring, holdsToken: r.holdsToken, ...(r.byHand ? { byHand: true } : {}) });
         if (r.action !== 'changed') continue;
+        if (r.via) first.push({ path: [...location, server], value: r.via });
         changes.push({ path: [...location, server], value: r.entry });
         for (const t of tokensRemoved(entry, r.entry)) removed.add(t);
         recorded.set(key, r.record);
       }
-      return { text: changes.length > 0 ? editor.setMany(text ?? '', changes, doc) : text, servers, removed, recorded };
+      return { text: changes.length > 0 ? setInTwoSteps(editor, text ?? '', first, changes, doc) : text, servers, removed, recorded };
     }), options.isOurToken));
   }));
 }
@@ -182,6 +184,7 @@ export function unwireClients(options: UnwireClientsOptions): Promise<McpReport>
       const recorded = new Map<string, WireRecord | undefined>();
       const doc = docs(text ?? '');
       const changes: PathValue[] = [];
+      const first: PathValue[] = [];
       for (const { location, name, entry } of targets(doc, file, pick)) {
         const base = { name, location, ...transportField(entry, shape) };
         if (!isPlainObject(entry)) {
@@ -191,11 +194,12 @@ export function unwireClients(options: UnwireClientsOptions): Promise<McpReport>
         const r = unwireEntry(entry, shape, { ...settings, ...recordOf(location, name) });
         servers.push({ ...base, outcome: r.action === 'changed' ? 'unwired' : 'unchanged', ...(r.tokenLeft ? { tokenLeft: true } : {}) });
         if (r.action !== 'changed') continue;
+        if (r.via) first.push({ path: [...location, name], value: r.via });
         changes.push({ path: [...location, name], value: r.entry });
         for (const t of tokensRemoved(entry, r.entry)) removed.add(t);
         if (!r.tokenLeft) recorded.set(recordKey(file.path, location, name), undefined);
       }
-      return { text: changes.length > 0 ? editor.setMany(text ?? '', changes, doc) : text, servers, removed, recorded };
+      return { text: changes.length > 0 ? setInTwoSteps(editor, text ?? '', first, changes, doc) : text, servers, removed, recorded };
     }), options.isOurToken));
   }));
 }
@@ -245,6 +249,12 @@ export function tokenHolders(r: McpReport): Array<{ file: FileReport; server: Se
 }
 
 // --- shared steps ---------------------------------------------------------------------------
+
+/** The changes, after the `via` steps of entries whose keys move (wire.ts, viaEntry). */
+function setInTwoSteps(editor: FormatEditor, text: string, first: PathValue[], changes: PathValue[], doc: unknown): string {
+  if (first.length === 0) return editor.setMany(text, changes, doc);
+  return editor.setMany(editor.setMany(text, first, doc), changes);
+}
 
 function wireSettings(o: WireClientsOptions): WireSettings {
   return {

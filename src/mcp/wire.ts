@@ -29,10 +29,11 @@ import type { EntryShape } from './registry.js';
 import { deepEqual, isPlainObject } from './formats/structural.js';
 
 export type Entry = Record<string, unknown>;
-export type WireMode = 'exec' | 'env';
+/** exec: no token stored (stdio through exec, remote through the proxy); env: a token stored; headers: remote entries keep a bearer header. */
+export type WireMode = 'exec' | 'env' | 'headers';
 export type Transport = 'stdio' | 'remote';
 /** How an entry goes through omni-auth: a wrapper command, a header helper, or a stored token. */
-export type Wiring = 'exec' | 'headers-helper' | 'env-token' | 'header-token';
+export type Wiring = 'exec' | 'proxy' | 'headers-helper' | 'env-token' | 'header-token';
 
 export interface WireSettings {
   mode: WireMode;
@@ -66,6 +67,18 @@ export interface WireRecord {
   created?: string[];
   /** tokenDigest() of the stored token. */
   token?: string;
+  /** A remote entry wired through the proxy: what its remote spelling was (no secret). */
+  remote?: RemoteRecord;
+}
+
+/** What a remote entry turned into a proxy entry had, beyond its URL: enough to write it back exactly. */
+export interface RemoteRecord {
+  /** The key its URL was under (Windsurf's `serverUrl` or `url`, Gemini's `httpUrl` or `url`…). */
+  urlKey: string;
+  /** Its `type` (`http`, `sse`, `streamableHttp`, `streamable_http`…), when it had one. */
+  type?: string;
+  /** The headers object, when wire moved it into the env (a client that refuses it on stdio entries). */
+  headersMoved?: boolean;
 }
 
 export type SkipCode =
@@ -73,7 +86,7 @@ export type SkipCode =
   | 'foreign_env_value' | 'own_auth_source';
 
 export type WireOutcome =
-  | { action: 'changed' | 'unchanged'; entry: Entry; wiring: Wiring; holdsToken: boolean; byHand?: boolean; record?: WireRecord }
+  | { action: 'changed' | 'unchanged'; entry: Entry; wiring: Wiring; holdsToken: boolean; byHand?: boolean; record?: WireRecord; via?: Entry }
   | { action: 'skipped'; code: SkipCode; reason: string };
 
 export interface UnwireSettings {
@@ -95,6 +108,8 @@ export interface UnwireOutcome {
   entry: Entry;
   /** A token that may be ours is still in the entry (no isOurToken, or it said no). */
   tokenLeft: boolean;
+  /** Written first, when keys must move (see ViaEntry). */
+  via?: Entry;
 }
 
 const AUTHORIZATION = /^authorization$/i;
@@ -111,8 +126,10 @@ export function transportOf(entry: unknown, shape: EntryShape): Transport | unde
 /** True when wiring this entry this way stores a token (so one must be fetched first). */
 export function needsToken(entry: unknown, shape: EntryShape, mode: WireMode): boolean {
   const t = transportOf(entry, shape);
+  // A proxy entry turned back into a remote one for --mode headers/env stores a token.
+  if (t === 'stdio' && isPlainObject(entry) && parseProxy(entry, shape, undefined)) return mode !== 'exec' && !shape.headersHelper;
   if (t === 'stdio') return mode === 'env';
-  return t === 'remote' && !shape.headersHelper && shape.headers !== undefined && ownAuthSource(entry as Entry) === undefined;
+  return t === 'remote' && mode !== 'exec' && !shape.headersHelper && shape.headers !== undefined && ownAuthSource(entry as Entry) === undefined;
 }
 
 /** A short, non-reversible name for a stored token, kept in the WireRecord. */
@@ -138,6 +155,12 @@ export function wireEntry(entry: unknown, shape: EntryShape, s: WireSettings): W
   const transport = transportOf(entry, shape);
   if (!transport || !isPlainObject(entry)) {
     return skip('unsupported_entry', 'the entry has neither a command nor a URL omni-auth understands');
+  }
+  const proxied = parseProxy(entry, shape, s.launcherPath);
+  if (proxied) {
+    // Already through the proxy: the same again, or back to remote for --mode headers/env.
+    if (s.mode === 'exec') return { action: 'unchanged', entry, wiring: 'proxy', holdsToken: false };
+    return wireEntry(restoreProxy(entry, shape, proxied, s.record).entry, shape, s);
   }
   const nested = nestedCommand(entry, shape);
   if (nested) {
@@ -245,6 +268,7 @@ function wireRemote(entry: Entry, shape: EntryShape, s: WireSettings): WireOutco
   if (!shape.headers) return skip('remote_unsupported', 'this client does not accept remote (URL) entries; use a stdio bridge');
   const own = ownAuthSource(entry);
   if (own) return skip('own_auth_source', `the entry already takes its token from ${own}; left as it is (a second Authorization would conflict)`);
+  if (s.mode === 'exec') return wireProxy(entry, shape, s, ours);
   if (!s.token) return skip('token_required', 'this client stores the token in the entry, and none was given');
   const headers = entry[shape.headers];
   if (headers !== undefined && !isPlainObject(headers)) return skip('unsupported_entry', `"${shape.headers}" is not an object`);
@@ -266,6 +290,8 @@ function wireRemote(entry: Entry, shape: EntryShape, s: WireSettings): WireOutco
 }
 
 export function unwireEntry(entry: Entry, shape: EntryShape, s: UnwireSettings): UnwireOutcome {
+  const proxied = parseProxy(entry, shape, s.launcherPath);
+  if (proxied) return { action: 'changed', ...restoreProxy(entry, shape, proxied, s.record), tokenLeft: false };
   const nested = nestedCommand(entry, shape);
   if (nested) {
     const r = unwireEntry(nested.inner, nested.shape, s);
@@ -313,6 +339,7 @@ export function detectWiring(
   opts: { envVar: string; launcherPath?: string } & Pick<UnwireSettings, 'isOurToken' | 'anyEnvVar' | 'record'>,
 ): Wiring | undefined {
   if (!isPlainObject(entry)) return undefined;
+  if (parseProxy(entry, shape, opts.launcherPath)) return 'proxy';
   const nested = nestedCommand(entry, shape);
   if (nested) return detectWiring(nested.inner, nested.shape, opts);
   if (parseExec(entry, shape, opts.launcherPath) || wrappedByHand(entry, shape)) return 'exec';
@@ -326,6 +353,7 @@ export function wiredByUs(
   opts: { envVar: string; launcherPath?: string } & Pick<UnwireSettings, 'isOurToken' | 'anyEnvVar' | 'record'>,
 ): boolean {
   if (!isPlainObject(entry)) return false;
+  if (parseProxy(entry, shape, opts.launcherPath)) return true;
   const nested = nestedCommand(entry, shape);
   if (nested) return wiredByUs(nested.inner, nested.shape, opts);
   return parseExec(entry, shape, opts.launcherPath) !== undefined || detectStored(entry, shape, opts) !== undefined;
@@ -475,4 +503,133 @@ function isStringArray(v: unknown): v is string[] {
 
 function skip(code: SkipCode, reason: string): WireOutcome {
   return { action: 'skipped', code, reason };
+}
+
+// --- remote entries through the proxy ---------------------------------------------------------
+
+/** The variable of a proxy entry's env that carries the remote entry's own headers (JSON). */
+export const PROXY_HEADERS_VAR = 'OMNI_AUTH_PROXY_HEADERS';
+
+/**
+ * A remote entry becomes a stdio entry that runs `<node> <launcher> proxy <url>`: the URL key is
+ * taken out, `type` (if any) says stdio in place, command and args go last. Every other key stays
+ * where it was — so unwire, which takes command and args out and puts the URL key back last, gives
+ * back the original bytes whenever the URL was the entry's last key (as every client writes it).
+ * The entry's own headers (not an Authorization) go to the proxy through its env as JSON; they stay
+ * in place too, except for clients that refuse them on a stdio entry (Codex), where they move.
+ */
+function wireProxy(entry: Entry, shape: EntryShape, s: WireSettings, ours: (t: string) => boolean): WireOutcome {
+  const urlKey = shape.url.find((k) => typeof entry[k] === 'string');
+  if (urlKey === undefined) return skip('unsupported_entry', 'the entry has no URL');
+  const url = entry[urlKey] as string;
+  const headersKey = shape.headers as string;
+  const headers = entry[headersKey];
+  if (headers !== undefined && !isPlainObject(headers)) return skip('unsupported_entry', `"${headersKey}" is not an object`);
+  const auth = Object.keys(headers ?? {}).find((k) => AUTHORIZATION.test(k));
+  if (auth !== undefined) {
+    const v = headers?.[auth];
+    const recorded = typeof v === 'string' && s.record?.token !== undefined && s.record.token === tokenDigest(bearer(v));
+    if (!(typeof v === 'string' && (recorded || ours(bearer(v))))) {
+      return skip('foreign_authorization', `the entry already sends its own ${auth} header; left as it is`);
+    }
+    // A token of ours an earlier --mode headers stored: the proxy replaces it. Not restorable, so taken out.
+    return wireProxy(withEmptied(entry, headersKey, withoutKey(headers as Entry, auth), keepsEmpty(shape, 'remote', headersKey, s.record)), shape, s, ours);
+  }
+  const own = headers !== undefined && Object.keys(headers).length > 0 ? headers : undefined;
+  const env = entry[shape.env];
+  if (env !== undefined && !isPlainObject(env)) return skip('unsupported_entry', `"${shape.env}" is not an object`);
+  if (own && env?.[PROXY_HEADERS_VAR] !== undefined) return skip('foreign_env_value', `"${shape.env}.${PROXY_HEADERS_VAR}" already holds a value`);
+  const moveHeaders = headers !== undefined && (shape.stdioRefuses ?? []).includes(headersKey);
+  const stdioType = shape.stdio('x', 'x', []).type;
+  const keys = Object.keys(entry).filter((k) => !(moveHeaders && k === headersKey));
+  const at = keys.indexOf(urlKey);
+  const value = (k: string): unknown => {
+    if (k === 'type' && typeof entry.type === 'string') return typeof stdioType === 'string' ? stdioType : 'stdio';
+    if (k === shape.env && own) return { ...env, [PROXY_HEADERS_VAR]: JSON.stringify(own) };
+    return entry[k];
+  };
+  const head = keys.slice(0, at);
+  const tail = keys.slice(at + 1);
+  const wired: Entry = {};
+  for (const k of head) wired[k] = value(k);
+  wired[shape.command] = s.nodePath;
+  wired[shape.args] = [s.launcherPath, 'proxy', url];
+  for (const k of tail) wired[k] = value(k);
+  if (own && env === undefined) wired[shape.env] = value(shape.env);
+  const via = viaEntry(wired, head);
+  const remote: RemoteRecord = { urlKey, ...(typeof entry.type === 'string' ? { type: entry.type } : {}), ...(moveHeaders ? { headersMoved: true } : {}) };
+  const created = own && env === undefined ? [shape.env] : [];
+  return { action: 'changed', entry: wired, ...(via ? { via } : {}), wiring: 'proxy', holdsToken: false, record: { remote, ...(created.length > 0 ? { created } : {}) } };
+}
+
+interface ProxyWired {
+  url: string;
+}
+
+/** The server URL of an entry wired through `omni-auth proxy`, if it is one. */
+export function proxiedUrl(entry: unknown, shape: EntryShape, launcherPath?: string): string | undefined {
+  return isPlainObject(entry) ? parseProxy(entry, shape, launcherPath)?.url : undefined;
+}
+
+/** Recognises exactly what wireProxy writes: `<node> <launcher> proxy <url>`. */
+function parseProxy(entry: Entry, shape: EntryShape, launcherPath: string | undefined): ProxyWired | undefined {
+  const cmd = entry[shape.command];
+  const args = entry[shape.args];
+  if (typeof cmd !== 'string' || !isStringArray(args) || args.length !== 3) return undefined;
+  const [launcher, verb, url] = args as [string, string, string];
+  if (verb !== 'proxy' || !(launcher === launcherPath || LAUNCHER_FILE.test(baseName(launcher)))) return undefined;
+  if (/^omni-auth/i.test(baseName(cmd)) || !/^https?:\/\//i.test(url)) return undefined;
+  return { url };
+}
+
+/**
+ * The editors insert new keys last. To put keys back where they were, an entry whose keys must move
+ * is written in two steps: first without the keys that follow the moved ones (`via`), then whole —
+ * the second step inserts them again, in order, after the moved ones.
+ */
+function viaEntry(final: Entry, head: readonly string[]): Entry | undefined {
+  // Only the moved keys (command, args) after the head: a plain edit puts them there.
+  if (Object.keys(final).length <= head.length + 2) return undefined;
+  return Object.fromEntries(head.map((k) => [k, final[k]]));
+}
+
+/** The remote entry a proxy entry was made from (the record says how it was spelled; else the client's usual spelling). */
+function restoreProxy(entry: Entry, shape: EntryShape, p: ProxyWired, record: WireRecord | undefined): { entry: Entry; via?: Entry } {
+  const sample = shape.remote?.('x', 'x') ?? {};
+  const urlKey = record?.remote?.urlKey ?? shape.url.find((k) => Object.hasOwn(sample, k)) ?? shape.url[0] ?? 'url';
+  const type = record?.remote?.type ?? sample.type;
+  const env = entry[shape.env];
+  let moved: Entry | undefined;
+  let keptEnv: Entry | undefined;
+  if (isPlainObject(env) && typeof env[PROXY_HEADERS_VAR] === 'string') {
+    try {
+      const parsed: unknown = JSON.parse(env[PROXY_HEADERS_VAR] as string);
+      if (isPlainObject(parsed)) moved = parsed;
+    } catch {
+      // Not ours to interpret: left in the env.
+    }
+    if (moved) keptEnv = withoutKey(env, PROXY_HEADERS_VAR);
+  }
+  const keys = Object.keys(entry).filter((k) => k !== shape.command);
+  const at = keys.indexOf(shape.args);
+  const out: Entry = {};
+  const put = (k: string): void => {
+    if (k === 'type' && typeof entry.type === 'string') {
+      if (typeof type === 'string') out.type = type;
+      return;
+    }
+    if (k === shape.env && keptEnv) {
+      if (Object.keys(keptEnv).length > 0 || keepsEmpty(shape, 'remote', shape.env, record)) out[k] = keptEnv;
+      return;
+    }
+    out[k] = entry[k];
+  };
+  const head = keys.slice(0, at);
+  for (const k of head) put(k);
+  out[urlKey] = p.url;
+  for (const k of keys.slice(at + 1)) put(k);
+  if (moved && shape.headers && out[shape.headers] === undefined) out[shape.headers] = moved;
+  const headOut = Object.keys(out).slice(0, Object.keys(out).indexOf(urlKey));
+  const tailFollows = Object.keys(out).length > headOut.length + 1;
+  return { entry: out, ...(tailFollows ? { via: Object.fromEntries(headOut.map((k) => [k, out[k]])) } : {}) };
 }

@@ -44,12 +44,28 @@ describe('addServer', () => {
     }
   });
 
-  it('adds a remote entry: a header helper for Claude Code, a token elsewhere, nothing for Claude Desktop', async () => {
+  it('adds a remote entry: a header helper for Claude Code, through omni-auth proxy elsewhere (no token), nothing for Claude Desktop', async () => {
     await install(home, 'claude-code', 'user', 'claude-code/claude.json');
     await install(home, 'vscode', 'user', 'vscode/mcp.json');
     await install(home, 'claude-desktop', 'user', 'claude-desktop/claude_desktop_config.json');
     const getToken = vi.fn(async () => new Secret(JWT));
     const r = await addServer({ ...target(), clients: ['claude-code', 'vscode', 'claude-desktop'], name: 'tasks', url: 'https://tasks.example/mcp', getToken });
+    const by = Object.fromEntries(r.files.map((f) => [f.client, f]));
+    expect(getToken).not.toHaveBeenCalled();
+    expect(by['claude-code']?.servers).toMatchObject([{ outcome: 'added', wiring: 'headers-helper', holdsToken: false }]);
+    expect(by.vscode?.servers).toMatchObject([{ outcome: 'added', wiring: 'proxy', holdsToken: false }]);
+    expect(editorFor('jsonc').getIn(await readFile(pathOf('vscode'), 'utf8'), ['servers', 'tasks'])).toEqual({
+      type: 'stdio', command: NODE, args: [LAUNCHER, 'proxy', 'https://tasks.example/mcp'],
+    });
+    expect(by['claude-desktop']?.servers).toMatchObject([{ outcome: 'skipped', code: 'remote_unsupported' }]);
+  });
+
+  it('adds a remote entry with --mode headers: a header helper for Claude Code, a token elsewhere, nothing for Claude Desktop', async () => {
+    await install(home, 'claude-code', 'user', 'claude-code/claude.json');
+    await install(home, 'vscode', 'user', 'vscode/mcp.json');
+    await install(home, 'claude-desktop', 'user', 'claude-desktop/claude_desktop_config.json');
+    const getToken = vi.fn(async () => new Secret(JWT));
+    const r = await addServer({ ...target(), clients: ['claude-code', 'vscode', 'claude-desktop'], name: 'tasks', url: 'https://tasks.example/mcp', mode: 'headers', getToken });
     const by = Object.fromEntries(r.files.map((f) => [f.client, f]));
     expect(getToken).toHaveBeenCalledTimes(1);
     expect(by['claude-code']?.servers).toMatchObject([{ outcome: 'added', wiring: 'headers-helper', holdsToken: false }]);

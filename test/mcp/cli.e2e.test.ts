@@ -132,7 +132,7 @@ describe('omni-auth mcp', () => {
     [['mcp', 'add', 'tasks'], /either --url URL or a command after --/],
     [['mcp', 'add', 'tasks', '--url', 'https://x.example/mcp', '--', 'cmd'], /either --url URL or a command after --/],
     [['mcp', 'add', 'tasks', '--url', 'ftp://x.example/'], /is not an http:\/\/ or https:\/\/ URL/],
-    [['mcp', 'wire', '--mode', 'file'], /--mode must be exec or env/],
+    [['mcp', 'wire', '--mode', 'file'], /--mode must be exec, env or headers/],
     [['mcp', 'wire', '--env-var', 'A-B'], /not a valid environment variable name/],
     [['mcp', 'wire', '--mode', 'env'], /missing settings/],
     [['login', '--client', 'notepad'], /unknown MCP client "notepad"/],

@@ -152,9 +152,9 @@ describe.each(CASES)('$client ($scope): $fixture', (c) => {
     expect(await read(path)).toBe(original);
   });
 
-  it(`wires the remote entry "${c.remote.name}" (${c.remote.via})`, async () => {
+  it(`wires the remote entry "${c.remote.name}" (${c.remote.via}${c.remote.via === 'header-token' ? ', with --mode headers' : ''})`, async () => {
     const getToken = vi.fn(async () => new Secret(JWT));
-    const report = only(await wireClients({ ...base(), server: c.remote.name, getToken }));
+    const report = only(await wireClients({ ...base(), server: c.remote.name, getToken, ...(c.remote.via === 'header-token' ? { mode: 'headers' as const } : {}) }));
     // The remote entries live in the first location only.
     const remotePaths = [[...(c.locations[0] as string[]), c.remote.name]];
     const before = editor.getIn(original, remotePaths[0] as string[]) as Record<string, Record<string, unknown> | undefined>;
@@ -186,6 +186,38 @@ describe.each(CASES)('$client ($scope): $fixture', (c) => {
     await unwireClients({ ...base(), server: c.remote.name, isOurToken: (t) => t === JWT });
     expect(await read(path)).toBe(original);
   });
+
+  if (c.remote.via === 'header-token') {
+    it(`wires the remote entry "${c.remote.name}" through omni-auth proxy by default (no token anywhere); unwire gives back the original bytes`, async () => {
+      const getToken = vi.fn(async () => new Secret(JWT));
+      const remotePath = [...(c.locations[0] as string[]), c.remote.name];
+      const before = editor.getIn(original, remotePath) as Record<string, unknown>;
+      const report = only(await wireClients({ ...base(), server: c.remote.name, getToken }));
+      const after = await read(path);
+      if (c.scope === 'project') {
+        expect(report.servers).toMatchObject([{ outcome: 'skipped', code: 'project_scope_token' }]);
+        expect(after).toBe(original);
+        return;
+      }
+      expect(getToken).not.toHaveBeenCalled();
+      expect(report.servers).toMatchObject([{ outcome: 'wired', wiring: 'proxy', holdsToken: false }]);
+      const wired = editor.getIn(after, remotePath) as Record<string, unknown>;
+      const urlKey = Object.keys(before).find((k) => typeof before[k] === 'string' && /^https:/.test(before[k] as string)) as string;
+      expect(wired[cmd]).toBe(NODE);
+      expect(wired.args).toEqual([LAUNCHER, 'proxy', before[urlKey]]);
+      expect(wired[urlKey]).toBeUndefined();
+      if (typeof before.type === 'string') expect(wired.type).toBe('stdio');
+      const headersKey = c.remote.headersKey ?? 'headers';
+      const own = before[headersKey] as Record<string, string> | undefined;
+      if (own && Object.keys(own).length > 0) expect((wired[envKey] as Record<string, string>).OMNI_AUTH_PROXY_HEADERS).toBe(JSON.stringify(own));
+      expect(after).not.toContain(JWT);
+      expect(outside(c.format, after, [remotePath])).toEqual(outside(c.format, original, [remotePath]));
+      // Re-wiring changes nothing; unwiring restores the remote entry byte for byte.
+      expect(only(await wireClients({ ...base(), server: c.remote.name, getToken })).servers).toMatchObject([{ outcome: 'unchanged', wiring: 'proxy' }]);
+      await unwireClients({ ...base(), server: c.remote.name });
+      expect(await read(path)).toBe(original);
+    });
+  }
 
   it('a dry run reports the change and writes nothing', async () => {
     const report = only(await wireClients({ ...base(), dryRun: true, mode: c.scope === 'project' ? 'exec' : 'env' }));

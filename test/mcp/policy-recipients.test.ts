@@ -38,4 +38,10 @@ describe('recipients', () => {
     expect(all.filter((r) => r.scope === 'project').map((r) => [r.client, r.origin ?? r.command])).toEqual([['vscode', 'sh']]);
     expect(JSON.stringify(all)).not.toContain('attacker.example');
   });
+
+  it('names the server an entry wired through omni-auth proxy sends tokens to (not the node it runs)', async () => {
+    await put(join(home.dir, '.cursor', 'mcp.json'), JSON.stringify({ mcpServers: { omnispindle: { command: NODE, args: [LAUNCHER, 'proxy', 'https://mcp.example.com/mcp'] } } }));
+    const base = { env: home.env, platform: 'linux' as const, cwd: home.cwd, server: 'omnispindle', mode: 'exec' as const, envVar: 'AUTH0_TOKEN', launcherPath: LAUNCHER };
+    expect((await recipients({ ...base, scope: 'user' })).map((r) => [r.client, r.origin ?? r.command])).toEqual([['cursor', 'https://mcp.example.com']]);
+  });
 });

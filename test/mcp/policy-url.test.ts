@@ -94,7 +94,9 @@ describe('wiring a remote entry in a user file', () => {
   it.each(['https://mcp.example.com/mcp', 'http://localhost:8080/mcp', 'http://127.0.0.1:8080/mcp'])('%s is wired', async (url) => {
     await writeFile(path, text(url));
     const r = await wireClients({ ...base(), getToken: async () => new Secret(JWT) });
-    expect(r.files.find((f) => f.path === path)).toMatchObject({ status: 'changed', servers: [{ outcome: 'wired', wiring: 'header-token' }] });
+    expect(r.files.find((f) => f.path === path)).toMatchObject({ status: 'changed', servers: [{ outcome: 'wired', wiring: 'proxy' }] });
+    const headers = await wireClients({ ...base(), mode: 'headers', getToken: async () => new Secret(JWT) });
+    expect(headers.files.find((f) => f.path === path)).toMatchObject({ status: 'changed', servers: [{ outcome: 'wired', wiring: 'header-token' }] });
   });
 
   it('an entry with two URL keys (Windsurf serverUrl + url) is wired only when both are https', async () => {

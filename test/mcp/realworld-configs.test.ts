@@ -57,11 +57,23 @@ describe('§12 Goose: block mappings wire added are taken out again', () => {
     expect(await read(path)).toBe(original);
   });
 
-  it('remote entry without headers: wire adds headers, unwire removes them again', async () => {
+  it('remote entry without headers, --mode headers: wire adds headers, unwire removes them again', async () => {
+    const path = await install(home, 'goose', 'user', 'realworld/goose-config.yaml');
+    const original = await read(path);
+    await wire('goose', { server: 'omnispindle-cloud', mode: 'headers' });
+    expect(await read(path)).toContain(`    headers:\n      Authorization: Bearer ${OURS}\n`);
+    expect(only(await wire('goose', { server: 'omnispindle-cloud', mode: 'headers' })).status).toBe('unchanged');
+    expect(only(await unwire('goose', { server: 'omnispindle-cloud' })).status).toBe('changed');
+    expect(await read(path)).toBe(original);
+  });
+
+  it('remote entry, by default: through omni-auth proxy (no token in the file); unwire gives back the file byte for byte', async () => {
     const path = await install(home, 'goose', 'user', 'realworld/goose-config.yaml');
     const original = await read(path);
     await wire('goose', { server: 'omnispindle-cloud' });
-    expect(await read(path)).toContain(`    headers:\n      Authorization: Bearer ${OURS}\n`);
+    const wired = await read(path);
+    expect(wired).not.toContain(OURS);
+    expect(wired).toMatch(/type: stdio[\s\S]*cmd: \S+[\s\S]*- proxy\n\s+- https:/);
     expect(only(await wire('goose', { server: 'omnispindle-cloud' })).status).toBe('unchanged');
     expect(only(await unwire('goose', { server: 'omnispindle-cloud' })).status).toBe('changed');
     expect(await read(path)).toBe(original);
@@ -80,9 +92,9 @@ describe('§12 Goose: block mappings wire added are taken out again', () => {
     expect(after).toBe(original.replace('    timeout: 300\n  github:', '    timeout: 300\n    envs: {}\n  github:'));
   });
 
-  it('an entry from `mcp add --url` unwires (token gone, exit status fine)', async () => {
+  it('an entry from `mcp add --url --mode headers` unwires (token gone, exit status fine)', async () => {
     const path = await install(home, 'goose', 'user', 'realworld/goose-config.yaml');
-    const added = await addServer({ ...target('goose'), name: 'tickets', url: 'https://mcp.tickets.example/mcp', getToken: async () => new Secret(OURS), isOurToken });
+    const added = await addServer({ ...target('goose'), name: 'tickets', url: 'https://mcp.tickets.example/mcp', mode: 'headers', getToken: async () => new Secret(OURS), isOurToken });
     expect(outcomes(added)).toEqual([['tickets', 'added', null]]);
     const withToken = await read(path);
     expect(withToken).toContain(`Authorization: Bearer ${OURS}`);

@@ -54,11 +54,11 @@ afterAll(async () => {
 });
 
 describe('secrets at rest after logout', () => {
-  it('wire --mode env (cursor under MY_TOK, vscode) and a vscode header entry; logout restores both files and no backup holds the token', async () => {
+  it('wire --mode env (cursor under MY_TOK, vscode) and a vscode header entry (--mode headers); logout restores both files and no backup holds the token', async () => {
     await run(['login', '--no-write']);
     await run(['mcp', 'wire', '--client', 'cursor', '--mode', 'env', '--env-var', 'MY_TOK']);
     await run(['mcp', 'wire', '--client', 'vscode', '--mode', 'env']);
-    await run(['mcp', 'wire', '--client', 'vscode', '--server', 'omnispindle-cloud']);
+    await run(['mcp', 'wire', '--client', 'vscode', '--server', 'omnispindle-cloud', '--mode', 'headers']);
 
     const cursor = JSON.parse(await readFile(cursorPath, 'utf8')) as { mcpServers: { omnispindle: { env: Record<string, string> } } };
     const token = cursor.mcpServers.omnispindle.env.MY_TOK;

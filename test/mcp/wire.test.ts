@@ -115,16 +115,33 @@ describe('wireEntry, remote', () => {
     expect(shellQuote('/usr/bin/node', 'linux')).toBe('/usr/bin/node');
   });
 
-  it('elsewhere writes Authorization: Bearer, replacing an older token of ours but never a foreign header', () => {
-    expect(needsToken(remote, cursor, 'exec')).toBe(true);
-    const r = wireEntry(remote, cursor, { ...settings, token: new Secret(JWT) });
+  it('elsewhere, by default, becomes `<node> <launcher> proxy <url>`: no token; unwire gives the remote entry back', () => {
+    expect(needsToken(remote, cursor, 'exec')).toBe(false);
+    const r = wireEntry(remote, cursor, settings);
+    expect(r).toMatchObject({ action: 'changed', wiring: 'proxy', holdsToken: false, entry: { command: NODE, args: [LAUNCHER, 'proxy', remote.url] } });
+    if (r.action === 'skipped') throw new Error('skipped');
+    expect(r.entry).not.toHaveProperty('url');
+    expect(wireEntry(r.entry, cursor, settings)).toMatchObject({ action: 'unchanged', wiring: 'proxy' });
+    expect(unwireEntry(r.entry, cursor, { envVar: 'AUTH0_TOKEN', ...(r.record ? { record: r.record } : {}) })).toMatchObject({ action: 'changed', entry: remote, tokenLeft: false });
+    // A bearer token of ours an earlier --mode headers stored is replaced by the proxy; a foreign one stays.
+    expect(wireEntry({ ...remote, headers: { Authorization: `Bearer ${JWT}` } }, cursor, settings)).toMatchObject({ action: 'changed', wiring: 'proxy', entry: { command: NODE } });
+    expect(wireEntry({ ...remote, headers: { Authorization: 'Bearer ghp_personal' } }, cursor, settings)).toMatchObject({ action: 'skipped', code: 'foreign_authorization' });
+    // Headers of the entry's own reach the proxy through its env.
+    const own = wireEntry({ ...remote, headers: { 'X-Team': 'core' } }, cursor, settings);
+    expect(own).toMatchObject({ action: 'changed', entry: { headers: { 'X-Team': 'core' }, env: { OMNI_AUTH_PROXY_HEADERS: '{"X-Team":"core"}' } } });
+  });
+
+  it('with --mode headers writes Authorization: Bearer, replacing an older token of ours but never a foreign header', () => {
+    const settings_ = { ...settings, mode: 'headers' as const };
+    expect(needsToken(remote, cursor, 'headers')).toBe(true);
+    const r = wireEntry(remote, cursor, { ...settings_, token: new Secret(JWT) });
     expect(r).toMatchObject({ wiring: 'header-token', holdsToken: true, entry: { headers: { Authorization: `Bearer ${JWT}` } } });
     const fresh = `${JWT}x`;
-    expect(wireEntry({ ...remote, headers: { authorization: `Bearer ${JWT}` } }, cursor, { ...settings, token: new Secret(fresh) }))
+    expect(wireEntry({ ...remote, headers: { authorization: `Bearer ${JWT}` } }, cursor, { ...settings_, token: new Secret(fresh) }))
       .toMatchObject({ action: 'changed', entry: { headers: { authorization: `Bearer ${fresh}` } } });
-    expect(wireEntry({ ...remote, headers: { Authorization: 'Bearer ghp_personal' } }, cursor, { ...settings, token: new Secret(JWT) }))
+    expect(wireEntry({ ...remote, headers: { Authorization: 'Bearer ghp_personal' } }, cursor, { ...settings_, token: new Secret(JWT) }))
       .toMatchObject({ action: 'skipped', code: 'foreign_authorization' });
-    expect(wireEntry(remote, cursor, settings)).toMatchObject({ action: 'skipped', code: 'token_required' });
+    expect(wireEntry(remote, cursor, settings_)).toMatchObject({ action: 'skipped', code: 'token_required' });
   });
 
   it('refuses remote entries for Claude Desktop', () => {
