@@ -21,7 +21,10 @@ export async function runProxy(rawUrl: string, flags: ProxyFlags): Promise<numbe
   const tokens = brokerTokens({ ...ctx, minTtl: flags.minTtl, warn: proxyWarn });
   // A token before the client's first message: a tenant problem shows at once, not as a tool error.
   await tokens.current();
-  const proxy = startProxy({ url, tokens, warn: proxyWarn, transport: flags.transport, headers });
+  // The upstream goes through the same proxies and CAs as every other request (docs/network.md).
+  const { networkFetch } = await import('../exchange/undici-transport.js');
+  const fetch = await networkFetch({ env: ctx.env });
+  const proxy = startProxy({ url, tokens, warn: proxyWarn, transport: flags.transport, headers, fetch });
   const stop = (): void => void proxy.close();
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
