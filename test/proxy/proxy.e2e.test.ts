@@ -120,7 +120,11 @@ describe('omni-auth proxy <url> (built CLI) against a server that starts refusin
     } finally {
       await client.close();
     }
-    expect(new Set(server.authorizations).size).toBe(before + 1);
+    // At least one renewal after the cut-off; under load the standalone event stream's reconnect can be
+    // refused with the old token after the POST's renewal and renew once more — never a storm.
+    const renewals = new Set(server.authorizations).size - before;
+    expect(renewals).toBeGreaterThanOrEqual(1);
+    expect(renewals).toBeLessThanOrEqual(2);
     expect(stderr2).not.toContain('refused the renewed token too');
     // Unwire gives the remote entry back.
     const unwire = await runCli(['mcp', 'unwire', '--client', 'cursor', '--server', 'tasks'], wiredEnv);
