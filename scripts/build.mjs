@@ -136,7 +136,10 @@ const lazyPlugin = {
   },
 };
 
-const outfile = join(root, 'dist', 'omni-auth.cjs');
+// The full CLI. Run through the warm entry (below), it takes the entry's location as its own
+// (src/warm/files.ts ENTRY_SYMBOL): `<home>/bin/omni-auth.cjs` finds its home, the launcher copies the pair.
+const FULL_CLI_FILE = 'omni-auth-full.cjs'; // src/warm/files.ts
+const outfile = join(root, 'dist', FULL_CLI_FILE);
 const result = await build({
   entryPoints: [join(root, 'src/cli/main.ts')],
   outfile,
@@ -151,10 +154,92 @@ const result = await build({
   logLevel: 'warning',
   define: { __OMNI_AUTH_VERSION__: JSON.stringify(version), 'import.meta.url': '__omniMetaUrl' },
   banner: {
-    js: "#!/usr/bin/env node\n'use strict';\nvar __omniMetaUrl = require('node:url').pathToFileURL(__filename).href;",
+    js: "#!/usr/bin/env node\n'use strict';\nvar __omniMetaUrl = require('node:url').pathToFileURL(globalThis[Symbol.for('omni-auth.entry')] ?? __filename).href;",
   },
   plugins: [subtreePlugin, lazyPlugin, builtinPlugin],
 });
 const { writeFile } = await import('node:fs/promises');
 await writeFile(join(root, 'dist', 'metafile.json'), JSON.stringify(result.metafile));
 await chmod(outfile, 0o755);
+
+// ---- The warm entry, dist/omni-auth.cjs (issue 13; src/warm/main.ts) ----
+await buildWarmEntry();
+
+/**
+ * The entry users run: the CLI's own `token` and `exec` code (src/cli, src/broker/get-token.ts, the
+ * cache and settings modules) without commander, the HTTP client, the JWT library or the MCP code, and
+ * with two seams (src/warm/main.ts): acquire.ts → src/warm/hand-off.ts, key-store.ts →
+ * src/warm/key-check.ts (which imports the real one). Node built-ins a warm run does not need are loaded
+ * only when called: node:crypto and node:child_process (every function an on-first-call wrapper), and
+ * node:fs/promises, whose readFile and stat — all the warm path calls — are the node:fs calls, sync (same
+ * results and error codes; a warm run reads three small files and has nothing to overlap them with).
+ */
+async function buildWarmEntry() {
+  const warmDir = join(root, 'src', 'warm');
+  const inWarm = (importer) => importer.startsWith(warmDir);
+  const seams = {
+    name: 'warm-seams',
+    setup(b) {
+      b.onResolve({ filter: /[\\/]acquire\.js$/ }, (args) => (args.importer.endsWith(join('src', 'broker', 'get-token.ts')) ? { path: join(warmDir, 'hand-off.ts') } : undefined));
+      b.onResolve({ filter: /[\\/]key-store\.js$/ }, (args) => (inWarm(args.importer) ? undefined : { path: join(warmDir, 'key-check.ts') }));
+      // Only these packages: the rest (commander, undici, jose, the YAML/TOML editors) is the full CLI's.
+      b.onResolve({ filter: /^[^./]/ }, (args) => {
+        if (args.path.startsWith('node:') || args.path === 'env-paths') return undefined;
+        return { errors: [{ text: `the warm entry must not load ${args.path} (imported by ${args.importer})` }] };
+      });
+      b.onResolve({ filter: /^\./ }, (args) => {
+        if (/[\\/]src[\\/](exchange|mcp|emulator|tenant)[\\/]/.test(join(args.resolveDir, args.path))) {
+          return { errors: [{ text: `the warm entry must not load ${args.path} (imported by ${args.importer})` }] };
+        }
+        return undefined;
+      });
+    },
+  };
+  const DEFERRED = new Set(['node:crypto', 'node:child_process', 'node:fs/promises']);
+  const builtins = {
+    name: 'warm-builtins',
+    setup(b) {
+      b.onResolve({ filter: /^node:/ }, (args) => {
+        if (args.namespace === 'warm-builtin' || !DEFERRED.has(args.path)) return { path: args.path, external: true };
+        return { path: args.path, namespace: 'warm-builtin' };
+      });
+      b.onLoad({ filter: /.*/, namespace: 'warm-builtin' }, async (args) => {
+        const mod = await import(args.path);
+        const sync = args.path === 'node:fs/promises' ? { readFile: 'readFileSync', stat: 'statSync' } : {};
+        const lines = [`let __m; const __load = () => (__m ??= require(${JSON.stringify(args.path)}));`];
+        if (Object.keys(sync).length > 0) lines.push(`const __fs = require('node:fs');`);
+        for (const name of Object.keys(mod)) {
+          if (name === 'default' || !IDENTIFIER.test(name) || typeof mod[name] !== 'function') continue;
+          lines.push(sync[name]
+            ? `export async function ${name}(...a) { return __fs.${sync[name]}(...a); }`
+            : `export function ${name}(...a) { return __load().${name}(...a); }`);
+        }
+        if (args.path === 'node:fs/promises') lines.push(`export const constants = __fs.constants;`);
+        return { contents: lines.join('\n'), loader: 'js', resolveDir: root };
+      });
+    },
+  };
+  const keyParser = (await Promise.all(['src/identity/key-store.ts', 'src/identity/thumbprint.ts'].map((f) => readFile(join(root, f)))));
+  const { createHash } = await import('node:crypto');
+  const warmOut = join(root, 'dist', 'omni-auth.cjs');
+  const warm = await build({
+    entryPoints: [join(warmDir, 'main.ts')],
+    outfile: warmOut,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    mainFields: ['module', 'main'],
+    metafile: true,
+    logLevel: 'warning',
+    define: {
+      __OMNI_AUTH_VERSION__: JSON.stringify(version),
+      __OMNI_AUTH_KEY_CHECK__: JSON.stringify(createHash('sha256').update(Buffer.concat(keyParser)).digest('base64url')),
+      'import.meta.url': '__omniMetaUrl',
+    },
+    banner: { js: "#!/usr/bin/env node\n'use strict';\nvar __omniMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+    plugins: [seams, builtins],
+  });
+  await writeFile(join(root, 'dist', 'metafile-warm.json'), JSON.stringify(warm.metafile));
+  await chmod(warmOut, 0o755);
+}
