@@ -57,3 +57,50 @@ describe('start-up of the warm token path', () => {
     expect(meta.inputs['src/exchange/undici-transport.ts']?.imports.map((i) => i.path)).toContain('lazy-package:undici');
   });
 });
+
+/**
+ * Issue 13: the warm entry (dist/omni-auth.cjs, src/warm/main.ts) is a bundle of its own. Everything in
+ * it can run, so its whole input set is checked, not a static closure.
+ */
+describe('start-up of the warm entry', () => {
+  const meta = JSON.parse(readFileSync(join(packageRoot(), 'dist', 'metafile-warm.json'), 'utf8')) as Metafile;
+  const inputs = Object.keys(meta.inputs);
+
+  it('is the CLI\'s own token and exec code, with the hand-off and the key records as seams', () => {
+    for (const path of ['src/warm/main.ts', 'src/cli/token.ts', 'src/cli/exec.ts', 'src/broker/get-token.ts', 'src/cache/token-cache.ts', 'src/config/settings.ts', 'src/cli/context.ts', 'src/warm/hand-off.ts', 'src/warm/key-check.ts']) {
+      expect(inputs).toContain(path);
+    }
+    expect(meta.inputs['src/broker/get-token.ts']?.imports.map((i) => i.path)).toEqual(expect.arrayContaining(['src/warm/hand-off.ts', 'src/warm/key-check.ts']));
+  });
+
+  it.each([
+    ['undici (the HTTP client)', /(node_modules\/|lazy-package:)undici(\/|$)/],
+    ['jose (the JWT library)', /(node_modules\/|lazy-package:)jose(\/|$)/],
+    ['commander', /node_modules\/commander\//],
+    ['the YAML and TOML editors', /(node_modules\/|lazy-package:)(yaml|@decimalturn\/toml-patch|jsonc-parser)(\/|$)/],
+    ['the MCP SDK', /node_modules\/@modelcontextprotocol\//],
+    ['the MCP code', /^(lazy-subtree:)?src\/mcp\//],
+    ['the emulator', /^(lazy-subtree:)?src\/emulator\//],
+    ['the tenant provisioning code', /^(lazy-subtree:)?src\/tenant\//],
+    ['the exchange client', /^src\/exchange\//],
+    ['acquisition, minting and locking', /^src\/(broker\/acquire|identity\/(local-token|keys|machine)|util\/lock)\.ts$/],
+    ['the full CLI entry', /^src\/cli\/main\.ts$/],
+  ])('does not contain %s', (_, pattern) => {
+    expect(inputs.filter((p) => pattern.test(p))).toEqual([]);
+  });
+
+  it('loads node:crypto, node:child_process and node:fs/promises only when called (through the on-first-call wrappers)', () => {
+    const deferred = ['node:crypto', 'node:child_process', 'node:fs/promises'];
+    for (const [path, input] of Object.entries(meta.inputs)) {
+      if (path.startsWith('warm-builtin:')) continue;
+      expect(input.imports.filter((i) => deferred.includes(i.path)).map((i) => `${path} → ${i.path}`)).toEqual([]);
+    }
+    const text = readFileSync(join(packageRoot(), 'dist', 'omni-auth.cjs'), 'utf8');
+    for (const name of deferred) {
+      // Only inside the wrappers' loader: `__load = () => __m ??= require("node:x")`.
+      const requires = text.split(`require("${name}")`).length - 1;
+      expect(requires, name).toBe(1);
+      expect(text).toMatch(new RegExp(`__load\\d* = \\(\\) => \\(?__m\\d* \\?\\?= require\\("${name.replace('/', '\\/')}"\\)`));
+    }
+  });
+});

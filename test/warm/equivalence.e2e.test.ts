@@ -9,8 +9,9 @@
  * A copy of the entry alone (no full CLI beside it) tells which path answered: it answers the warm
  * cases by itself, and fails to load the full CLI on all the others.
  */
+import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { chmod, copyFile, mkdir, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -193,7 +194,7 @@ describe('the warm entry and the full CLI agree', () => {
   it('the fresh cases print what the cache holds, in each format', async () => {
     const home = await makeHome();
     const env = envFor(home);
-    const tokens = JSON.parse(await import('node:fs/promises').then((fs) => fs.readFile(join(home, 'tokens.json'), 'utf8'))) as { entries: Record<string, { access_token: string; expires_at: number }> };
+    const tokens = JSON.parse(await readFile(join(home, 'tokens.json'), 'utf8')) as { entries: Record<string, { access_token: string; expires_at: number }> };
     const t = tokens.entries[CACHE_KEY]!;
     const out = await Promise.all(FORMATS.map((f) => runFile(lone, ['token', '--format', f], env)));
     expect(out.map((r) => r.stdout)).toEqual([
@@ -211,7 +212,6 @@ describe('the warm entry and the full CLI agree', () => {
     const env = envFor(home);
     const first = await runFile(lone, ['token'], env);
     expect(first.code).toBe(0);
-    const { readFile } = await import('node:fs/promises');
     expect(Object.values((JSON.parse(await readFile(join(home, KEY_RECORDS_FILE), 'utf8')) as { keys: Record<string, string> }).keys)).toEqual([machineKey.thumbprint]);
     expect(await readFile(join(home, KEY_RECORDS_FILE), 'utf8')).not.toContain(JSON.parse(machineKey.jwkText).d);
     // The same key, another text: the record does not apply, the parser agrees, the cache answers.
@@ -233,8 +233,7 @@ describe('the launcher (<home>/bin/omni-auth.cjs, its home from its location)', 
     const { installLauncher } = await import('../../src/mcp/launcher.js');
     const a = await makeHome(spec);
     const b = await makeHome(spec);
-    const { copyFile: copy, readFile } = await import('node:fs/promises');
-    await copy(join(a, 'tokens.json'), join(b, 'tokens.json')).catch(() => undefined);
+    await copyFile(join(a, 'tokens.json'), join(b, 'tokens.json')).catch(() => undefined);
     const now = (await installLauncher(a)).path;
     expect(await readFile(join(a, 'bin', FULL_CLI_FILE))).toEqual(await readFile(FULL));
     await mkdir(join(b, 'bin'), { mode: 0o700 });
@@ -258,5 +257,32 @@ describe('the launcher (<home>/bin/omni-auth.cjs, its home from its location)', 
       await unlink(join(now, '..', FULL_CLI_FILE));
       expect(await runFile(now, args, bare())).toEqual(b);
     }
+  });
+});
+
+describe('what a warm run loads', () => {
+  it('after the first run recorded the key: no node:crypto, child_process, fs/promises, stream or net module, no full CLI', async () => {
+    const home = await makeHome();
+    const env = envFor(home);
+    const probe = join(dir, 'probe.cjs');
+    await writeFile(probe, [
+      `const before = new Set(process.moduleLoadList);`,
+      `process.on('exit', () => require('node:fs').writeFileSync(process.env.PROBE_OUT, JSON.stringify({ loaded: process.moduleLoadList.filter((m) => !before.has(m)), files: Object.keys(require.cache) })));`,
+    ].join('\n'));
+    const out = join(dir, 'probe.json');
+    const probed = async () => {
+      const r = await new Promise<number | null>((resolve) => {
+        const child = spawn(process.execPath, ['--require', probe, ENTRY, 'token'], { env: { ...env, PROBE_OUT: out }, stdio: ['ignore', 'pipe', 'pipe'] });
+        child.on('close', resolve);
+      });
+      expect(r).toBe(0);
+      return JSON.parse(await readFile(out, 'utf8')) as { loaded: string[]; files: string[] };
+    };
+    const first = await probed();
+    expect(first.loaded).toContain('NativeModule crypto'); // the key parser, once
+    const warm = await probed();
+    const heavy = warm.loaded.filter((m) => /^NativeModule (crypto|child_process|fs\/promises|stream|net|internal\/streams\/.*|internal\/crypto\/.*)$/.test(m));
+    expect(heavy).toEqual([]);
+    expect(warm.files.filter((f) => f.endsWith(FULL_CLI_FILE))).toEqual([]);
   });
 });
