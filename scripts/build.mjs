@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 /**
- * Builds the single-file CLI, dist/omni-auth.cjs (`npm run build`).
+ * Builds the CLI (`npm run build`): dist/omni-auth-full.cjs, the whole CLI in one file, and
+ * dist/omni-auth.cjs, the small entry users run, which answers a warm `token`/`exec` itself and hands
+ * everything else to the full CLI (issue 13; see buildWarmEntry below and src/warm/main.ts).
  *
  * Start-up is dominated by V8 parsing the bundle, and most of it is code only some commands run: the
  * HTTP client (undici, ~1 MB) and the YAML/TOML editors of the MCP configs. Those packages go into the
@@ -200,8 +202,15 @@ async function buildWarmEntry() {
     name: 'warm-builtins',
     setup(b) {
       b.onResolve({ filter: /^node:/ }, (args) => {
-        if (args.namespace === 'warm-builtin' || !DEFERRED.has(args.path)) return { path: args.path, external: true };
+        if (args.namespace === 'warm-builtin' || args.namespace === 'warm-default') return { path: args.path, external: true };
+        // A default import of an external makes esbuild copy every property of the module (__toESM):
+        // env-paths' `import process from 'node:process'` (its only kind of import) costs a millisecond.
+        // A module of ours that exports the built-in as its default instead.
+        if (!DEFERRED.has(args.path)) return /[\\/]node_modules[\\/]env-paths[\\/]/.test(args.importer) ? { path: args.path, namespace: 'warm-default' } : { path: args.path, external: true };
         return { path: args.path, namespace: 'warm-builtin' };
+      });
+      b.onLoad({ filter: /.*/, namespace: 'warm-default' }, async (args) => {
+        return { contents: `export default require(${JSON.stringify(args.path)});`, loader: 'js', resolveDir: root };
       });
       b.onLoad({ filter: /.*/, namespace: 'warm-builtin' }, async (args) => {
         const mod = await import(args.path);
@@ -235,9 +244,11 @@ async function buildWarmEntry() {
     define: {
       __OMNI_AUTH_VERSION__: JSON.stringify(version),
       __OMNI_AUTH_KEY_CHECK__: JSON.stringify(createHash('sha256').update(Buffer.concat(keyParser)).digest('base64url')),
-      'import.meta.url': '__omniMetaUrl',
+      // The entry's URL, computed when asked, as a URL object: its one reader (config/home.ts) passes it
+      // to fileURLToPath, which then need not parse it again.
+      'import.meta.url': '__omniEntry.url',
     },
-    banner: { js: "#!/usr/bin/env node\n'use strict';\nvar __omniMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+    banner: { js: "#!/usr/bin/env node\n'use strict';\nvar __omniEntry = { get url() { return require('node:url').pathToFileURL(__filename); } };" },
     plugins: [seams, builtins],
   });
   await writeFile(join(root, 'dist', 'metafile-warm.json'), JSON.stringify(warm.metafile));

@@ -48,7 +48,13 @@ export function sha256(data: Uint8Array): Buffer {
     h[0] = (h[0]! + a) | 0; h[1] = (h[1]! + b) | 0; h[2] = (h[2]! + c) | 0; h[3] = (h[3]! + d) | 0;
     h[4] = (h[4]! + e) | 0; h[5] = (h[5]! + f) | 0; h[6] = (h[6]! + g) | 0; h[7] = (h[7]! + hh) | 0;
   }
-  const out = Buffer.alloc(32);
-  for (let i = 0; i < 8; i++) out.writeUInt32BE(h[i]!, i * 4);
+  const out = Buffer.allocUnsafe(32);
+  for (let i = 0; i < 8; i++) {
+    const v = h[i]!;
+    out[i * 4] = v >>> 24;
+    out[i * 4 + 1] = (v >>> 16) & 0xff;
+    out[i * 4 + 2] = (v >>> 8) & 0xff;
+    out[i * 4 + 3] = v & 0xff;
+  }
   return out;
 }

@@ -103,4 +103,11 @@ describe('start-up of the warm entry', () => {
       expect(text).toMatch(new RegExp(`__load\\d* = \\(\\) => \\(?__m\\d* \\?\\?= require\\("${name.replace('/', '\\/')}"\\)`));
     }
   });
+
+  it('reads its own URL (a URL object there, computed on demand) only through fileURLToPath', () => {
+    const text = readFileSync(join(packageRoot(), 'dist', 'omni-auth.cjs'), 'utf8');
+    const uses = text.match(/.{0,40}__omniEntry\.url.{0,2}/g) ?? [];
+    expect(uses.length).toBeGreaterThan(0);
+    for (const use of uses) expect(use).toMatch(/fileURLToPath\)?\(__omniEntry\.url\)/);
+  });
 });
