@@ -45,7 +45,13 @@ async function timePairs(...commands) {
   const times = commands.map(() => []);
   for (const [cmd, args, env] of commands) await run(cmd, args, env); // warm the OS file cache
   for (let i = 0; i < RUNS; i++) {
-    for (const [k, [cmd, args, env]] of commands.entries()) {
+    // Every command once per round, in a new order each round: no command always follows the same one.
+    const order = [...commands.entries()];
+    for (let j = order.length - 1; j > 0; j--) {
+      const r = Math.floor(Math.random() * (j + 1));
+      [order[j], order[r]] = [order[r], order[j]];
+    }
+    for (const [k, [cmd, args, env]] of order) {
       const r = await run(cmd, args, env);
       if (r.code !== 0) throw new Error(`${[cmd, ...args].join(' ')} exited ${r.code}: ${r.err}`);
       times[k].push(r.ms);
@@ -97,6 +103,8 @@ try {
   const login = await run(process.execPath, [cli, 'login', '--no-write'], env);
   if (login.code !== 0) throw new Error(`login failed: ${login.err}`);
   const launcher = join(home, 'warm', 'bin', 'omni-auth.cjs');
+  const spawnFloor = join(home, 'spawn-floor.cjs');
+  await writeFile(spawnFloor, `require('node:child_process').spawn(process.execPath, ['-e', '0'], { stdio: 'inherit' }).on('exit', (c) => (process.exitCode = c));\n`);
   const full = join(root, 'dist', 'omni-auth-full.cjs');
   const node = process.execPath;
   const warmCommands = [
@@ -105,6 +113,8 @@ try {
     ...['json', 'header', 'env', 'headers-json'].map((f) => [`warm \`token --format ${f}\``, [node, [cli, 'token', '--format', f], env], '≤ 1.15']),
     ['launcher `<home>/bin/omni-auth.cjs token`', [node, [launcher, 'token'], env], '≤ 1.15'],
     ['warm `exec -- node -e 0`', [node, [cli, 'exec', '--', node, '-e', '0'], env], '≤ 2.15'],
+    // The floor of exec: a Node script that does nothing but spawn `node -e 0` and wait for it.
+    ['(exec\'s floor: a script spawning `node -e 0`)', [node, [spawnFloor]], '-'],
     ['(the full CLI alone: omni-auth-full.cjs token)', [node, [full, 'token'], env], '-'],
   ];
   // Interleaved, one of each per round: the machine's speed drifts, and a drift between two blocks of
@@ -134,9 +144,10 @@ try {
   results.push(['cold `omni-auth token` (exchange) / one fetch POST (median wall)', `${cold.toFixed(1)} ms / ${fetchMs.toFixed(1)} ms`, (cold / fetchMs).toFixed(2), '≤ 1.5']);
 
   // 3. peak RSS (median of interleaved runs) vs node -e 0
-  const rss = await peakRssMedians(warmCommands.slice(0, -1).map((c) => c[1]), Math.max(10, Math.floor(RUNS / 3)));
+  const rssCommands = warmCommands.filter((c) => c[2] !== '-');
+  const rss = await peakRssMedians(rssCommands.map((c) => c[1]), Math.max(10, Math.floor(RUNS / 3)));
   if (rss) {
-    for (const [k, [label]] of warmCommands.slice(1, -1).entries()) {
+    for (const [k, [label]] of rssCommands.slice(1).entries()) {
       results.push([`peak RSS, ${label} / \`node -e 0\``, `${(rss[k + 1] / 1024).toFixed(1)} MiB / ${(rss[0] / 1024).toFixed(1)} MiB`, `+${((rss[k + 1] - rss[0]) / 1024).toFixed(1)} MiB`, '≤ +4 MiB']);
     }
   } else {
