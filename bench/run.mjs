@@ -60,6 +60,13 @@ async function timePairs(...commands) {
   return times.map(median);
 }
 
+async function peakRssKb(args, env) {
+  // /usr/bin/time reports the child's maximum resident set size.
+  const r = await run('/usr/bin/time', ['-f', '%M', process.execPath, cli, ...args], env).catch(() => undefined);
+  const kb = r ? Number(r.err.trim().split('\n').pop()) : NaN;
+  return Number.isFinite(kb) ? kb : undefined;
+}
+
 /** Median peak RSS (KB) of each command, run interleaved `rounds` times under /usr/bin/time; undefined without it. */
 async function peakRssMedians(commands, rounds) {
   const kb = commands.map(() => []);
