@@ -27,17 +27,32 @@
  *   name      `user@host`, nickname `user` (from the token's `machine`, invisible characters removed)
  * No email: a machine has none, and an invented one could reach someone or trigger verification mail.
  *
+ * Person-bound keys (issue 10): after one browser sign-in, the CLI puts `binding: {id_token, salt}` in
+ * the (key-signed) payload. The ID token is Auth0's own attestation "this person signed in for key K":
+ * its nonce is base64url(SHA-256("omni-auth-bind/v1:" + K's thumbprint + ":" + salt)). The Action
+ * verifies it against the tenant's JWKS (see verifyBinding) and sets THAT user with setUserById — no
+ * Management API call per exchange. Which users a key may get is the IDENTITY policy:
+ *   person   only bound keys; a key without a binding is denied (the default: closed)
+ *   machine  the key is the user (below); a binding claim is ignored
+ *   both     a bound key gets its person, an unbound key its machine user
+ *
  * Secrets (all optional):
- *   ISSUER        accepted `aud` values, comma separated (default `https://${event.request.hostname}/`)
- *   ALLOWED_KEYS  comma-separated thumbprints; when non-empty, any other key is denied
- *   CONNECTION    the connection that holds the users (default omni-auth-machines)
+ *   ISSUER        accepted `aud` values, comma separated (default `https://${event.request.hostname}/`);
+ *                 the first one is also the issuer of the bindings' ID tokens, whose JWKS is
+ *                 `<issuer>.well-known/jwks.json`
+ *   ALLOWED_KEYS  comma-separated thumbprints; when non-empty, any other key is denied (every mode)
+ *   CONNECTION    the connection that holds the machine users (default omni-auth-machines)
+ *   IDENTITY      person | machine | both (default person)
+ *   BINDING_MAX_AGE_DAYS  how long a binding is good after its sign-in (ID token iat); default 30
  *
  * Outcomes, exactly one per execution:
  *   api.access.rejectInvalidSubjectToken(reason)  the token is bad (counts for Suspicious IP Throttling)
  *   api.access.deny('access_denied', reason)      a valid token from a key not on ALLOWED_KEYS, or from a
- *                                                 key over its replay-store bound (see below)
- *   api.access.deny('server_error', reason)       our own fault (config, cache, library, bug)
- *   api.authentication.setUserByConnection(...)   the token is good
+ *                                                 key over its replay-store bound (see below), or an
+ *                                                 unbound key under `person`, or an expired binding
+ *   api.access.deny('server_error', reason)       our own fault (config, cache, library, JWKS fetch, bug)
+ *   api.authentication.setUserById(sub)           a good token with a good binding (person, both)
+ *   api.authentication.setUserByConnection(...)   a good token, machine user (machine, both)
  * Reasons quote neither the token nor a secret value (only a denied key's thumbprint is named, so an
  * admin can allow it). The handler never throws.
  *
@@ -70,7 +85,43 @@ const USERNAME_PREFIX = 'omni-';
 const BASE32_LOWER = 'abcdefghijklmnopqrstuvwxyz234567';
 const THUMBPRINT_BYTES = 32;
 /** What the handler needs from jose; checked once the module is loaded. */
-const JOSE_FUNCTIONS = ['calculateJwkThumbprint', 'importJWK', 'compactVerify'];
+const JOSE_FUNCTIONS = ['calculateJwkThumbprint', 'importJWK', 'compactVerify', 'createLocalJWKSet', 'jwtVerify'];
+
+/** The IDENTITY policy (CONTRACTS-10 §6). Absent means `person`: closed by default. */
+const IDENTITY_MODES = ['person', 'machine', 'both'];
+const DEFAULT_IDENTITY = 'person';
+const DEFAULT_BINDING_MAX_AGE_DAYS = 30;
+const SECONDS_PER_DAY = 86400;
+/** The nonce that binds a sign-in to a key: base64url(SHA-256(BIND_PREFIX + thumbprint + ":" + salt)). */
+const BIND_PREFIX = 'omni-auth-bind/v1:';
+/** 16 random bytes, base64url: 22 characters. */
+const SALT_PATTERN = /^[A-Za-z0-9_-]{22}$/;
+/** Auth0 signs ID tokens with RS256 (HS256 only for clients configured so; never for this CLI). */
+const ID_TOKEN_ALG = 'RS256';
+/** An ID token's iat may be this far ahead of the Action's clock (skew), no further. */
+const ID_TOKEN_MAX_FUTURE_SECONDS = 60;
+const MAX_SUB_LENGTH = 255;
+/** The deny texts the CLI maps to `binding_required` (it looks for `omni-auth login --browser`). */
+const NOT_BOUND_REASON = 'this machine key is not bound to a person; sign in once: omni-auth login --browser';
+const EXPIRED_REASON = 'the sign-in that bound this key has expired; sign in again: omni-auth login --browser';
+
+/**
+ * The tenant's signing keys, cached in ONE api.cache entry beside the replay entry. Auth0 allows 20
+ * entries, values ≤ 4 KB and 8 KB for all keys + values of the trigger; the replay entry may take up
+ * to ~4 KB, so this one is kept compact — `k1:` + JSON of [kid, n, e] for each RS256 signing key, no
+ * certificate chains — and is never written above JWKS_MAX_VALUE_BYTES (3 RSA-2048 keys, Auth0's
+ * current + next + previous, take ~1.2 KB). A JWKS that does not fit is used but not cached: every
+ * exchange with a binding then fetches it. The entry lives 10 minutes; a kid it lacks (a rotation)
+ * makes the Action fetch once more before it refuses the token. The cache is not durable, and the
+ * entry is only an optimisation: a missing or unreadable entry is a fetch, a failed write is ignored.
+ */
+const JWKS_CACHE_KEY = 'omni-auth:jwks';
+const JWKS_VERSION = 'k1:';
+const JWKS_TTL_MS = 10 * 60_000;
+const JWKS_MAX_VALUE_BYTES = 3000;
+/** Actions must finish in 20 s; a JWKS fetch gets at most this long (connect, headers and body). */
+const JWKS_FETCH_TIMEOUT_MS = 5000;
+const JWKS_MAX_KEYS = 20;
 
 /** Per alg: the only key type and curve we accept, and the RFC 7638 members of that key. */
 const KEY_RULES = {
@@ -183,7 +234,10 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
     outcome = failure(err);
   }
   try {
-    if (outcome.user) {
+    if (outcome.userId !== undefined) {
+      // The person's own user; Auth0 refuses it if the user no longer exists or is blocked.
+      api.authentication.setUserById(outcome.userId);
+    } else if (outcome.user) {
       api.authentication.setUserByConnection(outcome.connection, outcome.user, {
         creationBehavior: 'create_if_not_exists',
         // Not 'replace': Auth0 has no partial update, so 'replace' would remove every attribute not
@@ -221,7 +275,14 @@ async function exchange(event, api) {
   if (config.allowedKeys.length > 0 && !config.allowedKeys.includes(header.kid)) {
     throw new Denied('access_denied', `machine key ${header.kid} is not on the allow-list`);
   }
+  // The policy. In `machine` mode a binding is not even looked at.
+  let person;
+  if (config.identity !== 'machine') {
+    if (claims.binding !== undefined) person = await verifyBinding(jose, api, claims.binding, header.kid, config);
+    else if (config.identity === 'person') throw new Denied('access_denied', NOT_BOUND_REASON);
+  }
   await rememberJti(api, header.kid, claims.jti, claims.exp);
+  if (person !== undefined) return { userId: person };
   return {
     connection: config.connection,
     user: {
@@ -253,7 +314,26 @@ function readConfig(event) {
     issuers,
     allowedKeys: list(secrets.ALLOWED_KEYS),
     connection: connection || DEFAULT_CONNECTION,
+    identity: identityOf(secrets.IDENTITY),
+    maxAgeSeconds: maxAgeOf(secrets.BINDING_MAX_AGE_DAYS),
   };
+}
+
+function identityOf(secret) {
+  const value = typeof secret === 'string' ? secret.trim().toLowerCase() : '';
+  if (value === '') return DEFAULT_IDENTITY;
+  if (!IDENTITY_MODES.includes(value)) throw new ServerFault('the IDENTITY secret must be person, machine or both');
+  return value;
+}
+
+function maxAgeOf(secret) {
+  const text = typeof secret === 'string' ? secret.trim() : '';
+  if (text === '') return DEFAULT_BINDING_MAX_AGE_DAYS * SECONDS_PER_DAY;
+  const days = /^[0-9]+(?:\.[0-9]+)?$/.test(text) ? Number(text) : NaN;
+  if (!(days > 0 && Number.isFinite(days))) {
+    throw new ServerFault('the BINDING_MAX_AGE_DAYS secret must be a positive number of days');
+  }
+  return Math.floor(days * SECONDS_PER_DAY);
 }
 
 function list(secret) {
@@ -421,7 +501,7 @@ function checkClaims(payload, kid, config) {
   if (typeof jti !== 'string' || jti.length < MIN_JTI_LENGTH || !BASE64URL.test(jti)) {
     throw new InvalidToken(`jti must be at least ${MIN_JTI_LENGTH} base64url characters`);
   }
-  return { exp, jti, machine: checkMachine(payload.machine) };
+  return { exp, jti, machine: checkMachine(payload.machine), binding: payload.binding };
 }
 
 /** `machine` names the user in Auth0 (`user@host`): strings, printable, bounded. */
@@ -440,6 +520,187 @@ function checkMachine(machine) {
 function printable(value, maxLength) {
   const cleaned = Array.from(value.replace(INVISIBLE, '').trim());
   return cleaned.slice(0, maxLength).join('').trim();
+}
+
+/**
+ * The binding: Auth0's ID token of the sign-in that bound this key, and the salt of its nonce. Every
+ * check failing is a forgery (rejectInvalidSubjectToken), except two: the tenant's keys cannot be
+ * fetched (deny server_error — our fault, nobody is throttled for it) and a genuine binding older
+ * than the max age (deny access_denied, "sign in again"). Returns the person's user id (`sub`).
+ *
+ *   alg       RS256 only, checked on the header before any key is looked up (no none, no HS256 with a
+ *             public key as secret, no PS/ES even with a key of the tenant's)
+ *   signature a key of the tenant's JWKS (`<issuer>.well-known/jwks.json`), chosen by the header kid
+ *   iss       exactly the issuer (first ISSUER value, else https://{hostname}/)
+ *   aud       contains this client's id; an array aud needs azp == the client id (OIDC Core §3.1.3.7),
+ *             and an azp, when present, must be the client id anyway
+ *   nonce     == base64url(SHA-256("omni-auth-bind/v1:" + the local token's kid + ":" + salt)): the
+ *             sign-in was made for THIS key — a binding of key K is useless with key L
+ *   iat       not ahead of now by more than 60 s; iat + BINDING_MAX_AGE_DAYS > now, else expired
+ *   exp       NOT checked against now: an ID token lives minutes to hours, the binding the max age
+ *             (docs/local-token.md argues it). jose still checks exp > iat, at the sign-in's own time.
+ *   sub       a string of at most 255 characters (OIDC Core §2): the user setUserById gets
+ */
+async function verifyBinding(jose, api, binding, kid, config) {
+  if (!isPlainObject(binding)) throw new InvalidToken('binding must be an object with id_token and salt');
+  const { id_token: idToken, salt } = binding;
+  if (typeof salt !== 'string' || !SALT_PATTERN.test(salt) || !isCanonicalBase64url(salt)) {
+    throw new InvalidToken('binding.salt must be 22 base64url characters');
+  }
+  if (typeof idToken !== 'string' || idToken === '') throw new InvalidToken('binding.id_token is missing');
+  const segments = idToken.split('.');
+  if (segments.length !== 3 || segments.some((segment) => segment === '' || !BASE64URL.test(segment) || !isCanonicalBase64url(segment))) {
+    throw new InvalidToken("the binding's ID token is not a compact JWS");
+  }
+  const header = parseJsonObject(segments[0]);
+  const unverified = parseJsonObject(segments[1]);
+  if (!header || !unverified) throw new InvalidToken("the binding's ID token is not a JWT");
+  if (header.alg !== ID_TOKEN_ALG) throw new InvalidToken(`the binding's ID token must be signed with ${ID_TOKEN_ALG}`);
+  if (typeof header.kid !== 'string' || header.kid === '') throw new InvalidToken("the binding's ID token names no signing key (kid)");
+  if (!isNumericDate(unverified.iat) || unverified.iat < 0) throw new InvalidToken("the binding's ID token has no iat");
+  // Judged before the signature too: a genuine ID token never has one, and jose gets a sane date.
+  const now = Math.floor(Date.now() / 1000);
+  if (unverified.iat > now + ID_TOKEN_MAX_FUTURE_SECONDS) throw new InvalidToken("the binding's ID token is issued in the future");
+
+  const issuer = config.issuers[0];
+  let keys = await tenantKeys(api, issuer, false);
+  let payload;
+  try {
+    payload = await verifyIdToken(jose, idToken, keys.keys, issuer, config.clientId, unverified.iat);
+  } catch (err) {
+    if (!(err && err.code === 'ERR_JWKS_NO_MATCHING_KEY' && keys.cached)) throw idTokenError(err);
+    // A kid the cached set lacks: the tenant may have rotated its key. Fetch once more, then judge.
+    keys = await tenantKeys(api, issuer, true);
+    try {
+      payload = await verifyIdToken(jose, idToken, keys.keys, issuer, config.clientId, unverified.iat);
+    } catch (again) {
+      throw idTokenError(again);
+    }
+  }
+
+  const { aud, azp, nonce, sub, iat } = payload;
+  if (Array.isArray(aud) && azp !== config.clientId) throw new InvalidToken("the binding's ID token has several audiences and no azp of this client");
+  if (azp !== undefined && azp !== config.clientId) throw new InvalidToken("the binding's ID token was issued to another client (azp)");
+  if (typeof nonce !== 'string' || nonce !== bindingNonce(kid, salt)) {
+    throw new InvalidToken('the binding was not made for this machine key (nonce)');
+  }
+  if (typeof sub !== 'string' || sub === '' || sub.length > MAX_SUB_LENGTH) throw new InvalidToken("the binding's ID token has no valid sub");
+  if (iat + config.maxAgeSeconds <= now) throw new Denied('access_denied', EXPIRED_REASON);
+  return sub;
+}
+
+function bindingNonce(kid, salt) {
+  return crypto.createHash('sha256').update(`${BIND_PREFIX}${kid}:${salt}`, 'utf8').digest('base64url');
+}
+
+/** jose's jwtVerify against a local key set; `exp` is judged at the sign-in's own time (iat), not now. */
+async function verifyIdToken(jose, idToken, keys, issuer, clientId, iat) {
+  const keySet = jose.createLocalJWKSet({
+    keys: keys.map(([kid, n, e]) => ({ kty: 'RSA', kid, n, e, alg: ID_TOKEN_ALG, use: 'sig' })),
+  });
+  const { payload } = await jose.jwtVerify(idToken, keySet, {
+    algorithms: [ID_TOKEN_ALG],
+    issuer,
+    audience: clientId,
+    requiredClaims: ['iat', 'sub', 'nonce'],
+    currentDate: new Date(iat * 1000),
+  });
+  return payload;
+}
+
+/** What a failed ID token verification says; anything not from jose is our fault (server_error). */
+function idTokenError(err) {
+  if (err instanceof InvalidToken || err instanceof Denied || err instanceof ServerFault) return err;
+  if (!isJoseError(err)) return err;
+  switch (err.code) {
+    case 'ERR_JWKS_NO_MATCHING_KEY':
+      return new InvalidToken("the binding's ID token is signed by a key this tenant does not publish");
+    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
+      return new InvalidToken("the binding's ID token signature is invalid");
+    case 'ERR_JOSE_ALG_NOT_ALLOWED':
+      return new InvalidToken(`the binding's ID token must be signed with ${ID_TOKEN_ALG}`);
+    case 'ERR_JWT_EXPIRED':
+      return new InvalidToken("the binding's ID token expires before it was issued");
+    case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
+      if (err.claim === 'iss') return new InvalidToken("the binding's ID token is from another issuer");
+      if (err.claim === 'aud') return new InvalidToken("the binding's ID token was issued to another client (aud)");
+      return new InvalidToken(`the binding's ID token has no valid ${typeof err.claim === 'string' ? err.claim : 'claim'}`);
+    default:
+      return new InvalidToken("the binding's ID token is invalid");
+  }
+}
+
+/**
+ * The tenant's RS256 signing keys as [kid, n, e] triples: from api.cache unless `refresh`, else (and
+ * on a miss) fetched and cached when they fit. `cached` says whether they came from the cache.
+ */
+async function tenantKeys(api, issuer, refresh) {
+  if (!refresh) {
+    const cached = await readCachedKeys(api);
+    if (cached) return { keys: cached, cached: true };
+  }
+  const keys = await fetchKeys(issuer);
+  const value = JWKS_VERSION + JSON.stringify(keys);
+  try {
+    if (Buffer.byteLength(value, 'utf8') <= JWKS_MAX_VALUE_BYTES) await api.cache.set(JWKS_CACHE_KEY, value, { ttl: JWKS_TTL_MS });
+    else await api.cache.delete(JWKS_CACHE_KEY);
+  } catch {
+    // Only an optimisation: the next exchange fetches again.
+  }
+  return { keys, cached: false };
+}
+
+async function readCachedKeys(api) {
+  let record;
+  try {
+    record = await api.cache.get(JWKS_CACHE_KEY);
+  } catch {
+    return undefined;
+  }
+  const value = record && typeof record.value === 'string' ? record.value : '';
+  if (!value.startsWith(JWKS_VERSION)) return undefined;
+  let keys;
+  try {
+    keys = JSON.parse(value.slice(JWKS_VERSION.length));
+  } catch {
+    return undefined;
+  }
+  const valid = Array.isArray(keys) && keys.length > 0 &&
+    keys.every((key) => Array.isArray(key) && key.length === 3 && key.every((part) => typeof part === 'string' && part !== ''));
+  return valid ? keys : undefined;
+}
+
+/** GET <issuer>.well-known/jwks.json with the runtime's global fetch and a short timeout. */
+async function fetchKeys(issuer) {
+  let url;
+  try {
+    url = new URL('.well-known/jwks.json', issuer.endsWith('/') ? issuer : `${issuer}/`);
+  } catch {
+    throw new ServerFault('the issuer is not a URL, so its signing keys cannot be fetched');
+  }
+  if (typeof fetch !== 'function') throw new ServerFault('the Action runtime has no fetch to get the tenant signing keys');
+  let body;
+  try {
+    const response = await fetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(JWKS_FETCH_TIMEOUT_MS) });
+    if (!response.ok) throw new ServerFault(`the tenant signing keys could not be fetched (HTTP ${response.status})`);
+    body = JSON.parse(await response.text());
+  } catch (err) {
+    if (err instanceof ServerFault) throw err;
+    throw new ServerFault('the tenant signing keys could not be fetched');
+  }
+  const published = body && Array.isArray(body.keys) ? body.keys : [];
+  const keys = [];
+  for (const key of published) {
+    if (!isPlainObject(key) || key.kty !== 'RSA') continue;
+    if (key.alg !== undefined && key.alg !== ID_TOKEN_ALG) continue;
+    if (key.use !== undefined && key.use !== 'sig') continue;
+    if (typeof key.kid !== 'string' || key.kid === '' || keys.some(([kid]) => kid === key.kid)) continue;
+    if (![key.n, key.e].every((part) => typeof part === 'string' && part !== '' && BASE64URL.test(part))) continue;
+    keys.push([key.kid, key.n, key.e]);
+    if (keys.length === JWKS_MAX_KEYS) break;
+  }
+  if (keys.length === 0) throw new ServerFault('the tenant publishes no RS256 signing key');
+  return keys;
 }
 
 /**

@@ -9,10 +9,13 @@
  *  3. peak RSS of the warm `token` (each format), the launcher and exec vs `node -e 0` (target + 4 MiB),
  *     medians of interleaved runs
  *  4. exchanges caused by 32 parallel cold `token` calls (target 1)
+ *  5. `mcp wire`, a no-op `mcp wire` and `mcp unwire` on a 5 MB ~/.claude.json (hundreds of projects,
+ *     a third holding the server): median wall time and peak RSS, next to a bare `JSON.parse` of the
+ *     same file in its own Node (targets: < 0.5 s, < 150 MB)
  * Not a test: it prints figures, it does not pass or fail.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,10 +25,10 @@ const cli = join(root, 'dist', 'omni-auth.cjs');
 const RUNS = Math.max(30, Number(process.env.BENCH_RUNS ?? 30));
 
 /** Runs a command; resolves with wall time (ms), exit code, stdout, and peak RSS (KB, via /usr/bin/time when present). */
-function run(cmd, args, env = {}) {
+function run(cmd, args, env = {}, cwd = undefined) {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], ...(cwd ? { cwd } : {}) });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
@@ -96,8 +99,76 @@ async function startEmulator(extra = []) {
   return { info: JSON.parse(line), stop: () => new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); }) };
 }
 
-// The emulator's control endpoints need its control token.
 const stats = async (domain) => (await fetch(`${domain}/__emulator/stats`, { headers: { authorization: `Bearer ${emu.info.control_token}` } })).json();
+
+/** Claude Code's ~/.claude.json layout, grown to `bytes`: settings, servers, projects with history. */
+function bigClaudeJson(bytes) {
+  const doc = {
+    numStartups: 812, installMethod: 'npm-global', autoUpdates: true, theme: 'dark',
+    mcpServers: { omnispindle: { type: 'stdio', command: 'npx', args: ['-y', 'omnispindle@latest', '--stdio'], env: {} } },
+    projects: {},
+  };
+  for (let i = 0, size = 0; size < bytes; i++) {
+    const p = {
+      allowedTools: ['Bash(npm test:*)', 'Bash(git status:*)'],
+      history: Array.from({ length: 40 }, (_, h) => ({ display: `refactor module ${h} of project ${i}: make the parser stream tokens instead of buffering the whole input`, pastedContents: {} })),
+      mcpContextUris: [],
+      mcpServers: i % 3 === 0 ? { omnispindle: { type: 'stdio', command: '/home/dev/.local/bin/omnispindle', args: ['--project', `p${i}`], env: { OMNISPINDLE_PROJECT: `p${i}` } } } : {},
+      enabledMcpjsonServers: [], disabledMcpjsonServers: [], hasTrustDialogAccepted: true, lastCost: 0.42, lastDuration: 183042,
+    };
+    doc.projects[`/home/dev/src/project-${i}`] = p;
+    size += JSON.stringify(p, null, 2).length;
+  }
+  return `${JSON.stringify(doc, null, 2)}\n`;
+}
+
+/** Wall time (ms) and peak RSS (KB) of one run, via /usr/bin/time when present. */
+async function timedRss(args, env, cwd) {
+  const r = await run('/usr/bin/time', ['-f', '%M', process.execPath, ...args], env, cwd).catch(() => undefined);
+  if (r) {
+    if (r.code !== 0) throw new Error(`${args.join(' ')} exited ${r.code}: ${r.err.slice(-500)}`);
+    return { ms: r.ms, kb: Number(r.err.trim().split('\n').pop()) };
+  }
+  const plain = await run(process.execPath, args, env, cwd);
+  if (plain.code !== 0) throw new Error(`${args.join(' ')} exited ${plain.code}: ${plain.err.slice(-500)}`);
+  return { ms: plain.ms, kb: NaN };
+}
+
+/** 5. wire / no-op wire / unwire on a 5 MB ~/.claude.json, next to a bare JSON.parse of it. */
+async function bigConfigBench(dir) {
+  const mcpHome = join(dir, 'big-home');
+  const config = join(mcpHome, '.claude.json');
+  const original = join(dir, 'claude-5mb.json');
+  await mkdir(mcpHome, { recursive: true });
+  await writeFile(original, bigClaudeJson(5 * 1024 * 1024));
+  const env = { HOME: mcpHome, XDG_CONFIG_HOME: join(mcpHome, '.config'), OMNI_AUTH_HOME: join(mcpHome, 'omni'), CLAUDE_CONFIG_DIR: '' };
+  const rounds = Math.max(5, Math.floor(RUNS / 5));
+  const t = { parse: [], wire: [], noop: [], unwire: [] };
+  const add = (k, r) => t[k].push(r);
+  for (let i = 0; i < rounds; i++) {
+    await copyFile(original, config);
+    // In the home directory: no project-scope file of this repository is in sight.
+    add('parse', await timedRss(['-e', `JSON.parse(require('fs').readFileSync(${JSON.stringify(config)}, 'utf8'))`], env, mcpHome));
+    add('wire', await timedRss([cli, 'mcp', 'wire', '--client', 'claude-code'], env, mcpHome));
+    add('noop', await timedRss([cli, 'mcp', 'wire', '--client', 'claude-code'], env, mcpHome));
+    add('unwire', await timedRss([cli, 'mcp', 'unwire', '--client', 'claude-code'], env, mcpHome));
+    if ((await readFile(config, 'utf8')) !== (await readFile(original, 'utf8'))) throw new Error('the 5 MB file did not come back byte for byte after unwire');
+  }
+  const ms = (k) => median(t[k].map((r) => r.ms));
+  const mb = (k) => Math.max(...t[k].map((r) => r.kb)) / 1024;
+  const size = ((await readFile(original)).length / 1048576).toFixed(1);
+  const out = [];
+  for (const [k, label] of [['wire', '`mcp wire`'], ['noop', 'no-op `mcp wire`'], ['unwire', '`mcp unwire`']]) {
+    out.push([`${label} on a ${size} MB ~/.claude.json / bare JSON.parse of it (median wall, peak RSS)`,
+      `${ms(k).toFixed(0)} ms, ${mb(k).toFixed(0)} MiB / ${ms('parse').toFixed(0)} ms, ${mb('parse').toFixed(0)} MiB`,
+      (ms(k) / ms('parse')).toFixed(2), '< 500 ms, < 150 MiB']);
+  }
+  return out;
+}
+
+// 5 first: it needs no emulator.
+const bigDir = await mkdtemp(join(tmpdir(), 'omni-bench-mcp-'));
+const bigResults = await bigConfigBench(bigDir).finally(() => rm(bigDir, { recursive: true, force: true }));
 
 const emu = await startEmulator(['--provisioned']);
 const { domain, client_id, audience } = emu.info;
@@ -169,11 +240,13 @@ try {
   const distinct = new Set(outs.map((o) => o.out)).size;
   const failed = outs.filter((o) => o.code !== 0).length;
   results.push(['exchanges caused by 32 parallel cold `token` calls', `${after.ok + after.failed - before.ok - before.failed} (distinct tokens printed: ${distinct}, failures: ${failed})`, String(after.ok + after.failed - before.ok - before.failed), '1']);
+
 } finally {
   await emu.stop();
   await rm(home, { recursive: true, force: true });
 }
 
+results.push(...bigResults);
 console.log(`omni-auth bench — node ${process.version}, ${RUNS} runs per median\n`);
 const w = [Math.max(...results.map((r) => r[0].length)), Math.max(...results.map((r) => r[1].length))];
 console.log(`${'measure'.padEnd(w[0])}  ${'values'.padEnd(w[1])}  ratio/result  target`);

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 /**
- * Builds the CLI (`npm run build`): dist/omni-auth-full.cjs, the whole CLI in one file, and
+ * Builds (`npm run build`) the CLI — dist/omni-auth-full.cjs, the whole CLI in one file, and
  * dist/omni-auth.cjs, the small entry users run, which answers a warm `token`/`exec` itself and hands
- * everything else to the full CLI (issue 13; see buildWarmEntry below and src/warm/main.ts).
+ * everything else to the full CLI (issue 13; see buildWarmEntry below and src/warm/main.ts) — the
+ * server module dist/server.js (`buildServer`) and the library, dist/index.js + dist/index.d.ts
+ * (`import { getToken } from 'omni-auth'`; see `buildLibrary` at the end).
  *
  * Start-up is dominated by V8 parsing the bundle, and most of it is code only some commands run: the
  * HTTP client (undici, ~1 MB) and the YAML/TOML editors of the MCP configs. Those packages go into the
@@ -11,9 +13,12 @@
  * path therefore parses little more than itself.
  */
 import { build } from 'esbuild';
-import { chmod, readFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import zlib, { brotliCompressSync } from 'node:zlib';
-import { dirname, join } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -97,7 +102,8 @@ const builtinPlugin = {
 
 /**
  * Our own code that the warm `token` never runs — the emulator (`emulator`, `demo`), tenant
- * provisioning (`setup`, `doctor`) and the MCP config editors (`login`, `logout`, `mcp`) — each
+ * provisioning (`setup`, `doctor`), the MCP config editors (`login`, `logout`, `mcp`) and the browser
+ * sign-in (`login --browser`) — each
  * reached from src/cli through one index module, is compiled on first use like the packages above. It carries
  * its own copies of the small shared modules; errors are recognised by shape (util/errors.ts), not by
  * class identity, so that is safe.
@@ -106,6 +112,8 @@ const LAZY_SUBTREES = {
   'src/emulator/index.ts': /[\\/]emulator[\\/]index\.js$/,
   'src/tenant/index.ts': /[\\/]tenant[\\/]index\.js$/,
   'src/mcp/index.ts': /[\\/]mcp[\\/]index\.js$/,
+  // Browser sign-in (`login --browser`, a seamless `login` or `exec`), with oauth4webapi inside it.
+  'src/signin/index.ts': /[\\/]signin[\\/]index\.js$/,
 };
 
 async function lazySubtree(entry) {
@@ -254,3 +262,119 @@ async function buildWarmEntry() {
   await writeFile(join(root, 'dist', 'metafile-warm.json'), JSON.stringify(warm.metafile));
   await chmod(warmOut, 0o755);
 }
+
+/**
+ * `omni-auth/server` (package.json `exports["./server"]`): src/server as its own ES module,
+ * dist/server.js, for MCP servers. Its packages (jose; the MCP SDK's error classes, imported on
+ * first refusal) stay imports, resolved from the user's node_modules so the SDK's `instanceof`
+ * checks see the same classes. Its import graph goes to dist/server-metafile.json (test/server/
+ * isolation.test.ts checks it reaches nothing of the CLI) and its declarations to dist/types/server/.
+ */
+async function buildServer() {
+  const server = await build({
+    entryPoints: [join(root, 'src/server/index.ts')],
+    outfile: join(root, 'dist', 'server.js'),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    metafile: true,
+    logLevel: 'warning',
+  });
+  await writeFile(join(root, 'dist', 'server-metafile.json'), JSON.stringify(server.metafile));
+  const { default: ts } = await import('typescript');
+  const program = ts.createProgram([join(root, 'src/server/index.ts')], {
+    declaration: true, emitDeclarationOnly: true, rootDir: join(root, 'src'), outDir: join(root, 'dist', 'types'),
+    target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    strict: true, skipLibCheck: true, types: ['node'],
+  });
+  const emitted = program.emit();
+  const problems = ts.getPreEmitDiagnostics(program).concat(emitted.diagnostics);
+  if (problems.length > 0) throw new Error(ts.formatDiagnostics(problems, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => '\n' }));
+}
+await buildServer();
+
+/**
+ * The library: an ES module for `import { getToken } from 'omni-auth'` (package.json `exports`), built
+ * from src/index.ts apart from the CLI — the CLI bundle above never imports it, so its warm path is
+ * untouched. Code splitting keeps the library's own warm path (a cache hit) as light as the CLI's:
+ * the exchange code, the HTTP client and jose are chunks under dist/lib/, loaded by the dynamic
+ * imports the sources already have. CommonJS dependencies (undici) `require` Node's built-ins: each
+ * file gets a `require` of its own.
+ */
+async function buildLibrary() {
+  await rm(join(root, 'dist', 'lib'), { recursive: true, force: true });
+  await build({
+    entryPoints: { index: join(root, 'src/index.ts') },
+    outdir: join(root, 'dist'),
+    bundle: true,
+    splitting: true,
+    chunkNames: 'lib/[name]-[hash]',
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    mainFields: ['module', 'main'],
+    logLevel: 'warning',
+    define: { __OMNI_AUTH_VERSION__: JSON.stringify(version) },
+    banner: { js: "import { createRequire as __omniCreateRequire } from 'node:module';\nconst require = __omniCreateRequire(import.meta.url);" },
+    plugins: [cjsNamedExportsPlugin],
+  });
+  await buildDeclarations();
+}
+
+/**
+ * A CommonJS package reached by a dynamic `import()` becomes, with code splitting, a chunk that
+ * exports only `default`: `const { Agent } = await import('undici')` would find nothing. Such a
+ * package is imported through a small ES module that names its exports (read at build time).
+ */
+const CJS_PACKAGES = ['undici'];
+const cjsNamedExportsPlugin = {
+  name: 'cjs-named-exports',
+  setup(b) {
+    const filter = new RegExp(`^(${CJS_PACKAGES.map((p) => p.replace(/[/@.]/g, '\\$&')).join('|')})$`);
+    b.onResolve({ filter }, (args) => (args.namespace === 'cjs-named' ? undefined : { path: args.path, namespace: 'cjs-named' }));
+    b.onLoad({ filter: /.*/, namespace: 'cjs-named' }, async (args) => {
+      const names = Object.keys(await import(args.path)).filter((n) => n !== 'default' && IDENTIFIER.test(n));
+      return {
+        contents: [`import * as __m from ${JSON.stringify(args.path)};`, 'export default __m.default ?? __m;', ...names.map((n) => `export const ${n} = __m.${n};`)].join('\n'),
+        loader: 'js',
+        resolveDir: root,
+      };
+    });
+  },
+};
+
+/**
+ * dist/index.d.ts from TypeScript's declaration emit (tsconfig.lib.json), with the declaration files it
+ * imports (relative `from './x.js'`), at the same relative paths under dist/ — and nothing else.
+ */
+async function buildDeclarations() {
+  const out = await mkdtemp(join(tmpdir(), 'omni-auth-dts-'));
+  try {
+    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+    execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.lib.json'), '--declarationDir', out], { stdio: 'inherit' });
+    const seen = new Set();
+    const queue = ['index.d.ts'];
+    while (queue.length > 0) {
+      const file = queue.pop();
+      if (seen.has(file)) continue;
+      seen.add(file);
+      const text = await readFile(join(out, file), 'utf8');
+      for (const [, spec] of text.matchAll(/\bfrom\s+['"](\.{1,2}\/[^'"]+)\.js['"]/g)) {
+        queue.push(posix.normalize(posix.join(posix.dirname(file), `${spec}.d.ts`)));
+      }
+      for (const [, spec] of text.matchAll(/\bimport\(\s*['"](\.{1,2}\/[^'"]+)\.js['"]\s*\)/g)) {
+        queue.push(posix.normalize(posix.join(posix.dirname(file), `${spec}.d.ts`)));
+      }
+    }
+    for (const file of seen) {
+      await mkdir(dirname(join(root, 'dist', file)), { recursive: true });
+      await copyFile(join(out, file), join(root, 'dist', file));
+    }
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+}
+
+await buildLibrary();

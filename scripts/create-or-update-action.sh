@@ -16,12 +16,16 @@
 #   ISSUER            the tenant's issuer (secret ISSUER; default https://{AUTH0_DOMAIN}/)
 #   ALLOWED_KEYS      comma-separated key thumbprints the Action accepts (secret ALLOWED_KEYS);
 #                     set but empty (ALLOWED_KEYS=) accepts any key; unset keeps the Action's current list
+#   IDENTITY          who tokens are for (secret IDENTITY): person (only keys a person bound with
+#                     `omni-auth login --browser`), machine (every key is its own user) or both. Unset:
+#                     a new Action gets person; an Action deployed without IDENTITY keeps working as
+#                     it does (machine); one with it keeps its value — as `omni-auth setup` does
 #
 # Auth0 never shows secret values, so the code ends with marker lines, the same as `omni-auth setup`
 # writes: `// omni-auth:allowed-keys=…` (the allow-list, only when there is one; thumbprints are
-# public) and `// omni-auth:secrets-sha256=…` (the SHA-256 of the secrets). A changed secret changes
-# the code, so the Action is updated; and a run without ALLOWED_KEYS reads the allow-list back from
-# the deployed code instead of dropping it.
+# public), `// omni-auth:identity=…` (the policy) and `// omni-auth:secrets-sha256=…` (the SHA-256 of
+# the secrets). A changed secret changes the code, so the Action is updated; and a run without
+# ALLOWED_KEYS or IDENTITY reads them back from the deployed code instead of dropping them.
 source "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
 
 need_tools curl jq
@@ -39,7 +43,7 @@ sha256() {
 }
 
 # The marker lines at the end of the code (see above); jq regex, the same as setup's.
-MARKER='\n*(// omni-auth:allowed-keys=(?<keys>[^\n]*)\n)?// omni-auth:secrets-sha256=[0-9a-f]{64}\s*\z'
+MARKER='\n*(// omni-auth:allowed-keys=(?<keys>[^\n]*)\n)?(// omni-auth:identity=(?<identity>[^\n]*)\n)?// omni-auth:secrets-sha256=[0-9a-f]{64}\s*\z'
 THUMBPRINT='^[A-Za-z0-9_-]{43}$'
 
 listing="$(api GET "/actions/actions?triggerId=custom-token-exchange&actionName=$(urlencode "$ACTION_NAME")")"
@@ -69,17 +73,40 @@ else
   [ "$keys" != "?" ] || die "the Action $ACTION_NAME ($id) has an ALLOWED_KEYS secret whose value cannot be read back (Auth0 never shows secret values, and its code records none): set ALLOWED_KEYS to the thumbprints to keep, or ALLOWED_KEYS= to accept any key"
 fi
 
+# The identity policy: IDENTITY when set; else person for a new Action (or one never deployed),
+# machine for one deployed without the secret (it predates the policy), the marker's value for one
+# with it — and "?" when the Action has the secret and no marker records it: then it must be given.
+case "${IDENTITY-}" in
+  person|machine|both) identity="$IDENTITY" ;;
+  "")
+    [ -z "${IDENTITY+set}" ] || die "IDENTITY is set but empty: set it to person, machine or both, or unset it to keep the Action's"
+    if [ -z "$current" ]; then
+      identity=person
+    else
+      identity="$(jq -r --arg marker "$MARKER" '
+        ((.secrets // []) | map(.name) | index("IDENTITY") != null) as $has
+        | ([(.code // "") | capture($marker)] | .[0].identity // "") as $recorded
+        | if ($has | not) then (if .deployed_version.deployed == true then "machine" else "person" end)
+          elif ($recorded | test("^(person|machine|both)$")) then $recorded
+          else "?" end' <<<"$current")"
+      [ "$identity" != "?" ] || die "the Action $ACTION_NAME ($id) has an IDENTITY secret whose value cannot be read back (Auth0 never shows secret values, and its code records none): set IDENTITY to person, machine or both"
+    fi ;;
+  *) die "IDENTITY must be person, machine or both; got \"$IDENTITY\"" ;;
+esac
+
 # The desired secrets, and their digest over canonical JSON: [["NAME","value"],…] sorted by name.
-secrets="$(jq -cn --arg issuer "$ISSUER" --arg connection "$CONNECTION" --arg keys "$keys" '
+secrets="$(jq -cn --arg issuer "$ISSUER" --arg connection "$CONNECTION" --arg keys "$keys" --arg identity "$identity" '
   [{name: "ISSUER", value: $issuer}, {name: "CONNECTION", value: $connection}]
-  + (if $keys == "" then [] else [{name: "ALLOWED_KEYS", value: $keys}] end)')"
+  + (if $keys == "" then [] else [{name: "ALLOWED_KEYS", value: $keys}] end)
+  + [{name: "IDENTITY", value: $identity}]')"
 digest="$(jq -cj 'sort_by(.name) | map([.name, .value])' <<<"$secrets" | sha256)"
 
 # The desired Action: the file's code (any old marker removed, trailing space trimmed) + the marker.
 desired="$(jq -cn --rawfile code "$ACTION_DIR/custom_token_exchange.js" --slurpfile pkg "$ACTION_DIR/package.json" \
-  --argjson secrets "$secrets" --arg digest "$digest" --arg keys "$keys" --arg marker "$MARKER" '{
+  --argjson secrets "$secrets" --arg digest "$digest" --arg keys "$keys" --arg identity "$identity" --arg marker "$MARKER" '{
     code: (($code | sub($marker; "\n") | sub("\\s+$"; "")) + "\n\n"
       + (if $keys == "" then "" else "// omni-auth:allowed-keys=" + $keys + "\n" end)
+      + "// omni-auth:identity=" + $identity + "\n"
       + "// omni-auth:secrets-sha256=" + $digest + "\n"),
     runtime: "node22",
     dependencies: ($pkg[0].dependencies // {} | to_entries | map({name: .key, version: .value})),

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Makes the tenant ready for the omni-auth CLI application, changing only what differs:
 #   1. the application: native, first-party, OIDC-conformant, no client secret
-#      (token_endpoint_auth_method "none"), refresh tokens allowed, and
-#      token_exchange.allow_any_profile_of_type including "custom_authentication";
+#      (token_endpoint_auth_method "none"), the grants authorization_code (the browser sign-in,
+#      `omni-auth login --browser`) and refresh_token, the loopback callback URLs
+#      http://127.0.0.1:8765/callback and http://localhost:8765/callback (both lists merged with the
+#      application's own, never replacing them), and token_exchange.allow_any_profile_of_type
+#      including "custom_authentication";
 #   2. the API (the audience): created if missing; "Allow Skipping User Consent"
 #      (skip_consent_for_verifiable_first_party_clients) and offline access on;
 #   3. the connection (the machines' connection create-connection.sh creates): enabled for the application.
@@ -28,7 +31,10 @@ patch="$(jq -c '
   . as $c
   | ({app_type: "native", is_first_party: true, oidc_conformant: true, token_endpoint_auth_method: "none"}
      | with_entries(select(.value != $c[.key])))
-  + (if (($c.grant_types // []) | index("refresh_token")) then {} else {grant_types: (($c.grant_types // []) + ["refresh_token"])} end)
+  + ((["authorization_code", "refresh_token"] - ($c.grant_types // [])) as $g
+     | if $g == [] then {} else {grant_types: (($c.grant_types // []) + $g)} end)
+  + ((["http://127.0.0.1:8765/callback", "http://localhost:8765/callback"] - ($c.callbacks // [])) as $cb
+     | if $cb == [] then {} else {callbacks: (($c.callbacks // []) + $cb)} end)
   + (if (($c.token_exchange.allow_any_profile_of_type // []) | index("custom_authentication")) then {}
      else {token_exchange: {allow_any_profile_of_type: ((($c.token_exchange.allow_any_profile_of_type // []) + ["custom_authentication"]) | unique)}} end)' <<<"$client")"
 if [ "$patch" != '{}' ]; then

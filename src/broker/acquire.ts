@@ -6,6 +6,7 @@
 import { cacheKeyOf, isFresh, putEntry, readCache, type CachedToken } from '../cache/token-cache.js';
 import { exchangeToken, refreshToken, type TokenResponse } from '../exchange/exchange.js';
 import { verifyAccessToken } from '../exchange/verify.js';
+import { findBinding } from '../identity/binding.js';
 import { loadOrCreateKey } from '../identity/key-store.js';
 import { mintLocalToken } from '../identity/local-token.js';
 import { machineInfo } from '../identity/machine.js';
@@ -73,6 +74,10 @@ export async function acquireToken(req: TokenRequest, now: () => number): Promis
     }
     if (!response) {
       const machine = machineInfo();
+      // The person this key is bound to (one browser sign-in, src/identity/binding.ts), when there is a
+      // binding for this tenant and application made with this very key.
+      const found = await findBinding(files.home, settings.issuer, settings.clientId, thumbprint, req.warn);
+      const binding = found ? { id_token: found.id_token, salt: found.salt } : undefined;
       response = await exchangeToken({
         domain: settings.domain,
         clientId: settings.clientId,
@@ -81,7 +86,7 @@ export async function acquireToken(req: TokenRequest, now: () => number): Promis
         scope: settings.scope,
         subjectTokenType: settings.subjectTokenType,
         // A new local token (new jti) for every attempt: the Action refuses replays.
-        mintSubjectToken: () => mintLocalToken({ ...machineKey, audience: settings.issuer, clientId: settings.clientId, machine }),
+        mintSubjectToken: () => mintLocalToken({ ...machineKey, audience: settings.issuer, clientId: settings.clientId, machine, ...(binding ? { binding } : {}) }),
       });
     }
 

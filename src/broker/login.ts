@@ -12,6 +12,8 @@ export interface LoginResult extends TokenResult {
   keySource: string;
   /** Display claims from the ID token (received directly from the token endpoint over TLS). */
   user: { sub?: string; name?: string; nickname?: string };
+  /** After a browser sign-in: when the key was bound (the ID token's iat, epoch seconds). */
+  boundAt?: number;
 }
 
 /** A step that runs after a successful login, in order (the launcher copy, the MCP wiring). */

@@ -6,6 +6,7 @@
 import { access, rm } from 'node:fs/promises';
 import type { HomeFiles } from '../config/home.js';
 import { deleteEntries } from '../cache/token-cache.js';
+import { forgetBindings } from '../identity/binding.js';
 import { KEY_ENV } from '../identity/key-store.js';
 import { withFileLock } from '../util/lock.js';
 import type { Secret } from '../util/secret.js';
@@ -18,6 +19,8 @@ export interface LogoutResult {
   keyRemoved: boolean;
   /** Why the key was not removed when asked: it comes from OMNI_AUTH_KEY, or there was no key file. */
   keyKept?: 'from_env' | 'no_file';
+  /** With forgetKey: whether a bindings file (the key↔person bindings) was deleted. */
+  bindingsRemoved: boolean;
 }
 
 /** A step that runs after the cache (and key) are gone, in order. */
@@ -36,7 +39,7 @@ export async function logout(
   // Nothing cached yet (a machine that never logged in): nothing to lock, nothing to remove.
   const hasCache = await access(files.tokens).then(() => true, () => false);
   const removed = hasCache ? await withFileLock(files.tokensLock, () => deleteEntries(files.tokens)) : {};
-  const result: LogoutResult = { removed: Object.keys(removed).length, revoked: 0, revokeFailures: [], keyRemoved: false };
+  const result: LogoutResult = { removed: Object.keys(removed).length, revoked: 0, revokeFailures: [], keyRemoved: false, bindingsRemoved: false };
 
   const withRefresh = Object.entries(removed).filter(([, t]) => t.refresh_token);
   if (withRefresh.length > 0) {
@@ -70,6 +73,9 @@ export async function logout(
       result.keyKept = 'no_file';
     }
   }
+  // The bindings are identity, not cache: plain logout keeps them; forgetting the key forgets them too
+  // (also when the key comes from OMNI_AUTH_KEY and stays: the person asked to be forgotten here).
+  if (options.forgetKey) result.bindingsRemoved = await forgetBindings(files.home);
   for (const step of steps) await step(result);
   return result;
 }

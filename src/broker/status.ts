@@ -5,6 +5,7 @@
 import type { HomeFiles } from '../config/home.js';
 import { readSavedSettings, resolveSettings, type Settings, type SettingsFlags } from '../config/settings.js';
 import { cacheKeyOf, isFresh, readCache } from '../cache/token-cache.js';
+import { bindingExpiresAt, bindingKey, readBindings } from '../identity/binding.js';
 import { KEY_ENV, parsePrivateKey, readKeyFile } from '../identity/key-store.js';
 import { isOmniAuthError } from '../util/errors.js';
 
@@ -14,11 +15,17 @@ export interface StatusReport {
   key: { present: boolean; source?: string; thumbprint?: string; alg?: string; error?: string };
   settings: { resolved: boolean; domain?: string; client_id?: string; audience?: string; scope?: string; subject_token_type?: string; error?: string };
   token: { cached: boolean; fresh?: boolean; expires_at?: number; expires_in?: number; scope?: string; subject?: string; refreshable?: boolean };
+  /**
+   * The person this key is bound to for the current (tenant, application) — never the ID token.
+   * `expires_at` assumes the default maximum age (30 days); the Action's BINDING_MAX_AGE_DAYS may differ.
+   */
+  binding: { present: boolean; sub?: string; name?: string; bound_at?: number; expires_at?: number; expired?: boolean; note?: string };
   cache_warning?: string;
+  binding_warning?: string;
 }
 
 export async function status(flags: SettingsFlags, files: HomeFiles, env: NodeJS.ProcessEnv, minTtl: number, now = Math.floor(Date.now() / 1000)): Promise<StatusReport> {
-  const report: StatusReport = { home: files.home, key: { present: false }, settings: { resolved: false }, token: { cached: false } };
+  const report: StatusReport = { home: files.home, key: { present: false }, settings: { resolved: false }, token: { cached: false }, binding: { present: false } };
 
   try {
     const fromEnv = env[KEY_ENV];
@@ -44,6 +51,19 @@ export async function status(flags: SettingsFlags, files: HomeFiles, env: NodeJS
   }
 
   if (settings) {
+    try {
+      const { bindings, warning } = await readBindings(files.home);
+      if (warning) report.binding_warning = warning;
+      const b = bindings[bindingKey(settings.issuer, settings.clientId)];
+      if (b && report.key.present && b.thumbprint === report.key.thumbprint) {
+        const expiresAt = bindingExpiresAt(b);
+        report.binding = { present: true, sub: b.sub, ...(b.name ? { name: b.name } : {}), bound_at: b.bound_at, expires_at: expiresAt, expired: expiresAt <= now };
+      } else if (b) {
+        report.binding = { present: false, note: 'a binding exists for another machine key; it is ignored (sign in again: omni-auth login --browser)' };
+      }
+    } catch (e) {
+      report.binding_warning = isOmniAuthError(e) ? e.message : String(e);
+    }
     const { entries, warning } = await readCache(files.tokens);
     if (warning) report.cache_warning = warning;
     const t = entries[cacheKeyOf(settings)];

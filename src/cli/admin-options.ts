@@ -36,6 +36,8 @@ export function addManagementOptions(cmd: Command): Command {
 export function setupOptions(cmd: Command): Command {
   return addManagementOptions(addSettingsOptions(cmd))
     .option('--profile-name <name>', 'name of the Token Exchange Profile', DEFAULT_PROFILE_NAME)
+    .option('--identity <policy>', 'who tokens are for: person (only keys bound to a person by `login --browser`), machine (every key is its own user) or both '
+      + '(default: keep the deployed Action\'s policy; person on a new Action; machine on one deployed before the policy existed)')
     .option('--allowed-keys <thumbprints>', 'comma-separated key thumbprints the Action accepts; \'\' accepts any key (default: keep the tenant\'s allow-list, none on a new Action)')
     .option('--dry-run', 'print the plan and change nothing')
     .option('--json', 'print the plan and the result as JSON on stdout')

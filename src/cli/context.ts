@@ -1,6 +1,7 @@
 /** What every command that talks to a tenant resolves first: settings, home files, client secret. */
 import type { Command } from 'commander';
 import { homeFiles, omniAuthHome, type HomeFiles } from '../config/home.js';
+import { setCaFileFlag } from '../config/network.js';
 import { readSavedSettings, resolveSettings, type Settings, type SettingsFlags } from '../config/settings.js';
 import { Secret } from '../util/secret.js';
 
@@ -17,7 +18,10 @@ export function addSettingsOptions(cmd: Command): Command {
     .option('--client-id <id>', 'Auth0 application (client) id (env OMNI_AUTH_CLIENT_ID)')
     .option('--audience <url>', 'API identifier the token is for (env OMNI_AUTH_AUDIENCE)')
     .option('--scope <scopes>', 'space-separated scopes (env OMNI_AUTH_SCOPE; default "openid profile email offline_access")')
-    .option('--subject-token-type <uri>', 'subject token type of the Token Exchange Profile (default urn:omnispindle:local-auth)');
+    .option('--subject-token-type <uri>', 'subject token type of the Token Exchange Profile (default urn:omnispindle:local-auth)')
+    // Issue 11 §4: extra CAs for every request (src/config/network.ts); kept out of the settings.
+    .option('--ca-file <path>', 'PEM file of extra CA certificates, added to the system roots (env OMNI_AUTH_CA_FILE)')
+    .hook('preAction', (_cmd, action) => setCaFileFlag((action.opts() as { caFile?: string }).caFile));
 }
 
 export function homeContext(env: NodeJS.ProcessEnv = process.env): HomeFiles {

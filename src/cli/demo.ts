@@ -21,7 +21,7 @@ export async function runDemo(): Promise<void> {
     info(dim(`# emulator on ${e.domain}, throw-away home ${home}`));
     info(dim('# the Management API credentials go in the environment (AUTH0_MGMT_CLIENT_ID/SECRET), not on the command line'));
     const mgmt = { AUTH0_MGMT_CLIENT_ID: e.management.client_id, AUTH0_MGMT_CLIENT_SECRET: e.management.client_secret };
-    await cli(home, ['setup', '--domain', e.domain, '--client-id', e.client_id, '--audience', e.audience], mgmt);
+    await cli(home, ['setup', '--domain', e.domain, '--client-id', e.client_id, '--audience', e.audience, '--identity', 'both'], mgmt);
     await cli(home, ['login', '--no-write']);
     await cli(home, ['token']);
     await cli(home, ['status']);

@@ -30,6 +30,7 @@ export async function runDoctor(flags: DoctorFlags, env: NodeJS.ProcessEnv = pro
     info(`${PAINT[c.status](MARK[c.status])} ${c.title.padEnd(width)}  ${c.status === 'skip' ? dim(c.detail) : c.detail}`);
     if (c.fix && c.status !== 'pass') info(`  ${' '.repeat(width)}  ${dim('fix:')} ${c.fix}`);
   }
+  info(`${dim('-')} ${'network'.padEnd(width)}  ${report.network}`);
   const warnings = report.checks.filter((c) => c.status === 'warn').length;
   if (!report.ok) info(red(`some checks failed (exit ${report.exit_code})`));
   else info(green(warnings > 0 ? `no check failed (${warnings} warning${warnings > 1 ? 's' : ''})` : 'all checks passed'));

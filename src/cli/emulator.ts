@@ -3,6 +3,8 @@
  * (an API for scripts and tests), then runs until SIGINT/SIGTERM and closes cleanly (exit 0).
  */
 import { startEmulator } from '../emulator/index.js';
+import { IDENTITY_POLICIES, type IdentityPolicy } from '../emulator/provision.js';
+import { UsageError } from '../util/errors.js';
 import { info } from './output.js';
 
 const waitForStopSignal = (): Promise<NodeJS.Signals> =>
@@ -16,14 +18,53 @@ const waitForStopSignal = (): Promise<NodeJS.Signals> =>
     process.on('SIGTERM', stop);
   });
 
-export async function runEmulator(opts: { port?: number; provisioned?: boolean }): Promise<void> {
+/**
+ * `--user email:password` (repeatable; commander collects them). These are throw-away people of a
+ * local emulator: the password is on the command line by design, never use a real one.
+ */
+export function parseEmulatorUser(value: string, previous: { email: string; password: string }[] = []): { email: string; password: string }[] {
+  const colon = value.indexOf(':');
+  const email = colon < 0 ? '' : value.slice(0, colon);
+  const password = colon < 0 ? '' : value.slice(colon + 1);
+  if (!email.includes('@') || password === '') {
+    // The value is not echoed: it may hold a password.
+    throw new UsageError('emulator.badUser', '--user needs email:password (an email address, a colon, a non-empty password)', {
+      hint: 'e.g. --user alice@example.com:correct-horse-battery',
+    });
+  }
+  return [...previous, { email, password }];
+}
+
+export function parseIdentity(value: string): IdentityPolicy {
+  if (!(IDENTITY_POLICIES as readonly string[]).includes(value)) {
+    throw new UsageError('emulator.badIdentity', `--identity must be one of ${IDENTITY_POLICIES.join(', ')} (got ${value})`);
+  }
+  return value as IdentityPolicy;
+}
+
+export interface EmulatorFlags {
+  port?: number;
+  provisioned?: boolean;
+  identity?: IdentityPolicy;
+  user?: { email: string; password: string }[];
+}
+
+export async function runEmulator(opts: EmulatorFlags): Promise<void> {
+  if (opts.identity !== undefined && !opts.provisioned) {
+    throw new UsageError('emulator.identityNeedsProvisioned', '--identity sets the provisioned Action\'s IDENTITY secret', {
+      hint: 'add --provisioned',
+    });
+  }
   const stopped = waitForStopSignal();
   const emulator = await startEmulator({
     ...(opts.port !== undefined ? { port: opts.port } : {}),
     provisioned: opts.provisioned === true,
+    ...(opts.identity !== undefined ? { identity: opts.identity } : {}),
+    ...(opts.user !== undefined ? { users: opts.user } : {}),
   });
   process.stdout.write(`${JSON.stringify(emulator.info())}\n`);
-  info(`omni-auth emulator: listening on ${emulator.domain}${opts.provisioned ? ' (provisioned)' : ''}; stop with Ctrl-C`);
+  const identity = emulator.info().identity;
+  info(`omni-auth emulator: listening on ${emulator.domain}${opts.provisioned ? ` (provisioned, identity ${identity})` : ''}; stop with Ctrl-C`);
   const signal = await stopped;
   info(`omni-auth emulator: ${signal}, stopping`);
   await emulator.close();

@@ -13,8 +13,10 @@ import { getToken } from '../broker/get-token.js';
 import type { SettingsFlags } from '../config/settings.js';
 import { OmniAuthError, UsageError } from '../util/errors.js';
 import { KEY_ENV } from '../identity/key-store.js';
-import { tenantContext } from './context.js';
-import { warn } from './output.js';
+import { tenantContext, type TenantContext } from './context.js';
+import { info, warn } from './output.js';
+import { isBindingRequired, noBrowserFromEnv, signInLockMs, signInWith, type SignInFlags } from './signin.js';
+import { openExecTokenFile } from '../exec/token-file.js';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
@@ -45,7 +47,33 @@ export function childEnv(env: NodeJS.ProcessEnv, envVar: string, token: string, 
   return out;
 }
 
-export async function runExec(command: string[], flags: SettingsFlags & { envVar: string; minTtl: number }): Promise<number> {
+export type ExecFlags = SettingsFlags & Pick<SignInFlags, 'callbackPort'> & { envVar: string; minTtl: number; browser: boolean; signinTimeout: number; tokenFileVar?: string };
+
+/**
+ * The token, and — when the tenant wants a person and this key is not bound (binding_required) — one
+ * browser sign-in first, as the original did "when you first use the tools": an MCP client starts
+ * `exec` with no terminal, so the browser is the only way to ask. Bounded by --signin-timeout; never
+ * with --no-browser or OMNI_AUTH_NO_BROWSER=1; several `exec` started at once share one sign-in.
+ * stdin is the server's: nothing is ever read from it.
+ */
+async function tokenForExec(ctx: TenantContext, flags: ExecFlags): Promise<Awaited<ReturnType<typeof getToken>>['token']> {
+  const startedMs = Date.now();
+  try {
+    return (await getToken({ ...ctx, minTtl: flags.minTtl, warn })).token;
+  } catch (e) {
+    if (!isBindingRequired(e) || !flags.browser || noBrowserFromEnv(ctx.env)) throw e;
+    const { signInOnce } = await import('../broker/browser-login.js');
+    const signInFlags = { callbackPort: flags.callbackPort, timeout: flags.signinTimeout };
+    info(`${ctx.settings.domain} gives tokens only to people: opening the browser once to bind this machine key to you`);
+    const signedIn = await signInOnce({
+      ...ctx, warn, signIn: signInWith(signInFlags, ctx.env, { mode: 'browser', failWithoutBrowser: true }), lockTimeoutMs: signInLockMs(signInFlags),
+    }, startedMs);
+    info(signedIn ? 'signed in; starting the server' : 'another omni-auth process signed in; starting the server');
+    return (await getToken({ ...ctx, minTtl: flags.minTtl, warn })).token;
+  }
+}
+
+export async function runExec(command: string[], flags: ExecFlags): Promise<number> {
   if (!ENV_NAME.test(flags.envVar)) {
     throw new UsageError('invalid_env_var', `--env-var "${flags.envVar}" is not a valid environment variable name`, {
       hint: 'use letters, digits and _ (not starting with a digit), e.g. --env-var MCP_TOKEN',
@@ -54,13 +82,20 @@ export async function runExec(command: string[], flags: SettingsFlags & { envVar
   const [file, ...args] = command;
   if (!file) throw new UsageError('missing_command', 'exec needs a command after --', { hint: 'omni-auth exec -- node server.js' });
   const ctx = await tenantContext(flags);
-  const { token } = await getToken({ ...ctx, minTtl: flags.minTtl, warn });
+  const token = await tokenForExec(ctx, flags);
 
-  const child = spawn(file, args, { stdio: 'inherit', env: childEnv(process.env, flags.envVar, token.access_token) });
+  // Issue 11 §3: $AUTH0_TOKEN_FILE, kept fresh while the child runs (src/exec/token-file.ts).
+  const tokenFile = await openExecTokenFile(flags.tokenFileVar, {
+    env: ctx.env, home: ctx.files.home, token, minTtl: flags.minTtl, warn,
+    renew: async (minTtl) => (await getToken({ ...ctx, minTtl, warn })).token,
+  });
+  const env = { ...childEnv(process.env, flags.envVar, token.access_token), ...tokenFile.env };
+  const child = spawn(file, args, { stdio: 'inherit', env });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
   for (const s of FORWARDED) process.on(s, forward);
   return new Promise<number>((resolve, reject) => {
     child.once('error', (e: NodeJS.ErrnoException) => {
+      tokenFile.close();
       for (const s of FORWARDED) process.off(s, forward);
       reject(new OmniAuthError('exec_failed', `cannot run "${file}": ${e.code ?? e.message}`, {
         exitCode: e.code === 'ENOENT' ? 2 : 1,
@@ -68,6 +103,7 @@ export async function runExec(command: string[], flags: SettingsFlags & { envVar
       }));
     });
     child.once('exit', (code, signal) => {
+      tokenFile.close();
       for (const s of FORWARDED) process.off(s, forward);
       if (signal) {
         // Die of the same signal, so our parent sees exactly what the child did. Any handler left for

@@ -5,7 +5,9 @@
  * `--dry-run` requests no token and writes nothing: it resolves the settings and prints the diff the
  * wiring would make, a placeholder where a token would be stored.
  */
+import { browserLogin } from '../broker/browser-login.js';
 import { login, type LoginResult, type PostLoginStep } from '../broker/login.js';
+import { bindingExpiresAt } from '../identity/binding.js';
 import type { SettingsFlags } from '../config/settings.js';
 import { installLauncher, issuedBy, launcherPath, newRun, wireClients, type McpReport } from '../mcp/index.js';
 import { Secret } from '../util/secret.js';
@@ -13,10 +15,12 @@ import { tenantContext, type TenantContext } from './context.js';
 import { announceRecipients, checkClientIds, checkProjectMode, nothingToWire } from './mcp.js';
 import type { WireFlags } from './mcp-options.js';
 import { printMcpReport } from './mcp-report.js';
-import { dim, green, info, warn } from './output.js';
+import { dim, green, info, warn, yellow } from './output.js';
+import { atTerminal, isBindingRequired, noBrowserFromEnv, signInLockMs, signInWith, type SignInChoice, type SignInFlags } from './signin.js';
 import { describeExpiry } from './time.js';
 
-export type LoginFlags = SettingsFlags & WireFlags & { write: boolean };
+/** `browser`: true with --browser, false with --no-browser (paste-back), undefined with neither. */
+export type LoginFlags = SettingsFlags & WireFlags & SignInFlags & { write: boolean; browser?: boolean };
 
 export async function runLogin(flags: LoginFlags): Promise<number> {
   checkClientIds(flags.client);
@@ -38,16 +42,44 @@ export async function runLogin(flags: LoginFlags): Promise<number> {
       report = await wire(ctx, flags, launcher, result);
     });
   }
-  const result = await login({ ...ctx, minTtl: 0, warn }, steps);
+  const result = await loginOrSignIn(ctx, flags, steps);
   const who = result.user.name ? `${result.user.name} (${result.user.sub ?? 'unknown user id'})` : (result.user.sub ?? 'unknown user');
   info(`${green('✓')} Logged in to ${ctx.settings.domain} as ${who}`);
   info(`  key      ${result.thumbprint} ${dim(`(${result.keySource})`)}`);
   info(`  audience ${ctx.settings.audience}`);
   info(`  token    ${describeExpiry(result.token.expires_at)}${result.token.refresh_token ? ', renewable' : ''}`);
+  if (result.source === 'browser') {
+    info(`  bound    this machine key to ${result.user.sub ?? 'you'}: later exchanges get your tokens, no browser needed`);
+    if (result.boundAt !== undefined) {
+      const until = describeExpiry(bindingExpiresAt({ bound_at: result.boundAt })).replace(/^expires /, '');
+      info(`           until ${until} ${dim('(the default 30-day maximum age; the tenant\'s Action may set another)')}`);
+    }
+  }
   info(`  settings saved to ${ctx.files.settings}`);
   if (!report) return 0;
   info('MCP clients:');
   return printMcpReport(report, { action: 'wire', expiresAt: result.token.expires_at, nothing: nothingToWire(flags.server) });
+}
+
+/**
+ * --browser / --no-browser sign in at once. Without either, the exchange; when the tenant wants a person
+ * (binding_required), a person at a terminal gets the browser sign-in — in CI (no TTY) the error stands,
+ * and no browser ever opens.
+ */
+async function loginOrSignIn(ctx: TenantContext, flags: LoginFlags, steps: PostLoginStep[]): Promise<LoginResult> {
+  const viaBrowser = (choice: SignInChoice) => browserLogin({ ...ctx, warn, signIn: signInWith(flags, ctx.env, choice), lockTimeoutMs: signInLockMs(flags) }, steps);
+  const terminalInput = process.stdin.isTTY === true ? { input: process.stdin } : {};
+  if (flags.browser === true) return viaBrowser({ mode: 'browser', ...terminalInput });
+  if (flags.browser === false) return viaBrowser({ mode: 'paste', input: process.stdin });
+  try {
+    return await login({ ...ctx, minTtl: 0, warn }, steps);
+  } catch (e) {
+    if (!isBindingRequired(e) || !atTerminal()) throw e;
+    const noBrowser = noBrowserFromEnv(ctx.env);
+    if (noBrowser && process.stdin.isTTY !== true) throw e;
+    info(yellow(`${ctx.settings.domain} gives tokens only to people: sign in once in the browser to bind this machine key to you`));
+    return viaBrowser(noBrowser ? { mode: 'paste', input: process.stdin } : { mode: 'browser', ...terminalInput });
+  }
 }
 
 /** The user's MCP files; the current directory's project files too only with --project (issue 9 §2). */

@@ -48,6 +48,7 @@ export async function runLogout(opts: { forgetKey?: boolean; keepMcp?: boolean }
       : r.keyKept === 'from_env'
         ? 'the machine key comes from OMNI_AUTH_KEY: nothing deleted (unset the variable to stop using it)'
         : 'no machine key file to delete');
+    if (r.bindingsRemoved) info('the bindings of this key to people are deleted: a new key signs in again (omni-auth login --browser)');
   }
   if (!report || report.files.length === 0) return 0;
   info('MCP clients:');

@@ -9,11 +9,13 @@ import type { SettingsFlags } from '../config/settings.js';
 import { addSettingsOptions } from './context.js';
 import { doctorOptions, setupOptions } from './admin-options.js';
 import type { DoctorFlags } from './doctor.js';
+import type { ExecFlags } from './exec.js';
 import type { LoginFlags } from './login.js';
 import type { AddFlags, UnwireFlags } from './mcp.js';
 import { addClientOption, addWireOptions, addWiringOptions, parseEnvVar, DEFAULT_TOKEN_VAR, type TargetFlags, type WireFlags } from './mcp-options.js';
 import type { SetupFlags } from './setup.js';
 import { printError } from './output.js';
+import { DEFAULT_CALLBACK_PORT, DEFAULT_SIGNIN_TIMEOUT, parseCallbackPort, parseTimeout } from './signin.js';
 import { parseFormat, parseMinTtl, type TokenFormat } from './token.js';
 
 declare const __OMNI_AUTH_VERSION__: string | undefined;
@@ -31,10 +33,17 @@ export function buildProgram(): Command {
     .command('emulator')
     .description('run a local Auth0 tenant emulator on loopback (prints one JSON line, runs until SIGINT/SIGTERM)')
     .option('--port <n>', 'port to listen on (default: a free port)', parsePort)
-    .option('--provisioned', 'deploy the Action, create the profile, enable token exchange and consent skipping')
-    .action(async (opts: { port?: number; provisioned?: boolean }) => {
-      const { runEmulator } = await import('./emulator.js');
-      await runEmulator(opts);
+    .option('--provisioned', 'deploy the Action, create the profile, enable token exchange, consent skipping and browser sign-in')
+    .option('--identity <policy>', 'with --provisioned: the Action\'s IDENTITY secret, person|machine|both (default both)')
+    .option('--user <email:password>', 'create a person in Username-Password-Authentication who can sign in on /authorize (repeatable; throw-away passwords only)', (v: string, prev: unknown) => [...((prev as string[] | undefined) ?? []), v])
+    .action(async (opts: { port?: number; provisioned?: boolean; identity?: string; user?: string[] }) => {
+      const { runEmulator, parseEmulatorUser, parseIdentity } = await import('./emulator.js');
+      await runEmulator({
+        ...(opts.port !== undefined ? { port: opts.port } : {}),
+        ...(opts.provisioned !== undefined ? { provisioned: opts.provisioned } : {}),
+        ...(opts.identity !== undefined ? { identity: parseIdentity(opts.identity) } : {}),
+        ...(opts.user !== undefined ? { user: opts.user.reduce<{ email: string; password: string }[]>((all, v) => parseEmulatorUser(v, all), []) } : {}),
+      });
     });
 
   addWireOptions(addSettingsOptions(
@@ -42,6 +51,10 @@ export function buildProgram(): Command {
       .command('login')
       .description('get a token for this machine (exchange), cache it, save the settings, and route MCP clients through omni-auth')
       .option('--no-write', 'do not write MCP client configs')
+      .option('--browser', 'sign in in the browser (authorization code + PKCE): get your own tokens and bind this machine key to you')
+      .option('--no-browser', 'sign in without opening a browser: print the URL, then paste back the address the browser ended on (or the code)')
+      .option('--callback-port <n>', 'the loopback port of the sign-in callback, http://127.0.0.1:<n>/callback', parseCallbackPort, DEFAULT_CALLBACK_PORT)
+      .option('--timeout <seconds>', 'how long to wait for the browser sign-in', parseTimeout, DEFAULT_SIGNIN_TIMEOUT)
       .option('--dry-run', 'request no token and write nothing: print on stderr a diff of what would change in each MCP client config'),
   )).action(async (opts: LoginFlags) => {
     const { runLogin } = await import('./login.js');
@@ -64,10 +77,14 @@ export function buildProgram(): Command {
       .command('exec')
       .description('run a command with a fresh token in an environment variable (no token stored anywhere)')
       .option('--env-var <name>', 'the variable that receives the token', 'AUTH0_TOKEN')
+      .option('--token-file-var <name>', 'the variable naming the token file kept fresh while the command runs (default AUTH0_TOKEN_FILE)')
       .option('--min-ttl <seconds>', 'minimum remaining lifetime of a cached token', parseMinTtl, 300)
+      .option('--no-browser', 'never open the browser sign-in when the tenant wants a person (also OMNI_AUTH_NO_BROWSER=1)')
+      .option('--callback-port <n>', 'the loopback port of the browser sign-in callback', parseCallbackPort, DEFAULT_CALLBACK_PORT)
+      .option('--signin-timeout <seconds>', 'how long to wait for the browser sign-in before failing', parseTimeout, DEFAULT_SIGNIN_TIMEOUT)
       .argument('<command...>', 'the command and its arguments, after --')
       .passThroughOptions(),
-  ).action(async (command: string[], opts: SettingsFlags & { envVar: string; minTtl: number }) => {
+  ).action(async (command: string[], opts: ExecFlags) => {
     const { runExec } = await import('./exec.js');
     process.exitCode = await runExec(command, opts);
   });
@@ -83,10 +100,32 @@ export function buildProgram(): Command {
     process.exitCode = await runStatus(opts);
   });
 
+  // `omni-auth verify` (issue 12 §2): src/cli/verify.ts, loaded only when it runs.
+  const verifyCommand = program.command('verify');
+  verifyCommand
+    .description('check an access token as a server would (tenant keys, issuer, audience, expiry, scopes, permissions) and say why it would be refused; never prints the token')
+    .argument('[token]', 'the token, or - to read it from stdin (default: the cached token)')
+    .option('--domain <domain>', 'Auth0 domain (env OMNI_AUTH_DOMAIN; default: the saved settings)')
+    .option('--audience <id>', 'the API identifier the server expects (env OMNI_AUTH_AUDIENCE; default: the saved settings)')
+    .option('--client-id <id>', 'with the cached token: the application it was obtained for')
+    .option('--scope <scopes>', 'with the cached token: the scopes it was requested with')
+    .option('--require-scope <scope>', 'a scope the server requires, in scope or permissions (repeatable)', (v: string, p?: string[]) => [...(p ?? []), ...v.split(/[\s,]+/).filter(Boolean)])
+    .option('--require-permission <permission>', 'a permission the server requires in the permissions claim, e.g. tool:echo (repeatable)', (v: string, p?: string[]) => [...(p ?? []), ...v.split(/[\s,]+/).filter(Boolean)])
+    .option('--clock-tolerance <seconds>', 'leeway on exp and nbf (default 0)', (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0) verifyCommand.error(`error: --clock-tolerance must be a whole number of seconds, got "${v}"`, { exitCode: ExitCode.usage, code: 'omni-auth.invalidClockTolerance' });
+      return n;
+    })
+    .option('--json', 'print the report as JSON on stdout')
+    .action(async (token: string | undefined, opts: import('./verify.js').VerifyFlags) => {
+      const { runVerify } = await import('./verify.js');
+      process.exitCode = await runVerify(token, opts);
+    });
+
   program
     .command('logout')
     .description('delete cached tokens (revoking refresh tokens), restore the MCP client entries omni-auth wired; with --forget-key also the machine key')
-    .option('--forget-key', 'also delete the machine key (the next login creates a new Auth0 user)')
+    .option('--forget-key', 'also delete the machine key and its bindings to people (the next login creates a new Auth0 user)')
     .option('--keep-mcp', 'leave the MCP client configs as they are')
     .action(async (opts: { forgetKey?: boolean; keepMcp?: boolean }) => {
       const { runLogout } = await import('./logout.js');

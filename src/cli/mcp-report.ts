@@ -2,7 +2,8 @@
  * What `login`, `logout` and `mcp wire|unwire|add` tell a person about MCP client configs, on stderr:
  * per file what changed — or, on a dry run, a unified diff — where the backup is and how the client
  * picks the change up; which entries now hold a token that will expire, and when. Returns the exit
- * code: that of the first file that failed (an unparsable file: 2), else 0.
+ * code: that of the first file that failed (an unparsable file: 2), else 2 when wire left an entry alone
+ * (skipped), else 0.
  */
 import { maskDiffSecrets, POLICY_CODES, tokenHolders, unifiedDiff, type FileReport, type McpReport, type ServerReport, type Wiring } from '../mcp/index.js';
 import { ExitCode, isOmniAuthError } from '../util/errors.js';
@@ -41,6 +42,9 @@ export function printMcpReport(report: McpReport, o: PrintOptions): number {
   }
   const failed = report.files.find((f) => f.status === 'error');
   if (failed) return isOmniAuthError(failed.error) ? failed.error.exitCode : ExitCode.internal;
+  // An entry left alone because it could not be wired safely (a value of the user's own under the
+  // variable, its own auth source, a foreign header): warned about above, and not done.
+  if (o.action === 'wire' && report.files.some((f) => f.servers.some((s) => s.outcome === 'skipped'))) return ExitCode.usage;
   // An entry the token policy left alone (project file, plain-http URL) is not what was asked: exit 2.
   if (report.files.some((f) => f.servers.some((s) => s.outcome === 'skipped' && s.code !== undefined && POLICY_CODES.includes(s.code)))) return ExitCode.usage;
   // `mcp add` that added nothing anywhere (every client skipped it) did not do what was asked.
@@ -102,7 +106,7 @@ function printServer(s: ServerReport, file: FileReport, o: PrintOptions): void {
       info(`    ${s.name}: ${would}restored to its entry from before omni-auth${where}`);
       break;
     case 'unchanged':
-      info(`    ${s.name}: ${o.action === 'unwire' ? 'nothing to restore' : `already routed through omni-auth${how}`}${where}`);
+      info(`    ${s.name}: ${o.action === 'unwire' ? 'nothing to restore' : s.byHand ? 'already routed through omni-auth by its own `omni-auth exec` (left as it is)' : `already routed through omni-auth${how}`}${where}`);
       break;
     case 'skipped':
       warn(`${file.clientName} "${s.name}" (${file.path}) left as it is: ${s.reason ?? s.code ?? 'skipped'}`);

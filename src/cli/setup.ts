@@ -2,7 +2,7 @@
 import { issuerOf, normalizeDomain } from '../config/domain.js';
 import { pickSetting, readSavedSettings, type SavedSettings, type SettingsFlags } from '../config/settings.js';
 import { SUBJECT_TOKEN_TYPE } from '../identity/contract.js';
-import { label, parseAllowedKeys, planView, readActionSource, setup, type Plan, type PlanStep, type SetupInputs } from '../tenant/index.js';
+import { label, parseAllowedKeys, parseIdentity, planView, readActionSource, setup, type Plan, type PlanStep, type SetupInputs } from '../tenant/index.js';
 import { UsageError, isOmniAuthError } from '../util/errors.js';
 import { managementCredentials, type ManagementFlags } from './admin-options.js';
 import { homeContext } from './context.js';
@@ -12,6 +12,7 @@ export interface SetupFlags extends SettingsFlags, ManagementFlags {
   connection: string;
   profileName: string;
   allowedKeys?: string;
+  identity?: string;
   dryRun?: boolean;
   json?: boolean;
   actionDir?: string;
@@ -81,6 +82,8 @@ async function setupInputs(flags: SetupFlags, env: NodeJS.ProcessEnv, saved: Sav
   const issuer = issuerOf(domain);
   // No --allowed-keys: keep the tenant's allow-list (the plan reads it back); --allowed-keys '' clears it.
   const allowedKeys = flags.allowedKeys === undefined ? undefined : parseAllowedKeys(flags.allowedKeys);
+  // No --identity: keep the deployed Action's policy (person on a new Action; the plan says which).
+  const identity = flags.identity === undefined ? undefined : parseIdentity(flags.identity);
   const actionDir = flags.actionDir ?? (env.OMNI_AUTH_ACTION_DIR?.trim() || undefined);
   return {
     domain, issuer, audience,
@@ -92,6 +95,7 @@ async function setupInputs(flags: SetupFlags, env: NodeJS.ProcessEnv, saved: Sav
     actionName: ACTION_NAME,
     action: await readActionSource(actionDir),
     ...(allowedKeys !== undefined ? { allowedKeys } : {}),
+    ...(identity !== undefined ? { identity } : {}),
   };
 }
 
@@ -115,9 +119,25 @@ function printPlan(plan: Plan): void {
     const what = s.fields.length > 0 && s.change !== 'create' ? `${s.change}: ${s.fields.join(', ')}` : s.change;
     info(`  ${MARK[s.change](label(s.resource).padEnd(width))}  ${s.target.padEnd(targetWidth)}  ${dim(what)}`);
   }
+  info(dim(`  identity policy: ${identityText(plan)}`));
   info(dim(`  allowed keys: ${allowedKeysText(plan)}`));
   // The first blocker is the error the command ends with; the others would otherwise go unseen.
   for (const b of plan.blockers.slice(1)) info(`  ${red('✗')} ${b.message}${b.hint ? ` ${dim(`(${b.hint})`)}` : ''}`);
+}
+
+const POLICY_MEANS: Record<Plan['identity']['policy'], string> = {
+  person: 'only machine keys a person bound with `omni-auth login --browser` get tokens, for that person',
+  machine: 'every machine key is its own user',
+  both: 'a bound key gets tokens for its person, any other key for its own machine user',
+};
+
+function identityText({ identity: { policy, from } }: Plan): string {
+  if (from === 'unknown') return 'unknown (see below)';
+  const source = {
+    flag: '', new: ' (a new Action: closed by default; --identity changes it)', tenant: ' (kept from the tenant; --identity changes it)',
+    legacy: ' (kept: the deployed Action predates the policy and makes every key its own user; --identity person closes it)',
+  }[from];
+  return `${policy}: ${POLICY_MEANS[policy]}${source}`;
 }
 
 function allowedKeysText({ allowedKeys: { keys, from } }: Plan): string {

@@ -21,6 +21,16 @@ export async function runStatus(flags: SettingsFlags & { json?: boolean; minTtl:
     } else {
       info(`tenant   ${red(r.settings.error ?? 'not configured')}`);
     }
+    if (r.binding.present) {
+      const who = r.binding.name ? `${r.binding.name} (${r.binding.sub})` : r.binding.sub;
+      const until = r.binding.expired
+        ? red(`the binding has expired (${describeExpiry(r.binding.expires_at!)}); sign in again: omni-auth login --browser`)
+        : `until ${describeExpiry(r.binding.expires_at!).replace(/^expires /, '')} ${dim('(the default 30-day maximum age; the tenant\'s Action may set another)')}`;
+      info(`bound to ${who}, ${until}`);
+    } else if (r.settings.resolved) {
+      info(`bound to ${dim(r.binding.note ?? 'nobody (a tenant that gives tokens only to people needs: omni-auth login --browser)')}`);
+    }
+    if (r.binding_warning) info(yellow(r.binding_warning));
     if (r.cache_warning) info(yellow(r.cache_warning));
     if (r.token.cached) {
       const mark = r.token.fresh ? green('✓') : yellow('!');

@@ -21,7 +21,7 @@
  *   exactly one setUserById/setUserByConnection must have been made. Later calls (after reject/deny,
  *   or after the run ended) are ignored.
  * - Failure reasons carry the error's message, never its stack; values of the Action's secrets and
- *   the request's tokens (of 4 characters or more) are replaced by `[redacted]` in every reason.
+ *   the request's tokens (of 8 characters or more: shorter values are configuration words such as IDENTITY=person, not secrets) are replaced by `[redacted]` in every reason.
  * - Each run gets a fresh vm context: module-level state never carries over between executions
  *   (Auth0 may or may not reuse a warm instance; an Action cannot rely on either).
  * - `api.cache`: see action-runtime/cache-api.ts. Console output: an optional bounded log.
@@ -71,7 +71,7 @@ export const HANDLER_NAME = 'onExecuteCustomTokenExchange';
 export const POST_LOGIN_HANDLER = 'onExecutePostLogin';
 const MAX_REASON_CHARS = 1000;
 /** Shorter values are not worth hiding, and replacing them would garble every reason. */
-const MIN_REDACTED_CHARS = 4;
+const MIN_REDACTED_CHARS = 8;
 
 /** The "build": what would make Auth0's build fail. Nothing runs at build time. */
 export function buildAction(code: string, dependencies: ActionDependency[], runtime: string): BuildResult {

@@ -145,3 +145,30 @@ export const EMULATOR_TENANT_ID = 'omni-auth-emulator';
 
 /** Request bodies above this answer 413 (Auth0 accepts Action code of a few hundred KB). */
 export const MAX_BODY_BYTES = 1024 * 1024;
+
+// ---- Browser sign-in (/authorize and the authorization_code grant) ----
+
+/** How long an authorization code may be redeemed (RFC 6749 §4.1.2 recommends at most 10 minutes; Auth0 publishes none). */
+export const AUTH_CODE_LIFETIME_MS = 10 * 60 * 1000;
+/** How long a sign-in page (its transaction) stays usable. */
+export const AUTH_TRANSACTION_LIFETIME_MS = 30 * 60 * 1000;
+
+/**
+ * A blocked user on /authorize: Auth0 redirects with "user is blocked" in the URL ("Block and
+ * Unblock Users"); the code is `unauthorized` (Auth0 support article "How to Customize Error
+ * Message Returned to Application Callback Endpoint": `?error=unauthorized&error_description=user%20is%20blocked`).
+ */
+export const SIGNIN_BLOCKED = { error: 'unauthorized', description: 'user is blocked' } as const;
+/**
+ * A blocked user anywhere on /oauth/token (setUserById / setUserByConnection of a blocked user, a
+ * refresh token or an authorization code of one): undocumented; 403 access_denied "user is blocked".
+ */
+export const USER_BLOCKED = choice(403, 'access_denied', 'user is blocked');
+
+/** Wrong email or password on the sign-in page (Auth0's Universal Login wording). */
+export const WRONG_CREDENTIALS = 'Wrong email or password.';
+
+/** The code grant's refusals: `invalid_grant`, 403 as Auth0 answers an invalid code. */
+export const INVALID_CODE = choice(403, 'invalid_grant', 'Invalid authorization code');
+export const BAD_CODE_VERIFIER = choice(403, 'invalid_grant', 'Failed to verify code verifier');
+export const REDIRECT_URI_MISMATCH = choice(403, 'invalid_grant', 'redirect_uri does not match the one of the authorization request');

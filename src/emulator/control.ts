@@ -3,7 +3,7 @@
  * Every `/__emulator/*` request needs `Authorization: Bearer <control_token>` (the random token in
  * the emulator's JSON line and `info()`); a request with an `Origin` of another site is refused, and
  * a body must be JSON — so no web page can drive a running emulator (issue 9 §11).
- *   GET  /__emulator/stats           → {requests: {"<METHOD> <path>": n}, exchanges: {ok, failed}, mails}
+ *   GET  /__emulator/stats           → {requests: {"<METHOD> <path>": n}, exchanges: {ok, failed}, mails, logins: {ok, failed}}
  *   POST /__emulator/fail-next-build {message}  → 204; the next Action build fails with `message`
  *   POST /__emulator/settings        {…EmulatorSettings} → 200 with the settings now in force
  *   POST /__emulator/reset-throttle  → 204; forgets Suspicious IP Throttling and the rate window

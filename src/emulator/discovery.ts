@@ -9,7 +9,7 @@ export function openidConfiguration(tenant: Tenant): Record<string, unknown> {
   const i = tenant.issuer;
   return {
     issuer: i,
-    // Required by OIDC Discovery; the emulator has no interactive login, so /authorize answers 404.
+    // The sign-in page (signin/authorize.ts): Authorization Code Flow with PKCE S256.
     authorization_endpoint: `${i}authorize`,
     token_endpoint: `${i}oauth/token`,
     userinfo_endpoint: `${i}userinfo`,
@@ -18,7 +18,9 @@ export function openidConfiguration(tenant: Tenant): Record<string, unknown> {
     scopes_supported: ['openid', 'profile', 'offline_access', 'name', 'given_name', 'family_name', 'nickname', 'email',
       'email_verified', 'picture', 'created_at', 'identities', 'phone', 'address'],
     response_types_supported: ['code'],
-    grant_types_supported: ['client_credentials', 'refresh_token', TOKEN_EXCHANGE_GRANT],
+    response_modes_supported: ['query'],
+    code_challenge_methods_supported: ['S256'],
+    grant_types_supported: ['authorization_code', 'client_credentials', 'refresh_token', TOKEN_EXCHANGE_GRANT],
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: ['RS256'],
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],

@@ -1,5 +1,5 @@
 /** The two plain grants of /oauth/token: `client_credentials` (Management API tokens) and `refresh_token`. */
-import { REVOKE_OTHER_CLIENT, SCOPE_WIDENED } from './behaviour.js';
+import { REVOKE_OTHER_CLIENT, SCOPE_WIDENED, USER_BLOCKED } from './behaviour.js';
 import { authenticateClient } from './client-auth.js';
 import type { EmulatorRequest } from './http-types.js';
 import { findApi, issueUserTokens, splitScope, type TokenResponse } from './issue.js';
@@ -7,7 +7,7 @@ import { OAuthError, type Params } from './oauth-error.js';
 import type { Client, Tenant } from './state.js';
 import { issueJwt } from './tokens.js';
 
-function requireGrantType(client: Client, grant: string): void {
+export function requireGrantType(client: Client, grant: string): void {
   if (!client.grant_types.includes(grant)) {
     throw new OAuthError(403, 'unauthorized_client', `Grant type '${grant}' not allowed for the client.`);
   }
@@ -49,6 +49,7 @@ export async function refreshToken(tenant: Tenant, req: EmulatorRequest, params:
   const user = tenant.users.get(record.user_id);
   const api = findApi(tenant, record.audience);
   if (!user || !api) throw invalidGrant();
+  if (user.blocked) throw OAuthError.of(USER_BLOCKED);
   const original = splitScope(record.scope);
   const requested = splitScope(params.get('scope'));
   if (requested.some((s) => !original.includes(s))) throw OAuthError.of(SCOPE_WIDENED);

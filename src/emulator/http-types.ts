@@ -17,6 +17,8 @@ export interface EmulatorReply {
   status: number;
   /** Serialised as JSON; undefined means no body (e.g. 204). */
   body?: unknown;
+  /** An HTML page (the sign-in pages), sent as text/html instead of `body`. */
+  html?: string;
   headers?: Record<string, string>;
 }
 

@@ -62,6 +62,8 @@ export interface UserTokenOptions {
   claims?: Record<string, unknown>;
   /** Extra ID-token claims (post-login `api.idToken.setCustomClaim`). */
   idTokenClaims?: Record<string, unknown>;
+  /** ID-token claims of the protocol (`nonce`, `auth_time`) that nothing else may override. */
+  protocolClaims?: Record<string, unknown>;
 }
 
 export async function issueUserTokens(o: UserTokenOptions): Promise<TokenResponse> {
@@ -78,7 +80,7 @@ export async function issueUserTokens(o: UserTokenOptions): Promise<TokenRespons
   if (openid) {
     response.id_token = await issueJwt(tenant.signingKey, {
       issuer, subject: user.user_id, audience: client.client_id, lifetimeSeconds: ID_TOKEN_LIFETIME_SECONDS,
-      claims: { ...o.idTokenClaims, ...profileClaims(user, scopes) },
+      claims: { ...o.idTokenClaims, ...profileClaims(user, scopes), ...o.protocolClaims },
     });
   }
   if (o.refreshToken) {

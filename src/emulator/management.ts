@@ -34,8 +34,8 @@ export function managementHandler(tenant: Tenant): Handler {
       // Like Auth0 (hapi), an unknown route is a 404 before any authentication.
       const match = findRoute(ROUTES, req.method, req.path);
       if (!match) throw fail(NO_ROUTE);
-      await authorize(tenant, req.headers, match.route.scope);
-      return await match.route.handle({ tenant, req, params: match.params });
+      const scopes = await authorize(tenant, req.headers, match.route.scope);
+      return await match.route.handle({ tenant, req, params: match.params, scopes });
     } catch (e) {
       if (e instanceof ManagementError) return e.reply();
       throw e;

@@ -1,5 +1,6 @@
 /**
- * The Authentication API routes: POST /oauth/token (token exchange, client credentials, refresh),
+ * The Authentication API routes: POST /oauth/token (token exchange, client credentials, refresh,
+ * authorization code),
  * POST /oauth/revoke, GET /userinfo and the two /.well-known documents. Token exchanges are
  * rate limited and counted in `tenant.stats.exchanges`.
  */
@@ -10,6 +11,7 @@ import { clientCredentials, refreshToken, revoke } from './grants.js';
 import type { EmulatorReply, EmulatorRequest, Handler } from './http-types.js';
 import { OAuthError, Params } from './oauth-error.js';
 import { rateLimitHeaders, type FixedWindow } from './ratelimit.js';
+import { authorizationCode } from './signin/codes.js';
 
 export interface OAuthContext extends ExchangeContext {
   /** The token-exchange rate limit window (tenant.settings.exchangeRatePerSecond per second). */
@@ -45,6 +47,8 @@ async function token(ctx: OAuthContext, req: EmulatorRequest): Promise<EmulatorR
       return { status: 200, body: await clientCredentials(ctx.tenant, req, params), headers: NO_STORE };
     case 'refresh_token':
       return { status: 200, body: await refreshToken(ctx.tenant, req, params), headers: NO_STORE };
+    case 'authorization_code':
+      return { status: 200, body: await authorizationCode(ctx.tenant, req, params), headers: NO_STORE };
     default:
       throw new OAuthError(400, 'unsupported_grant_type', `Unsupported grant type: ${grantType}`);
   }

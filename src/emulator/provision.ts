@@ -3,9 +3,12 @@
  * on a real tenant, applied directly through the Management API's services (so with the same
  * validation), with the Action built and deployed at once instead of after buildMs / deployMs:
  * the machines' connection (enabled for the CLI client; `seed.connection` then names it, and so
- * does the Action's CONNECTION secret), the Action, its profile, the client and the API.
+ * does the Action's CONNECTION secret), the Action (with its IDENTITY secret), its profile, the
+ * client (token exchange; the CLI's loopback callbacks, authorization_code + refresh_token, and
+ * `Username-Password-Authentication` enabled for browser sign-in) and the API.
  */
 import { OmniAuthError } from '../util/errors.js';
+import { desiredAction } from '../tenant/action-bundle.js';
 import { buildStatus, createAction, deployAction } from './management/actions.js';
 import { patchClient } from './management/clients.js';
 import { connectionByName, createConnection, setConnectionClients } from './management/connections.js';
@@ -42,10 +45,21 @@ export const MACHINES_CONNECTION = {
   },
 } as const;
 
+/** The Action's IDENTITY secret (CONTRACTS-10 §6): who a key's token is for. */
+export type IdentityPolicy = 'person' | 'machine' | 'both';
+export const IDENTITY_POLICIES: readonly IdentityPolicy[] = ['person', 'machine', 'both'];
+/** The emulator's default: `both`, so headless demos and tests keep working without a browser. */
+export const DEFAULT_EMULATOR_IDENTITY: IdentityPolicy = 'both';
+
+/** The CLI's loopback callbacks (default port 8765), both spellings, as `setup` registers them. */
+export const CLI_CALLBACKS = ['http://127.0.0.1:8765/callback', 'http://localhost:8765/callback'] as const;
+const CLI_GRANTS = ['authorization_code', 'refresh_token'] as const;
+
 export interface ProvisionOptions {
   subjectTokenType?: string;
   profileName?: string;
   actionName?: string;
+  identity?: IdentityPolicy;
 }
 
 function steps(tenant: Tenant, action: { code: string; dependencies: { name: string; version: string }[] }, o: Required<ProvisionOptions>): void {
@@ -56,16 +70,16 @@ function steps(tenant: Tenant, action: { code: string; dependencies: { name: str
   const machines = connectionByName(tenant, MACHINES_CONNECTION.name) ?? createConnection(tenant, structuredClone(MACHINES_CONNECTION));
   setConnectionClients(tenant, machines.id, [{ client_id: tenant.seed.cliClientId, status: true }]);
   tenant.seed.connection = machines.name;
+  // Exactly what `omni-auth setup` deploys (secrets and the marker lines that record them, since
+  // Auth0 hides secret values), so a later `setup` against this tenant reads its policy back.
+  const desired = desiredAction(action, tenant.issuer, tenant.seed.connection, [], o.identity);
   const created = createAction(tenant, {
     name: o.actionName,
     supported_triggers: [{ ...CTE_TRIGGER }],
-    code: action.code,
+    code: desired.code,
     runtime: DEFAULT_ACTION_RUNTIME,
     dependencies: action.dependencies,
-    secrets: [
-      { name: 'ISSUER', value: tenant.issuer },
-      { name: 'CONNECTION', value: tenant.seed.connection },
-    ],
+    secrets: desired.secrets,
   }, { instant: true });
   if (buildStatus(tenant, created) === 'failed') {
     throw new OmniAuthError('emulator.provisionBuildFailed', `the Action did not build: ${created.build_error}`, {
@@ -74,7 +88,15 @@ function steps(tenant: Tenant, action: { code: string; dependencies: { name: str
   }
   deployAction(tenant, created.id, { instant: true });
   createProfile(tenant, { name: o.profileName, subject_token_type: o.subjectTokenType, action_id: created.id, type: PROFILE_TYPE });
-  patchClient(tenant, tenant.seed.cliClientId, { token_exchange: { allow_any_profile_of_type: [PROFILE_TYPE] } });
+  // Browser sign-in: the loopback callbacks, the code and refresh grants, and the people's connection.
+  const cli = tenant.clients.get(tenant.seed.cliClientId)!;
+  patchClient(tenant, cli.client_id, {
+    token_exchange: { allow_any_profile_of_type: [PROFILE_TYPE] },
+    callbacks: [...new Set([...cli.callbacks, ...CLI_CALLBACKS])],
+    grant_types: [...new Set([...cli.grant_types, ...CLI_GRANTS])],
+  });
+  setConnectionClients(tenant, connectionByName(tenant, DEFAULT_CONNECTION)!.id, [{ client_id: cli.client_id, status: true }]);
+  tenant.seed.identity = o.identity;
   patchResourceServer(tenant, tenant.seed.audience, { skip_consent_for_verifiable_first_party_clients: true, allow_offline_access: true });
 }
 
@@ -88,6 +110,7 @@ export async function provisionTenant(
       subjectTokenType: options.subjectTokenType ?? PROVISION_DEFAULTS.subjectTokenType,
       profileName: options.profileName ?? PROVISION_DEFAULTS.profileName,
       actionName: options.actionName ?? PROVISION_DEFAULTS.actionName,
+      identity: options.identity ?? DEFAULT_EMULATOR_IDENTITY,
     });
   } catch (e) {
     if (!(e instanceof ManagementError)) throw e;

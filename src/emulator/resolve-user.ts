@@ -13,7 +13,7 @@
  */
 import type { UserChoice } from './action-runtime.js';
 import {
-  CONNECTION_NOT_ENABLED, CONNECTION_NOT_FOUND, IMMUTABLE_ATTRIBUTE, USER_ID_MISSING, USER_NOT_CREATED, USER_NOT_FOUND,
+  CONNECTION_NOT_ENABLED, CONNECTION_NOT_FOUND, IMMUTABLE_ATTRIBUTE, USER_BLOCKED, USER_ID_MISSING, USER_NOT_CREATED, USER_NOT_FOUND,
 } from './behaviour.js';
 import { creationRules, isEmailShaped, usernameProblem } from './management/connection-options.js';
 import { CONNECTION_REFUSED_USER, DISABLE_SIGNUP_BLOCKS_EXCHANGE_CREATION } from './management/rules.js';
@@ -26,7 +26,7 @@ const MUTABLE_STRINGS = ['name', 'given_name', 'family_name', 'nickname', 'pictu
 type Attributes = Record<string, unknown>;
 
 /** The profile attributes of `attrs` that have the right type; anything else is ignored. */
-function profileOf(attrs: Attributes): Partial<User> {
+export function profileOf(attrs: Attributes): Partial<User> {
   const out: Record<string, unknown> = {};
   for (const name of [...MUTABLE_STRINGS, 'email', 'phone_number', 'username'] as const) {
     if (typeof attrs[name] === 'string') out[name] = attrs[name];
@@ -48,7 +48,7 @@ const userIdFor = (connection: Connection, id: string): string => `${connection.
 const refuse = (why: string): OAuthError => OAuthError.of(CONNECTION_REFUSED_USER, why);
 
 /** A database connection stores usernames and emails lowercased. */
-function normalized(connection: Connection, profile: Partial<User>): Partial<User> {
+export function normalized(connection: Connection, profile: Partial<User>): Partial<User> {
   if (connection.strategy !== 'auth0') return profile;
   const out = { ...profile };
   if (out.username !== undefined) out.username = out.username.toLowerCase();
@@ -63,37 +63,55 @@ function takenBy(tenant: Tenant, connection: Connection, field: 'email' | 'usern
   return false;
 }
 
-/** Throws when a database connection would refuse creating this user (see the module comment). */
-function checkCreation(tenant: Tenant, connection: Connection, userId: string, profile: Partial<User>): void {
-  if (connection.strategy !== 'auth0') return;
-  if (DISABLE_SIGNUP_BLOCKS_EXCHANGE_CREATION && connection.options?.disable_signup === true) throw refuse('sign-ups are disabled');
+/**
+ * Why a database connection would refuse creating this user (see the module comment), or undefined.
+ * `taken` tells a duplicate email/username apart (the Management API answers it with 409).
+ */
+export function creationProblem(
+  tenant: Tenant, connection: Connection, userId: string, profile: Partial<User>,
+): { why: string; taken?: boolean } | undefined {
+  if (connection.strategy !== 'auth0') return undefined;
   const rules = creationRules(connection.options);
   for (const name of rules.refused) {
     if (profile[name] !== undefined) {
-      throw refuse(name === 'username' && !rules.flexible
-        ? 'the connection does not require a username (requires_username is off), so none may be set'
-        : `the connection has no ${name} attribute`);
+      return {
+        why: name === 'username' && !rules.flexible
+          ? 'the connection does not require a username (requires_username is off), so none may be set'
+          : `the connection has no ${name} attribute`,
+      };
     }
   }
   for (const name of rules.required) {
-    if (profile[name] === undefined) throw refuse(`${name} is required by the connection`);
+    if (profile[name] === undefined) return { why: `${name} is required by the connection` };
   }
   if (rules.identifiers.length > 0 && !rules.identifiers.some((n) => profile[n] !== undefined)) {
-    throw refuse(`the user needs one of the connection's identifiers (${rules.identifiers.join(', ')})`);
+    return { why: `the user needs one of the connection's identifiers (${rules.identifiers.join(', ')})` };
   }
-  if (profile.email !== undefined && !isEmailShaped(profile.email)) throw refuse('the email is not a valid email address');
+  if (profile.email !== undefined && !isEmailShaped(profile.email)) return { why: 'the email is not a valid email address' };
   if (profile.username !== undefined) {
     const problem = usernameProblem(profile.username, rules.username);
-    if (problem) throw refuse(problem);
+    if (problem) return { why: problem };
   }
   for (const field of ['email', 'username'] as const) {
     const value = profile[field];
-    if (value !== undefined && takenBy(tenant, connection, field, value, userId)) throw refuse(`the ${field} is already used by another user of the connection`);
+    if (value !== undefined && takenBy(tenant, connection, field, value, userId)) {
+      return { why: `the ${field} is already used by another user of the connection`, taken: true };
+    }
   }
+  if (tenant.users.has(userId)) return { why: 'a user with this user_id already exists', taken: true };
+  return undefined;
+}
+
+/** Throws when a database connection would refuse the user an Action creates. */
+function checkCreation(tenant: Tenant, connection: Connection, userId: string, profile: Partial<User>): void {
+  if (connection.strategy !== 'auth0') return;
+  if (DISABLE_SIGNUP_BLOCKS_EXCHANGE_CREATION && connection.options?.disable_signup === true) throw refuse('sign-ups are disabled');
+  const problem = creationProblem(tenant, connection, userId, profile);
+  if (problem) throw refuse(problem.why);
 }
 
 /** Auth0 sends a verification mail to a new user whose email is not verified, unless told not to. */
-function sendsVerificationMail(user: User, attributes: Attributes): boolean {
+export function sendsVerificationMail(user: User, attributes: Attributes): boolean {
   return user.email !== undefined && user.email_verified !== true && attributes.verify_email !== false;
 }
 
@@ -155,6 +173,8 @@ export function resolveUser(input: ResolveInput): User {
   } else {
     user = byConnection(tenant, client, choice);
   }
+  // A blocked user gets no token, whichever way the Action names them.
+  if (user.blocked) throw OAuthError.of(USER_BLOCKED);
   applyMetadata(user.app_metadata, input.appMetadata);
   applyMetadata(user.user_metadata, input.userMetadata);
   const now = nowIso();

@@ -15,9 +15,12 @@ import { THROTTLE_STAGE } from './exchange.js';
 import type { EmulatorReply, EmulatorRequest, Handler } from './http-types.js';
 import { managementHandler } from './management.js';
 import { oauthHandler } from './oauth.js';
-import { provisionTenant } from './provision.js';
+import { authorizeHandler } from './signin/authorize.js';
+import { provisionTenant, type IdentityPolicy } from './provision.js';
+import { createUser } from './management/users.js';
+import { ManagementError } from './management/errors.js';
 import { FixedWindow, rateLimitHeaders } from './ratelimit.js';
-import { createTenant, type EmulatorSettings, type Tenant } from './state.js';
+import { DEFAULT_CONNECTION, createTenant, type EmulatorSettings, type Tenant } from './state.js';
 import { IpThrottle } from './throttle.js';
 import { createSigningKey } from './tokens.js';
 
@@ -31,6 +34,14 @@ export interface EmulatorOptions {
   settings?: Partial<EmulatorSettings>;
   /** Where custom_token_exchange.js and package.json are (default: the package's auth0-actions/). */
   actionDir?: string;
+  /** With `provisioned`: the Action's IDENTITY secret (default `both`). */
+  identity?: IdentityPolicy;
+  /**
+   * People to create at start in `Username-Password-Authentication` (email verified, password
+   * hashed), who can then sign in on /authorize; the connection is enabled for the CLI client
+   * only when provisioned.
+   */
+  users?: readonly { email: string; password: string; name?: string }[];
 }
 
 /** What `omni-auth emulator` prints: everything a client needs to use the tenant. */
@@ -43,6 +54,8 @@ export interface EmulatorInfo {
   management: { client_id: string; client_secret: string };
   /** The Bearer token the emulator's own `/__emulator/*` endpoints require (random per start). */
   control_token: string;
+  /** The Action's IDENTITY secret, when provisioned. */
+  identity?: IdentityPolicy;
 }
 
 export interface Emulator {
@@ -72,6 +85,13 @@ const BODY_STATUS: Record<BodyProblem, number> = {
 
 function send(res: ServerResponse, reply: EmulatorReply): void {
   for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
+  if (reply.html !== undefined) {
+    res.statusCode = reply.status;
+    res.setHeader('Content-Type', 'text/html; charset=utf-8');
+    res.setHeader('Content-Length', Buffer.byteLength(reply.html));
+    res.end(reply.html);
+    return;
+  }
   if (reply.body === undefined) {
     res.statusCode = reply.status;
     res.end();
@@ -175,6 +195,20 @@ function closeServer(server: Server): Promise<void> {
   });
 }
 
+async function createStartUser(tenant: Tenant, person: { email: string; password: string; name?: string }): Promise<void> {
+  try {
+    await createUser(tenant, {
+      connection: DEFAULT_CONNECTION, email: person.email, password: person.password, email_verified: true,
+      ...(person.name !== undefined ? { name: person.name } : {}),
+    });
+  } catch (e) {
+    if (!(e instanceof ManagementError)) throw e;
+    throw new UsageError('emulator.badUser', `could not create the user ${person.email}: ${e.message}`, {
+      hint: 'give each --user as email:password, each email once',
+    });
+  }
+}
+
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const signingKey = await createSigningKey();
   let routing: Routing | undefined;
@@ -203,11 +237,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     handlers: [
       controlHandler({ tenant, throttle, exchangeWindow, controlToken }),
       oauthHandler({ tenant, throttle, exchangeWindow }),
+      authorizeHandler(tenant),
       managementHandler(tenant),
     ],
   };
   try {
-    if (options.provisioned) await provisionTenant(tenant, await loadActionSource(options.actionDir));
+    if (options.provisioned) {
+      await provisionTenant(tenant, await loadActionSource(options.actionDir), options.identity ? { identity: options.identity } : {});
+    }
+    for (const person of options.users ?? []) await createStartUser(tenant, person);
   } catch (e) {
     await closeServer(server);
     throw e;
@@ -226,6 +264,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       connection: tenant.seed.connection,
       management: { client_id: tenant.seed.managementClientId, client_secret: tenant.seed.managementClientSecret },
       control_token: controlToken,
+      ...(tenant.seed.identity !== undefined ? { identity: tenant.seed.identity } : {}),
     }),
     close: () => (closing ??= closeServer(server)),
   };

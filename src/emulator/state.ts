@@ -13,7 +13,8 @@ export const MANAGEMENT_SCOPES = [
   'read:clients', 'create:clients', 'update:clients',
   'read:resource_servers', 'create:resource_servers', 'update:resource_servers',
   'read:connections', 'create:connections', 'update:connections',
-  'read:users',
+  'read:connections_options', 'update:connections_options',
+  'read:users', 'create:users', 'update:users',
   'read:attack_protection', 'update:attack_protection',
 ] as const;
 
@@ -160,6 +161,40 @@ export interface User {
   updated_at: string;
   last_login?: string;
   logins_count: number;
+  /** Blocked by an administrator (`PATCH /api/v2/users/{id}` `{"blocked": true}`): no sign-in, no token. */
+  blocked?: boolean;
+}
+
+/**
+ * One `/authorize` request waiting for the person's credentials (the sign-in page's hidden `tx`).
+ * Everything the code grant must later check is kept here, never in the page.
+ */
+export interface AuthTransaction {
+  id: string;
+  client_id: string;
+  redirect_uri: string;
+  audience: string;
+  scope: string;
+  state?: string;
+  nonce?: string;
+  code_challenge?: string;
+  created_at: number;
+  /** Set once the credentials were right but consent is still to be given. */
+  user_id?: string;
+  auth_time?: number;
+}
+
+/** An issued authorization code (single use, AUTH_CODE_LIFETIME_MS). */
+export interface AuthCode {
+  client_id: string;
+  user_id: string;
+  redirect_uri: string;
+  audience: string;
+  scope: string;
+  nonce?: string;
+  code_challenge?: string;
+  auth_time: number;
+  created_at: number;
 }
 
 export interface RefreshTokenRecord {
@@ -185,6 +220,8 @@ export interface Stats {
    * true and `verify_email` not false (the emulator sends nothing; it counts).
    */
   mails: number;
+  /** Sign-ins on the /authorize page: right credentials, wrong ones (unknown user or password). */
+  logins: { ok: number; failed: number };
 }
 
 /** Knobs of the emulator itself (not of Auth0); defaults in createTenant. */
@@ -222,6 +259,13 @@ export interface Tenant {
   /** Ordered Action bindings per trigger id (`post-login`, …); Custom Token Exchange uses profiles instead. */
   triggerBindings: Map<string, TriggerBinding[]>;
   users: Map<string, User>;
+  /** scrypt hashes of database users' passwords, by user_id (never part of a User, never returned). */
+  passwords: Map<string, string>;
+  /** Open /authorize transactions by id, and issued authorization codes. */
+  authTransactions: Map<string, AuthTransaction>;
+  authCodes: Map<string, AuthCode>;
+  /** Consent given on the sign-in page: `user_id client_id audience` (Auth0's user grants). */
+  userGrants: Set<string>;
   refreshTokens: Map<string, RefreshTokenRecord>;
   attackProtection: { suspiciousIpThrottling: SuspiciousIpThrottling };
   /** The Action cache, one store per trigger (Auth0's api.cache is per trigger). */
@@ -234,6 +278,8 @@ export interface Tenant {
     connection: string;
     managementClientId: string;
     managementClientSecret: string;
+    /** The Action's IDENTITY secret when provisioned. */
+    identity?: 'person' | 'machine' | 'both';
   };
 }
 
@@ -335,6 +381,10 @@ export function createTenant(
     profiles: new Map(),
     triggerBindings: new Map(),
     users: new Map(),
+    passwords: new Map(),
+    authTransactions: new Map(),
+    authCodes: new Map(),
+    userGrants: new Set(),
     refreshTokens: new Map(),
     attackProtection: {
       suspiciousIpThrottling: {
@@ -349,7 +399,7 @@ export function createTenant(
       },
     },
     actionCache: new Map(),
-    stats: { requests: {}, exchanges: { ok: 0, failed: 0 }, mails: 0 },
+    stats: { requests: {}, exchanges: { ok: 0, failed: 0 }, mails: 0, logins: { ok: 0, failed: 0 } },
     seed: {
       cliClientId: cli.client_id,
       audience,

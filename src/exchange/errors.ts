@@ -86,8 +86,12 @@ interface Rule {
   exitCode: ExitCode;
   retry: RetryKind;
   matches(answer: Answer, operation: Operation): boolean;
-  hint(ctx: ErrorContext, waitMs: number | undefined): string;
+  hint(ctx: ErrorContext, waitMs: number | undefined, answer?: Answer): string;
 }
+
+/** The command that binds a machine key to a person; an Action's reason that names it means binding_required. */
+export const SIGNIN_COMMAND = 'omni-auth login --browser';
+const BINDING_COMMAND = /omni-auth login --browser/;
 
 const SETUP = 'run `omni-auth setup` to provision the tenant';
 
@@ -124,6 +128,15 @@ const RULES: readonly Rule[] = [
     code: 'action_failed', says: 'the Action failed', exitCode: ExitCode.refused, retry: 'stop',
     matches: (a) => a.error === 'server_error',
     hint: (ctx) => actionFailedHint(ctx),
+  },
+  {
+    // The Action's policy needs a person (CONTRACTS-10 §6–7): the key is not bound, or its binding has
+    // expired. Its reason names the command; whatever the status, the cure is one browser sign-in.
+    code: 'binding_required', exitCode: ExitCode.refused, retry: 'stop',
+    matches: (a) => a.error === 'access_denied' && a.description !== undefined && BINDING_COMMAND.test(a.description),
+    hint: (_ctx, _wait, a) => (a && a.description !== undefined && /expired/i.test(a.description)
+      ? `the sign-in that bound this machine key has expired: sign in again with \`${SIGNIN_COMMAND}\``
+      : `this tenant gives tokens only to people: run \`${SIGNIN_COMMAND}\` once to bind this machine key to you`),
   },
   {
     // A post-login Action's api.access.deny(reason) after the exchange: Auth0 answers /oauth/token with
@@ -236,7 +249,7 @@ export function tenantError(
   const message = `${rule.says ? `${rule.says}: ` : ''}${ctx.host} answered the ${ctx.operation} with HTTP ${result.status}`
     + `${error ? ` ${error}` : ''}${description ? `: ${description}` : ''}${attempts}`;
   return new OmniAuthError(rule.code, message, {
-    hint: rule.hint(ctx, waitMs),
+    hint: rule.hint(ctx, waitMs, answer),
     exitCode: rule.exitCode,
     details: {
       status: result.status,
@@ -264,7 +277,13 @@ const NETWORK: Record<NetworkReason, { says: string; transient: boolean; hint: s
   // A name that does not resolve is nearly always a typo: retrying would only delay the answer.
   dns: { says: 'the host name does not resolve', transient: false, hint: 'check the domain (e.g. tenant.eu.auth0.com) and DNS' },
   // A certificate problem does not cure itself; the usual cause is a TLS-intercepting proxy.
-  tls: { says: 'the TLS connection failed', transient: false, hint: 'behind a TLS-inspecting proxy, give Node its CA with NODE_EXTRA_CA_CERTS=/path/to/ca.pem' },
+  tls: {
+    says: 'the TLS connection failed: the server\'s certificate is not trusted or does not match',
+    transient: false,
+    hint: 'behind a TLS-inspecting proxy or with a private CA, give omni-auth that CA (PEM): --ca-file /path/to/ca.pem, '
+      + 'OMNI_AUTH_CA_FILE=/path/to/ca.pem or NODE_EXTRA_CA_CERTS=/path/to/ca.pem (added to the system roots, read at run time); '
+      + 'run omni-auth doctor to see the proxy and CAs in use',
+  },
   network: { says: 'the request failed', transient: true, hint: 'check the network or proxy, then try again' },
 };
 

@@ -4,6 +4,7 @@
  * and the body parsed as JSON. The network itself is behind `Transport` (undici unless told otherwise).
  */
 import { badResponseError, unreachableError, type NetworkReason } from './errors.js';
+import { OmniAuthError } from '../util/errors.js';
 import { assertSecureUrl } from './secure-url.js';
 import type { HttpMethod, Transport } from './transport.js';
 import { undiciTransport } from './undici-transport.js';
@@ -75,6 +76,8 @@ async function send(method: HttpMethod, url: URL, body: { type: string; text: st
     });
   } catch (e) {
     if (options.signal?.aborted) throw options.signal.reason;
+    // Our own refusal before any byte was sent (a CA file that cannot be read): said as it is.
+    if (e instanceof OmniAuthError) throw e;
     const code = systemCodeOf(e);
     throw unreachableError(url.host, timeout.aborted ? 'timeout' : reasonOf(code), e, code);
   }
@@ -109,6 +112,7 @@ function reasonOf(code: string | undefined): NetworkReason {
   if (code === 'ECONNREFUSED') return 'refused';
   if (RESET_CODES.has(code)) return 'reset';
   if (code === 'ENOTFOUND') return 'dns';
-  if (/CERT|TLS|SSL/.test(code)) return 'tls';
+  // Node's certificate codes (UNABLE_TO_VERIFY_LEAF_SIGNATURE, SELF_SIGNED_CERT_IN_CHAIN, …) and TLS errors.
+  if (/CERT|TLS|SSL|SIGNATURE|ISSUER/.test(code)) return 'tls';
   return 'network';
 }

@@ -1,8 +1,80 @@
 import type { Dispatcher } from 'undici';
+import { checkProxies, isCustomNetwork, networkConfig, readExtraCas, type NetworkConfig } from '../config/network.js';
 import type { Transport } from './transport.js';
 
-/** One connection pool per connect timeout, so retries reuse a kept-alive connection. */
-const agents = new Map<number, Dispatcher>();
+/**
+ * One dispatcher per connect timeout and network configuration (proxy variables, CA files), so retries
+ * reuse a kept-alive connection and a changed environment gets a new one.
+ */
+const dispatchers = new Map<string, Promise<Dispatcher>>();
+
+/** Connect timeout when the caller names none (the same as http.ts DEFAULT_TIMEOUTS). */
+const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+
+export interface DispatcherOptions {
+  /** Limit for TCP + TLS set-up, to the proxy and through it (default 5 s). */
+  connectTimeoutMs?: number;
+  /** Where HTTPS_PROXY, HTTP_PROXY, NO_PROXY, NODE_EXTRA_CA_CERTS and OMNI_AUTH_CA_FILE are read (default process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * THE dispatcher for every request omni-auth makes (the Authentication API, JWKS, discovery, the
+ * Management API, a proxied MCP server upstream): undici's `EnvHttpProxyAgent` — `HTTPS_PROXY` /
+ * `HTTP_PROXY` / `NO_PROXY` — with the CA files of src/config/network.ts added to the default roots,
+ * for the origin (directly or through a CONNECT tunnel) and for an https:// proxy alike. Read at run
+ * time: `NODE_EXTRA_CA_CERTS` counts even when Node did not see it at start-up.
+ *
+ * undici is imported here, on first use, never at module load: the warm `token` path must not load it.
+ * Use it with undici's `request`/`fetch` (`{ dispatcher: await dispatcher() }`) or `networkFetch()`.
+ */
+export function dispatcher(options: DispatcherOptions = {}): Promise<Dispatcher> {
+  const config = networkConfig(options.env ?? process.env);
+  const timeout = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const key = JSON.stringify([timeout, config.httpProxy, config.httpsProxy, config.noProxy, config.caFiles.map((f) => f.path)]);
+  let made = dispatchers.get(key);
+  if (!made) {
+    made = build(config, timeout);
+    dispatchers.set(key, made);
+    // A CA file that could not be read is not remembered: the next request reads it again.
+    made.catch(() => dispatchers.delete(key));
+  }
+  return made;
+}
+
+async function build(config: NetworkConfig, timeout: number): Promise<Dispatcher> {
+  checkProxies(config);
+  const extra = await readExtraCas(config);
+  const { EnvHttpProxyAgent } = await import('undici');
+  const { rootCertificates } = await import('node:tls');
+  // `ca` replaces Node's trust store, so the default roots go in first: an extra CA only adds.
+  const tls = extra.length > 0 ? { ca: [...rootCertificates, ...extra] } : {};
+  return new EnvHttpProxyAgent({
+    connect: { timeout, ...tls },
+    requestTls: { timeout, ...tls },
+    proxyTls: { timeout, ...tls },
+    ...(config.httpProxy ? { httpProxy: config.httpProxy } : {}),
+    ...(config.httpsProxy ? { httpsProxy: config.httpsProxy } : {}),
+    // Given explicitly (even empty) so the agent does not read a different environment than ours.
+    noProxy: config.noProxy ?? '',
+  });
+}
+
+/** The global fetch's signature. */
+type Fetch = typeof globalThis.fetch;
+
+/**
+ * A `fetch` for libraries that take one (jose's JWKS, the MCP SDK's transports): undici's fetch
+ * through `dispatcher()` when a proxy or an extra CA is configured, else the global fetch (which is
+ * then equivalent, and which test doubles such as msw intercept).
+ */
+export async function networkFetch(options: DispatcherOptions = {}): Promise<Fetch> {
+  if (!isCustomNetwork(networkConfig(options.env ?? process.env))) return globalThis.fetch;
+  const d = await dispatcher(options);
+  const { fetch } = await import('undici');
+  return ((input: Parameters<Fetch>[0], init?: Parameters<Fetch>[1]) =>
+    fetch(input as Parameters<typeof fetch>[0], { ...(init as Parameters<typeof fetch>[1]), dispatcher: d })) as unknown as Fetch;
+}
 
 /**
  * The production transport. undici is imported on the first request, not at module load: the warm
@@ -10,13 +82,8 @@ const agents = new Map<number, Dispatcher>();
  * pay for loading undici. Idle kept-alive sockets do not hold the process open.
  */
 export const undiciTransport: Transport = async ({ method = 'POST', url, headers, body, connectTimeoutMs, signal }) => {
-  const { Agent, request } = await import('undici');
-  let dispatcher = agents.get(connectTimeoutMs);
-  if (!dispatcher) {
-    dispatcher = new Agent({ connect: { timeout: connectTimeoutMs } });
-    agents.set(connectTimeoutMs, dispatcher);
-  }
-  const response = await request(url, { method, headers, ...(body === undefined ? {} : { body }), signal, dispatcher });
+  const [{ request }, agent] = await Promise.all([import('undici'), dispatcher({ connectTimeoutMs })]);
+  const response = await request(url, { method, headers, ...(body === undefined ? {} : { body }), signal, dispatcher: agent });
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(response.headers)) {
     if (value !== undefined) out[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;

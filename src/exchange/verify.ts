@@ -42,9 +42,12 @@ export async function verifyAccessToken(accessToken: string, options: VerifyOpti
   const origin = new URL(options.domain).origin;
   const jwksUrl = new URL('/.well-known/jwks.json', origin);
   assertSecureUrl(jwksUrl);
-  const { createRemoteJWKSet, jwtVerify } = await import('jose');
+  const { createRemoteJWKSet, customFetch, jwtVerify } = await import('jose');
   try {
-    const { payload } = await jwtVerify(accessToken, createRemoteJWKSet(jwksUrl), {
+    // Through the proxy and extra CAs when configured (issue 11 §4, src/exchange/undici-transport.ts).
+    const { networkFetch } = await import('./undici-transport.js');
+    const keys = createRemoteJWKSet(jwksUrl, { [customFetch]: await networkFetch() });
+    const { payload } = await jwtVerify(accessToken, keys, {
       issuer: `${origin}/`,
       audience: options.audience,
       algorithms: ASYMMETRIC,

@@ -24,6 +24,7 @@
 import { isLoopbackHost } from '../config/domain.js';
 import { readText } from './apply.js';
 import { editorFor } from './formats/index.js';
+import { parseOrThrow } from './formats/types.js';
 import type { EntryShape, ResolvedFile, Scope } from './registry.js';
 import { selectFiles, targets, type TargetOptions } from './wire-clients.js';
 import { detectWiring, transportOf, type WireMode } from './wire.js';
@@ -156,8 +157,8 @@ export async function recipients(o: TargetOptions & { server: string; mode: Wire
       text = read.text;
       const editor = editorFor(file.client.format);
       const shape = file.client.entry;
-      for (const { location, name } of targets(editor, text, file, (names) => names.filter((n) => n === o.server))) {
-        const entry = editor.getIn(text, [...location, name]);
+      const doc = parseOrThrow(editor, text);
+      for (const { name, entry } of targets(doc, file, (names) => names.filter((n) => n === o.server))) {
         if (policyRefusal(file, entry, shape, o.mode)) continue;
         const base = { client: file.client.id, clientName: file.client.name, scope: file.scope, path: file.path, server: name };
         const transport = transportOf(entry, shape);

@@ -9,15 +9,17 @@ import { Secret } from '../util/secret.js';
 import { applyToFile, newRun, readText, type ApplyRun } from './apply.js';
 import { configError } from './errors.js';
 import { editorFor, type FormatEditor } from './formats/index.js';
+import { parseOrThrow, type PathValue } from './formats/types.js';
 import { tokensRemoved } from './our-token.js';
 import { policyRefusal } from './policy.js';
 import { isPlainObject } from './formats/structural.js';
 import { CLIENTS, resolveFiles, type ClientSpec, type ResolvedFile, type Scope } from './registry.js';
 import { realFs, type FsProbe } from './roots.js';
 import {
-  detectWiring, needsToken, newEntry, transportOf, unwireEntry, wireEntry,
-  type Entry, type Transport, type WireMode, type WireSettings, type Wiring,
+  needsToken, newEntry, transportOf, unwireEntry, wiredByUs, wireEntry,
+  type Entry, type Transport, type WireMode, type WireRecord, type WireSettings, type Wiring,
 } from './wire.js';
+import { loadRecords, recordKey, recordPathFor, saveRecords } from './wire-record.js';
 
 export const DEFAULT_SERVER = 'omnispindle';
 export const DEFAULT_ENV_VAR = 'AUTH0_TOKEN';
@@ -51,6 +53,8 @@ export interface WireClientsOptions extends TargetOptions, WriteOptions {
   /** Called at most once, only when some entry stores a token (mode env, or a remote entry). */
   getToken?: () => Promise<Secret>;
   isOurToken?: (token: string) => boolean;
+  /** Where what wire did is recorded (wire-record.ts). Default: beside the launcher's home, if it is one. */
+  recordPath?: string;
 }
 
 export interface UnwireClientsOptions extends TargetOptions, WriteOptions {
@@ -64,6 +68,8 @@ export interface UnwireClientsOptions extends TargetOptions, WriteOptions {
   launcherPath?: string;
   /** Without it, tokens stored by `--mode env` or in headers stay (and are reported as tokenLeft). */
   isOurToken?: (token: string) => boolean;
+  /** Where wire recorded what it did (wire-record.ts). Default: beside the launcher's home, if it is one. */
+  recordPath?: string;
 }
 
 export type AddServerOptions = Omit<WireClientsOptions, 'server'> & { name: string } & ({ url: string } | { command: string; args?: string[] });
@@ -79,6 +85,8 @@ export interface ServerReport {
   holdsToken?: boolean;
   /** After unwire: a token that may be ours is still there. */
   tokenLeft?: boolean;
+  /** Already routed through a hand-written `omni-auth exec` (left as it is). */
+  byHand?: boolean;
   code?: string;
   reason?: string;
 }
@@ -108,35 +116,40 @@ export function wireClients(options: WireClientsOptions): Promise<McpReport> {
   const settings = wireSettings(options);
   const tokenFor = tokenSource(options);
   const pick: Picker = (names) => names.filter((n) => n === server);
-  return runOnFiles(options, async (file, explicit) => {
+  const records = recordsOf(options);
+  return records.around(runOnFiles(options, async (file, explicit) => {
     const editor = editorFor(file.client.format);
     const shape = file.client.entry;
-    const found = await readTargets(file, editor, pick);
+    const docs = documents(editor);
+    const found = await readTargets(file, docs, pick);
     if (found === undefined) return report(file, explicit ? 'missing' : undefined);
     if (found.targets.length === 0) return report(file, explicit ? 'no-server' : undefined);
     const token = await tokenFor(found.targets.some(({ entry }) => !policyRefusal(file, entry, shape, settings.mode) && needsToken(entry, shape, settings.mode)));
-    let servers: ServerReport[] = [];
-    const removed = new Set<string>();
-    return apply(file, options, (text) => {
-      servers = [];
-      removed.clear();
-      let out = text ?? '';
-      for (const { location } of targets(editor, out, file, pick)) {
-        const path = [...location, server];
-        const entry = editor.getIn(out, path);
-        const r = policyRefusal(file, entry, shape, settings.mode) ?? wireEntry(entry, shape, { ...settings, ...(token ? { token } : {}) });
+    const known = await records.all();
+    return records.after(apply(file, options, editOnce((text) => {
+      const servers: ServerReport[] = [];
+      const removed = new Set<string>();
+      const recorded = new Map<string, WireRecord | undefined>();
+      const doc = docs(text ?? '');
+      const changes: PathValue[] = [];
+      for (const { location, entry } of targets(doc, file, pick)) {
+        const key = recordKey(file.path, location, server);
+        const record = known.get(key);
+        const r = policyRefusal(file, entry, shape, settings.mode) ?? wireEntry(entry, shape, { ...settings, ...(token ? { token } : {}), ...(record ? { record } : {}) });
         const base = { name: server, location, ...transportField(entry, shape) };
         if (r.action === 'skipped') {
           servers.push({ ...base, outcome: 'skipped', code: r.code, reason: r.reason });
           continue;
         }
-        servers.push({ ...base, outcome: r.action === 'changed' ? 'wired' : 'unchanged', wiring: r.wiring, holdsToken: r.holdsToken });
-        if (r.action === 'changed') out = editor.setIn(out, path, r.entry);
-        if (r.action === 'changed') for (const t of tokensRemoved(entry, r.entry)) removed.add(t);
+        servers.push({ ...base, outcome: r.action === 'changed' ? 'wired' : 'unchanged', wiring: r.wiring, holdsToken: r.holdsToken, ...(r.byHand ? { byHand: true } : {}) });
+        if (r.action !== 'changed') continue;
+        changes.push({ path: [...location, server], value: r.entry });
+        for (const t of tokensRemoved(entry, r.entry)) removed.add(t);
+        recorded.set(key, r.record);
       }
-      return out;
-    }, () => servers, ourOr(removed, options.isOurToken));
-  });
+      return { text: changes.length > 0 ? editor.setMany(text ?? '', changes, doc) : text, servers, removed, recorded };
+    }), options.isOurToken));
+  }));
 }
 
 export function unwireClients(options: UnwireClientsOptions): Promise<McpReport> {
@@ -148,36 +161,43 @@ export function unwireClients(options: UnwireClientsOptions): Promise<McpReport>
     ...(options.isOurToken ? { isOurToken: options.isOurToken } : {}),
     ...(options.allWired ? { anyEnvVar: true } : {}),
   };
-  return runOnFiles(options, async (file, explicit) => {
+  const records = recordsOf(options);
+  return records.around(runOnFiles(options, async (file, explicit) => {
     const editor = editorFor(file.client.format);
     const shape = file.client.entry;
-    const pick: Picker = (names, container) =>
-      options.allWired ? names.filter((n) => detectWiring(container[n], shape, settings)) : names.filter((n) => n === server);
-    const found = await readTargets(file, editor, pick);
+    const docs = documents(editor);
+    const known = await records.all();
+    const recordOf = (location: string[], name: string): { record?: WireRecord } => {
+      const record = known.get(recordKey(file.path, location, name));
+      return record ? { record } : {};
+    };
+    const pick: Picker = (names, container, location) =>
+      options.allWired ? names.filter((n) => wiredByUs(container[n], shape, { ...settings, ...recordOf(location, n) })) : names.filter((n) => n === server);
+    const found = await readTargets(file, docs, pick);
     if (found === undefined) return report(file, explicit ? 'missing' : undefined);
     if (found.targets.length === 0) return report(file, explicit ? 'no-server' : undefined);
-    let servers: ServerReport[] = [];
-    const removed = new Set<string>();
-    return apply(file, options, (text) => {
-      servers = [];
-      removed.clear();
-      let out = text ?? '';
-      for (const { location, name } of targets(editor, out, file, pick)) {
-        const path = [...location, name];
-        const entry = editor.getIn(out, path);
+    return records.after(apply(file, options, editOnce((text) => {
+      const servers: ServerReport[] = [];
+      const removed = new Set<string>();
+      const recorded = new Map<string, WireRecord | undefined>();
+      const doc = docs(text ?? '');
+      const changes: PathValue[] = [];
+      for (const { location, name, entry } of targets(doc, file, pick)) {
         const base = { name, location, ...transportField(entry, shape) };
         if (!isPlainObject(entry)) {
           servers.push({ ...base, outcome: 'skipped', code: 'unsupported_entry', reason: 'the entry is not an object' });
           continue;
         }
-        const r = unwireEntry(entry, shape, settings);
+        const r = unwireEntry(entry, shape, { ...settings, ...recordOf(location, name) });
         servers.push({ ...base, outcome: r.action === 'changed' ? 'unwired' : 'unchanged', ...(r.tokenLeft ? { tokenLeft: true } : {}) });
-        if (r.action === 'changed') out = editor.setIn(out, path, r.entry);
-        if (r.action === 'changed') for (const t of tokensRemoved(entry, r.entry)) removed.add(t);
+        if (r.action !== 'changed') continue;
+        changes.push({ path: [...location, name], value: r.entry });
+        for (const t of tokensRemoved(entry, r.entry)) removed.add(t);
+        if (!r.tokenLeft) recorded.set(recordKey(file.path, location, name), undefined);
       }
-      return out;
-    }, () => servers, ourOr(removed, options.isOurToken));
-  });
+      return { text: changes.length > 0 ? editor.setMany(text ?? '', changes, doc) : text, servers, removed, recorded };
+    }), options.isOurToken));
+  }));
 }
 
 /**
@@ -190,7 +210,8 @@ export function addServer(options: AddServerOptions): Promise<McpReport> {
   const tokenFor = tokenSource(options);
   const spec = 'url' in options ? { url: options.url } : { command: options.command, args: options.args ?? [] };
   const fs = options.fs ?? realFs;
-  return runOnFiles({ ...options, scope: options.scope ?? 'user' }, async (file, explicit) => {
+  const records = recordsOf(options);
+  return records.around(runOnFiles({ ...options, scope: options.scope ?? 'user' }, async (file, explicit) => {
     if (!file.exists && !(explicit && fs.exists(dirname(file.path)))) return report(file, explicit ? 'missing' : undefined);
     const editor = editorFor(file.client.format);
     const shape = file.client.entry;
@@ -201,23 +222,21 @@ export function addServer(options: AddServerOptions): Promise<McpReport> {
       return { ...report(file, 'unchanged'), servers: [{ ...base, outcome: 'skipped', code: 'remote_unsupported', reason: `${file.client.name} does not accept remote (URL) entries` }] };
     }
     const token = await tokenFor(needsToken(fresh, shape, settings.mode));
-    let servers: ServerReport[] = [];
-    return apply(file, options, (text) => {
+    return records.after(apply(file, options, editOnce((text) => {
       const path = [...location, options.name];
       const existing = text === undefined ? undefined : editor.getIn(text, path);
       if (existing !== undefined) {
-        servers = [{ ...base, outcome: 'skipped', code: 'server_exists', reason: `"${options.name}" already exists here; use mcp wire --server ${options.name}` }];
-        return undefined;
+        return { text: undefined, servers: [{ ...base, outcome: 'skipped', code: 'server_exists', reason: `"${options.name}" already exists here; use mcp wire --server ${options.name}` }] };
       }
       const r = wireEntry(fresh, shape, { ...settings, ...(token ? { token } : {}) });
-      if (r.action === 'skipped') {
-        servers = [{ ...base, outcome: 'skipped', code: r.code, reason: r.reason }];
-        return undefined;
-      }
-      servers = [{ ...base, ...transportField(fresh, shape), outcome: 'added', wiring: r.wiring, holdsToken: r.holdsToken }];
-      return editor.setIn(text ?? '', path, r.entry);
-    }, () => servers, options.isOurToken);
-  });
+      if (r.action === 'skipped') return { text: undefined, servers: [{ ...base, outcome: 'skipped', code: r.code, reason: r.reason }] };
+      return {
+        text: editor.setIn(text ?? '', path, r.entry),
+        servers: [{ ...base, ...transportField(fresh, shape), outcome: 'added', wiring: r.wiring, holdsToken: r.holdsToken }],
+        recorded: new Map([[recordKey(file.path, location, options.name), r.record]]),
+      };
+    }), options.isOurToken));
+  }));
 }
 
 /** The servers that now hold a token which will expire (say so on stderr, with the expiry). */
@@ -279,27 +298,78 @@ function report(file: ResolvedFile, status: FileReport['status'] | undefined): F
   return { client: file.client.id, clientName: file.client.name, scope: file.scope, path: file.path, format: file.client.format, reload: file.client.reload, status, servers: [] };
 }
 
+/** What one run of an edit gives: the new text (undefined: no change), the servers' outcomes, tokens taken out. */
+interface EditResult {
+  text: string | undefined;
+  servers: ServerReport[];
+  removed?: ReadonlySet<string>;
+  /** Records to keep (or, undefined, forget) once the text is written. */
+  recorded?: ReadonlyMap<string, WireRecord | undefined>;
+}
+
+/**
+ * applyToFile runs the edit once to plan and again under the lock, on what is usually the same text:
+ * the second run then costs nothing. The last run's servers and removed tokens are the ones reported.
+ */
+interface OnceEdit {
+  (text: string | undefined): string | undefined;
+  last(): EditResult;
+}
+function editOnce(edit: (text: string | undefined) => EditResult): OnceEdit {
+  let input: string | undefined;
+  let result: EditResult | undefined;
+  const run = ((text: string | undefined) => {
+    if (result === undefined || text !== input) {
+      result = undefined;
+      result = edit(text);
+      input = text;
+    }
+    return result.text;
+  }) as OnceEdit;
+  run.last = () => result ?? { text: undefined, servers: [] };
+  return run;
+}
+
 /** `isOurToken` keeps those tokens out of the backup (apply.ts). */
-async function apply(
-  file: ResolvedFile,
-  o: WriteOptions,
-  edit: (text: string | undefined) => string | undefined,
-  servers: () => ServerReport[],
-  isOurToken?: (token: string) => boolean,
-): Promise<FileReport> {
+async function apply(file: ResolvedFile, o: WriteOptions, edit: OnceEdit, isOurToken?: (token: string) => boolean): Promise<FileReport> {
+  const ours = (token: string): boolean => edit.last().removed?.has(token) === true || isOurToken?.(token) === true;
   const r = await applyToFile(file.path, edit, {
     run: o.run ?? newRun(),
     ...(o.dryRun ? { dryRun: true } : {}),
     ...(o.lockTimeoutMs !== undefined ? { lockTimeoutMs: o.lockTimeoutMs } : {}),
-    ...(isOurToken ? { isOurToken } : {}),
+    isOurToken: ours,
   });
   const status = !r.changed ? 'unchanged' : o.dryRun ? 'would-change' : 'changed';
-  return { ...report(file, status), servers: servers(), ...(r.before !== undefined ? { before: r.before } : {}), ...(r.after !== undefined ? { after: r.after } : {}), ...(r.backup ? { backup: r.backup } : {}) };
+  const out: FileReport = { ...report(file, status), servers: edit.last().servers, ...(r.before !== undefined ? { before: r.before } : {}), ...(r.after !== undefined ? { after: r.after } : {}), ...(r.backup ? { backup: r.backup } : {}) };
+  if (status === 'changed') written.set(out, edit.last().recorded ?? new Map());
+  return out;
 }
 
-/** Ours: a token the edit itself takes out of the file, or one the tenant's check accepts. */
-function ourOr(removed: ReadonlySet<string>, isOurToken: ((token: string) => boolean) | undefined): (token: string) => boolean {
-  return (token) => removed.has(token) || isOurToken?.(token) === true;
+/** The records of the edits each written file report stands for (read by recordsOf's `after`). */
+const written = new WeakMap<FileReport, ReadonlyMap<string, WireRecord | undefined>>();
+
+/**
+ * The record file for one command: read once, and the records of every file actually written saved
+ * once at the end. Saving is best effort: the config files are already written, and a missing record
+ * only makes a later unwire fall back to the tenant's check.
+ */
+function recordsOf(o: { recordPath?: string; launcherPath?: string; dryRun?: boolean }) {
+  const path = o.recordPath ?? recordPathFor(o.launcherPath);
+  let loaded: Promise<Map<string, WireRecord>> | undefined;
+  const pending = new Map<string, WireRecord | undefined>();
+  return {
+    all: () => (loaded ??= loadRecords(path)),
+    async after(report: Promise<FileReport>): Promise<FileReport> {
+      const r = await report;
+      for (const [k, v] of written.get(r) ?? []) pending.set(k, v);
+      return r;
+    },
+    async around(run: Promise<McpReport>): Promise<McpReport> {
+      const r = await run;
+      if (!o.dryRun) await saveRecords(path, pending).catch(() => undefined);
+      return r;
+    },
+  };
 }
 
 /** The token, fetched at most once per command and only when needed. A dry run shows a placeholder. */
@@ -314,21 +384,35 @@ function tokenSource(o: WireClientsOptions): (needed: boolean) => Promise<Secret
   };
 }
 
-type Picker = (names: string[], container: Record<string, unknown>) => string[];
+type Picker = (names: string[], container: Record<string, unknown>, location: string[]) => string[];
+
+/**
+ * The parsed value of a text, handed over once: the read that picks the targets parses the file, the
+ * edit that follows takes that value (when the text is still the same) and the cache lets go of it —
+ * a big file's value is not kept while it is backed up and written. Read-only for callers (entries
+ * are copied, never changed in place).
+ */
+function documents(editor: FormatEditor): (text: string, keep?: boolean) => unknown {
+  let last: { text: string; doc: unknown } | undefined;
+  return (text, keep = false) => {
+    const doc = last?.text === text ? last.doc : parseOrThrow(editor, text);
+    last = keep ? { text, doc } : undefined;
+    return doc;
+  };
+}
 
 /** The picked entries of a file as it is now, or undefined when it does not exist. */
-async function readTargets(file: ResolvedFile, editor: FormatEditor, pick: Picker):
+async function readTargets(file: ResolvedFile, docs: (text: string, keep?: boolean) => unknown, pick: Picker):
   Promise<{ targets: Array<{ location: string[]; name: string; entry: unknown }> } | undefined> {
   const read = await readText(file.path);
   if (!read) return undefined;
-  return { targets: targets(editor, read.text, file, pick).map((t) => ({ ...t, entry: editor.getIn(read.text, [...t.location, t.name]) })) };
+  return { targets: targets(docs(read.text, true), file, pick) };
 }
 
-/** Every (container, server name) the picker selects, '*' in container paths expanded. */
-export function targets(editor: FormatEditor, text: string, file: Pick<ResolvedFile, 'containers'>, pick: Picker): Array<{ location: string[]; name: string }> {
-  const doc = editor.getIn(text, []);
+/** Every (container, server name) the picker selects, '*' in container paths expanded, with its entry. */
+export function targets(doc: unknown, file: Pick<ResolvedFile, 'containers'>, pick: Picker): Array<{ location: string[]; name: string; entry: unknown }> {
   return expandContainers(doc, file.containers).flatMap(({ location, container }) =>
-    pick(Object.keys(container), container).map((name) => ({ location, name })));
+    pick(Object.keys(container), container, location).map((name) => ({ location, name, entry: container[name] })));
 }
 
 export function expandContainers(doc: unknown, patterns: ReadonlyArray<readonly string[]>): Array<{ location: string[]; container: Record<string, unknown> }> {

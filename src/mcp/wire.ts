@@ -9,7 +9,20 @@
  * all must not come back with `"args": []`. Such an entry is wired with the one-word spelling
  * `--env-var=VAR` (which `exec` reads the same way); seeing it, unwire removes `args` again. Together
  * with the editors' exact-inverse edits, wire + unwire gives back the original bytes.
+ *
+ * Only that exact form is unwired: a hand-written `omni-auth exec -- …`, `npx -y omni-auth exec -- …`
+ * (or a path to omni-auth) is already routed through omni-auth — wire leaves it as it is, and unwire
+ * never rewrites what it did not write.
+ *
+ * A stored token (mode env, a remote entry's Authorization header) is described by a WireRecord —
+ * the variable, whether wire created the `env`/`headers` object, a digest of the token — which the
+ * caller keeps (wire-record.ts), so that unwire finds the token under any `--env-var` and takes out
+ * exactly what wire put in. A value the user set under the variable omni-auth would use is never
+ * overwritten: the entry is skipped.
+ *
+ * Zed's older stdio shape, `"command": {"path", "args", "env"}`, is wired inside that object.
  */
+import { createHash } from 'node:crypto';
 import { posix, win32 } from 'node:path';
 import type { Secret } from '../util/secret.js';
 import type { EntryShape } from './registry.js';
@@ -38,12 +51,29 @@ export interface WireSettings {
    * this is given and says yes.
    */
   isOurToken?: (token: string) => boolean;
+  /** What an earlier wire of this entry recorded (wire-record.ts). */
+  record?: WireRecord;
 }
 
-export type SkipCode = 'unsupported_entry' | 'remote_unsupported' | 'foreign_headers_helper' | 'foreign_authorization' | 'token_required';
+/**
+ * What wire did to an entry when it stored a token: enough for unwire to undo exactly that. Holds no
+ * secret: the token only as a digest.
+ */
+export interface WireRecord {
+  /** The variable (mode env) the token went under. */
+  envVar?: string;
+  /** The objects (`env`, `headers`) wire created to hold the token: removed again when emptied. */
+  created?: string[];
+  /** tokenDigest() of the stored token. */
+  token?: string;
+}
+
+export type SkipCode =
+  | 'unsupported_entry' | 'remote_unsupported' | 'foreign_headers_helper' | 'foreign_authorization' | 'token_required'
+  | 'foreign_env_value' | 'own_auth_source';
 
 export type WireOutcome =
-  | { action: 'changed' | 'unchanged'; entry: Entry; wiring: Wiring; holdsToken: boolean }
+  | { action: 'changed' | 'unchanged'; entry: Entry; wiring: Wiring; holdsToken: boolean; byHand?: boolean; record?: WireRecord }
   | { action: 'skipped'; code: SkipCode; reason: string };
 
 export interface UnwireSettings {
@@ -56,6 +86,8 @@ export interface UnwireSettings {
    * for "everything wired through omni-auth", where the variable it was wired with is unknown.
    */
   anyEnvVar?: boolean;
+  /** What wire recorded for this entry (wire-record.ts). */
+  record?: WireRecord;
 }
 
 export interface UnwireOutcome {
@@ -71,7 +103,7 @@ export const looksLikeJwt = (s: string): boolean => JWT.test(s);
 
 export function transportOf(entry: unknown, shape: EntryShape): Transport | undefined {
   if (!isPlainObject(entry)) return undefined;
-  if (typeof entry[shape.command] === 'string') return 'stdio';
+  if (typeof entry[shape.command] === 'string' || nestedCommand(entry, shape)) return 'stdio';
   if (shape.url.some((k) => typeof entry[k] === 'string')) return 'remote';
   return undefined;
 }
@@ -80,7 +112,26 @@ export function transportOf(entry: unknown, shape: EntryShape): Transport | unde
 export function needsToken(entry: unknown, shape: EntryShape, mode: WireMode): boolean {
   const t = transportOf(entry, shape);
   if (t === 'stdio') return mode === 'env';
-  return t === 'remote' && !shape.headersHelper && shape.headers !== undefined;
+  return t === 'remote' && !shape.headersHelper && shape.headers !== undefined && ownAuthSource(entry as Entry) === undefined;
+}
+
+/** A short, non-reversible name for a stored token, kept in the WireRecord. */
+export function tokenDigest(token: string): string {
+  return createHash('sha256').update(token).digest('hex').slice(0, 32);
+}
+
+/**
+ * Zed's older shape: `"command": {"path": …, "args": […], "env": {…}}`. Wiring works on that object
+ * as an entry of its own, spelled path/args/env.
+ */
+function nestedCommand(entry: Entry, shape: EntryShape): { inner: Entry; shape: EntryShape; put: (inner: Entry) => Entry } | undefined {
+  const c = entry[shape.command];
+  if (!isPlainObject(c) || typeof c.path !== 'string') return undefined;
+  const inner: EntryShape = {
+    command: 'path', args: 'args', env: 'env', url: [],
+    stdio: (_n, path, args) => ({ path, args, env: {} }),
+  };
+  return { inner: c, shape: inner, put: (next) => ({ ...entry, [shape.command]: next }) };
 }
 
 export function wireEntry(entry: unknown, shape: EntryShape, s: WireSettings): WireOutcome {
@@ -88,12 +139,22 @@ export function wireEntry(entry: unknown, shape: EntryShape, s: WireSettings): W
   if (!transport || !isPlainObject(entry)) {
     return skip('unsupported_entry', 'the entry has neither a command nor a URL omni-auth understands');
   }
+  const nested = nestedCommand(entry, shape);
+  if (nested) {
+    const r = wireEntry(nested.inner, nested.shape, s);
+    if (r.action !== 'changed') return r.action === 'unchanged' ? { ...r, entry } : r;
+    return { ...r, entry: nested.put(r.entry) };
+  }
   const outcome = transport === 'stdio' ? wireStdio(entry, shape, s) : wireRemote(entry, shape, s);
   if ('entry' in outcome && deepEqual(outcome.entry, entry)) return { ...outcome, action: 'unchanged', entry };
   return outcome;
 }
 
 function wireStdio(entry: Entry, shape: EntryShape, s: WireSettings): WireOutcome {
+  if (!parseExec(entry, shape, s.launcherPath) && wrappedByHand(entry, shape)) {
+    // `omni-auth exec -- …` written by hand (or run through npx): already gets fresh tokens.
+    return { action: 'unchanged', entry, wiring: 'exec', holdsToken: false, byHand: true };
+  }
   const original = restoreExec(entry, shape, s.launcherPath) ?? entry;
   const command = original[shape.command] as string;
   const args = original[shape.args];
@@ -101,19 +162,75 @@ function wireStdio(entry: Entry, shape: EntryShape, s: WireSettings): WireOutcom
   const env = original[shape.env];
   if (env !== undefined && !isPlainObject(env)) return skip('unsupported_entry', `"${shape.env}" is not an object`);
 
+  // The variable omni-auth sets already holds something: ours (a token an earlier wire stored), or
+  // the user's own (`"${MY_STATIC_TOKEN}"`, a key) — never overwritten, nor hidden at run time by exec.
+  const current = env?.[s.envVar];
+  const ours = current === undefined || (typeof current === 'string' && storedByUs(current, s.envVar, s.isOurToken, s.record, true));
+  if (!ours) {
+    return skip('foreign_env_value', `"${shape.env}.${s.envVar}" already holds a value of its own, which omni-auth would replace; `
+      + `left as it is (remove it, or wire with another --env-var)`);
+  }
+  // The client fills the variable itself: Goose's `env_keys` (from its secret store), Codex's
+  // `env_vars` (passed through from its own environment).
+  const fills = FILLED_BY_CLIENT.find((k) => Array.isArray(original[k]) && (original[k] as unknown[]).includes(s.envVar));
+  if (fills) {
+    return skip('foreign_env_value', `"${fills}" already gives the server ${s.envVar} from elsewhere, which omni-auth would replace; `
+      + `left as it is (remove it there, or wire with another --env-var)`);
+  }
+
   if (s.mode === 'env') {
     if (!s.token) return skip('token_required', 'mode env stores a token, and none was given');
-    return { action: 'changed', entry: { ...original, [shape.env]: { ...env, [s.envVar]: s.token.reveal() } }, wiring: 'env-token', holdsToken: true };
+    const token = s.token.reveal();
+    const created = env === undefined ? [shape.env] : s.record?.envVar === s.envVar ? s.record.created ?? [] : [];
+    return {
+      action: 'changed',
+      entry: { ...original, [shape.env]: { ...env, [s.envVar]: token } },
+      wiring: 'env-token',
+      holdsToken: true,
+      record: { envVar: s.envVar, ...(created.length > 0 ? { created } : {}), token: tokenDigest(token) },
+    };
   }
   const flag = args === undefined ? [`--env-var=${s.envVar}`] : ['--env-var', s.envVar];
   let wired: Entry = { ...original, [shape.command]: s.nodePath, [shape.args]: [s.launcherPath, 'exec', ...flag, '--', command, ...(args ?? [])] };
   // A token an earlier `--mode env` left is stale now (exec sets the variable itself). Removed only
   // when the caller can tell it is ours: unwire could not bring it back.
-  const stale = env?.[s.envVar];
-  if (env && typeof stale === 'string' && s.isOurToken?.(stale)) {
-    wired = withEmptied(wired, shape.env, withoutKey(env, s.envVar), canonicalHas(shape, 'stdio', shape.env));
+  if (env && typeof current === 'string' && storedByUs(current, s.envVar, s.isOurToken, s.record, false)) {
+    wired = withEmptied(wired, shape.env, withoutKey(env, s.envVar), keepsEmpty(shape, 'stdio', shape.env, s.record));
   }
   return { action: 'changed', entry: wired, wiring: 'exec', holdsToken: false };
+}
+
+/** Keys listing variables a client sets for a server from its own sources. */
+const FILLED_BY_CLIENT = ['env_keys', 'env_vars'] as const;
+
+/**
+ * Whether a value stored under `envVar` is a token omni-auth put there: its digest is the recorded
+ * one, or the tenant's check says so. `lenient`: with no check at hand, any JWT counts (it is about
+ * to be replaced by a fresh token of ours, as a header is).
+ */
+function storedByUs(value: string, envVar: string, isOurToken: ((t: string) => boolean) | undefined, record: WireRecord | undefined, lenient: boolean): boolean {
+  if (!looksLikeJwt(value)) return false;
+  if (record?.token !== undefined && record.envVar === envVar && record.token === tokenDigest(value)) return true;
+  if (isOurToken) return isOurToken(value);
+  return lenient;
+}
+
+/**
+ * Where a remote entry already gets its Authorization from, if it does by itself — Codex's
+ * `bearer_token_env_var` (a token from an environment variable of Codex's own), `bearer_token`, an
+ * Authorization in `env_http_headers` — described for the warning. Such an entry is left alone: a
+ * second auth source would conflict, and wiring it through exec would mean wrapping the client itself.
+ */
+function ownAuthSource(entry: Entry): string | undefined {
+  const envVar = entry.bearer_token_env_var;
+  if (typeof envVar === 'string') {
+    return `$${envVar}; to give it fresh tokens, start the client as \`omni-auth exec --env-var ${envVar} -- <client>\``;
+  }
+  if (envVar !== undefined) return '"bearer_token_env_var"';
+  if (entry.bearer_token !== undefined) return '"bearer_token"';
+  const envHeaders = entry.env_http_headers;
+  if (isPlainObject(envHeaders) && Object.keys(envHeaders).some((k) => AUTHORIZATION.test(k))) return '"env_http_headers"';
+  return undefined;
 }
 
 function wireRemote(entry: Entry, shape: EntryShape, s: WireSettings): WireOutcome {
@@ -126,23 +243,34 @@ function wireRemote(entry: Entry, shape: EntryShape, s: WireSettings): WireOutco
     return { action: 'changed', entry: { ...entry, [shape.headersHelper]: headersHelperCommand(s) }, wiring: 'headers-helper', holdsToken: false };
   }
   if (!shape.headers) return skip('remote_unsupported', 'this client does not accept remote (URL) entries; use a stdio bridge');
+  const own = ownAuthSource(entry);
+  if (own) return skip('own_auth_source', `the entry already takes its token from ${own}; left as it is (a second Authorization would conflict)`);
   if (!s.token) return skip('token_required', 'this client stores the token in the entry, and none was given');
   const headers = entry[shape.headers];
   if (headers !== undefined && !isPlainObject(headers)) return skip('unsupported_entry', `"${shape.headers}" is not an object`);
   const key = Object.keys(headers ?? {}).find((k) => AUTHORIZATION.test(k)) ?? 'Authorization';
   const current = headers?.[key];
-  if (current !== undefined && !(typeof current === 'string' && ours(bearer(current)))) {
+  const recorded = typeof current === 'string' && s.record?.token !== undefined && s.record.token === tokenDigest(bearer(current));
+  if (current !== undefined && !(typeof current === 'string' && (recorded || ours(bearer(current))))) {
     return skip('foreign_authorization', `the entry already sends its own ${key} header; left as it is`);
   }
+  const token = s.token.reveal();
+  const created = headers === undefined ? [shape.headers] : s.record?.envVar === undefined ? s.record?.created ?? [] : [];
   return {
     action: 'changed',
-    entry: { ...entry, [shape.headers]: { ...headers, [key]: `Bearer ${s.token.reveal()}` } },
+    entry: { ...entry, [shape.headers]: { ...headers, [key]: `Bearer ${token}` } },
     wiring: 'header-token',
     holdsToken: true,
+    record: { ...(created.length > 0 ? { created } : {}), token: tokenDigest(token) },
   };
 }
 
 export function unwireEntry(entry: Entry, shape: EntryShape, s: UnwireSettings): UnwireOutcome {
+  const nested = nestedCommand(entry, shape);
+  if (nested) {
+    const r = unwireEntry(nested.inner, nested.shape, s);
+    return r.action === 'changed' ? { ...r, entry: nested.put(r.entry) } : { ...r, entry };
+  }
   let out: Entry = restoreExec(entry, shape, s.launcherPath) ?? entry;
   let tokenLeft = false;
   const helper = shape.headersHelper;
@@ -150,38 +278,71 @@ export function unwireEntry(entry: Entry, shape: EntryShape, s: UnwireSettings):
 
   const env = out[shape.env];
   if (isPlainObject(env)) {
-    const envToken = env[s.envVar];
-    if (typeof envToken === 'string' && looksLikeJwt(envToken) && !s.isOurToken?.(envToken)) tokenLeft = true;
-    const ours = Object.keys(env).filter((k) => (k === s.envVar || s.anyEnvVar) && ourEnvToken(env[k], s.isOurToken));
-    if (ours.length > 0) out = withEmptied(out, shape.env, ours.reduce(withoutKey, env), canonicalHas(shape, 'stdio', shape.env));
+    // Ours: the recorded token under the recorded variable, or any token the tenant's check accepts
+    // (under any variable: an earlier `--env-var X`). Never a value of the user's.
+    const ours = Object.keys(env).filter((k) => {
+      const v = env[k];
+      if (typeof v !== 'string' || !looksLikeJwt(v)) return false;
+      return storedByUs(v, k, s.isOurToken, s.record, false);
+    });
+    const vars = new Set([s.envVar, ...(s.record?.envVar ? [s.record.envVar] : [])]);
+    for (const k of vars) {
+      const v = env[k];
+      if (typeof v === 'string' && looksLikeJwt(v) && !ours.includes(k)) tokenLeft = true;
+    }
+    if (ours.length > 0) out = withEmptied(out, shape.env, ours.reduce(withoutKey, env), keepsEmpty(shape, 'stdio', shape.env, s.record));
   }
   const headers = shape.headers ? out[shape.headers] : undefined;
   if (shape.headers && isPlainObject(headers)) {
     const key = Object.keys(headers).find((k) => AUTHORIZATION.test(k));
     const value = key ? headers[key] : undefined;
     if (key && typeof value === 'string' && looksLikeJwt(bearer(value))) {
-      if (s.isOurToken?.(bearer(value))) out = withEmptied(out, shape.headers, withoutKey(headers, key), canonicalHas(shape, 'remote', shape.headers));
-      else tokenLeft = true;
+      const recorded = s.record?.token !== undefined && s.record.envVar === undefined && s.record.token === tokenDigest(bearer(value));
+      if (recorded || s.isOurToken?.(bearer(value))) {
+        out = withEmptied(out, shape.headers, withoutKey(headers, key), keepsEmpty(shape, 'remote', shape.headers, s.record));
+      } else tokenLeft = true;
     }
   }
   return { action: deepEqual(out, entry) ? 'unchanged' : 'changed', entry: deepEqual(out, entry) ? entry : out, tokenLeft };
 }
 
-/** How the entry goes through omni-auth, if it does. */
+/** How the entry goes through omni-auth, if it does (a hand-written `omni-auth exec` counts). */
 export function detectWiring(
   entry: unknown,
   shape: EntryShape,
-  opts: { envVar: string; launcherPath?: string } & Pick<UnwireSettings, 'isOurToken' | 'anyEnvVar'>,
+  opts: { envVar: string; launcherPath?: string } & Pick<UnwireSettings, 'isOurToken' | 'anyEnvVar' | 'record'>,
 ): Wiring | undefined {
   if (!isPlainObject(entry)) return undefined;
-  if (parseExec(entry, shape, opts.launcherPath)) return 'exec';
+  const nested = nestedCommand(entry, shape);
+  if (nested) return detectWiring(nested.inner, nested.shape, opts);
+  if (parseExec(entry, shape, opts.launcherPath) || wrappedByHand(entry, shape)) return 'exec';
+  return detectStored(entry, shape, opts);
+}
+
+/** Wired by omni-auth itself, so that unwire has something to undo (not a hand-written wrapper). */
+export function wiredByUs(
+  entry: unknown,
+  shape: EntryShape,
+  opts: { envVar: string; launcherPath?: string } & Pick<UnwireSettings, 'isOurToken' | 'anyEnvVar' | 'record'>,
+): boolean {
+  if (!isPlainObject(entry)) return false;
+  const nested = nestedCommand(entry, shape);
+  if (nested) return wiredByUs(nested.inner, nested.shape, opts);
+  return parseExec(entry, shape, opts.launcherPath) !== undefined || detectStored(entry, shape, opts) !== undefined;
+}
+
+function detectStored(
+  entry: Entry,
+  shape: EntryShape,
+  opts: { envVar: string } & Pick<UnwireSettings, 'isOurToken' | 'anyEnvVar' | 'record'>,
+): Wiring | undefined {
   const helper = shape.headersHelper ? entry[shape.headersHelper] : undefined;
   if (typeof helper === 'string' && isOurHeadersHelper(helper)) return 'headers-helper';
   const env = entry[shape.env];
-  const envToken = isPlainObject(env) ? env[opts.envVar] : undefined;
   if (transportOf(entry, shape) === 'stdio' && isPlainObject(env)) {
-    if (typeof envToken === 'string' && looksLikeJwt(envToken)) return 'env-token';
-    if (opts.anyEnvVar && Object.values(env).some((v) => ourEnvToken(v, opts.isOurToken))) return 'env-token';
+    const vars = [opts.envVar, ...(opts.record?.envVar ? [opts.record.envVar] : [])];
+    if (vars.some((k) => typeof env[k] === 'string' && looksLikeJwt(env[k] as string))) return 'env-token';
+    if (Object.entries(env).some(([k, v]) => typeof v === 'string' && storedByUs(v, k, opts.isOurToken, opts.record, false))) return 'env-token';
   }
   const headers = shape.headers ? entry[shape.headers] : undefined;
   if (isPlainObject(headers)) {
@@ -218,23 +379,56 @@ interface ExecWired {
   argsWereAbsent: boolean;
 }
 
+const LAUNCHER_FILE = /^omni-auth(\.[cm]?js)?$/i;
+
 /**
- * Recognises `node <launcher> exec [flags] -- cmd args…` (and a hand-written `omni-auth exec … --
- * cmd args…`). A launcher is the given path or any file named omni-auth(.js|.mjs|.cjs), so an entry
- * wired by an older install (other Node, other home) is still recognised and re-wired.
+ * Recognises exactly what wire writes: `<node> <launcher> exec --env-var VAR -- cmd args…` (or
+ * `--env-var=VAR`, for an entry that had no args). A launcher is the given path or any file named
+ * omni-auth(.js|.mjs|.cjs), so an entry wired by an older install (other Node, other home) is still
+ * recognised and re-wired. Anything else — other flags, `omni-auth` run from PATH or by npx — was
+ * written by hand: see wrappedByHand.
  */
 function parseExec(entry: Entry, shape: EntryShape, launcherPath: string | undefined): ExecWired | undefined {
   const cmd = entry[shape.command];
   const args = entry[shape.args];
   if (typeof cmd !== 'string' || !isStringArray(args)) return undefined;
-  let flagsFrom: number;
-  if (args[1] === 'exec' && args[0] !== undefined && (args[0] === launcherPath || /^omni-auth(\.[cm]?js)?$/i.test(baseName(args[0])))) flagsFrom = 2;
-  else if (args[0] === 'exec' && /^omni-auth(\.cmd|\.exe)?$/i.test(baseName(cmd))) flagsFrom = 1;
-  else return undefined;
-  const sep = args.indexOf('--', flagsFrom);
-  const command = args[sep + 1];
-  if (sep < 0 || command === undefined) return undefined;
-  return { command, args: args.slice(sep + 2), argsWereAbsent: args.slice(flagsFrom, sep).some((f) => f.startsWith('--env-var=')) };
+  const [launcher, exec, flag, ...rest] = args;
+  if (exec !== 'exec' || launcher === undefined || !(launcher === launcherPath || LAUNCHER_FILE.test(baseName(launcher)))) return undefined;
+  if (/^omni-auth/i.test(baseName(cmd)) || /^(npx|pnpm|bunx|yarn|npm)(\.cmd|\.exe)?$/i.test(baseName(cmd))) return undefined;
+  let after: string[];
+  let argsWereAbsent = false;
+  if (flag === '--env-var' && rest[0] !== undefined && rest[0] !== '--' && rest[1] === '--') after = rest.slice(2);
+  else if (flag !== undefined && /^--env-var=./.test(flag) && rest[0] === '--') {
+    after = rest.slice(1);
+    argsWereAbsent = true;
+  } else return undefined;
+  const [command, ...tail] = after;
+  if (command === undefined) return undefined;
+  return { command, args: tail, argsWereAbsent };
+}
+
+/** An omni-auth program name: `omni-auth`, `omni-auth@1.2.0`, `@scope/omni-auth`, `omni-auth.cjs`, `omni-auth.cmd`. */
+const OMNI_AUTH_PROGRAM = /^omni-auth(@[^/\\\s]*)?(\.[cm]?js|\.cmd|\.exe)?$/i;
+/** The same inside a shell command line: `sh -c "omni-auth exec -- srv"`. */
+const OMNI_AUTH_IN_LINE = /(^|[\s/\\'"])omni-auth(@[^\s/\\'"]*)?(\.[cm]?js|\.cmd|\.exe)?['"]?\s+exec(\s|$)/i;
+
+/**
+ * A wrapper someone wrote by hand: `omni-auth exec …`, `npx -y omni-auth exec -- …`, `node
+ * /path/to/omni-auth.cjs exec …` with flags wire never writes, a shell line running `omni-auth exec`.
+ * Already gets fresh tokens: wire leaves it as it is, unwire never rewrites it.
+ */
+export function wrappedByHand(entry: unknown, shape: EntryShape): boolean {
+  if (!isPlainObject(entry)) return false;
+  const nested = nestedCommand(entry, shape);
+  if (nested) return wrappedByHand(nested.inner, nested.shape);
+  const cmd = entry[shape.command];
+  const args = isStringArray(entry[shape.args]) ? (entry[shape.args] as string[]) : [];
+  if (typeof cmd !== 'string') return false;
+  const words = [cmd, ...args];
+  for (let i = 0; i + 1 < words.length; i++) {
+    if (words[i + 1] === 'exec' && OMNI_AUTH_PROGRAM.test(baseName(words[i] as string))) return true;
+  }
+  return words.some((w) => OMNI_AUTH_IN_LINE.test(w));
 }
 
 /** The entry as it was before exec wiring, or undefined when it is not exec-wired. */
@@ -246,21 +440,20 @@ function restoreExec(entry: Entry, shape: EntryShape, launcherPath: string | und
   return out;
 }
 
-/**
- * A container (env, headers) a token was taken out of: dropped when empty, unless the client itself
- * writes it empty in new entries (Goose's `envs: {}`) — the likelier original.
- */
+/** A container (env, headers) a token was taken out of: dropped when empty, unless `keepEmpty`. */
 function withEmptied(entry: Entry, key: string, value: Entry, keepEmpty: boolean): Entry {
   return Object.keys(value).length === 0 && !keepEmpty ? withoutKey(entry, key) : { ...entry, [key]: value };
 }
 
-function canonicalHas(shape: EntryShape, kind: Transport, key: string): boolean {
+/**
+ * Whether an emptied container stays (`{}`). With a record: unless wire created it. Without one (an
+ * entry wired before records were kept): when the client itself writes it empty in new entries
+ * (Goose's `envs: {}`) — the likelier original.
+ */
+function keepsEmpty(shape: EntryShape, kind: Transport, key: string, record: WireRecord | undefined): boolean {
+  if (record) return !(record.created ?? []).includes(key);
   const sample = kind === 'stdio' ? shape.stdio('x', 'x', []) : shape.remote?.('x', 'x');
   return sample !== undefined && Object.hasOwn(sample, key);
-}
-
-function ourEnvToken(value: unknown, isOurToken: ((token: string) => boolean) | undefined): boolean {
-  return typeof value === 'string' && looksLikeJwt(value) && isOurToken?.(value) === true;
 }
 
 function withoutKey(o: Entry, key: string): Entry {

@@ -6,14 +6,15 @@
  * code therefore ends with marker lines:
  *
  *   // omni-auth:allowed-keys=<thumbprint>,<thumbprint>   (only when there is an allow-list)
+ *   // omni-auth:identity=<person|machine|both>          (the IDENTITY secret, always)
  *   // omni-auth:secrets-sha256=<hex>
  *
- * The digest covers the desired secrets: a changed ISSUER, CONNECTION or ALLOWED_KEYS changes the
- * code, and setup updates the Action. The allow-list line lets setup read ALLOWED_KEYS back, so a run
- * without --allowed-keys keeps it instead of silently dropping it. Nothing here is sensitive (the
- * issuer URL, the connection name, public key thumbprints). A secret edited by hand in the Dashboard
- * is not seen. scripts/create-or-update-action.sh writes the same lines (canonical JSON, see
- * `secretsDigest`).
+ * The digest covers the desired secrets: a changed ISSUER, CONNECTION, ALLOWED_KEYS or IDENTITY
+ * changes the code, and setup updates the Action. The allow-list and identity lines let setup read
+ * ALLOWED_KEYS and IDENTITY back, so a run without --allowed-keys / --identity keeps them instead of
+ * silently dropping or changing them. Nothing here is sensitive (the issuer URL, the connection name,
+ * public key thumbprints, the policy's name). A secret edited by hand in the Dashboard is not seen.
+ * scripts/create-or-update-action.sh writes the same lines (canonical JSON, see `secretsDigest`).
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -40,10 +41,22 @@ export interface DesiredAction {
   secretsDigest: string;
   /** The ALLOWED_KEYS thumbprints, sorted; empty: any key is accepted. */
   allowedKeys: string[];
+  /** The IDENTITY secret: who the Action's tokens are for. */
+  identity: IdentityPolicy;
 }
 
+/**
+ * The Action's IDENTITY secret (CONTRACTS-10 §6): `person` — only keys a person bound by a browser
+ * sign-in get tokens, for that person (the Action's default when the secret is absent: closed);
+ * `machine` — every key is its own user (omni-auth before person binding); `both` — a bound key is
+ * its person, any other key its own machine user.
+ */
+export const IDENTITY_POLICIES = ['person', 'machine', 'both'] as const;
+export type IdentityPolicy = (typeof IDENTITY_POLICIES)[number];
+export const isIdentityPolicy = (v: unknown): v is IdentityPolicy => (IDENTITY_POLICIES as readonly unknown[]).includes(v);
+
 const THUMBPRINT = /^[A-Za-z0-9_-]{43}$/;
-const MARKER = /\n*(?:\/\/ omni-auth:allowed-keys=([^\n]*)\n)?\/\/ omni-auth:secrets-sha256=([0-9a-f]{64})\s*$/;
+const MARKER = /\n*(?:\/\/ omni-auth:allowed-keys=([^\n]*)\n)?(?:\/\/ omni-auth:identity=([^\n]*)\n)?\/\/ omni-auth:secrets-sha256=([0-9a-f]{64})\s*$/;
 
 /** Canonical JSON of the secrets — `[["NAME","value"],…]` sorted by name — hashed with SHA-256. */
 export function secretsDigest(secrets: readonly ActionSecretValue[]): string {
@@ -55,7 +68,13 @@ export function secretsDigest(secrets: readonly ActionSecretValue[]): string {
 export const stripMarker = (code: string): string => code.replace(MARKER, '\n').trimEnd();
 
 /** The digest in a deployed Action's marker, if it has one. */
-export const markerDigest = (code: string | undefined): string | undefined => (code === undefined ? undefined : MARKER.exec(code)?.[2]);
+export const markerDigest = (code: string | undefined): string | undefined => (code === undefined ? undefined : MARKER.exec(code)?.[3]);
+
+/** The IDENTITY a deployed Action's marker records; undefined without a marker, an identity line, or with a value that is no policy. */
+export function markerIdentity(code: string | undefined): IdentityPolicy | undefined {
+  const value = code === undefined ? undefined : MARKER.exec(code)?.[2];
+  return isIdentityPolicy(value) ? value : undefined;
+}
 
 /**
  * The allow-list a deployed Action's marker records: its thumbprints, [] when the marker has no
@@ -69,8 +88,9 @@ export function markerAllowedKeys(code: string | undefined): string[] | undefine
   return keys.every((k) => THUMBPRINT.test(k)) ? keys : undefined;
 }
 
-export const withMarker = (code: string, digest: string, allowedKeys: readonly string[] = []): string =>
-  `${stripMarker(code)}\n\n${allowedKeys.length > 0 ? `// omni-auth:allowed-keys=${allowedKeys.join(',')}\n` : ''}// omni-auth:secrets-sha256=${digest}\n`;
+export const withMarker = (code: string, digest: string, allowedKeys: readonly string[] = [], identity?: IdentityPolicy): string =>
+  `${stripMarker(code)}\n\n${allowedKeys.length > 0 ? `// omni-auth:allowed-keys=${allowedKeys.join(',')}\n` : ''}`
+  + `${identity !== undefined ? `// omni-auth:identity=${identity}\n` : ''}// omni-auth:secrets-sha256=${digest}\n`;
 
 /**
  * The allow-list the tenant's Action runs with, as far as it can be known: [] when there is no Action
@@ -86,23 +106,49 @@ export function deployedAllowedKeys(action: ActionRecord | undefined): string[] 
 }
 
 /**
- * The secrets: ISSUER (the tenant's issuer, `https://{domain}/`), CONNECTION, and ALLOWED_KEYS only
- * when key thumbprints are given.
+ * The IDENTITY policy the tenant's Action runs with, as far as it can be known: undefined when there
+ * is no Action, or one without the secret that was never deployed (nothing ran it: like a new one, it
+ * gets `person`); `machine` when a deployed Action has no IDENTITY secret (deployed before the policy
+ * existed, it makes every key its own user — and keeps doing so); the marker's value; and `unknown`
+ * when it has an IDENTITY secret no marker records (set by hand in the Dashboard).
  */
-export function actionSecrets(issuer: string, connection: string, allowedKeys: readonly string[]): ActionSecretValue[] {
+export function deployedIdentity(action: ActionRecord | undefined): IdentityPolicy | 'unknown' | undefined {
+  if (!action) return undefined;
+  if (!(action.secrets ?? []).some((s) => s.name === 'IDENTITY')) return action.deployed_version?.deployed === true ? 'machine' : undefined;
+  return markerIdentity(action.code) ?? 'unknown';
+}
+
+/**
+ * The secrets: ISSUER (the tenant's issuer, `https://{domain}/`), CONNECTION, ALLOWED_KEYS only when
+ * key thumbprints are given, and IDENTITY (always: the Action's default without it is `person`, so a
+ * tenant kept on `machine` must say so).
+ */
+export function actionSecrets(issuer: string, connection: string, allowedKeys: readonly string[], identity: IdentityPolicy = 'person'): ActionSecretValue[] {
   return [
     { name: 'ISSUER', value: issuer },
     { name: 'CONNECTION', value: connection },
     ...(allowedKeys.length > 0 ? [{ name: 'ALLOWED_KEYS', value: allowedKeys.join(',') }] : []),
+    { name: 'IDENTITY', value: identity },
   ];
 }
 
 /** What setup deploys: the source, the secrets, and the marker lines that record them. */
-export function desiredAction(source: ActionSource, issuer: string, connection: string, allowedKeys: readonly string[]): DesiredAction {
+export function desiredAction(source: ActionSource, issuer: string, connection: string, allowedKeys: readonly string[], identity: IdentityPolicy = 'person'): DesiredAction {
   const keys = [...new Set(allowedKeys)].sort();
-  const secrets = actionSecrets(issuer, connection, keys);
+  const secrets = actionSecrets(issuer, connection, keys, identity);
   const digest = secretsDigest(secrets);
-  return { code: withMarker(source.code, digest, keys), dependencies: source.dependencies, secrets, secretsDigest: digest, allowedKeys: keys };
+  return {
+    code: withMarker(source.code, digest, keys, identity), dependencies: source.dependencies, secrets, secretsDigest: digest, allowedKeys: keys, identity,
+  };
+}
+
+/** `--identity`: one of the policies. */
+export function parseIdentity(value: string): IdentityPolicy {
+  const v = value.trim().toLowerCase();
+  if (isIdentityPolicy(v)) return v;
+  throw new UsageError('invalid_identity', `--identity must be one of ${IDENTITY_POLICIES.join(', ')}; got "${value}"`, {
+    hint: 'person: only keys a person bound with `omni-auth login --browser`; machine: every key is its own user (CI keys, single-user tenants); both: either',
+  });
 }
 
 /** Reads the Action (from `dir`, default the package's auth0-actions/). */

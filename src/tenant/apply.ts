@@ -8,7 +8,7 @@ import { deployAndWait, waitUntilBuilt, type PollOptions } from './action-deploy
 import type { ManagementClient } from './management-client.js';
 import { ManagementApiError } from './management-errors.js';
 import {
-  API_SETTINGS, APP_SETTINGS, NEW_APP_GRANTS, applicationChanges, profileConflict, type Plan, type PlanStep, type Resource,
+  API_SETTINGS, APP_SETTINGS, LOOPBACK_CALLBACKS, NEW_APP_GRANTS, applicationChanges, profileConflict, type Plan, type PlanStep, type Resource,
 } from './plan.js';
 import { CONNECTION_STRATEGY, desiredConnectionOptions } from './connection.js';
 import {
@@ -87,7 +87,9 @@ async function applyApi(plan: Plan, mc: ManagementClient, s: PlanStep): Promise<
 async function applyApplication(plan: Plan, mc: ManagementClient, s: PlanStep): Promise<string | undefined> {
   const { client } = plan.snapshot;
   if (s.change === 'create') {
-    const created = await mc.post<ClientRecord>('/clients', { name: plan.inputs.appName, ...APP_SETTINGS, grant_types: NEW_APP_GRANTS });
+    const created = await mc.post<ClientRecord>('/clients', {
+      name: plan.inputs.appName, ...APP_SETTINGS, grant_types: NEW_APP_GRANTS, callbacks: [...LOOPBACK_CALLBACKS],
+    });
     return created.client_id;
   }
   if (s.change === 'update' && client) await mc.patch(`/clients/${enc(client.client_id)}`, applicationChanges(client));

@@ -1,17 +1,18 @@
 /**
  * Doctor's checks through the Management API (only with credentials): the Action bound to the
- * profile for the subject token type is deployed; the API skips consent; the application may use
- * Custom Token Exchange; the machines' connection exists, identifies users by username and is enabled
+ * profile for the subject token type is deployed, and its identity policy (reported); the API skips
+ * consent; the application may use Custom Token Exchange, and allows the browser sign-in (loopback
+ * callbacks, authorization_code and refresh_token grants); the machines' connection exists, identifies users by username and is enabled
  * for the application; post-login Actions (they run after every exchange) skip token exchanges.
  * Reads only.
  */
 import type { Settings } from '../config/settings.js';
 import { loadActionSource } from '../emulator/action-source.js';
 import { ExitCode } from '../util/errors.js';
-import { stripMarker } from './action-bundle.js';
+import { markerIdentity, stripMarker, type IdentityPolicy } from './action-bundle.js';
 import { MACHINES_CONNECTION, usernameIsIdentifier } from './connection.js';
 import { fail, failFrom, pass, skip, warn, type Check } from './doctor-check.js';
-import { APP_SETTINGS, isLive } from './plan.js';
+import { APP_SETTINGS, LOOPBACK_CALLBACKS, REQUIRED_GRANTS, isLive } from './plan.js';
 import type { ManagementClient } from './management-client.js';
 import { ManagementApiError } from './management-errors.js';
 import { PROFILE_TYPE, type ActionRecord } from './records.js';
@@ -155,14 +156,91 @@ export async function checkPostLogin(mc: ManagementClient): Promise<Check> {
     `in each, return early for token exchanges: \`if (event.transaction.protocol === '${CTE_PROTOCOL}') return;\` (Dashboard → Actions → Library)`);
 }
 
+const POLICY_MEANS: Record<IdentityPolicy, string> = {
+  person: 'only machine keys a person bound with `omni-auth login --browser` get tokens, for that person',
+  machine: 'every machine key is its own user',
+  both: 'a key bound to a person gets tokens for that person, any other key for its own machine user',
+};
+
+/** The Action's identity policy as far as the Management API shows it (`unknown`: set, value not recorded). */
+export interface IdentityReport {
+  check: Check;
+  policy?: IdentityPolicy | 'unknown';
+}
+
+/**
+ * The identity policy the Action bound to the profile runs with (its IDENTITY secret, read back from
+ * the marker setup writes: Auth0 never shows secret values). Reported, never a failure: which policy
+ * is right is the admin's choice. Without the secret, the Action's own default applies — `person` for
+ * an Action that knows the policy, `machine` for one deployed before it.
+ */
+export async function checkIdentity(mc: ManagementClient, settings: Settings): Promise<IdentityReport> {
+  const title = 'identity policy';
+  const profile = (await readProfiles(mc)).find((p) => p.subject_token_type === settings.subjectTokenType);
+  const action = profile ? await readActionById(mc, profile.action_id) : undefined;
+  if (!action) return { check: skip('identity', title, 'skipped: no Action is bound to the profile') };
+  const code = runningCode(action);
+  const hasSecret = (action.secrets ?? []).some((s) => s.name === 'IDENTITY');
+  if (hasSecret) {
+    const policy = markerIdentity(code);
+    if (policy === undefined) {
+      return {
+        check: warn('identity', title, 'the Action has an IDENTITY secret whose value cannot be read back (Auth0 never shows secret values, and its code records none)',
+          'run `omni-auth setup --identity person|machine|both`: it sets the secret and records it'),
+        policy: 'unknown',
+      };
+    }
+    return { check: pass('identity', title, `${policy}: ${POLICY_MEANS[policy]} (the Action's IDENTITY secret)`), policy };
+  }
+  const knowsPolicy = stripMarker(code).includes('IDENTITY');
+  const policy: IdentityPolicy = knowsPolicy ? 'person' : 'machine';
+  return {
+    check: pass('identity', title, `${policy}: ${POLICY_MEANS[policy]} (no IDENTITY secret: ${knowsPolicy ? 'the Action\'s default' : 'the Action predates the policy'}; \`omni-auth setup --identity …\` sets it)`),
+    policy,
+  };
+}
+
+/**
+ * What the browser sign-in (`omni-auth login --browser`) needs on the application: the loopback
+ * callback URLs and the authorization_code and refresh_token grants. A failure when persons must sign
+ * in (policy person or both, or unknown); under `machine` nobody needs to, so a warning.
+ */
+export async function checkSignIn(mc: ManagementClient, settings: Settings, policy: IdentityPolicy | 'unknown' | undefined): Promise<Check> {
+  const title = 'browser sign-in';
+  const client = await readClient(mc, settings.clientId);
+  const named = `the application ${client.name ? `"${client.name}" ` : ''}(${settings.clientId})`;
+  const callbacks = LOOPBACK_CALLBACKS.filter((c) => !(client.callbacks ?? []).includes(c));
+  const grants = REQUIRED_GRANTS.filter((g) => !(client.grant_types ?? []).includes(g));
+  if (callbacks.length === 0 && grants.length === 0) {
+    return pass('sign_in', title, `${named} allows the loopback callbacks (port 8765) and the authorization_code and refresh_token grants`);
+  }
+  const lacks = [
+    ...(callbacks.length > 0 ? [`the callback URL${callbacks.length > 1 ? 's' : ''} ${callbacks.join(', ')}`] : []),
+    ...(grants.length > 0 ? [`the grant${grants.length > 1 ? 's' : ''} ${grants.join(', ')}`] : []),
+  ].join(' and ');
+  const fix = `${SETUP} (it adds them and keeps the application's own), or add them in Dashboard → Applications → the application → Settings `
+    + '(Allowed Callback URLs; Advanced Settings → Grant Types)';
+  if (policy === 'machine') {
+    return warn('sign_in', title, `${named} lacks ${lacks}: \`omni-auth login --browser\` cannot sign anyone in (not needed under the machine policy)`, fix);
+  }
+  return fail('sign_in', title, `${named} lacks ${lacks}: \`omni-auth login --browser\` cannot sign anyone in, so no key can be bound to a person`, fix, ExitCode.refused);
+}
+
 /** Runs each check; a Management API failure (a missing scope, say) becomes that check's failure. */
 export async function managementChecks(mc: ManagementClient, settings: Settings, connection: string, actionDir?: string): Promise<Check[]> {
   const guarded = async (id: string, title: string, run: () => Promise<Check>): Promise<Check> =>
     run().catch((e: unknown) => failFrom(id, title, e, 'check the Management API credentials'));
+  let policy: IdentityPolicy | 'unknown' | undefined;
   return [
     await guarded('action', 'Action and profile', () => checkAction(mc, settings, actionDir)),
+    await guarded('identity', 'identity policy', async () => {
+      const r = await checkIdentity(mc, settings);
+      policy = r.policy;
+      return r.check;
+    }),
     await guarded('api', 'API consent', () => checkApi(mc, settings)),
     await guarded('application', 'application', () => checkApplication(mc, settings)),
+    await guarded('sign_in', 'browser sign-in', () => checkSignIn(mc, settings, policy)),
     await guarded('connection', 'connection', () => checkConnection(mc, settings, connection)),
     await guarded('post_login', 'post-login Actions', () => checkPostLogin(mc)),
   ];

@@ -9,6 +9,7 @@
  * token-exchange request (the probe).
  */
 import type { HomeFiles } from '../config/home.js';
+import { describeNetwork, networkConfig } from '../config/network.js';
 import type { SettingsFlags } from '../config/settings.js';
 import type { HttpOptions } from '../exchange/http.js';
 import { ExitCode } from '../util/errors.js';
@@ -41,6 +42,8 @@ export interface DoctorReport {
   ok: boolean;
   exit_code: ExitCode;
   checks: Check[];
+  /** The proxy and CAs every request used (issue 11 §4; src/config/network.ts), never a proxy's credentials. */
+  network: string;
 }
 
 const NEEDS_SETTINGS = 'skipped: the settings do not resolve';
@@ -97,5 +100,5 @@ export async function doctor(req: DoctorRequest): Promise<DoctorReport> {
 
   const firstFailure = checks.find((c) => c.status === 'fail');
   const exitCode = firstFailure ? (firstFailure.exit_code ?? ExitCode.internal) : ExitCode.ok;
-  return { ok: firstFailure === undefined, exit_code: exitCode, checks };
+  return { ok: firstFailure === undefined, exit_code: exitCode, checks, network: describeNetwork(networkConfig(req.env)) };
 }

@@ -2,7 +2,7 @@
  * What the CLI uses of tenant provisioning (`setup`, `doctor`): one entry point, so the build can
  * compile this whole subtree on first use (scripts/build.mjs).
  */
-export { parseAllowedKeys, readActionSource } from './action-bundle.js';
+export { parseAllowedKeys, parseIdentity, readActionSource, type IdentityPolicy } from './action-bundle.js';
 export { label } from './apply.js';
 export { planView, type Plan, type PlanStep, type SetupInputs } from './plan.js';
 export { setup } from './setup.js';

@@ -6,7 +6,8 @@
  */
 import { ExitCode, OmniAuthError, UsageError } from '../util/errors.js';
 import {
-  deployedAllowedKeys, desiredAction, markerAllowedKeys, markerDigest, stripMarker, type ActionSource, type DesiredAction,
+  deployedAllowedKeys, deployedIdentity, desiredAction, markerAllowedKeys, markerDigest, markerIdentity, stripMarker,
+  type ActionSource, type DesiredAction, type IdentityPolicy,
 } from './action-bundle.js';
 import { ACTION_RUNTIME, PROFILE_TYPE, type ActionRecord, type ClientRecord, type Dependency } from './records.js';
 import { MACHINES_CONNECTION, connectionOptionChanges } from './connection.js';
@@ -40,6 +41,8 @@ export interface SetupInputs {
   action: ActionSource;
   /** ALLOWED_KEYS thumbprints (--allowed-keys; [] clears the allow-list); absent: keep the tenant's. */
   allowedKeys?: string[];
+  /** The IDENTITY policy (--identity); absent: keep the deployed Action's, `person` for a new one. */
+  identity?: IdentityPolicy;
 }
 
 /** The allow-list the plan deploys, and where it comes from. */
@@ -47,6 +50,17 @@ export interface AllowedKeysPlan {
   keys: string[];
   /** `flag`: --allowed-keys; `tenant`: kept from the deployed Action's marker; `unknown`: a blocker. */
   from: 'flag' | 'tenant' | 'unknown';
+}
+
+/**
+ * The identity policy the plan deploys, and where it comes from: `flag` (--identity), `new` (no Action
+ * yet: `person`, closed by default), `tenant` (the deployed Action's marker), `legacy` (the deployed
+ * Action has no IDENTITY secret: it runs today's key-is-user mode, kept as `machine` so no machine
+ * stops working), `unknown` (an IDENTITY secret no marker records: a blocker).
+ */
+export interface IdentityPlan {
+  policy: IdentityPolicy;
+  from: 'flag' | 'new' | 'tenant' | 'legacy' | 'unknown';
 }
 
 export interface Plan {
@@ -58,29 +72,61 @@ export interface Plan {
   /** The Action to deploy: the source with its secrets and marker. */
   action: DesiredAction;
   allowedKeys: AllowedKeysPlan;
+  identity: IdentityPlan;
 }
 
 export const API_SETTINGS = { skip_consent_for_verifiable_first_party_clients: true, allow_offline_access: true } as const;
 export const APP_SETTINGS = { app_type: 'native', is_first_party: true, oidc_conformant: true, token_endpoint_auth_method: 'none' } as const;
-/** The broker renews tokens with refresh tokens; the application must allow that grant. */
-export const REQUIRED_GRANT = 'refresh_token';
-export const NEW_APP_GRANTS = ['authorization_code', 'refresh_token'];
+/**
+ * The grants the CLI application needs: refresh_token (the broker renews tokens with refresh tokens)
+ * and authorization_code (the browser sign-in, `omni-auth login --browser`). Merged into the
+ * application's own grants, never replacing them.
+ */
+export const REQUIRED_GRANTS = ['authorization_code', 'refresh_token'] as const;
+export const NEW_APP_GRANTS = [...REQUIRED_GRANTS];
+/** The browser sign-in's loopback redirect URIs (CONTRACTS-10 §1, the default --callback-port 8765). */
+export const CALLBACK_PORT = 8765;
+export const LOOPBACK_CALLBACKS = [`http://127.0.0.1:${CALLBACK_PORT}/callback`, `http://localhost:${CALLBACK_PORT}/callback`] as const;
 
 const step = (resource: Resource, target: string, change: Change, fields: string[] = []): PlanStep => ({ resource, target, change, fields });
 
 export function planSetup(snapshot: TenantSnapshot, inputs: SetupInputs): Plan {
   const blockers: OmniAuthError[] = [];
   const allowedKeys = allowedKeysPlan(snapshot, inputs, blockers);
-  const action = desiredAction(inputs.action, inputs.issuer, inputs.connection, allowedKeys.keys);
+  const identity = identityPlan(snapshot, inputs, blockers);
+  const action = desiredAction(inputs.action, inputs.issuer, inputs.connection, allowedKeys.keys, identity.policy);
+  const unknown = [...(allowedKeys.from === 'unknown' ? ['ALLOWED_KEYS unknown'] : []), ...(identity.from === 'unknown' ? ['IDENTITY unknown'] : [])];
   const steps = [
     apiStep(snapshot, inputs),
     applicationStep(snapshot.client, inputs),
-    allowedKeys.from === 'unknown' ? step('action', actionLabel(snapshot.action, inputs), 'blocked', ['ALLOWED_KEYS unknown']) : actionStep(snapshot.action, inputs, action),
+    unknown.length > 0 ? step('action', actionLabel(snapshot.action, inputs), 'blocked', unknown) : actionStep(snapshot.action, inputs, action),
     profileStep(snapshot, inputs, blockers),
     tokenExchangeStep(snapshot.client, inputs),
     connectionStep(snapshot, inputs, blockers),
   ];
-  return { steps, blockers, snapshot, inputs, action, allowedKeys };
+  return { steps, blockers, snapshot, inputs, action, allowedKeys, identity };
+}
+
+/**
+ * The identity policy: --identity when given; else a new Action gets `person` (closed by default);
+ * an Action deployed without the IDENTITY secret keeps working as it does, `machine`; one with it
+ * keeps the value its marker records. An IDENTITY secret whose value setup cannot read back blocks:
+ * guessing would either lock the machines out or let any key in.
+ */
+function identityPlan(snapshot: TenantSnapshot, inputs: SetupInputs, blockers: OmniAuthError[]): IdentityPlan {
+  if (inputs.identity !== undefined) return { policy: inputs.identity, from: 'flag' };
+  const deployed = deployedIdentity(snapshot.action);
+  if (deployed === undefined) return { policy: 'person', from: 'new' };
+  if (deployed === 'unknown') {
+    blockers.push(new UsageError('identity_unknown',
+      `the Action ${actionLabel(snapshot.action, inputs)} has an IDENTITY secret whose value setup cannot read back (Auth0 never shows secret values, and its code records none)`, {
+        hint: 'say which policy to keep: --identity person (only keys bound to a person by `omni-auth login --browser`), --identity machine (every key is its own user) or --identity both',
+      }));
+    return { policy: 'person', from: 'unknown' };
+  }
+  // No IDENTITY secret: the Action predates the policy and makes every key its own user.
+  if (!(snapshot.action?.secrets ?? []).some((s) => s.name === 'IDENTITY')) return { policy: deployed, from: 'legacy' };
+  return { policy: deployed, from: 'tenant' };
 }
 
 /**
@@ -118,12 +164,17 @@ export function applicationChanges(client: ClientRecord): Partial<ClientRecord> 
     if (client[k] !== APP_SETTINGS[k]) (out as Record<string, unknown>)[k] = APP_SETTINGS[k];
   }
   const grants = client.grant_types ?? [];
-  if (!grants.includes(REQUIRED_GRANT)) out.grant_types = [...grants, REQUIRED_GRANT];
+  const missingGrants = REQUIRED_GRANTS.filter((g) => !grants.includes(g));
+  if (missingGrants.length > 0) out.grant_types = [...grants, ...missingGrants];
+  // The tenant's own callbacks stay: ours are added after them (PATCH replaces the list).
+  const callbacks = client.callbacks ?? [];
+  const missingCallbacks = LOOPBACK_CALLBACKS.filter((c) => !callbacks.includes(c));
+  if (missingCallbacks.length > 0) out.callbacks = [...callbacks, ...missingCallbacks];
   return out;
 }
 
 function applicationStep(client: ClientRecord | undefined, inputs: SetupInputs): PlanStep {
-  if (!client) return step('application', inputs.appName, 'create', [...Object.keys(APP_SETTINGS), 'grant_types']);
+  if (!client) return step('application', inputs.appName, 'create', [...Object.keys(APP_SETTINGS), 'grant_types', 'callbacks']);
   const fields = Object.keys(applicationChanges(client));
   return step('application', clientLabel(client, inputs), fields.length > 0 ? 'update' : 'unchanged', fields);
 }
@@ -140,7 +191,7 @@ export function actionChanges(action: ActionRecord, desired: DesiredAction): str
   if (depKey(action.dependencies) !== depKey(desired.dependencies)) fields.push('dependencies');
   const recordedKeys = markerAllowedKeys(action.code)?.join(',');
   if (secretNames(action.secrets) !== secretNames(desired.secrets) || markerDigest(action.code) !== desired.secretsDigest
-    || recordedKeys !== desired.allowedKeys.join(',')) fields.push('secrets');
+    || recordedKeys !== desired.allowedKeys.join(',') || markerIdentity(action.code) !== desired.identity) fields.push('secrets');
   // A failed draft is rebuilt by sending it again.
   if (fields.length === 0 && action.status === 'failed') fields.push('build failed');
   return fields;
@@ -261,8 +312,15 @@ export interface PlanView {
   steps: PlanStep[];
   blockers: Record<string, unknown>[];
   allowed_keys: { keys: string[]; from: AllowedKeysPlan['from'] };
+  /** The IDENTITY policy the Action will run with (`unknown`: see the blockers). */
+  identity: { policy: IdentityPolicy | 'unknown'; from: IdentityPlan['from'] };
 }
 
 export function planView(plan: Plan): PlanView {
-  return { steps: plan.steps, blockers: plan.blockers.map((b) => b.toJSON()), allowed_keys: { keys: plan.allowedKeys.keys, from: plan.allowedKeys.from } };
+  return {
+    steps: plan.steps,
+    blockers: plan.blockers.map((b) => b.toJSON()),
+    allowed_keys: { keys: plan.allowedKeys.keys, from: plan.allowedKeys.from },
+    identity: { policy: plan.identity.from === 'unknown' ? 'unknown' : plan.identity.policy, from: plan.identity.from },
+  };
 }

@@ -18,6 +18,8 @@ export interface ClientRecord {
   oidc_conformant?: boolean;
   token_endpoint_auth_method?: string;
   grant_types?: string[];
+  /** Allowed redirect URIs of the authorization code flow (Auth0: "Allowed Callback URLs"). */
+  callbacks?: string[];
   token_exchange?: { allow_any_profile_of_type?: string[] };
 }
 

@@ -1,7 +1,7 @@
 /**
  * The two files of the built CLI, side by side in dist/ and in `<home>/bin/` (the launcher):
  *  - omni-auth.cjs (src/warm/main.ts): the tiny entry users and MCP clients run; it answers a warm
- *    `token` or `exec` from the cache and hands every other command to
+ *    `token` from the cache and hands every other command (`exec` too) to
  *  - omni-auth-full.cjs (src/cli/main.ts): the whole CLI.
  * scripts/build.mjs writes both; src/mcp/launcher.ts copies both.
  */

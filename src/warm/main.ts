@@ -1,9 +1,10 @@
 /**
  * dist/omni-auth.cjs — what users, CI steps and MCP clients run (issue 13). A warm `token` is a CI
- * step's or a header helper's every request, and a warm `exec` every MCP server start: both are
- * answered here by the CLI's own code (src/cli/token.ts, src/cli/exec.ts, src/broker/get-token.ts, the
- * cache and settings modules), built without commander, the HTTP client, the JWT library or the MCP
- * code, with node:crypto, node:child_process and fs/promises loaded only if called (scripts/build.mjs).
+ * step's or a header helper's every request: it is answered here by the CLI's own code
+ * (src/cli/token.ts, src/broker/get-token.ts, the cache and settings modules), built without commander,
+ * the HTTP client, the JWT library or the MCP code, with node:crypto, node:child_process and
+ * fs/promises loaded only if called (scripts/build.mjs). `exec` (the token file it keeps fresh, the
+ * browser sign-in) is always the full CLI's (src/warm/argv.ts).
  * Two seams differ from the full CLI: getting a new token is a hand-off (src/warm/hand-off.ts), and the
  * key's thumbprint comes from records of what the key parser computed (src/warm/key-check.ts).
  *
@@ -21,20 +22,14 @@ async function warm(args: string[]): Promise<boolean> {
   const cmd = parseWarmArgs(args);
   if (!cmd) return false;
   try {
-    if (cmd.name === 'token') {
-      // src/cli/token.ts runToken, but stdout written with fs.writeSync: process.stdout on a pipe loads
-      // the stream and net modules, a tenth of a warm run. The same bytes.
-      const [{ formatToken }, { getToken }, { tenantContext }, { warn }] = await Promise.all([
-        import('../cli/token.js'), import('../broker/get-token.js'), import('../cli/context.js'), import('../cli/output.js'),
-      ]);
-      const ctx = await tenantContext(cmd.opts);
-      const { token } = await getToken({ ...ctx, minTtl: cmd.opts.minTtl, warn });
-      writeStdout(`${formatToken(token, cmd.opts.format)}\n`);
-      return true;
-    }
-    const { runExec } = await import('../cli/exec.js');
-    // A child that cannot be started (exec_failed) rejects before it ran: the full CLI tries again and reports it.
-    process.exitCode = await runExec(cmd.command, cmd.opts);
+    // src/cli/token.ts runToken, but stdout written with fs.writeSync: process.stdout on a pipe loads
+    // the stream and net modules, a tenth of a warm run. The same bytes.
+    const [{ formatToken }, { getToken }, { tenantContext }, { warn }] = await Promise.all([
+      import('../cli/token.js'), import('../broker/get-token.js'), import('../cli/context.js'), import('../cli/output.js'),
+    ]);
+    const ctx = await tenantContext(cmd.opts);
+    const { token } = await getToken({ ...ctx, minTtl: cmd.opts.minTtl, warn });
+    writeStdout(`${formatToken(token, cmd.opts.format)}\n`);
     return true;
   } catch {
     return false;

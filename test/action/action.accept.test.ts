@@ -1,7 +1,7 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { MachineKey } from '../../src/identity/keys.js';
 import type { LocalTokenAlg } from '../../src/identity/local-token.js';
-import { expectDenied, expectRejected, runAction } from './run.js';
+import { expectDenied, expectRejected, runMachine } from './run.js';
 import { HOSTNAME, ISSUER, expectedUsername, goodClaims, keyPairs, mintGood, nowSeconds, signWith } from './tokens.js';
 
 let keys: Record<LocalTokenAlg, MachineKey>;
@@ -15,7 +15,7 @@ afterEach(() => {
 describe('the Action accepts a good local token', () => {
   it.each(['ES256', 'EdDSA'] as const)('%s: sets exactly one user in omni-auth-machines: omni-<thumbprint>, its base32 username, user@host, no email', async (alg) => {
     const key = keys[alg];
-    const run = await runAction(await mintGood(key));
+    const run = await runMachine(await mintGood(key));
     expect(run.result).toEqual({
       kind: 'setUser',
       connection: 'omni-auth-machines',
@@ -27,7 +27,7 @@ describe('the Action accepts a good local token', () => {
 
   it('derives a username Auth0 keeps as is: omni- + 52 lowercase base32 characters of the 32 thumbprint bytes', async () => {
     for (const key of [keys.ES256, keys.EdDSA, ...Object.values(await keyPairs())]) {
-      const run = await runAction(await mintGood(key));
+      const run = await runMachine(await mintGood(key));
       const username = run.result.kind === 'setUser' ? String(run.result.attributes.username) : '';
       // 57 ≤ 64 (the connection's max_length); lowercase already, so Auth0's lowercasing changes nothing.
       expect(username).toMatch(/^omni-[a-z2-7]{52}$/);
@@ -48,9 +48,9 @@ describe('the Action accepts a good local token', () => {
   });
 
   it('maps two tokens of the same key to the same user, and different keys to different users', async () => {
-    const first = await runAction(await mintGood(keys.ES256));
-    const second = await runAction(await mintGood(keys.ES256));
-    const other = await runAction(await mintGood(keys.EdDSA));
+    const first = await runMachine(await mintGood(keys.ES256));
+    const second = await runMachine(await mintGood(keys.ES256));
+    const other = await runMachine(await mintGood(keys.EdDSA));
     const userId = (run: typeof first) => (run.result.kind === 'setUser' ? run.result.attributes.user_id : undefined);
     expect(userId(first)).toBe(`omni-${keys.ES256.thumbprint}`);
     expect(userId(second)).toBe(userId(first));
@@ -58,37 +58,37 @@ describe('the Action accepts a good local token', () => {
   });
 
   it('uses the CONNECTION secret', async () => {
-    const run = await runAction(await mintGood(keys.ES256), { secrets: { CONNECTION: ' omni-machines ' } });
+    const run = await runMachine(await mintGood(keys.ES256), { secrets: { CONNECTION: ' omni-machines ' } });
     expect(run.result).toMatchObject({ kind: 'setUser', connection: 'omni-machines' });
   });
 
   it('falls back to https://{request.hostname}/ as the audience when ISSUER is not set', async () => {
-    const run = await runAction(await mintGood(keys.ES256, { audience: `https://${HOSTNAME}/` }), { secrets: {} });
+    const run = await runMachine(await mintGood(keys.ES256, { audience: `https://${HOSTNAME}/` }), { secrets: {} });
     expect(run.result.kind).toBe('setUser');
   });
 
   it('accepts any of several comma-separated ISSUER URLs, and only those', async () => {
     const secrets = { ISSUER: 'https://login.example.com/, http://127.0.0.1:43123/ ,https://other.example.com/' };
     for (const audience of ['https://login.example.com/', 'http://127.0.0.1:43123/', 'https://other.example.com/']) {
-      const run = await runAction(await mintGood(keys.ES256, { audience }), { secrets });
+      const run = await runMachine(await mintGood(keys.ES256, { audience }), { secrets });
       expect(run.result.kind, audience).toBe('setUser');
     }
     // ISSUER replaces the hostname fallback rather than adding to it.
     const token = await mintGood(keys.ES256, { audience: ISSUER });
-    const run = await runAction(token, { secrets });
+    const run = await runMachine(token, { secrets });
     expect(run.result).toMatchObject({ kind: 'reject', reason: expect.stringMatching(/aud/) });
   });
 
   it('lets a key on ALLOWED_KEYS through (spaces and empty items ignored)', async () => {
     const secrets = { ALLOWED_KEYS: ` ${keys.EdDSA.thumbprint}, ,${keys.ES256.thumbprint} ` };
-    const run = await runAction(await mintGood(keys.ES256), { secrets });
+    const run = await runMachine(await mintGood(keys.ES256), { secrets });
     expect(run.result.kind).toBe('setUser');
   });
 
   it('denies (access_denied, not a throttled rejection) a valid token from a key not on ALLOWED_KEYS', async () => {
     const secrets = { ALLOWED_KEYS: keys.EdDSA.thumbprint };
     const token = await mintGood(keys.ES256);
-    const run = await runAction(token, { secrets });
+    const run = await runMachine(token, { secrets });
     expectDenied(run, 'access_denied', /not on the allow-list/, token, secrets);
     // The denied key is named so an admin can add it.
     expect(run.result.kind === 'deny' && run.result.reason).toContain(keys.ES256.thumbprint);
@@ -96,14 +96,14 @@ describe('the Action accepts a good local token', () => {
   });
 
   it('treats an empty ALLOWED_KEYS as no allow-list', async () => {
-    const run = await runAction(await mintGood(keys.ES256), { secrets: { ALLOWED_KEYS: ' , ' } });
+    const run = await runMachine(await mintGood(keys.ES256), { secrets: { ALLOWED_KEYS: ' , ' } });
     expect(run.result.kind).toBe('setUser');
   });
 
   it('strips control and bidi characters from machine.user/host and bounds their length', async () => {
     const claims = goodClaims(keys.ES256);
     claims.machine = { host: `h\u0000o\u202est\n${'x'.repeat(300)}`, user: ` bö\u0007b${'y'.repeat(100)} `, platform: 'linux' };
-    const run = await runAction(await signWith(keys.ES256, claims));
+    const run = await runMachine(await signWith(keys.ES256, claims));
     expect(run.result.kind).toBe('setUser');
     if (run.result.kind !== 'setUser') return;
     const { name, nickname } = run.result.attributes;
@@ -115,22 +115,22 @@ describe('the Action accepts a good local token', () => {
     const now = nowSeconds();
     const late = { ...goodClaims(keys.ES256, now - 140), exp: now - 20 };
     const early = { ...goodClaims(keys.ES256, now + 50) };
-    expect((await runAction(await signWith(keys.ES256, late))).result.kind).toBe('setUser');
-    expect((await runAction(await signWith(keys.ES256, early))).result.kind).toBe('setUser');
+    expect((await runMachine(await signWith(keys.ES256, late))).result.kind).toBe('setUser');
+    expect((await runMachine(await signWith(keys.ES256, early))).result.kind).toBe('setUser');
   });
 
   it('accepts a token without nbf, and a lifetime of exactly 120 s', async () => {
     const now = nowSeconds();
     const claims: Record<string, unknown> = { ...goodClaims(keys.EdDSA, now), exp: now + 120 };
     delete claims.nbf;
-    expect((await runAction(await signWith(keys.EdDSA, claims))).result.kind).toBe('setUser');
+    expect((await runMachine(await signWith(keys.EdDSA, claims))).result.kind).toBe('setUser');
   });
 });
 
 describe('invisible characters never reach the display name (issue 9 §9)', () => {
   async function displayed(user: string, host = 'devbox'): Promise<{ name?: string; nickname?: string }> {
     const claims = { ...goodClaims(keys.ES256), machine: { host, user, platform: 'linux' } };
-    const run = await runAction(await signWith(keys.ES256, claims));
+    const run = await runMachine(await signWith(keys.ES256, claims));
     expect(run.result.kind).toBe('setUser');
     return run.result.kind === 'setUser' ? run.result.attributes : {};
   }
@@ -167,7 +167,7 @@ describe('invisible characters never reach the display name (issue 9 §9)', () =
   it('a user of invisible characters only is refused as empty', async () => {
     const claims = { ...goodClaims(keys.ES256), machine: { host: 'devbox', user: '\u200b\u200d\u2060\ufeff\u2028', platform: 'linux' } };
     const token = await signWith(keys.ES256, claims);
-    expectRejected(await runAction(token), /must not be empty/, token);
+    expectRejected(await runMachine(token), /must not be empty/, token);
   });
 });
 
@@ -179,19 +179,19 @@ describe('the exact expiry boundary (issue 9 §19), on a controlled clock', () =
     const token = await signWith(keys.ES256, { ...goodClaims(keys.ES256, iat), exp });
 
     vi.setSystemTime((exp + 30) * 1000);
-    expectRejected(await runAction(token), /expired/, token);
+    expectRejected(await runMachine(token), /expired/, token);
     vi.setSystemTime((exp + 30) * 1000 - 1);
-    expect((await runAction(token)).result.kind).toBe('setUser');
+    expect((await runMachine(token)).result.kind).toBe('setUser');
     vi.setSystemTime((exp + 29) * 1000);
-    expect((await runAction(token)).result.kind).toBe('setUser');
+    expect((await runMachine(token)).result.kind).toBe('setUser');
   });
 
   it('accepts iat exactly 60 s ahead, refuses 61 s', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     const now = 1_900_000_000;
     vi.setSystemTime(now * 1000);
-    expect((await runAction(await signWith(keys.ES256, goodClaims(keys.ES256, now + 60)))).result.kind).toBe('setUser');
+    expect((await runMachine(await signWith(keys.ES256, goodClaims(keys.ES256, now + 60)))).result.kind).toBe('setUser');
     const ahead = await signWith(keys.ES256, goodClaims(keys.ES256, now + 61));
-    expectRejected(await runAction(ahead), /iat is in the future/, ahead);
+    expectRejected(await runMachine(ahead), /iat is in the future/, ahead);
   });
 });

@@ -1,7 +1,7 @@
 import { createPublicKey, verify } from 'node:crypto';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { expectRejected, runAction } from './run.js';
+import { expectRejected, runMachine } from './run.js';
 import { encodeSegment, goodClaims, keyPairs, mintGood } from './tokens.js';
 
 /**
@@ -56,7 +56,7 @@ describe('the Action refuses Ed25519 keys of small order (R = identity, S = 0 fo
 
   it.each(SMALL_ORDER)('%s', async (_name, xHex) => {
     const token = await forged(xHex);
-    const run = await runAction(token);
+    const run = await runMachine(token);
     expectRejected(run, /Ed25519 point of small order/, token);
     expect(run.cache.keys()).toEqual([]);
   });
@@ -65,13 +65,13 @@ describe('the Action refuses Ed25519 keys of small order (R = identity, S = 0 fo
 describe('the Action refuses non-canonical Ed25519 point encodings', () => {
   it.each(NON_CANONICAL)('%s', async (_name, xHex) => {
     const token = await forged(xHex);
-    expectRejected(await runAction(token), /non-canonical Ed25519 point/, token);
+    expectRejected(await runMachine(token), /non-canonical Ed25519 point/, token);
   });
 
   it('an x of 31 or 33 bytes', async () => {
     for (const bytes of [31, 33]) {
       const token = await forged('09'.repeat(bytes));
-      expectRejected(await runAction(token), /not a 32-byte Ed25519 key/, token);
+      expectRejected(await runMachine(token), /not a 32-byte Ed25519 key/, token);
     }
   });
 });
@@ -80,7 +80,7 @@ describe('ordinary Ed25519 keys are unaffected', () => {
   it('a generated key (large prime order) still gets its user', async () => {
     for (let i = 0; i < 20; i += 1) {
       const { EdDSA } = await keyPairs();
-      expect((await runAction(await mintGood(EdDSA))).result.kind).toBe('setUser');
+      expect((await runMachine(await mintGood(EdDSA))).result.kind).toBe('setUser');
     }
   });
 });

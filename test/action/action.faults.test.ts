@@ -7,7 +7,7 @@ import { ISSUER, keyPairs, mintGood } from './tokens.js';
 
 /** The Action's own faults are deny('server_error'), never a throttled rejection and never a throw. */
 
-const SECRETS = { ISSUER, ALLOWED_KEYS: '', CONNECTION: 'omni-machine-users' };
+const SECRETS = { ISSUER, ALLOWED_KEYS: '', CONNECTION: 'omni-machine-users', IDENTITY: 'machine' };
 let key: MachineKey;
 let token: string;
 beforeAll(async () => {
@@ -54,7 +54,7 @@ describe('server faults', () => {
   });
 
   it('neither ISSUER nor request.hostname is server_error', async () => {
-    const run = await runAction(await freshToken(), { hostname: null, secrets: {} });
+    const run = await runAction(await freshToken(), { hostname: null, secrets: { IDENTITY: 'machine' } });
     expectDenied(run, 'server_error', /no ISSUER secret/, token);
   });
 

@@ -21,8 +21,8 @@ interface RunnerOutput {
   calls: Array<{ method: string; args: unknown[] }>;
 }
 
-async function runner(flags: string[]): Promise<RunnerOutput> {
-  const { stdout } = await run(process.execPath, [...flags, RUNNER], { timeout: 20_000 });
+async function runner(flags: string[], mode: 'machine' | 'person' = 'machine'): Promise<RunnerOutput> {
+  const { stdout } = await run(process.execPath, [...flags, RUNNER, mode], { timeout: 20_000 });
   return JSON.parse(stdout.trim()) as RunnerOutput;
 }
 
@@ -44,6 +44,11 @@ describe('the real Action file on a Node without require(esm)', () => {
   it('sets the user with Node’s defaults too', async () => {
     const out = await runner([]);
     expect(out.calls.map((call) => call.method)).toEqual(['authentication.setUserByConnection']);
+  });
+
+  it(`a person-bound key gets its person under ${NO_REQUIRE_ESM}: the JWKS comes over the runtime's global fetch`, async () => {
+    const out = await runner([NO_REQUIRE_ESM], 'person');
+    expect(out.calls).toEqual([{ method: 'authentication.setUserById', args: ['auth0|alice-person'] }]);
   });
 
   it(`(control: ${NO_REQUIRE_ESM} really takes require(esm) away — require('jose') from auth0-actions/ fails under it)`, async () => {

@@ -1,9 +1,10 @@
 import fc from 'fast-check';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MachineKey } from '../../src/identity/keys.js';
 import type { LocalTokenAlg } from '../../src/identity/local-token.js';
 import { loadAction } from './action-module.js';
-import { createEvent, createFakeApi, type CteEvent } from './fake-api.js';
+import { FakeTenant, PERSON, bindingFor, boundToken, rsaKey, type Binding, type SigningKey } from './binding.js';
+import { createEvent, createFakeApi, FakeCache, type CteEvent } from './fake-api.js';
 import { encodeSegment, keyPairs, mintGood, signRaw } from './tokens.js';
 
 /**
@@ -27,7 +28,7 @@ beforeAll(async () => {
 
 async function decide(subjectToken: unknown): Promise<string> {
   const fake = createFakeApi();
-  const event = createEvent({ subjectToken: '' });
+  const event = createEvent({ subjectToken: '', secrets: { IDENTITY: 'machine' } });
   (event.transaction as Record<string, unknown>).subject_token = subjectToken;
   await handler(event as CteEvent, fake.api);
   const outcome = fake.outcome();
@@ -153,6 +154,106 @@ describe('the Action under hostile input (property)', () => {
         expect(await decide(token)).toBe('reject');
       }),
       { numRuns: 60 },
+    );
+  });
+});
+
+/**
+ * Person-bound keys: a local token properly signed by its machine key, carrying a binding that is
+ * the good one with something changed. Whatever the change, the person is set only when the binding
+ * is byte for byte the good one — and the binding of one key never serves another.
+ */
+describe('the binding under hostile input (property)', () => {
+  let tenant: FakeTenant;
+  let signer: SigningKey;
+  let goodBinding: Binding;
+  let jwksEntry: string;
+
+  beforeAll(async () => {
+    signer = await rsaKey('tenant-key-1');
+    tenant = await FakeTenant.start([signer.jwk]);
+    goodBinding = await bindingFor(keys.ES256, tenant, signer);
+    // One real fetch fills the cache entry each run then starts from (no fetch per run).
+    const cache = new FakeCache();
+    expect(await decideBound(keys.ES256, goodBinding, cache)).toBe('setUserById');
+    jwksEntry = cache.get('omni-auth:jwks')!.value;
+  });
+  afterAll(() => tenant.close());
+
+  async function decideBound(key: MachineKey, binding: unknown, cache = seeded()): Promise<string> {
+    const fake = createFakeApi({ cache });
+    const token = await boundToken(key, tenant.issuer, binding);
+    await handler(createEvent({ subjectToken: token, secrets: { ISSUER: tenant.issuer, IDENTITY: 'person' } }), fake.api);
+    const outcome = fake.outcome();
+    expect(['reject', 'deny', 'setUserById']).toContain(outcome.kind);
+    if (outcome.kind === 'setUserById') expect(outcome.userId).toBe(PERSON);
+    return outcome.kind;
+  }
+
+  function seeded(): FakeCache {
+    const cache = new FakeCache();
+    if (jwksEntry) cache.set('omni-auth:jwks', jwksEntry);
+    return cache;
+  }
+
+  async function expectPersonOnlyIfGood(binding: Binding, key: MachineKey = keys.ES256): Promise<void> {
+    const kind = await decideBound(key, binding);
+    const untouched = key === keys.ES256 && binding.id_token === goodBinding.id_token && binding.salt === goodBinding.salt;
+    if (untouched) expect(kind).toBe('setUserById');
+    else expect(kind).not.toBe('setUserById');
+  }
+
+  it('sets the person only for the untouched ID token: flipped, inserted and deleted characters', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(mutationArb, { minLength: 1, maxLength: 3 }), async (mutations) => {
+        await expectPersonOnlyIfGood({ ...goodBinding, id_token: mutate(goodBinding.id_token, mutations) });
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('never sets the person for ID token claims or header members changed without re-signing', async () => {
+    const claimArb = fc.constantFrom('iss', 'sub', 'aud', 'azp', 'iat', 'exp', 'nonce', 'auth_time', 'extra');
+    const headerArb = fc.constantFrom('alg', 'kid', 'typ', 'crit', 'jku', 'jwk');
+    await fc.assert(
+      fc.asyncProperty(fc.boolean(), fc.oneof(claimArb, headerArb), fc.option(fc.jsonValue(), { nil: undefined }), async (inHeader, name, value) => {
+        const [h, p, sig] = goodBinding.id_token.split('.') as [string, string, string];
+        const target = decodeSegment(inHeader ? h : p);
+        if (value === undefined) delete target[name];
+        else target[name] = value;
+        const changed = encodeSegment(target);
+        const idToken = inHeader ? `${changed}.${p}.${sig}` : `${h}.${changed}.${sig}`;
+        await expectPersonOnlyIfGood({ ...goodBinding, id_token: idToken });
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('never sets the person for another salt, or for any binding value that is not the good one', async () => {
+    const saltArb = fc.oneof(fc.string({ unit: fc.constantFrom(...BASE64URL), minLength: 20, maxLength: 24 }), fc.string());
+    await fc.assert(
+      fc.asyncProperty(saltArb, async (salt) => {
+        await expectPersonOnlyIfGood({ ...goodBinding, salt });
+      }),
+      { numRuns: 100 },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.jsonValue(), fc.record({ id_token: fc.jsonValue(), salt: fc.jsonValue() })), async (binding) => {
+        expect(await decideBound(keys.ES256, binding)).not.toBe('setUserById');
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('a binding made for one key never gets the person for another key', async () => {
+    await fc.assert(
+      fc.asyncProperty(algArb, fc.boolean(), async (alg, ownSalt) => {
+        const intruder = strangers[alg];
+        // The good binding as is, or re-salted: the nonce is of keys.ES256 either way.
+        const binding = ownSalt ? goodBinding : await bindingFor(keys.ES256, tenant, signer);
+        expect(await decideBound(intruder, binding)).toBe('reject');
+      }),
+      { numRuns: 20 },
     );
   });
 });

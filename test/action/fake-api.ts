@@ -4,6 +4,12 @@
  * decides the exchange. `api.cache` enforces Auth0's documented cache limits (20 entries per
  * trigger, key ≤ 64 bytes, value ≤ 4 KB, keys + values ≤ 8 KB, default lifetime 15 min, at most
  * 24 h). Auth0 does not document its error codes; the `CACHE_*` codes here are this fake's own.
+ *
+ * `api.authentication.setUserById(user_id)` is recorded as the deciding call; what Auth0 does after
+ * the Action with it ("fails if the user does not exist or is blocked", CTE "API Object") is the
+ * emulator's to model, not this fake's. Actions also get the runtime's global `fetch` (Node 22's):
+ * tests do not fake it — the Action's real global fetch reaches a loopback fake tenant that publishes
+ * a JWKS (binding.ts, FakeTenant), or a test stubs `globalThis.fetch` to see what it is called with.
  */
 
 export interface CteEvent {

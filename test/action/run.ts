@@ -19,6 +19,18 @@ export async function runAction(
   return { ...fake, result: fake.outcome() };
 }
 
+/**
+ * One execution under the `machine` policy (IDENTITY=machine, merged into any secrets given): the
+ * key-is-the-user behaviour the tests written before person-bound keys exercise. The default policy
+ * (no IDENTITY) is `person`, which denies every unbound key — see action.binding.test.ts.
+ */
+export function runMachine(
+  subjectToken: string,
+  options: Omit<EventOptions, 'subjectToken'> & { cache?: FakeCache } = {},
+): Promise<Run> {
+  return runAction(subjectToken, { ...options, secrets: { IDENTITY: 'machine', ...options.secrets } });
+}
+
 /** The reason text quotes neither the token (nor any long piece of it) nor a secret value. */
 export function expectNoLeak(reason: string, token: string, secrets: Record<string, string> = {}): void {
   // Short strings may occur in any text by chance; a token or a segment of 16+ characters does not.

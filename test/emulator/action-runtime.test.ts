@@ -309,6 +309,14 @@ describe('event, secrets and console', () => {
     expect(denied).toEqual({ kind: 'denied', code: 'access_denied', reason: 'key [redacted]' });
   });
 
+  it('leaves short configuration words in reasons: a secret value under 8 characters is not redacted', async () => {
+    // An IDENTITY secret of `person` must not turn "not bound to a person" into "[redacted]".
+    const denied = await run(action(`api.access.deny('access_denied', 'this machine key is not bound to a person; both ways fail');`), {
+      secrets: { IDENTITY: 'person', OTHER: 'both' },
+    });
+    expect(denied).toEqual({ kind: 'denied', code: 'access_denied', reason: 'this machine key is not bound to a person; both ways fail' });
+  });
+
   it("keeps the Action's console output off the emulator's stdout", async () => {
     const write = vi.spyOn(process.stdout, 'write');
     const logs: string[] = [];
@@ -583,7 +591,7 @@ describe.runIf(existsSync(REAL_ACTION))('the real auth0-actions/custom_token_exc
     runCustomTokenExchangeAction({
       code: readFileSync(REAL_ACTION, 'utf8'),
       dependencies: deps(),
-      secrets: { ISSUER: issuer, CONNECTION: 'machines-under-test' },
+      secrets: { ISSUER: issuer, CONNECTION: 'machines-under-test', IDENTITY: 'machine' },
       event: baseEvent({ subject_token }),
       cache,
       timeoutMs: 20_000,

@@ -7,7 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { generateMachineKey } from '../../src/identity/keys.js';
 import { SUBJECT_TOKEN_TYPE, mintLocalToken } from '../../src/identity/local-token.js';
 import { packageRoot } from '../../src/util/package-root.js';
+import type { EmulatorInfo } from '../../src/emulator/index.js';
 import { MACHINE, TOKEN_EXCHANGE } from './helpers.js';
+import { fromInfo, registerCallback, signInOnPage } from './signin-helpers.js';
 
 const CLI = join(packageRoot(), 'dist', 'omni-auth.cjs');
 
@@ -55,5 +57,55 @@ describe('omni-auth emulator', () => {
     expect(stdoutLines).toEqual([firstLine]);
     expect(stderr).not.toContain(info.management.client_secret);
     expect(stderr).not.toContain(info.control_token);
+  });
+
+  it('--provisioned --identity person --user email:password: reports identity and the person signs in on /authorize', async () => {
+    const child = spawn(process.execPath, [CLI, 'emulator', '--provisioned', '--identity', 'person', '--user', 'ann@example.com:ann-pass-1', '--user', 'ben@example.com:ben:colon'],
+      { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const firstLine = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: child.stdout }).once('line', resolve);
+      void exited.then((code) => reject(new Error(`exited ${code} before printing: ${stderr}`)));
+    });
+    const info = JSON.parse(firstLine) as EmulatorInfo;
+    expect(info.identity).toBe('person');
+    // The helpers work on a child-process emulator too.
+    await registerCallback(fromInfo(info), 'http://127.0.0.1:41999/callback');
+    // The provisioned callback (port 8765) is registered; nothing needs to listen there to get the code.
+    const url = new URL(`${info.domain}/authorize`);
+    const params = {
+      client_id: info.client_id, redirect_uri: 'http://127.0.0.1:8765/callback', response_type: 'code', scope: 'openid',
+      audience: info.audience, state: 's1', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256',
+    };
+    for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
+    for (const person of [{ email: 'ann@example.com', password: 'ann-pass-1' }, { email: 'ben@example.com', password: 'ben:colon' }]) {
+      const done = await signInOnPage(url, person);
+      expect(done.status).toBe(302);
+      expect(new URL(done.location!).searchParams.get('code')).toEqual(expect.any(String));
+    }
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(stderr).toContain('identity person');
+    expect(stderr).not.toContain('ann-pass-1');
+  });
+
+  it('refuses a --user without a password, without echoing it, and --identity without --provisioned', async () => {
+    const run = (args: string[]): Promise<{ code: number | null; stderr: string }> => new Promise((resolve) => {
+      const child = spawn(process.execPath, [CLI, 'emulator', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.once('exit', (code) => resolve({ code, stderr }));
+    });
+    const noPassword = await run(['--user', 'secretish-no-colon@example.com']);
+    expect(noPassword.code).toBe(2);
+    expect(noPassword.stderr).toContain('--user needs email:password');
+    expect(noPassword.stderr).not.toContain('secretish');
+    const identity = await run(['--identity', 'person']);
+    expect(identity.code).toBe(2);
+    expect(identity.stderr).toContain('--provisioned');
+    const bad = await run(['--provisioned', '--identity', 'everyone']);
+    expect(bad.code).toBe(2);
   });
 });

@@ -87,7 +87,8 @@ describe('provisioning step by step', () => {
       supported_triggers: [{ id: 'custom-token-exchange', version: 'v1' }],
       code, runtime: 'node22', dependencies,
       // The emulator is served over http, so the Action cannot derive its issuer from the hostname.
-      secrets: [{ name: 'ISSUER', value: emu.issuer }, { name: 'CONNECTION', value: connection }],
+      // IDENTITY machine: this walk is about provisioning, not people (the default is person).
+      secrets: [{ name: 'ISSUER', value: emu.issuer }, { name: 'CONNECTION', value: connection }, { name: 'IDENTITY', value: 'machine' }],
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const actionId = created.body.id as string;

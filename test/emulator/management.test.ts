@@ -797,7 +797,7 @@ describe('provisionTenant', () => {
     expect(action).toBeDefined();
     expect(action!.deployed_version?.deployed).toBe(true);
     expect(Object.fromEntries(action!.deployed_version!.secrets.map((s) => [s.name, s.value]))).toEqual({
-      ISSUER: tenant.issuer, CONNECTION: tenant.seed.connection,
+      ISSUER: tenant.issuer, CONNECTION: tenant.seed.connection, IDENTITY: 'both',
     });
     const view = await call(tenant, 'GET', `/api/v2/actions/actions/${action!.id}`);
     expect(view.body).toMatchObject({ status: 'built', all_changes_deployed: true, runtime: 'node22', supported_triggers: CTE, dependencies: [{ name: 'jose' }] });
@@ -812,7 +812,7 @@ describe('provisionTenant', () => {
     expect(connection.enabled_clients).toContain(tenant.seed.cliClientId);
   });
 
-  it('creates the omni-auth-machines connection (Flexible Identifiers, username only) for the CLI client only, and keeps the default one', async () => {
+  it('creates the omni-auth-machines connection (Flexible Identifiers, username only) for the CLI client only, and keeps the default one for people', async () => {
     const tenant = newTenant();
     await provisionTenant(tenant, { code: GOOD_CODE, dependencies: [] });
     expect(tenant.seed.connection).toBe('omni-auth-machines');
@@ -829,8 +829,10 @@ describe('provisionTenant', () => {
     });
     const secrets = [...tenant.actions.values()][0]!.secrets;
     expect(secrets.find((x) => x.name === 'CONNECTION')!.value).toBe('omni-auth-machines');
-    const fallback = [...tenant.connections.values()].find((c) => c.name === 'Username-Password-Authentication')!;
-    expect(fallback.enabled_clients).not.toContain(tenant.seed.cliClientId);
+    // The default database connection is the people's (browser sign-in), enabled for the CLI client too;
+    // the machines' users never go there: CONNECTION names omni-auth-machines.
+    const people = [...tenant.connections.values()].find((c) => c.name === 'Username-Password-Authentication')!;
+    expect(people.enabled_clients).toContain(tenant.seed.cliClientId);
     const listed = await call(tenant, 'GET', '/api/v2/connections?name=omni-auth-machines');
     expect(listed.body).toEqual([expect.objectContaining({ name: 'omni-auth-machines', options: machines.options })]);
   });

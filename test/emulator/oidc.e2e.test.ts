@@ -128,7 +128,7 @@ describe('HTTP plumbing', () => {
   });
 
   it('answers unknown paths with a JSON 404', async () => {
-    const res = await call(emu, 'GET', '/authorize');
+    const res = await call(emu, 'GET', '/no-such-endpoint');
     expect(res.status).toBe(404);
     expect(res.body).toEqual({ statusCode: 404, error: 'Not Found', message: 'Not Found' });
   });

@@ -84,8 +84,8 @@ async function bindPostLogin(actionIds: string[]): Promise<void> {
 beforeAll(async () => {
   emu = await startEmulator({ settings: { buildMs: 40, deployMs: 30, exchangeRatePerSecond: 1000 } });
   const origin = new URL(emu.domain);
-  globalThis.fetch = ((input: RequestInfo | URL, init?: RequestInit) => {
-    const url = new URL(typeof input === 'string' || input instanceof URL ? String(input) : input.url);
+  globalThis.fetch = ((input: string | URL | Request, init?: RequestInit) => {
+    const url = new URL(typeof input === "string" || input instanceof URL ? String(input) : input.url);
     if (url.protocol === 'https:' && url.host === origin.host) {
       sdkRequests++;
       url.protocol = 'http:';
@@ -100,7 +100,7 @@ beforeAll(async () => {
   home = await freshHome();
   const { management } = emu.info();
   const admin = { OMNI_AUTH_HOME: home, AUTH0_MGMT_CLIENT_ID: management.client_id, AUTH0_MGMT_CLIENT_SECRET: management.client_secret };
-  const setup = await cli(['setup', ...settingsFlags()], admin);
+  const setup = await cli(['setup', ...settingsFlags(), '--identity', 'both'], admin);
   expect(setup.code, setup.stderr).toBe(0);
   const login = await cli(['login', '--no-write'], { OMNI_AUTH_HOME: home });
   expect(login.code, login.stderr).toBe(0);

@@ -147,3 +147,41 @@ describe('TOML', () => {
     expect(toml.parse(await fixture('broken/config.toml'))).toEqual({ error: { message: 'Expected "]"', line: 5, column: 8 } });
   });
 });
+
+describe('setMany (JSON: each change made on its container alone)', () => {
+  const servers = (n: number, eol: string, ind: string) => {
+    const projects = Array.from({ length: n }, (_, i) =>
+      `${ind}${ind}"/p${i}": {${eol}${ind}${ind}${ind}"history": ["a \\"}\\" b", "/* c */"],${eol}${ind}${ind}${ind}"mcpServers": {${i % 2 ? '' : `${eol}${ind}${ind}${ind}${ind}"s": {"command": "x", "env": {}}${eol}${ind}${ind}${ind}`}}${eol}${ind}${ind}}`);
+    return `{${eol}${ind}"mcpServers": {${eol}${ind}${ind}"s": {"command": "npx"}${eol}${ind}},${eol}${ind}"projects": {${eol}${projects.join(`,${eol}`)}${eol}${ind}}${eol}}${eol}`;
+  };
+
+  it.each([['\n', '  '], ['\r\n', '\t'], ['\n', '    ']])('gives the same text as one setIn after another (eol %j, indent %j)', (eol, ind) => {
+    const text = servers(6, eol, ind);
+    const changes = [
+      { path: ['mcpServers', 's'], value: { command: '/node', args: wiredArgs('npx', []), env: { T: 'x' } } },
+      ...[0, 2, 4].map((i) => ({ path: ['projects', `/p${i}`, 'mcpServers', 's'], value: { command: '/node', args: wiredArgs('x', []), env: { T: 'y' } } })),
+      // A new entry in an empty container: its layout comes from the file around it.
+      { path: ['projects', '/p1', 'mcpServers', 'added'], value: { command: 'c', env: {} } },
+    ];
+    const one = changes.reduce((t, c) => json.setIn(t, c.path, c.value), text);
+    expect(json.setMany(text, changes)).toBe(one);
+    // And back.
+    const undo = changes.map((c) => ({ path: c.path, value: json.getIn(text, c.path) }));
+    expect(json.setMany(one, undo)).toBe(text);
+  });
+
+  it('takes the last of duplicated keys, as parsing does', () => {
+    const text = '{"mcpServers": {"s": {"command": "old"}}, "mcpServers": {"s": {"command": "npx"}}}';
+    const out = json.setMany(text, [{ path: ['mcpServers', 's'], value: { command: 'new' } }]);
+    expect(out).toBe('{"mcpServers": {"s": {"command": "old"}}, "mcpServers": {"s": {"command": "new"}}}');
+  });
+});
+
+describe('YAML block mappings', () => {
+  it('a block mapping that loses its only key becomes {} (not an error)', () => {
+    const text = 'extensions:\n  s:\n    cmd: npx\n    envs:\n      AUTH0_TOKEN: abc\n    timeout: 300\n';
+    expect(yaml.setIn(text, ['extensions', 's', 'envs'], {})).toBe('extensions:\n  s:\n    cmd: npx\n    envs: {}\n    timeout: 300\n');
+    const last = 'extensions:\n  s:\n    cmd: npx\n    headers:\n      Authorization: Bearer abc';
+    expect(yaml.setIn(last, ['extensions', 's', 'headers'], {})).toBe('extensions:\n  s:\n    cmd: npx\n    headers: {}');
+  });
+});

@@ -90,9 +90,10 @@ describe('unwiring everything wired finds tokens under any --env-var', () => {
     await wire('cursor', { mode: 'env', envVar: 'MY_TOK' });
     expect(await readFile(path, 'utf8')).toContain(`"MY_TOK": "${OURS}"`);
 
-    // By name with the default variable, the token under MY_TOK is not found (and not touched).
+    // By name with the default variable, the token under MY_TOK is found too: the tenant's check
+    // recognises it under any variable (issue 9 §16).
     const named = await unwireClients({ ...target(), clients: ['cursor'], server: 'omnispindle', isOurToken, dryRun: true });
-    expect(named.files[0]?.status).toBe('unchanged');
+    expect(named.files[0]?.status).toBe('would-change');
     // Without the tenant's check, nothing can tell MY_TOK holds our token: nothing is picked.
     const blind = await unwireClients({ ...target(), clients: ['cursor'], allWired: true, dryRun: true });
     expect(blind.files[0]?.servers ?? []).toEqual([]);
@@ -141,5 +142,13 @@ describe('the backup and the "changed under us" re-check', () => {
     // Still once per run: a later change in the same run keeps that backup.
     await applyToFile(path, (t) => t?.replace('true', 'false'), { run });
     expect(await readFile(backupPath(path), 'utf8')).toBe('{"theirs": 1}');
+  });
+});
+
+describe('withoutOurTokens on runs that only look like tokens', () => {
+  it('leaves words containing "ey", version numbers and paths alone, and finds a token after them', () => {
+    const text = `key: money.eyes.they\nv: 1.2.3\np: /a/eyJx.y\nt: ${OURS}\nu: they${OURS}\n`;
+    // A token glued to other word characters is one run with them: replaced whole, as before.
+    expect(withoutOurTokens(text, isOurToken)).toBe(`key: money.eyes.they\nv: 1.2.3\np: /a/eyJx.y\nt: ${TOKEN_PLACEHOLDER}\nu: ${TOKEN_PLACEHOLDER}\n`);
   });
 });

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { jsoncEditor as json } from '../../src/mcp/formats/jsonc.js';
 import { withValueAt } from '../../src/mcp/formats/structural.js';
 import { findClient } from '../../src/mcp/registry.js';
-import { unwireEntry, wireEntry, type WireSettings } from '../../src/mcp/wire.js';
+import { unwireEntry, wireEntry, type WireRecord, type WireSettings } from '../../src/mcp/wire.js';
 import { Secret } from '../../src/util/secret.js';
 import { entrySpan, JWT, LAUNCHER, NODE, onlyInside } from './helpers.js';
 
@@ -134,6 +134,78 @@ describe('wire + unwire on random JSONC documents', () => {
         expect(json.setIn(after, PATH, un.entry)).toBe(text);
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+/**
+ * Property: many entries at once (setMany, as on a big ~/.claude.json), in the shapes people write —
+ * `env` absent, empty, with the user's own variables, or with a value of the user's own under the
+ * variable omni-auth would set; Zed's older `"command": {"path","args","env"}` — in random layouts:
+ * an entry with the user's own value is skipped, every other one is wired; wiring again changes
+ * nothing; unwiring with what wire recorded (no tenant check) gives back the original text.
+ */
+describe('wire + unwire of many real-world-shaped entries at once', () => {
+  const zed = findClient('zed')!.entry;
+  const optional = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
+  const envArb = fc.oneof(
+    fc.constant(undefined),
+    fc.constant({}),
+    fc.dictionary(key, str, { minKeys: 1, maxKeys: 2 }),
+    fc.record({ AUTH0_TOKEN: fc.constantFrom('${MY_STATIC_TOKEN}', 'sk-live-1'), REGION: str }),
+  );
+  const compact = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+  const flat = fc.record({ command: str, args: optional(fc.array(str, { maxLength: 3 })), env: envArb }).map(compact);
+  const nested = fc.record({
+    command: fc.record({ path: str, args: optional(fc.array(str, { maxLength: 3 })), env: envArb }).map(compact),
+    settings: fc.dictionary(key, str, { maxKeys: 2 }),
+  });
+  const entryArb = fc.oneof(flat, nested);
+  const docArb = fc.record({
+    top: entryArb,
+    projects: fc.array(fc.record({ history: fc.array(str, { maxLength: 3 }), entry: optional(entryArb) }), { maxLength: 4 }),
+  });
+  const hasOwnValue = (e: Record<string, unknown>): boolean => {
+    const inner = (typeof e.command === 'object' ? e.command : e) as { env?: Record<string, unknown> };
+    return inner.env?.AUTH0_TOKEN !== undefined;
+  };
+
+  it.each(['exec', 'env'] as const)('round-trips, and skips only what holds a value of the user\'s own (mode %s)', (mode) => {
+    fc.assert(
+      fc.property(docArb, styleArb, (d, style) => {
+        const projects = Object.fromEntries(d.projects.map((p, i) => [`/p${i}`, { history: p.history, mcpServers: p.entry ? { omnispindle: p.entry } : {} }]));
+        const doc = { theme: 'dark', mcpServers: { omnispindle: d.top }, projects };
+        const paths = [['mcpServers', 'omnispindle'], ...d.projects.flatMap((p, i) => (p.entry ? [['projects', `/p${i}`, 'mcpServers', 'omnispindle']] : []))];
+        const text = print(doc, style);
+        const s = { ...settings, mode, token: new Secret(JWT) };
+
+        const records = new Map<string, WireRecord | undefined>();
+        const changes = paths.flatMap((path) => {
+          const entry = json.getIn(text, path) as Record<string, unknown>;
+          const r = wireEntry(entry, zed, s);
+          if (r.action === 'skipped') {
+            expect(r.code).toBe('foreign_env_value');
+            expect(hasOwnValue(entry)).toBe(true);
+            return [];
+          }
+          expect(hasOwnValue(entry)).toBe(false);
+          records.set(path.join('\0'), r.record);
+          return [{ path, value: r.entry }];
+        });
+        const after = json.setMany(text, changes);
+        expect(json.getIn(after, [])).toEqual(changes.reduce<unknown>((acc, c) => withValueAt(acc, c.path, c.value), doc));
+
+        for (const { path } of changes) {
+          const record = records.get(path.join('\0'));
+          expect(wireEntry(json.getIn(after, path), zed, { ...s, ...(record ? { record } : {}) }).action).toBe('unchanged');
+        }
+        const undo = changes.map(({ path }) => {
+          const record = records.get(path.join('\0'));
+          return { path, value: unwireEntry(json.getIn(after, path) as Record<string, unknown>, zed, { envVar: 'AUTH0_TOKEN', ...(record ? { record } : {}) }).entry };
+        });
+        expect(json.setMany(after, undo)).toBe(text);
+      }),
+      { numRuns: 200 },
     );
   });
 });

@@ -53,9 +53,19 @@ describe('wireEntry, stdio', () => {
     const old = { command: '/opt/node18/bin/node', args: ['/old/home/omni-auth.js', 'exec', '--env-var', 'AUTH0_TOKEN', '--', 'npx', 'srv'] };
     expect(detectWiring(old, cursor, { envVar: 'AUTH0_TOKEN' })).toBe('exec');
     expect(wireEntry(old, cursor, settings)).toMatchObject({ action: 'changed', entry: { command: NODE, args: [LAUNCHER, 'exec', '--env-var', 'AUTH0_TOKEN', '--', 'npx', 'srv'] } });
-    // A hand-written `omni-auth exec -- …` (on PATH) is recognised too, and unwired to what follows "--".
-    const hand = { command: 'omni-auth', args: ['exec', '--', 'python', '-m', 'srv'] };
-    expect(unwireEntry(hand, cursor, { envVar: 'AUTH0_TOKEN' }).entry).toEqual({ command: 'python', args: ['-m', 'srv'] });
+    // A hand-written `omni-auth exec -- …` (on PATH, or through npx) is routed through omni-auth too,
+    // but was not written by wire: wire leaves it, unwire never rewrites it.
+    for (const hand of [
+      { command: 'omni-auth', args: ['exec', '--', 'python', '-m', 'srv'] },
+      { command: 'npx', args: ['-y', 'omni-auth@latest', 'exec', '--', 'uvx', 'srv'] },
+      { command: 'npx', args: ['-y', 'omni-auth', 'exec', '--env-var', 'AUTH0_TOKEN', '--', 'uvx', 'srv'] },
+      { command: '/usr/bin/node', args: ['/opt/omni-auth/omni-auth.cjs', 'exec', '--env-var', 'T', '--quiet', '--', 'srv'] },
+      { command: 'sh', args: ['-c', 'omni-auth exec -- srv --stdio'] },
+    ]) {
+      expect(detectWiring(hand, cursor, { envVar: 'AUTH0_TOKEN' })).toBe('exec');
+      expect(unwireEntry(hand, cursor, { envVar: 'AUTH0_TOKEN' })).toMatchObject({ action: 'unchanged', entry: hand });
+      expect(wireEntry(hand, cursor, settings)).toMatchObject({ action: 'unchanged', entry: hand, byHand: true });
+    }
   });
 
   it('does not mistake a server that merely has an "exec" argument for a wired one', () => {

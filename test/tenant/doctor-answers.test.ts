@@ -14,7 +14,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { homeFiles, type HomeFiles } from '../../src/config/home.js';
 import type { Transport } from '../../src/exchange/transport.js';
 import { loadOrCreateKey } from '../../src/identity/key-store.js';
-import { readActionSource } from '../../src/tenant/action-bundle.js';
+import { desiredAction, readActionSource, withMarker, type IdentityPolicy } from '../../src/tenant/action-bundle.js';
 import { MACHINES_CONNECTION, MACHINES_OPTIONS } from '../../src/tenant/connection.js';
 import type { Check } from '../../src/tenant/doctor-check.js';
 import { doctor, type DoctorReport } from '../../src/tenant/doctor.js';
@@ -61,7 +61,10 @@ const CTE_ACTION = { id: 'act_cte', name: 'omni-auth-custom-token-exchange', cod
 beforeAll(async () => {
   CTE_ACTION.code = (await readActionSource()).code;
 });
-const GOOD_CLIENT = { client_id: CLIENT_ID, name: 'omni-auth', is_first_party: true, oidc_conformant: true, token_exchange: { allow_any_profile_of_type: ['custom_authentication'] } };
+const GOOD_CLIENT = {
+  client_id: CLIENT_ID, name: 'omni-auth', is_first_party: true, oidc_conformant: true, token_exchange: { allow_any_profile_of_type: ['custom_authentication'] },
+  grant_types: ['authorization_code', 'refresh_token'], callbacks: ['https://app.example.com/cb', 'http://127.0.0.1:8765/callback', 'http://localhost:8765/callback'],
+};
 
 /** A tenant set up right, apart from what the test changes; counts token requests. */
 function tenant(t: Tenant): { tokenRequests: () => number } {
@@ -118,7 +121,7 @@ describe('the probe reads Auth0\'s answers', () => {
     const t = tenant({ probe: REJECTED });
     const report = await run();
     expect(failing(report)).toEqual([]);
-    expect(report.checks.map((c) => c.id)).toEqual(['settings', 'discovery', 'clock', 'key', 'probe', 'action', 'api', 'application', 'connection', 'post_login', 'mcp']);
+    expect(report.checks.map((c) => c.id)).toEqual(['settings', 'discovery', 'clock', 'key', 'probe', 'action', 'identity', 'api', 'application', 'sign_in', 'connection', 'post_login', 'mcp']);
     expect(check(report, 'post_login')).toMatchObject({ status: 'pass', detail: expect.stringContaining('none bound') });
     expect(t.tokenRequests()).toBe(1);
   });
@@ -246,5 +249,55 @@ describe('Management checks as Auth0 answers', () => {
     const report = await run();
     expect(check(report, 'connection')).toMatchObject({ status: 'warn', fix: expect.stringContaining('read:connections_options') });
     expect(report.exit_code).toBe(0);
+  });
+});
+
+describe('the identity policy and the browser sign-in (Management checks)', () => {
+  /** The Action as setup deploys it with this policy: the secret, and the marker recording it. */
+  const deployedAs = (identity: IdentityPolicy) => {
+    const d = desiredAction({ code: CTE_ACTION.code, dependencies: [] }, `${DOMAIN}/`, MACHINES_CONNECTION, [], identity);
+    return { act_cte: { ...CTE_ACTION, code: d.code, secrets: d.secrets.map((x) => ({ name: x.name })) } };
+  };
+  const NO_SIGN_IN = { ...GOOD_CLIENT, grant_types: ['refresh_token'], callbacks: ['https://app.example.com/cb', 'http://localhost:8765/callback'] };
+
+  it.each(['person', 'machine', 'both'] as const)('reports the policy %s read from the marker (a pass: the policy is the admin\'s)', async (policy) => {
+    tenant({ probe: REJECTED, actions: deployedAs(policy) });
+    const report = await run();
+    expect(check(report, 'identity')).toMatchObject({ status: 'pass', title: 'identity policy', detail: expect.stringMatching(new RegExp(`^${policy}: .*\\(the Action's IDENTITY secret\\)$`)) });
+    expect(failing(report)).toEqual([]);
+  });
+
+  it('an IDENTITY secret no marker records → a warning naming setup --identity', async () => {
+    tenant({ probe: REJECTED, actions: { act_cte: { ...CTE_ACTION, secrets: [{ name: 'ISSUER' }, { name: 'IDENTITY' }] } } });
+    const report = await run();
+    expect(check(report, 'identity')).toMatchObject({ status: 'warn', detail: expect.stringContaining('cannot be read back'), fix: expect.stringContaining('--identity') });
+  });
+
+  it('no IDENTITY secret: the Action\'s own default, by whether its code knows the policy', async () => {
+    tenant({ probe: REJECTED, actions: { act_cte: { ...CTE_ACTION, code: withMarker("exports.x = 1; // reads event.secrets.IDENTITY\n", 'a'.repeat(64)), secrets: [{ name: 'ISSUER' }] } } });
+    expect(check(await run(), 'identity').detail).toMatch(/^person: .*the Action's default/);
+    tenant({ probe: REJECTED, actions: { act_cte: { ...CTE_ACTION, code: "exports.x = 1;\n", secrets: [{ name: 'ISSUER' }] } } });
+    expect(check(await run(), 'identity').detail).toMatch(/^machine: .*predates the policy/);
+  });
+
+  it('the application lacks a callback and authorization_code: ✗ browser sign-in (exit 3) under person, naming what is missing', async () => {
+    tenant({ probe: REJECTED, client: NO_SIGN_IN, actions: deployedAs('person') });
+    const report = await run();
+    const c = check(report, 'sign_in');
+    expect(c).toMatchObject({ status: 'fail', exit_code: 3, title: 'browser sign-in' });
+    expect(c.detail).toContain('the callback URL http://127.0.0.1:8765/callback and the grant authorization_code');
+    expect(c.detail).not.toContain('http://localhost:8765/callback');
+    expect(c.fix).toContain('omni-auth setup');
+    expect(failing(report)).toEqual(['sign_in']);
+    expect(report.exit_code).toBe(3);
+  });
+
+  it('the same under both → fail; under machine → only a warning (nobody needs to sign in)', async () => {
+    tenant({ probe: REJECTED, client: NO_SIGN_IN, actions: deployedAs('both') });
+    expect(check(await run(), 'sign_in').status).toBe('fail');
+    tenant({ probe: REJECTED, client: NO_SIGN_IN, actions: deployedAs('machine') });
+    const report = await run();
+    expect(check(report, 'sign_in')).toMatchObject({ status: 'warn', detail: expect.stringContaining('not needed under the machine policy') });
+    expect(failing(report)).toEqual([]);
   });
 });

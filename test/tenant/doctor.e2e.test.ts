@@ -149,7 +149,9 @@ describe('doctor on a broken tenant (one probe per run)', () => {
     expect(check(report, 'application').detail).toContain('not allowed to use Custom Token Exchange');
     expect(check(report, 'connection').detail).toBe('the tenant has no connection named omni-auth-machines');
     expect(check(report, 'connection').fix).toContain('it creates omni-auth-machines');
-    expect(failing(report)).toEqual(['probe', 'action', 'api', 'application', 'connection']);
+    expect(check(report, 'identity')).toMatchObject({ status: 'skip', detail: 'skipped: no Action is bound to the profile' });
+    expect(check(report, 'sign_in').detail).toContain('lacks the callback URLs http://127.0.0.1:8765/callback, http://localhost:8765/callback');
+    expect(failing(report)).toEqual(['probe', 'action', 'api', 'application', 'sign_in', 'connection']);
     expect(report.exit_code).toBe(3);
   });
 
@@ -255,7 +257,7 @@ describe('doctor after setup (the built CLI)', () => {
       AUTH0_MGMT_CLIENT_ID: emu.info().management.client_id,
       AUTH0_MGMT_CLIENT_SECRET: emu.info().management.client_secret,
     };
-    expect((await cli(['setup', '--domain', emu.domain, '--audience', emu.info().audience], env)).code).toBe(0);
+    expect((await cli(['setup', '--domain', emu.domain, '--audience', emu.info().audience, '--identity', 'both'], env)).code).toBe(0);
     expect((await cli(['login', '--no-write'], { OMNI_AUTH_HOME: home.files.home })).code).toBe(0);
     // One MCP server routed through omni-auth (Claude Code's headersHelper).
     await writeFile(join(home.files.home, '.claude.json'), JSON.stringify({
@@ -267,9 +269,13 @@ describe('doctor after setup (the built CLI)', () => {
     expect(await exchangeCount(emu)).toBe(before + 1);
     expect(human.code, human.stderr).toBe(0);
     expect(human.stdout).toBe('');
-    const lines = human.stderr.trim().split('\n');
+    // The network line (issue 11 §4) reports, it is not a check.
+    expect(human.stderr).toMatch(/^- network\s+proxy: /m);
+    const lines = human.stderr.trim().split('\n').filter((l) => !l.startsWith('- network'));
     expect(lines.slice(0, -1).every((l) => l.startsWith('✓ '))).toBe(true);
-    expect(lines).toHaveLength(12);
+    expect(lines).toHaveLength(14);
+    expect(human.stderr).toMatch(/✓ identity policy\s+both: a key bound to a person gets tokens for that person, any other key for its own machine user \(the Action's IDENTITY secret\)/);
+    expect(human.stderr).toMatch(/✓ browser sign-in\s+the application "omni-auth" \(\S+\) allows the loopback callbacks/);
     expect(human.stderr).toContain('wired: Claude Code: omnispindle');
     expect(human.stderr).toContain('the Action rejects bad tokens');
     expect(human.stderr).not.toContain(emu.info().management.client_secret);
@@ -279,7 +285,8 @@ describe('doctor after setup (the built CLI)', () => {
     const report = JSON.parse(json.stdout) as DoctorReport;
     expect(report).toMatchObject({ ok: true, exit_code: 0 });
     expect(report.checks.map((c) => [c.id, c.status])).toEqual([
-      ['settings', 'pass'], ['discovery', 'pass'], ['clock', 'pass'], ['key', 'pass'], ['probe', 'pass'], ['action', 'pass'], ['api', 'pass'], ['application', 'pass'], ['connection', 'pass'], ['post_login', 'pass'], ['mcp', 'pass'],
+      ['settings', 'pass'], ['discovery', 'pass'], ['clock', 'pass'], ['key', 'pass'], ['probe', 'pass'], ['action', 'pass'], ['identity', 'pass'],
+      ['api', 'pass'], ['application', 'pass'], ['sign_in', 'pass'], ['connection', 'pass'], ['post_login', 'pass'], ['mcp', 'pass'],
     ]);
   });
 

@@ -62,10 +62,16 @@ export async function actionCopy(): Promise<{ dir: string; cleanup: () => Promis
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
-/** Setup's inputs for the emulated tenant; without `allowedKeys`, the tenant's allow-list is kept (as the CLI does). */
+/**
+ * Setup's inputs for the emulated tenant; without `allowedKeys`, the tenant's allow-list is kept (as the
+ * CLI does). The identity policy is `both` unless the overrides say otherwise (`identity: undefined`:
+ * no --identity, the tenant's is kept): these tests exchange machine keys nobody bound to a person.
+ */
 export async function inputsFor(emu: Emulator, overrides: Partial<SetupInputs> & { actionDir?: string } = {}): Promise<SetupInputs> {
   const { actionDir, ...rest } = overrides;
   const connection = rest.connection ?? MACHINES_CONNECTION;
+  if (!('identity' in rest)) rest.identity = 'both';
+  else if (rest.identity === undefined) delete rest.identity;
   return {
     domain: emu.domain,
     issuer: emu.issuer,

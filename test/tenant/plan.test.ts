@@ -1,13 +1,13 @@
 /** The plan's rules, on snapshots built by hand (no HTTP), and the Action's secrets marker. */
 import { describe, expect, it } from 'vitest';
 import {
-  actionSecrets, deployedAllowedKeys, desiredAction, markerAllowedKeys, markerDigest, parseAllowedKeys, secretsDigest, stripMarker, withMarker,
-  type ActionSource,
+  actionSecrets, deployedAllowedKeys, deployedIdentity, desiredAction, markerAllowedKeys, markerDigest, markerIdentity, parseAllowedKeys,
+  parseIdentity, secretsDigest, stripMarker, withMarker, type ActionSource, type IdentityPolicy,
 } from '../../src/tenant/action-bundle.js';
 import { DEFAULT_POLL } from '../../src/tenant/action-deploy.js';
 import { applyPlan } from '../../src/tenant/apply.js';
 import type { ManagementClient } from '../../src/tenant/management-client.js';
-import { planSetup, scopesNeeded, type SetupInputs } from '../../src/tenant/plan.js';
+import { applicationChanges, LOOPBACK_CALLBACKS, planSetup, planView, scopesNeeded, type SetupInputs } from '../../src/tenant/plan.js';
 import type { OmniAuthError } from '../../src/util/errors.js';
 import { ManagementApiError } from '../../src/tenant/management-errors.js';
 import type { ActionRecord, ConnectionRecord } from '../../src/tenant/records.js';
@@ -31,7 +31,7 @@ const withKeys = (keys: string[]) => desiredAction(ACTION, INPUTS.issuer, INPUTS
 
 const liveAction = (overrides: Partial<ActionRecord> = {}): ActionRecord => ({
   id: 'act1', name: INPUTS.actionName, code: DESIRED.code, runtime: 'node22', dependencies: DESIRED.dependencies,
-  secrets: [{ name: 'CONNECTION' }, { name: 'ISSUER' }], status: 'built', all_changes_deployed: true,
+  secrets: [{ name: 'CONNECTION' }, { name: 'ISSUER' }, { name: 'IDENTITY' }], status: 'built', all_changes_deployed: true,
   deployed_version: { id: 'v1', number: 1, deployed: true }, ...overrides,
 });
 
@@ -40,7 +40,8 @@ const done = (overrides: Partial<TenantSnapshot> = {}): TenantSnapshot => ({
   api: { id: 'rs1', identifier: INPUTS.audience, skip_consent_for_verifiable_first_party_clients: true, allow_offline_access: true },
   client: {
     client_id: 'cli', name: 'omni-auth', app_type: 'native', is_first_party: true, oidc_conformant: true, token_endpoint_auth_method: 'none',
-    grant_types: ['refresh_token'], token_exchange: { allow_any_profile_of_type: ['custom_authentication'] },
+    grant_types: ['authorization_code', 'refresh_token'], callbacks: ['http://127.0.0.1:8765/callback', 'http://localhost:8765/callback'],
+    token_exchange: { allow_any_profile_of_type: ['custom_authentication'] },
   },
   clientFoundBy: 'id',
   action: liveAction(),
@@ -78,20 +79,20 @@ describe('planSetup', () => {
       connectionEnabled: false,
     }));
     expect(c.api).toEqual(['update', 'skip_consent_for_verifiable_first_party_clients']);
-    expect(c.application).toEqual(['update', 'app_type', 'oidc_conformant', 'token_endpoint_auth_method', 'grant_types']);
+    expect(c.application).toEqual(['update', 'app_type', 'oidc_conformant', 'token_endpoint_auth_method', 'grant_types', 'callbacks']);
     expect(c.token_exchange).toEqual(['update', 'allow_any_profile_of_type']);
     expect(c.connection).toEqual(['update', 'enabled_clients']);
   });
 
   it('Action: code, dependencies, runtime and secrets are each detected', () => {
-    expect(changes(done({ action: liveAction({ code: withMarker(`${SOURCE}// v2\n`, DESIRED.secretsDigest) }) })).action).toEqual(['update', 'code']);
+    expect(changes(done({ action: liveAction({ code: withMarker(`${SOURCE}// v2\n`, DESIRED.secretsDigest, [], 'person') }) })).action).toEqual(['update', 'code']);
     expect(changes(done({ action: liveAction({ dependencies: [{ name: 'jose', version: '6.0.0' }] }) })).action).toEqual(['update', 'dependencies']);
     expect(changes(done({ action: liveAction({ runtime: 'node18' }) })).action).toEqual(['update', 'runtime']);
     // Same names, other values: only the marker tells.
-    const other = secretsDigest(actionSecrets('https://t.example.com/', 'other-db', []));
-    expect(changes(done({ action: liveAction({ code: withMarker(SOURCE, other) }) })).action).toEqual(['update', 'secrets']);
-    // An Action deployed without a marker (by hand, or by the emulator's --provisioned).
-    expect(changes(done({ action: liveAction({ code: SOURCE }) })).action).toEqual(['update', 'secrets']);
+    const other = secretsDigest(actionSecrets('https://t.example.com/', 'other-db', [], 'person'));
+    expect(changes(done({ action: liveAction({ code: withMarker(SOURCE, other, [], 'person') }) })).action).toEqual(['update', 'secrets']);
+    // An Action deployed without a marker (by hand, or by an older omni-auth) and without IDENTITY.
+    expect(changes(done({ action: liveAction({ code: SOURCE, secrets: [{ name: 'CONNECTION' }, { name: 'ISSUER' }] }) })).action).toEqual(['update', 'secrets']);
     expect(changes(done({ action: liveAction({ secrets: [{ name: 'ISSUER' }] }) })).action).toEqual(['update', 'secrets']);
     expect(changes(done({ action: liveAction({ status: 'failed' }) })).action).toEqual(['update', 'build failed']);
   });
@@ -257,7 +258,7 @@ describe('the secrets marker', () => {
     expect(parseAllowedKeys('')).toEqual([]);
     expect(parseAllowedKeys(' , ')).toEqual([]);
     expect(parseAllowedKeys(` ${k2}, ${k1},${k2} `)).toEqual([k1, k2]);
-    expect(actionSecrets('i', 'c', [k1]).map((s) => s.name)).toEqual(['ISSUER', 'CONNECTION', 'ALLOWED_KEYS']);
+    expect(actionSecrets('i', 'c', [k1]).map((s) => s.name)).toEqual(['ISSUER', 'CONNECTION', 'ALLOWED_KEYS', 'IDENTITY']);
     expect(() => parseAllowedKeys('not-a-thumbprint')).toThrow(/not a key thumbprint/);
   });
 });
@@ -271,13 +272,13 @@ describe('the allow-list (ALLOWED_KEYS) is kept unless --allowed-keys is given',
   it('the marker records it on a line of its own, read back; stripMarker removes both lines', () => {
     const d = withKeys([K2, K1, K2]);
     expect(d.allowedKeys).toEqual([K1, K2]);
-    expect(d.code.endsWith(`\n\n// omni-auth:allowed-keys=${K1},${K2}\n// omni-auth:secrets-sha256=${d.secretsDigest}\n`)).toBe(true);
+    expect(d.code.endsWith(`\n\n// omni-auth:allowed-keys=${K1},${K2}\n// omni-auth:identity=person\n// omni-auth:secrets-sha256=${d.secretsDigest}\n`)).toBe(true);
     expect(markerAllowedKeys(d.code)).toEqual([K1, K2]);
     expect(markerDigest(d.code)).toBe(d.secretsDigest);
     expect(stripMarker(d.code)).toBe(SOURCE.trimEnd());
     expect(stripMarker(withMarker(d.code, d.secretsDigest))).toBe(SOURCE.trimEnd());
-    // No allow-list: no line, and the code is what earlier versions deployed.
-    expect(DESIRED.code).toBe(withMarker(SOURCE, DESIRED.secretsDigest));
+    // No allow-list: no line.
+    expect(DESIRED.code).toBe(withMarker(SOURCE, DESIRED.secretsDigest, [], 'person'));
     expect(markerAllowedKeys(DESIRED.code)).toEqual([]);
     expect(markerAllowedKeys(SOURCE)).toBeUndefined();
     expect(markerAllowedKeys(d.code.replace(K1, 'not a thumbprint'))).toBeUndefined();
@@ -292,7 +293,7 @@ describe('the allow-list (ALLOWED_KEYS) is kept unless --allowed-keys is given',
 
     const cleared = planSetup(snap, { ...INPUTS, allowedKeys: [] });
     expect(cleared.allowedKeys).toEqual({ keys: [], from: 'flag' });
-    expect(cleared.action.secrets.map((x) => x.name)).toEqual(['ISSUER', 'CONNECTION']);
+    expect(cleared.action.secrets.map((x) => x.name)).toEqual(['ISSUER', 'CONNECTION', 'IDENTITY']);
     expect(changes(snap, { ...INPUTS, allowedKeys: [] }).action).toEqual(['update', 'secrets']);
     expect(changes(snap, { ...INPUTS, allowedKeys: [K1, K2] }).action).toEqual(['update', 'secrets']);
     expect(changes(snap, { ...INPUTS, allowedKeys: [K1] }).action).toEqual(['unchanged']);
@@ -317,6 +318,136 @@ describe('the allow-list (ALLOWED_KEYS) is kept unless --allowed-keys is given',
     expect(given.blockers).toEqual([]);
     expect(given.steps[2]).toMatchObject({ change: 'update', fields: ['secrets'] });
     expect(markerAllowedKeys(given.action.code)).toEqual([K1]);
+  });
+});
+
+describe('the identity policy (IDENTITY) is kept unless --identity is given; a new Action is closed', () => {
+  /** An Action as setup deployed it with this policy (the marker records it). */
+  const deployedAs = (identity: IdentityPolicy) => {
+    const d = desiredAction(ACTION, INPUTS.issuer, INPUTS.connection, [], identity);
+    return liveAction({ code: d.code, secrets: d.secrets.map((x) => ({ name: x.name })) });
+  };
+  const identitySecret = (plan: ReturnType<typeof planSetup>) => plan.action.secrets.find((x) => x.name === 'IDENTITY')?.value;
+
+  it('a new Action gets person, recorded in the marker; the plan view says so', () => {
+    const plan = planSetup(done({ action: undefined, profiles: [] }), INPUTS);
+    expect(plan.identity).toEqual({ policy: 'person', from: 'new' });
+    expect(identitySecret(plan)).toBe('person');
+    expect(markerIdentity(plan.action.code)).toBe('person');
+    expect(plan.action.code).toMatch(/\n\/\/ omni-auth:identity=person\n\/\/ omni-auth:secrets-sha256=[0-9a-f]{64}\n$/);
+    expect(planView(plan).identity).toEqual({ policy: 'person', from: 'new' });
+    expect(plan.steps[2]).toMatchObject({ resource: 'action', change: 'create' });
+  });
+
+  it('an Action deployed before the policy (no IDENTITY secret) keeps today\'s behaviour: machine, now said explicitly', () => {
+    const legacy = liveAction({ code: withMarker(SOURCE, secretsDigest(actionSecrets(INPUTS.issuer, INPUTS.connection, []).filter((x) => x.name !== 'IDENTITY'))), secrets: [{ name: 'CONNECTION' }, { name: 'ISSUER' }] });
+    expect(deployedIdentity(legacy)).toBe('machine');
+    const plan = planSetup(done({ action: legacy }), INPUTS);
+    expect(plan.identity).toEqual({ policy: 'machine', from: 'legacy' });
+    expect(identitySecret(plan)).toBe('machine');
+    expect(plan.steps[2]).toMatchObject({ change: 'update', fields: ['secrets'] });
+    expect(plan.blockers).toEqual([]);
+    // Once deployed, the marker records it: the next run keeps machine and changes nothing.
+    const after = planSetup(done({ action: deployedAs('machine') }), INPUTS);
+    expect(after.identity).toEqual({ policy: 'machine', from: 'tenant' });
+    expect(after.steps.map((x) => x.change)).toEqual(Array(6).fill('unchanged'));
+  });
+
+  it('an Action without IDENTITY that was never deployed (nothing ran it) is treated as new: person', () => {
+    const draft = liveAction({ code: SOURCE, secrets: [{ name: 'CONNECTION' }, { name: 'ISSUER' }], deployed_version: undefined, all_changes_deployed: false });
+    expect(deployedIdentity(draft)).toBeUndefined();
+    const plan = planSetup(done({ action: draft }), INPUTS);
+    expect(plan.identity).toEqual({ policy: 'person', from: 'new' });
+    expect(plan.steps[2]).toMatchObject({ change: 'update', fields: ['secrets'] });
+  });
+
+  it.each(['person', 'machine', 'both'] as const)('a deployed %s is kept by a run without the flag (nothing to change)', (policy) => {
+    const plan = planSetup(done({ action: deployedAs(policy) }), INPUTS);
+    expect(plan.identity).toEqual({ policy, from: 'tenant' });
+    expect(plan.steps.map((x) => x.change)).toEqual(Array(6).fill('unchanged'));
+  });
+
+  it('--identity changes it (an update of the secrets), and is the policy whatever the tenant had', () => {
+    const snap = done({ action: deployedAs('both') });
+    const plan = planSetup(snap, { ...INPUTS, identity: 'person' });
+    expect(plan.identity).toEqual({ policy: 'person', from: 'flag' });
+    expect(identitySecret(plan)).toBe('person');
+    expect(plan.steps[2]).toMatchObject({ change: 'update', fields: ['secrets'] });
+    expect(changes(snap, { ...INPUTS, identity: 'both' }).action).toEqual(['unchanged']);
+    const fresh = planSetup(done({ action: undefined, profiles: [] }), { ...INPUTS, identity: 'machine' });
+    expect(fresh.identity).toEqual({ policy: 'machine', from: 'flag' });
+    expect(identitySecret(fresh)).toBe('machine');
+  });
+
+  it('an IDENTITY secret no marker records (set by hand) blocks a run without the flag; with it, setup proceeds', () => {
+    const byHand = liveAction({ code: SOURCE, secrets: [{ name: 'CONNECTION' }, { name: 'ISSUER' }, { name: 'IDENTITY' }] });
+    expect(deployedIdentity(byHand)).toBe('unknown');
+    const plan = planSetup(done({ action: byHand }), INPUTS);
+    expect(plan.steps[2]).toMatchObject({ resource: 'action', change: 'blocked', fields: ['IDENTITY unknown'] });
+    expect(plan.blockers.map((b) => [b.code, b.exitCode])).toEqual([['identity_unknown', 2]]);
+    expect(plan.blockers[0]!.hint).toContain('--identity person');
+    expect(planView(plan).identity).toEqual({ policy: 'unknown', from: 'unknown' });
+    expect(scopesNeeded(plan)).toEqual([]);
+    const given = planSetup(done({ action: byHand }), { ...INPUTS, identity: 'both' });
+    expect(given.blockers).toEqual([]);
+    expect(given.steps[2]).toMatchObject({ change: 'update', fields: ['secrets'] });
+    // Both unknown: both named, both blockers.
+    const both = planSetup(done({ action: liveAction({ code: SOURCE, secrets: [{ name: 'ALLOWED_KEYS' }, { name: 'IDENTITY' }] }) }), INPUTS);
+    expect(both.steps[2]!.fields).toEqual(['ALLOWED_KEYS unknown', 'IDENTITY unknown']);
+    expect(both.blockers.map((b) => b.code)).toEqual(['allowed_keys_unknown', 'identity_unknown']);
+  });
+
+  it('markers written before the policy still read (digest, allow-list); a bad identity line is no policy', () => {
+    const old = `${SOURCE.trimEnd()}\n\n// omni-auth:allowed-keys=${K1}\n// omni-auth:secrets-sha256=${'c'.repeat(64)}\n`;
+    expect(markerDigest(old)).toBe('c'.repeat(64));
+    expect(markerAllowedKeys(old)).toEqual([K1]);
+    expect(markerIdentity(old)).toBeUndefined();
+    expect(stripMarker(old)).toBe(SOURCE.trimEnd());
+    const full = withMarker(SOURCE, 'd'.repeat(64), [K1], 'both');
+    expect([markerDigest(full), markerAllowedKeys(full), markerIdentity(full)]).toEqual(['d'.repeat(64), [K1], 'both']);
+    expect(stripMarker(withMarker(full, 'e'.repeat(64), [], 'machine'))).toBe(SOURCE.trimEnd());
+    expect(markerIdentity(full.replace('identity=both', 'identity=anyone'))).toBeUndefined();
+    // The digest covers the policy: the same secrets otherwise, another digest.
+    expect(secretsDigest(actionSecrets('i', 'c', [], 'person'))).not.toBe(secretsDigest(actionSecrets('i', 'c', [], 'machine')));
+  });
+
+  it('--identity accepts the three policies (any case) and refuses anything else with a usage error', () => {
+    expect(['person', 'Machine', ' both '].map(parseIdentity)).toEqual(['person', 'machine', 'both']);
+    let e: OmniAuthError | undefined;
+    try {
+      parseIdentity('people');
+    } catch (x) {
+      e = x as OmniAuthError;
+    }
+    expect([e?.code, e?.exitCode]).toEqual(['invalid_identity', 2]);
+    expect(e?.message).toContain('person, machine, both');
+  });
+});
+
+describe('the browser sign-in on the application: loopback callbacks and grants, merged', () => {
+  const client = (o: Record<string, unknown>) => ({ ...done().client!, ...o });
+
+  it('adds what is missing after the tenant\'s own, never dropping or reordering them', () => {
+    const mine = ['https://app.example.com/callback', 'http://127.0.0.1:8765/callback'];
+    const c = applicationChanges(client({ callbacks: mine, grant_types: ['implicit', 'refresh_token'] }));
+    expect(c.callbacks).toEqual([...mine, 'http://localhost:8765/callback']);
+    expect(c.grant_types).toEqual(['implicit', 'refresh_token', 'authorization_code']);
+    expect(changes(done({ client: client({ callbacks: mine, grant_types: ['implicit', 'refresh_token'] }) })).application).toEqual(['update', 'grant_types', 'callbacks']);
+    // None at all (Auth0 leaves the field out).
+    expect(applicationChanges(client({ callbacks: undefined, grant_types: undefined }))).toMatchObject({
+      callbacks: [...LOOPBACK_CALLBACKS], grant_types: ['authorization_code', 'refresh_token'],
+    });
+  });
+
+  it('everything present (in any order, among others): unchanged', () => {
+    const all = client({ callbacks: ['http://localhost:8765/callback', 'https://x.example/cb', 'http://127.0.0.1:8765/callback'], grant_types: ['refresh_token', 'password', 'authorization_code'] });
+    expect(applicationChanges(all)).toEqual({});
+    expect(changes(done({ client: all })).application).toEqual(['unchanged']);
+  });
+
+  it('a new application is created with both', () => {
+    const plan = planSetup(done({ client: undefined, clientFoundBy: 'none' }), { ...INPUTS, clientId: undefined } as SetupInputs);
+    expect(plan.steps[1]).toMatchObject({ resource: 'application', change: 'create', fields: expect.arrayContaining(['grant_types', 'callbacks']) });
   });
 });
 

@@ -30,9 +30,12 @@ async function mgmtToken(): Promise<string> {
   return got.stdout.trim();
 }
 
-/** The four provisioning scripts in order; returns their runs (the connection's first). */
+/**
+ * The four provisioning scripts in order; returns their runs (the connection's first). IDENTITY=both
+ * unless `extra` says otherwise: the tests' machine keys are bound to nobody.
+ */
 async function provision(token: string, extra: Record<string, string> = {}): Promise<CliRun[]> {
-  const base = { AUTH0_DOMAIN: emu.domain, AUTH0_MGMT_TOKEN: token, ...extra };
+  const base = { AUTH0_DOMAIN: emu.domain, AUTH0_MGMT_TOKEN: token, IDENTITY: 'both', ...extra };
   const connection = await script('create-connection.sh', { ...base, CLIENT_ID: emu.info().client_id });
   expect(connection.code, connection.stderr).toBe(0);
   const action = await script('create-or-update-action.sh', base);
@@ -120,7 +123,7 @@ describe('scripts/', () => {
     expect(writesBetween(before, await stats(emu))).toEqual({
       [`PATCH /api/v2/actions/actions/${actionId}`]: 1, [`POST /api/v2/actions/actions/${actionId}/deploy`]: 1,
     });
-    expect(live().map(([name]) => name)).toEqual(['ISSUER', 'CONNECTION']);
+    expect(live().map(([name]) => name)).toEqual(['ISSUER', 'CONNECTION', 'IDENTITY']);
     expect(emu.tenant.actions.get(actionId)!.code).not.toContain('omni-auth:allowed-keys');
 
     // An ALLOWED_KEYS secret no marker records: the script stops rather than drop it.
@@ -129,6 +132,71 @@ describe('scripts/', () => {
     const unknown = await script('create-or-update-action.sh', base);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('has an ALLOWED_KEYS secret whose value cannot be read back');
+  });
+
+  it('IDENTITY: unset → person on a new Action and kept; a pre-policy Action stays machine; IDENTITY= changes it; unreadable or bad → refused', async () => {
+    const token = await mgmtToken();
+    const base = { AUTH0_DOMAIN: emu.domain, AUTH0_MGMT_TOKEN: token };
+    const created = await script('create-or-update-action.sh', base);
+    expect(created.code, created.stderr).toBe(0);
+    const actionId = created.stdout.trim();
+    const action = () => emu.tenant.actions.get(actionId)!;
+    const live = () => action().deployed_version!.secrets.find((x) => x.name === 'IDENTITY')?.value;
+    expect(live()).toBe('person');
+    expect(action().code).toMatch(/\n\/\/ omni-auth:identity=person\n\/\/ omni-auth:secrets-sha256=[0-9a-f]{64}\n$/);
+    // The same code as setup deploys for the same secrets: setup sees nothing to change, and keeps person.
+    const plan = await runSetupUseCase(emu, home.files, await inputsFor(emu, { clientId: emu.info().client_id, identity: undefined }), { dryRun: true });
+    expect(plan.plan.steps.find((x) => x.resource === 'action')!.change).toBe('unchanged');
+    expect(plan.plan.identity).toEqual({ policy: 'person', from: 'tenant' });
+
+    let before = await stats(emu);
+    const kept = await script('create-or-update-action.sh', base);
+    expect(kept.stderr).toContain('is up to date and deployed');
+    expect(writesBetween(before, await stats(emu))).toEqual({});
+
+    const changed = await script('create-or-update-action.sh', { ...base, IDENTITY: 'machine' });
+    expect(changed.code, changed.stderr).toBe(0);
+    expect(live()).toBe('machine');
+
+    // An Action from before the policy: no IDENTITY secret, no identity line → kept as machine, said explicitly.
+    const a = action();
+    a.code = a.code.replace(/\/\/ omni-auth:identity=[^\n]*\n/, '');
+    a.secrets = a.secrets.filter((x) => x.name !== 'IDENTITY');
+    const legacy = await script('create-or-update-action.sh', base);
+    expect(legacy.code, legacy.stderr).toBe(0);
+    expect(live()).toBe('machine');
+    expect(action().code).toContain('// omni-auth:identity=machine\n');
+
+    // The secret without a line recording it: stop rather than guess.
+    action().code = action().code.replace(/\/\/ omni-auth:identity=[^\n]*\n/, '');
+    before = await stats(emu);
+    const unknown = await script('create-or-update-action.sh', base);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('has an IDENTITY secret whose value cannot be read back');
+    const bad = await script('create-or-update-action.sh', { ...base, IDENTITY: 'everyone' });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('IDENTITY must be person, machine or both; got "everyone"');
+    expect(writesBetween(before, await stats(emu))).toEqual({});
+  });
+
+  it('enable-client.sh adds the loopback callbacks and the authorization_code grant after the application\'s own; a second run writes nothing', async () => {
+    const token = await mgmtToken();
+    const clientId = emu.info().client_id;
+    const own = ['https://app.example.com/callback'];
+    Object.assign(emu.tenant.clients.get(clientId)!, { callbacks: own, grant_types: ['implicit', 'refresh_token'] });
+    await provision(token);
+    expect(emu.tenant.clients.get(clientId)).toMatchObject({
+      callbacks: [...own, 'http://127.0.0.1:8765/callback', 'http://localhost:8765/callback'],
+      grant_types: ['implicit', 'refresh_token', 'authorization_code'],
+    });
+    const before = await stats(emu);
+    const again = await script('enable-client.sh', { AUTH0_DOMAIN: emu.domain, AUTH0_MGMT_TOKEN: token, CLIENT_ID: clientId, AUDIENCE: emu.info().audience });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain(`the application ${clientId} is ready`);
+    expect(writesBetween(before, await stats(emu))).toEqual({});
+    // setup agrees: nothing to change on the application.
+    const plan = await runSetupUseCase(emu, home.files, await inputsFor(emu, { clientId }), { dryRun: true });
+    expect(plan.plan.steps.find((x) => x.resource === 'application')!.change).toBe('unchanged');
   });
 
   it('create-connection.sh brings an existing connection in line with ONE full-options PATCH, keeping the tenant\'s own options', async () => {

@@ -30,7 +30,10 @@ eachTestFreshTenant((e, h) => {
 });
 
 const mgmtEnv = () => ({ AUTH0_MGMT_CLIENT_ID: emu.info().management.client_id, AUTH0_MGMT_CLIENT_SECRET: emu.info().management.client_secret });
-const setupArgs = () => ['setup', '--domain', emu.domain, '--audience', emu.info().audience];
+/** Without --identity: the policy as setup chooses it (person on a new Action). */
+const bareSetupArgs = () => ['setup', '--domain', emu.domain, '--audience', emu.info().audience];
+/** The machine keys of these tests are bound to nobody: `both` lets them in as their own users. */
+const setupArgs = () => [...bareSetupArgs(), '--identity', 'both'];
 
 function expectNoSecrets(...outputs: string[]): void {
   for (const text of outputs) {
@@ -56,6 +59,7 @@ describe('setup on a fresh tenant (the built CLI)', () => {
     expect(emu.tenant.clients.get(clientId!)).toMatchObject({
       app_type: 'native', is_first_party: true, oidc_conformant: true, token_endpoint_auth_method: 'none',
       token_exchange: { allow_any_profile_of_type: ['custom_authentication'] },
+      grant_types: ['authorization_code', 'refresh_token'], callbacks: ['http://127.0.0.1:8765/callback', 'http://localhost:8765/callback'],
     });
     expect(JSON.parse(await readFile(home.files.settings, 'utf8'))).toEqual({ domain: emu.domain, client_id: clientId, audience });
 
@@ -152,7 +156,7 @@ describe('the allow-list (the built CLI)', () => {
       const cleared = await cli([...setupArgs(), '--allowed-keys', ''], env);
       expect(cleared.code, cleared.stderr).toBe(0);
       expect(cleared.stderr).toMatch(/~ Action\s+\S+ \(\S+\)\s+update: secrets/);
-      expect(liveSecrets().map(([name]) => name)).toEqual(['ISSUER', 'CONNECTION']);
+      expect(liveSecrets().map(([name]) => name)).toEqual(['ISSUER', 'CONNECTION', 'IDENTITY']);
       const admitted = await cli(loginArgs, { OMNI_AUTH_HOME: teammate.files.home });
       expect(admitted.code, admitted.stderr).toBe(0);
     } finally {
@@ -177,6 +181,116 @@ describe('the allow-list (the built CLI)', () => {
     const named = await cli([...setupArgs(), '--client-id', clientId, '--allowed-keys', 'A'.repeat(43)], { OMNI_AUTH_HOME: home.files.home, ...mgmtEnv() });
     expect(named.code, named.stderr).toBe(0);
     expect(action().code).toContain(`// omni-auth:allowed-keys=${'A'.repeat(43)}\n`);
+  });
+});
+
+describe('the identity policy (the built CLI)', () => {
+  const action = () => emu.tenant.actions.get([...emu.tenant.actions.keys()][0]!)!;
+  const liveIdentity = () => action().deployed_version!.secrets.find((s) => s.name === 'IDENTITY')?.value;
+  const env = () => ({ OMNI_AUTH_HOME: home.files.home, ...mgmtEnv() });
+  const dryJson = async (args: string[]) => JSON.parse((await cli([...args, '--dry-run', '--json'], env())).stdout) as Record<string, any>;
+
+  it('a fresh tenant without --identity gets person: in the plan, the live Action (secret and marker) and --json; a second run keeps it and writes nothing', async () => {
+    expect((await dryJson(bareSetupArgs())).plan.identity).toEqual({ policy: 'person', from: 'new' });
+    const first = await cli(bareSetupArgs(), env());
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toContain('identity policy: person: only machine keys a person bound with `omni-auth login --browser` get tokens, for that person (a new Action: closed by default');
+    expect(liveIdentity()).toBe('person');
+    expect(action().deployed_version!.code).toMatch(/\n\/\/ omni-auth:identity=person\n\/\/ omni-auth:secrets-sha256=[0-9a-f]{64}\n$/);
+
+    const before = await stats(emu);
+    const again = await cli(bareSetupArgs(), env());
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain('nothing to change');
+    expect(again.stderr).toContain('identity policy: person: ');
+    expect(again.stderr).toContain('(kept from the tenant; --identity changes it)');
+    expect(writesBetween(before, await stats(emu))).toEqual({});
+    const json = await dryJson(bareSetupArgs());
+    expect(json.plan.identity).toEqual({ policy: 'person', from: 'tenant' });
+    expect(json.changed).toBe(false);
+  });
+
+  it('an Action deployed before the policy (no IDENTITY secret) is kept as machine, now explicitly; its machine keys keep their tokens', async () => {
+    expect((await cli(setupArgs(), env())).code).toBe(0);
+    // What an older omni-auth deployed: no IDENTITY secret, no identity line.
+    const a = action();
+    a.code = a.code.replace(/\/\/ omni-auth:identity=[^\n]*\n/, '');
+    a.secrets = a.secrets.filter((x) => x.name !== 'IDENTITY');
+    Object.assign(a.deployed_version!, { code: a.code, secrets: a.secrets.map((x) => ({ ...x })) });
+    expect(liveIdentity()).toBeUndefined();
+
+    expect((await dryJson(bareSetupArgs())).plan.identity).toEqual({ policy: 'machine', from: 'legacy' });
+    const run = await cli(bareSetupArgs(), env());
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toContain('identity policy: machine: every machine key is its own user (kept: the deployed Action predates the policy');
+    expect(run.stderr).toMatch(/~ Action\s+\S+ \(\S+\)\s+update: secrets/);
+    expect(liveIdentity()).toBe('machine');
+    expect(action().deployed_version!.code).toContain('// omni-auth:identity=machine\n');
+    const login = await cli(['login', '--no-write'], { OMNI_AUTH_HOME: home.files.home });
+    expect(login.code, login.stderr).toBe(0);
+    // From now on the marker records it.
+    expect((await dryJson(bareSetupArgs())).plan.identity).toEqual({ policy: 'machine', from: 'tenant' });
+  });
+
+  it('--identity changes it (one PATCH, one deploy); a policy that does not exist is a usage error before any request', async () => {
+    expect((await cli(bareSetupArgs(), env())).code).toBe(0);
+    expect(liveIdentity()).toBe('person');
+    const before = await stats(emu);
+    const both = await cli(setupArgs(), env());
+    expect(both.code, both.stderr).toBe(0);
+    expect(both.stderr).toMatch(/~ Action\s+\S+ \(\S+\)\s+update: secrets/);
+    expect(both.stderr).toContain('identity policy: both: a bound key gets tokens for its person, any other key for its own machine user\n');
+    const id = action().id;
+    expect(writesBetween(before, await stats(emu))).toEqual({ [`PATCH /api/v2/actions/actions/${id}`]: 1, [`POST /api/v2/actions/actions/${id}/deploy`]: 1 });
+    expect(liveIdentity()).toBe('both');
+
+    const settled = await stats(emu);
+    const bad = await cli([...bareSetupArgs(), '--identity', 'everyone'], env());
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('[invalid_identity]');
+    expect(bad.stderr).toContain('--identity must be one of person, machine, both; got "everyone"');
+    expect(Object.keys(writesBetween(settled, await stats(emu)))).toEqual([]);
+    expect(liveIdentity()).toBe('both');
+  });
+
+  it('an IDENTITY secret no marker records (set by hand): a plain setup stops (exit 2) naming --identity, nothing written; with the flag it proceeds', async () => {
+    expect((await cli(setupArgs(), env())).code).toBe(0);
+    action().code = action().code.replace(/\/\/ omni-auth:identity=[^\n]*\n/, '');
+    const before = await stats(emu);
+    const run = await cli(bareSetupArgs(), env());
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('[identity_unknown]');
+    expect(run.stderr).toContain('--identity person');
+    expect(run.stderr).toMatch(/✗ Action\s+.*blocked: IDENTITY unknown/);
+    expect(writesBetween(before, await stats(emu))).toEqual({});
+    const json = await dryJson(bareSetupArgs());
+    expect(json.plan.identity).toEqual({ policy: 'unknown', from: 'unknown' });
+    expect(json.error.code).toBe('identity_unknown');
+    const named = await cli([...bareSetupArgs(), '--identity', 'machine'], env());
+    expect(named.code, named.stderr).toBe(0);
+    expect(liveIdentity()).toBe('machine');
+  });
+});
+
+describe('the browser sign-in on the application (the built CLI)', () => {
+  it('the loopback callbacks and both grants are added to an existing application, its own kept; a second run changes nothing', async () => {
+    const clientId = emu.info().client_id;
+    const token = await managementToken(emu);
+    const own = ['https://app.example.com/callback', 'http://localhost:8765/callback'];
+    expect((await api(emu, token, 'PATCH', `/clients/${clientId}`, { callbacks: own, grant_types: ['implicit', 'refresh_token'] })).status).toBe(200);
+    const env = { OMNI_AUTH_HOME: home.files.home, ...mgmtEnv() };
+    const run = await cli([...setupArgs(), '--client-id', clientId], env);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/~ application\s+.*update: .*grant_types, callbacks/);
+    expect(emu.tenant.clients.get(clientId)).toMatchObject({
+      callbacks: [...own, 'http://127.0.0.1:8765/callback'],
+      grant_types: ['implicit', 'refresh_token', 'authorization_code'],
+    });
+    const before = await stats(emu);
+    const again = await cli([...setupArgs(), '--client-id', clientId], env);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/= application\s/);
+    expect(writesBetween(before, await stats(emu))).toEqual({});
   });
 });
 
@@ -267,7 +381,9 @@ describe('setup (the use case)', () => {
     });
     expect(result.plan.steps.find((s) => s.resource === 'action')).toMatchObject({ change: 'update', fields: ['secrets'] });
     const live = emu.tenant.actions.get(actionId)!.deployed_version!;
-    expect(live.secrets.map((s) => [s.name, s.value])).toEqual([['ISSUER', emu.issuer], ['CONNECTION', 'omni-auth-machines'], ['ALLOWED_KEYS', 'A'.repeat(43)]]);
+    expect(live.secrets.map((s) => [s.name, s.value])).toEqual([
+      ['ISSUER', emu.issuer], ['CONNECTION', 'omni-auth-machines'], ['ALLOWED_KEYS', 'A'.repeat(43)], ['IDENTITY', 'both'],
+    ]);
 
     // The same secrets again: the marker matches, nothing is sent.
     const settled = await stats(emu);

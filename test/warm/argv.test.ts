@@ -12,17 +12,21 @@ describe('parseWarmArgs', () => {
       .toEqual({ name: 'token', opts: { minTtl: 60, format: 'header', domain: 'd', clientId: 'c', audience: 'a', scope: 'openid email', subjectTokenType: 'urn:x' } });
   });
 
-  it('takes exec with its options and the command after --', () => {
-    expect(parseWarmArgs(['exec', '--env-var', 'T', '--min-ttl=5', '--', 'node', '--inspect', '-e', '0']))
-      .toEqual({ name: 'exec', command: ['node', '--inspect', '-e', '0'], opts: { envVar: 'T', minTtl: 5 } });
-    expect(parseWarmArgs(['exec', '--', 'node'])).toEqual({ name: 'exec', command: ['node'], opts: { envVar: 'AUTH0_TOKEN', minTtl: 300 } });
+  it('takes --ca-file (read only when a request is made, which a warm answer never does)', () => {
+    expect(parseWarmArgs(['token', '--ca-file', '/no/such.pem', '--format=json'])).toEqual({ name: 'token', opts: { minTtl: 300, format: 'json', caFile: '/no/such.pem' } });
+    expect(parseWarmArgs(['token', '--ca-file=ca.pem'])).toEqual({ name: 'token', opts: { minTtl: 300, format: 'raw', caFile: 'ca.pem' } });
+  });
+
+  it('leaves every exec to the full CLI (its token file is renewed while the child runs; it may sign in)', () => {
+    expect(parseWarmArgs(['exec', '--', 'node'])).toBeUndefined();
+    expect(parseWarmArgs(['exec', '--env-var', 'T', '--min-ttl=5', '--', 'node', '-e', '0'])).toBeUndefined();
   });
 
   it.each([
     [[]], [['status']], [['--version']], [['token', '--help']], [['token', '-h']], [['token', '--bogus']],
     [['token', 'extra']], [['token', '--']], [['token', '--format']], [['token', '--format', 'yaml']], [['token', '--format=']],
     [['token', '--min-ttl', 'soon']], [['token', '--min-ttl', '-1']], [['token', '--min-ttl', '1.5']], [['token', '--min-ttl', '60', '--min-ttl', 'x']],
-    [['token', '--domain', '--client-id']], [['token', '--env-var', 'X']], [['exec', '--format', 'json', '--', 'node']],
+    [['token', '--domain', '--client-id']], [['token', '--ca-file']], [['token', '--no-browser']], [['token', '--token-file-var', 'X']], [['token', '--env-var', 'X']], [['exec', '--format', 'json', '--', 'node']],
     [['exec', 'node', '-e', '0']], [['exec', '--']], [['exec', '--env-var']], [['token', '--Format', 'json']],
   ])('leaves %j to the full CLI', (args) => {
     expect(parseWarmArgs(args)).toBeUndefined();

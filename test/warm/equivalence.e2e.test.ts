@@ -1,7 +1,9 @@
 /**
  * Issue 13: the warm entry (dist/omni-auth.cjs) gives exactly what the full CLI (dist/omni-auth-full.cjs,
  * run by itself) gives — stdout, stderr, exit code — on every case: a fresh token in each format, near
- * expiry, --min-ttl, another key, OMNI_AUTH_KEY, a corrupt or missing cache, bad settings or flags, exec.
+ * expiry, --min-ttl, another key, OMNI_AUTH_KEY, a corrupt or missing cache, bad settings or flags, a key
+ * bound to a person (bindings.json), --ca-file, and exec — which the entry always hands off: it keeps
+ * $AUTH0_TOKEN_FILE fresh while the child runs and may open the browser sign-in (src/warm/argv.ts).
  *
  * Every run has OMNI_AUTH_LOCK_TIMEOUT=never, which only the acquire path reads (and refuses, exit 2,
  * before it does anything): a case the cache answers prints the token, a case that needs a new token
@@ -70,6 +72,8 @@ interface HomeSpec {
   keyIsDir?: boolean;
   /** settings.json's text; null: no file. */
   settings?: string | null;
+  /** bindings.json's text (a person-bound key); 'dir': a directory there. */
+  bindings?: string;
 }
 
 let homes = 0;
@@ -85,6 +89,8 @@ async function makeHome(spec: HomeSpec = {}): Promise<string> {
   if (tokens !== null) await writeFile(join(home, 'tokens.json'), tokens, { mode: 0o600 });
   const settings = spec.settings === undefined ? JSON.stringify({ domain: DOMAIN, client_id: CLIENT_ID, audience: AUDIENCE }) : spec.settings;
   if (settings !== null) await writeFile(join(home, 'settings.json'), settings, { mode: 0o600 });
+  if (spec.bindings === 'dir') await mkdir(join(home, 'bindings.json'));
+  else if (spec.bindings !== undefined) await writeFile(join(home, 'bindings.json'), spec.bindings, { mode: 0o600 });
   const keyFile = join(home, 'machine-key.json');
   if (spec.keyIsDir) await mkdir(keyFile);
   else if (spec.keyText !== null) {
@@ -96,6 +102,18 @@ async function makeHome(spec: HomeSpec = {}): Promise<string> {
 
 const envFor = (home: string, extra: Record<string, string | undefined> = {}) =>
   cleanEnv({ OMNI_AUTH_HOME: home, OMNI_AUTH_LOCK_TIMEOUT: 'never', ...extra });
+
+/** bindings.json as browser sign-in leaves it (src/identity/binding.ts): this key bound to a person. */
+const boundTo = (key: Key) => `${JSON.stringify({
+  version: 1,
+  bindings: { [`${DOMAIN}/|${CLIENT_ID}`]: { id_token: fakeJwt(), salt: 'AAAAAAAAAAAAAAAAAAAAAA', thumbprint: key.thumbprint, sub: 'auth0|person', name: 'A Person', bound_at: now() - 60 } },
+}, null, 2)}\n`;
+/** A child that reports what exec gave it, without paths (they differ per run): the token file's content, modes, name. */
+const tokenFileReport = (v = 'AUTH0_TOKEN_FILE') => [
+  `const fs = require('node:fs'), path = require('node:path'); const f = process.env.${v};`,
+  `process.stdout.write(JSON.stringify({ same: fs.readFileSync(f, 'utf8') === process.env.AUTH0_TOKEN, file: (fs.statSync(f).mode & 0o777).toString(8),`,
+  `dir: (fs.statSync(path.dirname(f)).mode & 0o777).toString(8), name: path.basename(f), other: process.env.AUTH0_TOKEN_FILE === undefined ? 'unset' : 'set' }));`,
+].join(' ');
 
 const ACQUIRE_ERROR = 'OMNI_AUTH_LOCK_TIMEOUT must be a positive number of seconds; got "never"';
 const printToken = (v = 'AUTH0_TOKEN') => `process.stdout.write(String(process.env.${v}))`;
@@ -109,6 +127,10 @@ interface Case {
   warm: boolean;
   /** The full CLI goes for a new token (the acquire path). */
   acquires?: boolean;
+  /** The full CLI answers from the cache: nothing on stderr (exec, which is always handed off). */
+  quiet?: boolean;
+  /** What the full CLI prints on stdout, exactly. */
+  stdout?: string;
 }
 
 const FORMATS = ['raw', 'json', 'header', 'env', 'headers-json'];
@@ -162,13 +184,36 @@ const CASES: Case[] = [
   { name: 'an extra argument', args: ['token', 'extra'], warm: false },
   { name: 'token --help', args: ['token', '--help'], warm: false },
   { name: '--version', args: ['--version'], warm: false },
-  { name: 'exec, fresh', args: ['exec', '--', process.execPath, '-e', printToken()], warm: true },
-  { name: 'exec --env-var, fresh', args: ['exec', '--env-var', 'MCP_TOKEN', '--min-ttl', '60', '--', process.execPath, '-e', printToken('MCP_TOKEN')], warm: true },
-  { name: 'exec, the child exits 7', args: ['exec', '--', process.execPath, '-e', 'process.exit(7)'], warm: true },
-  { name: 'exec, the child does not get OMNI_AUTH_KEY', args: ['exec', '--', process.execPath, '-e', 'process.stdout.write(String(process.env.OMNI_AUTH_KEY))'], env: { OMNI_AUTH_KEY: machineKey.pem }, warm: true },
+  // A person-bound key: the binding is read only to get a new token (src/broker/acquire.ts).
+  { name: 'a bound key, fresh', args: ['token'], home: { bindings: boundTo(machineKey) }, warm: true },
+  { name: 'a bound key, --format json', args: ['token', '--format', 'json'], home: { bindings: boundTo(machineKey) }, warm: true },
+  { name: 'a bound key, near expiry', args: ['token'], home: { bindings: boundTo(machineKey), ttl: 200 }, warm: false, acquires: true },
+  { name: 'a bound key, cached with another key', args: ['token'], home: { bindings: boundTo(machineKey), thumbprint: otherKey.thumbprint }, warm: false, acquires: true },
+  { name: 'a binding of another key, fresh', args: ['token'], home: { bindings: boundTo(otherKey) }, warm: true },
+  { name: 'a corrupt bindings.json, fresh', args: ['token'], home: { bindings: '{"version": 1, "bind' }, warm: true },
+  { name: 'a corrupt bindings.json, near expiry', args: ['token'], home: { bindings: '{"version": 1, "bind', ttl: 200 }, warm: false, acquires: true },
+  { name: 'bindings.json is a directory, fresh', args: ['token'], home: { bindings: 'dir' }, warm: true },
+  // --ca-file / OMNI_AUTH_CA_FILE are read when a request is made (src/config/network.ts), never from the cache.
+  { name: '--ca-file, fresh', args: ['token', '--ca-file', join(tmpdir(), 'omni-warm-no-such-ca.pem')], warm: true },
+  { name: '--ca-file=, fresh, --format header', args: ['token', `--ca-file=${join(tmpdir(), 'omni-warm-no-such-ca.pem')}`, '--format', 'header'], warm: true },
+  { name: '--ca-file, near expiry', args: ['token', '--ca-file', join(tmpdir(), 'omni-warm-no-such-ca.pem')], home: { ttl: 200 }, warm: false, acquires: true },
+  { name: '--ca-file without a value', args: ['token', '--ca-file'], warm: false },
+  { name: 'OMNI_AUTH_CA_FILE, fresh', args: ['token'], env: { OMNI_AUTH_CA_FILE: join(tmpdir(), 'omni-warm-no-such-ca.pem') }, warm: true },
+  { name: 'exec\'s --no-browser on token', args: ['token', '--no-browser'], warm: false },
+  // exec: always the full CLI's.
+  { name: 'exec, fresh', args: ['exec', '--', process.execPath, '-e', printToken()], warm: false, quiet: true },
+  { name: 'exec --env-var, fresh', args: ['exec', '--env-var', 'MCP_TOKEN', '--min-ttl', '60', '--', process.execPath, '-e', printToken('MCP_TOKEN')], warm: false, quiet: true },
+  { name: 'exec, the child exits 7', args: ['exec', '--', process.execPath, '-e', 'process.exit(7)'], warm: false, quiet: true },
+  { name: 'exec, the child does not get OMNI_AUTH_KEY', args: ['exec', '--', process.execPath, '-e', 'process.stdout.write(String(process.env.OMNI_AUTH_KEY))'], env: { OMNI_AUTH_KEY: machineKey.pem }, warm: false, quiet: true },
+  { name: 'exec, the child sees $AUTH0_TOKEN_FILE (0600 in 0700, the token)', args: ['exec', '--', process.execPath, '-e', tokenFileReport()], warm: false, quiet: true, stdout: '{"same":true,"file":"600","dir":"700","name":"token","other":"set"}' },
+  { name: 'exec --token-file-var', args: ['exec', '--token-file-var', 'MY_FILE', '--', process.execPath, '-e', tokenFileReport('MY_FILE')], warm: false, quiet: true, stdout: '{"same":true,"file":"600","dir":"700","name":"token","other":"unset"}' },
+  { name: 'exec, a bound key, fresh', args: ['exec', '--', process.execPath, '-e', printToken()], home: { bindings: boundTo(machineKey) }, warm: false, quiet: true },
+  { name: 'exec --no-browser --callback-port --signin-timeout, fresh', args: ['exec', '--no-browser', '--callback-port', '8123', '--signin-timeout', '30', '--', process.execPath, '-e', printToken()], warm: false, quiet: true },
+  { name: 'exec --ca-file, fresh', args: ['exec', '--ca-file', join(tmpdir(), 'omni-warm-no-such-ca.pem'), '--', process.execPath, '-e', printToken()], warm: false, quiet: true },
   { name: 'exec, near expiry', args: ['exec', '--', process.execPath, '-e', printToken()], home: { ttl: 100 }, warm: false, acquires: true },
   { name: 'exec, a command that does not exist', args: ['exec', '--', 'omni-auth-no-such-command'], warm: false },
   { name: 'exec, an invalid --env-var', args: ['exec', '--env-var', 'BAD-NAME', '--', process.execPath, '-e', '0'], warm: false },
+  { name: 'exec, an invalid --token-file-var', args: ['exec', '--token-file-var', 'BAD-NAME', '--', process.execPath, '-e', '0'], warm: false },
   { name: 'exec without a command', args: ['exec', '--'], warm: false },
 ];
 
@@ -187,8 +232,10 @@ describe('the warm entry and the full CLI agree', () => {
       expect(alone.stderr).toContain(FULL_CLI_FILE);
     }
     // A warm answer says nothing on stderr; the cases a new token would settle reach the acquire path.
-    if (c.warm) expect(full.stderr).toBe('');
+    if (c.warm || c.quiet) expect(full.stderr).toBe('');
     if (c.acquires) expect(full.stderr).toContain(ACQUIRE_ERROR);
+    if (c.stdout !== undefined) expect(full.stdout).toBe(c.stdout);
+    if (c.args[0] === 'exec' && c.quiet) expect(full.code === 0 || c.name.includes('exits 7')).toBe(true);
   });
 
   it('the fresh cases print what the cache holds, in each format', async () => {
@@ -245,7 +292,7 @@ describe('the launcher (<home>/bin/omni-auth.cjs, its home from its location)', 
 
   it.each([
     ['fresh', {}, ['token', '--format', 'headers-json'], true],
-    ['fresh, exec', {}, ['exec', '--', process.execPath, '-e', printToken()], true],
+    ['fresh, exec (handed off)', {}, ['exec', '--', process.execPath, '-e', printToken()], false],
     ['near expiry', { ttl: 100 }, ['token'], false],
     ['cached with another key', { thumbprint: otherKey.thumbprint }, ['token'], false],
   ] as [string, HomeSpec, string[], boolean][])('%s: the same as the single-file launcher', async (_, spec, args, warm) => {

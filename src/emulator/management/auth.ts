@@ -26,8 +26,11 @@ function expired(token: string): boolean {
   }
 }
 
-/** Throws the 401 or 403 Auth0 gives when the request may not use a route needing `scope`. */
-export async function authorize(tenant: Tenant, headers: IncomingHttpHeaders, scope: string): Promise<void> {
+/**
+ * Throws the 401 or 403 Auth0 gives when the request may not use a route needing `scope`; else the
+ * token's scopes (some routes answer differently by scope, e.g. a connection's `options`).
+ */
+export async function authorize(tenant: Tenant, headers: IncomingHttpHeaders, scope: string): Promise<readonly string[]> {
   const token = bearer(headers);
   if (token === undefined) throw fail(MISSING_AUTHENTICATION);
   const payload = await verifyJwt(tenant.signingKey, token, tenant.issuer, managementAudience(tenant));
@@ -38,4 +41,5 @@ export async function authorize(tenant: Tenant, headers: IncomingHttpHeaders, sc
   }
   const granted = typeof payload.scope === 'string' ? payload.scope.split(' ') : [];
   if (!granted.includes(scope)) throw fail(insufficientScope(scope));
+  return granted;
 }

@@ -3,6 +3,13 @@
  * and the clients a connection is enabled for, `GET|PATCH /api/v2/connections/{id}/clients`.
  * Only database connections (strategy `auth0`) can be created; their `options` are read by
  * connection-options.ts. A PATCH with `options` replaces the options as a whole, as on Auth0.
+ *
+ * "Migrate to Management API Connection Options Scopes": answers carry `options` only for a caller
+ * with read:connections_options, and a PATCH whose body holds `options` needs update:connections_options.
+ * CHOICE (Auth0 names only the GET and PATCH routes): POST with `options` needs create:connections
+ * alone, and its 201 answer shows `options` under the same read rule (the OpenAPI schema's
+ * ConnectionOptions: "In order to return options in the response, the read:connections_options scope
+ * must be present").
  */
 import { newId, type Connection, type Tenant } from '../state.js';
 import { findClient } from './clients.js';
@@ -11,20 +18,21 @@ import { fail, invalidBody } from './errors.js';
 import { checkpointList, offsetList, selectFields } from './list.js';
 import { json, noContent, type Route } from './router.js';
 import {
-  CONNECTION_CLIENTS_PATCH_MAX, CONNECTION_NAME_MAX, CONNECTION_NAME_PATTERN, CONNECTION_STRATEGIES, DUPLICATE_CONNECTION, NO_CONNECTION,
+  CONNECTION_CLIENTS_PATCH_MAX, CONNECTION_NAME_MAX, CONNECTION_OPTIONS_SCOPES, CONNECTION_OPTIONS_UPDATE_SCOPE, CONNECTION_NAME_PATTERN, CONNECTION_STRATEGIES, DUPLICATE_CONNECTION, NO_CONNECTION,
 } from './rules.js';
 import { BodyReader, jsonType } from './validate.js';
 
 const COMMON = ['display_name', 'options', 'enabled_clients', 'is_domain_connection', 'realms', 'metadata', 'show_as_button'] as const;
 const CREATE_KEYS = ['name', 'strategy', ...COMMON] as const;
 
-function connectionView(c: Connection): Record<string, unknown> {
+/** A connection as the API shows it; `options` only to a caller with read:connections_options. */
+function connectionView(c: Connection, scopes: readonly string[]): Record<string, unknown> {
   return {
     id: c.id,
     name: c.name,
     display_name: c.display_name ?? c.name,
     strategy: c.strategy,
-    options: structuredClone(c.options ?? {}),
+    ...(scopes.includes(CONNECTION_OPTIONS_SCOPES.read) ? { options: structuredClone(c.options ?? {}) } : {}),
     is_domain_connection: c.is_domain_connection ?? false,
     enabled_clients: [...c.enabled_clients],
     realms: c.realms ?? [c.name],
@@ -113,9 +121,10 @@ export function createConnection(tenant: Tenant, body: unknown): Connection {
  * ("Update a connection": if you use the options parameter, the entire options object is overridden).
  * `name` and `strategy` cannot change.
  */
-export function patchConnection(tenant: Tenant, id: string, body: unknown): Connection {
+export function patchConnection(tenant: Tenant, id: string, body: unknown, scopes: readonly string[]): Connection {
   const connection = findConnection(tenant, id);
   const r = new BodyReader(body, COMMON);
+  if (r.keys().includes('options') && !scopes.includes(CONNECTION_OPTIONS_SCOPES.update)) throw fail(CONNECTION_OPTIONS_UPDATE_SCOPE);
   if (r.keys().length === 0) throw invalidBody("'Too few properties defined (0), minimum 1'.");
   Object.assign(connection, readCommon(tenant, r));
   return connection;
@@ -132,8 +141,8 @@ function listConnections(tenant: Tenant, query: URLSearchParams): Connection[] {
 export const connectionRoutes: Route[] = [
   {
     method: 'GET', pattern: '/api/v2/connections', scope: 'read:connections',
-    handle: ({ tenant, req }) => {
-      const views = listConnections(tenant, req.query).map((c) => selectFields(connectionView(c), req.query));
+    handle: ({ tenant, req, scopes }) => {
+      const views = listConnections(tenant, req.query).map((c) => selectFields(connectionView(c, scopes), req.query));
       // `take`/`from` ask for checkpoint paging (`{connections, next}`; the official SDK v5 sends take=50).
       if (req.query.has('take') || req.query.has('from')) return json(200, checkpointList('connections', views, (c) => String(c.id), req.query));
       return json(200, offsetList('connections', views, req.query));
@@ -141,15 +150,15 @@ export const connectionRoutes: Route[] = [
   },
   {
     method: 'POST', pattern: '/api/v2/connections', scope: 'create:connections',
-    handle: ({ tenant, req }) => json(201, connectionView(createConnection(tenant, req.body))),
+    handle: ({ tenant, req, scopes }) => json(201, connectionView(createConnection(tenant, req.body), scopes)),
   },
   {
     method: 'GET', pattern: '/api/v2/connections/:id', scope: 'read:connections',
-    handle: ({ tenant, req, params }) => json(200, selectFields(connectionView(findConnection(tenant, params.id!)), req.query)),
+    handle: ({ tenant, req, params, scopes }) => json(200, selectFields(connectionView(findConnection(tenant, params.id!), scopes), req.query)),
   },
   {
     method: 'PATCH', pattern: '/api/v2/connections/:id', scope: 'update:connections',
-    handle: ({ tenant, req, params }) => json(200, connectionView(patchConnection(tenant, params.id!, req.body))),
+    handle: ({ tenant, req, params, scopes }) => json(200, connectionView(patchConnection(tenant, params.id!, req.body, scopes), scopes)),
   },
   {
     method: 'GET', pattern: '/api/v2/connections/:id/clients', scope: 'read:connections',

@@ -7,6 +7,8 @@ export interface RouteContext {
   req: EmulatorRequest;
   /** Path parameters, URL-decoded. */
   params: Record<string, string>;
+  /** The scopes of the caller's token (it holds the route's own scope). */
+  scopes: readonly string[];
 }
 
 export interface Route {

@@ -90,10 +90,24 @@ export const NO_ROUTE = answer(404, 'Not Found');
 
 export const NO_CLIENT = answer(404, 'The client does not exist', 'inexistent_client');
 export const NO_RESOURCE_SERVER = answer(404, 'The resource server does not exist', 'inexistent_resource_server');
+/**
+ * "Migrate to Management API Connection Options Scopes": a PATCH of a connection whose body holds
+ * `options` fails without update:connections_options. Status 403 "Forbidden" and the message's start
+ * are quoted in Auth0's community notice "End-of-life Rollout for Allow Connections Management without
+ * Options Scopes"; CHOICE: the message's end and the errorCode (cut off there).
+ */
+export const CONNECTION_OPTIONS_UPDATE_SCOPE = answer(403,
+  'Updating the "options" property requires the "update:connections_options" scope', 'insufficient_scope');
+/** The scopes that show and change a connection's `options` (same page). */
+export const CONNECTION_OPTIONS_SCOPES = { read: 'read:connections_options', update: 'update:connections_options' } as const;
 export const NO_CONNECTION = answer(404, 'The connection does not exist', 'inexistent_connection');
 /** CHOICE: the text and errorCode of a duplicate connection name are not documented; 409 as for other duplicates. */
 export const DUPLICATE_CONNECTION = answer(409, 'A connection with the same name already exists', 'connection_conflict');
 export const NO_USER = answer(404, 'The user does not exist.', 'inexistent_user');
+/** `POST /api/v2/users` with an email (or username, user_id) already used in the connection: Auth0's answer. */
+export const USER_EXISTS = answer(409, 'The user already exists.', 'auth0_idp_error');
+/** CHOICE: `POST /api/v2/users` naming a connection the tenant does not have (400; text ours). */
+export const USER_CONNECTION_MISSING = answer(400, 'The connection does not exist.', 'inexistent_connection');
 /** CHOICE: text and missing errorCode for Actions and profiles are not known. */
 export const NO_ACTION = answer(404, 'The action does not exist.');
 export const NO_PROFILE = answer(404, 'The token exchange profile does not exist.');

@@ -6,9 +6,9 @@
  * separators, indentation and line ending the file already uses, and a removal takes out exactly what
  * an insertion would have put in.
  */
-import { getNodeValue, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
-import { ConfigParseError } from './types.js';
-import { removeMembers, spliceEdits, type Change, type RawStrings, type Span, type TreeAdapter } from './structural.js';
+import { getNodeValue, parse as parseValue, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
+import { ConfigParseError, EditCheckError, setEach, type FormatEditor, type ParseResult, type PathValue } from './types.js';
+import { deepEqual, isPlainObject, removeMembers, spliceEdits, type Change, type RawStrings, type Span, type TreeAdapter } from './structural.js';
 import { treeEditor, type Syntax } from './tree-editor.js';
 import { detectEol, detectIndentUnit, indentOfLine, lineColumn, type TextEdit } from './text.js';
 
@@ -26,7 +26,44 @@ const adapter: TreeAdapter<Node> = {
   items: (n) => n.children ?? [],
 };
 
+/**
+ * Passes over a whole text (value parses, syntax trees, scans) and the characters they covered: a
+ * test checks that wiring many entries of a big file costs a few passes, not a few per entry.
+ */
+export const parseStats = { passes: 0, chars: 0 };
+const note = (text: string): void => {
+  parseStats.passes++;
+  parseStats.chars += text.length;
+};
+
+/** What an edit of part of a file needs to know about the rest: setMany edits sub-documents. */
+interface JsonContext {
+  eol: string;
+  unit: string;
+  /** Whether the object holding the edited sub-document is written across lines. */
+  rootMultiline: boolean;
+}
+
+/**
+ * The plain value of a document: JSON.parse when the text is plain JSON (most files, and ten times
+ * faster than a syntax tree on a big one), else jsonc-parser, which also says where it fails.
+ */
+function documentValue(text: string): unknown {
+  note(text);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    // Comments, trailing commas, empty text, or an error to locate.
+  }
+  const errors: ParseError[] = [];
+  const value: unknown = parseValue(text, errors, PARSE_OPTIONS);
+  const first = errors[0];
+  if (first) throw new ConfigParseError({ message: describe(printParseErrorCode(first.error)), ...lineColumn(text, first.offset) });
+  return value;
+}
+
 function load(text: string): { root: Node | undefined; value: unknown } {
+  note(text);
   const errors: ParseError[] = [];
   const root = parseTree(text, errors, PARSE_OPTIONS);
   const first = errors[0];
@@ -45,9 +82,11 @@ function describe(code: string): string {
 class JsonEdits {
   readonly #eol: string;
   readonly #unit: string;
-  constructor(readonly text: string, readonly raws: RawStrings) {
-    this.#eol = detectEol(text);
-    this.#unit = detectIndentUnit(text);
+  readonly #rootMultiline: boolean;
+  constructor(readonly text: string, readonly raws: RawStrings, context?: JsonContext) {
+    this.#eol = context?.eol ?? detectEol(text);
+    this.#unit = context?.unit ?? detectIndentUnit(text);
+    this.#rootMultiline = context?.rootMultiline ?? true;
   }
 
   for(change: Change<Node>): TextEdit[] {
@@ -121,7 +160,7 @@ class JsonEdits {
 
   /** Written across lines: a line break before its first child (or inside it, when empty). */
   #multiline(container: Node | undefined): boolean {
-    if (!container) return true;
+    if (!container) return this.#rootMultiline;
     const first = container.children?.[0];
     return this.text.slice(container.offset + 1, first ? first.offset : end(container)).includes('\n');
   }
@@ -164,7 +203,7 @@ function containerOf(n: Node): Node | undefined {
   return p?.type === 'property' ? p.parent : p;
 }
 
-const syntax: Syntax<Node> = {
+const syntax: Syntax<Node, JsonContext> = {
   adapter,
   load,
   emptyDocument(text) {
@@ -177,10 +216,217 @@ const syntax: Syntax<Node> = {
     if (node.type === 'string') raws.add(String(node.value), text.slice(node.offset, end(node)), preferred);
     for (const c of node.children ?? []) this.collectRaw(text, c, raws, preferred);
   },
-  edits(text, changes, raws) {
-    const e = new JsonEdits(text, raws);
+  edits(text, changes, raws, context) {
+    const e = new JsonEdits(text, raws, context);
     return changes.flatMap((c) => e.for(c));
   },
 };
 
-export const jsoncEditor = treeEditor(syntax);
+const tree = treeEditor(syntax);
+
+export const jsoncEditor: FormatEditor = {
+  parse(text): ParseResult {
+    try {
+      return { value: documentValue(text) };
+    } catch (e) {
+      if (e instanceof ConfigParseError) return { error: e.failure };
+      throw e;
+    }
+  },
+  getIn(text, path) {
+    let v = documentValue(text);
+    for (const key of path) {
+      if (!isPlainObject(v)) return undefined;
+      v = v[key];
+    }
+    return v;
+  },
+  setIn: (text, path, value) => tree.setIn(text, path, value),
+  setMany,
+};
+
+/**
+ * Each change is made on the smallest object that holds it (the entry's container, usually): that
+ * object's text, found by one scan of the file, is edited as a document of its own — parsed, diffed,
+ * edited and checked there — and put back. The rest of the file is copied, never parsed into a tree.
+ * Changes whose container is the document itself, or that overlap, go the ordinary way.
+ */
+function setMany(text: string, changes: ReadonlyArray<PathValue>, doc?: unknown): string {
+  if (changes.length === 0) return text;
+  const value = doc === undefined ? documentValue(text) : doc;
+  const anchored = changes.map((c) => ({ change: c, anchor: anchorOf(value, c.path) }));
+  if (!isPlainObject(value) || anchored.some((a) => a.anchor.length === 0)) return setEach(tree, text, changes);
+
+  const groups = new Map<string, { anchor: string[]; changes: PathValue[] }>();
+  for (const { change, anchor } of anchored) {
+    const k = JSON.stringify(anchor);
+    const g = groups.get(k) ?? groups.set(k, { anchor, changes: [] }).get(k)!;
+    g.changes.push(change);
+  }
+  const found = locate(text, [...groups.values()].map((g) => g.anchor));
+  const spans = [...groups.entries()].map(([k, g]) => ({ ...g, at: found.get(k) }));
+  if (spans.some((s) => !s.at)) return setEach(tree, text, changes);
+  spans.sort((a, b) => a.at!.start - b.at!.start);
+  if (spans.some((s, i) => i > 0 && s.at!.start < spans[i - 1]!.at!.end)) return setEach(tree, text, changes);
+
+  const eol = detectEol(text);
+  const unit = detectIndentUnit(text);
+  let out = '';
+  let cursor = 0;
+  for (const { anchor, changes: own, at } of spans) {
+    const { start, end, parentMultiline } = at!;
+    // The sub-document starts with its line's indentation, so that new lines are indented alike.
+    const indent = indentOfLine(text, start);
+    let sub = indent + text.slice(start, end);
+    if (!deepEqual(tree.getIn(sub, []), valueAt(value, anchor))) return setEach(tree, text, changes);
+    const context = { eol, unit, rootMultiline: parentMultiline };
+    for (const c of own) sub = tree.setInWith(sub, c.path.slice(anchor.length), c.value, context);
+    if (!sub.startsWith(indent)) throw new EditCheckError('internal: an edit left its object');
+    out += text.slice(cursor, start) + sub.slice(indent.length);
+    cursor = end;
+  }
+  return out + text.slice(cursor);
+}
+
+/** The longest prefix of the path to the entry's container that is an object in `doc`. */
+function anchorOf(doc: unknown, path: readonly string[]): string[] {
+  let v = doc;
+  let n = 0;
+  for (let i = 0; i < path.length - 1; i++) {
+    const next = isPlainObject(v) ? v[path[i] as string] : undefined;
+    if (!isPlainObject(next)) break;
+    v = next;
+    n = i + 1;
+  }
+  return path.slice(0, n);
+}
+
+function valueAt(doc: unknown, path: readonly string[]): unknown {
+  let v = doc;
+  for (const k of path) v = isPlainObject(v) ? v[k] : undefined;
+  return v;
+}
+
+interface Found {
+  start: number;
+  end: number;
+  parentMultiline: boolean;
+}
+
+interface Trie {
+  id?: string;
+  children: Map<string, Trie>;
+}
+
+/**
+ * Where the values at `paths` are in a JSON(C) text that parses: one pass that descends only into the
+ * keys on those paths and skips every other value by matching brackets (strings and comments
+ * skipped whole). Keyed by JSON.stringify(path). A key given twice: the last one counts, as in parsing.
+ */
+function locate(text: string, paths: string[][]): Map<string, Found> {
+  note(text);
+  const root: Trie = { children: new Map() };
+  for (const p of paths) {
+    let t = root;
+    for (const k of p) t = t.children.get(k) ?? t.children.set(k, { children: new Map() }).get(k)!;
+    t.id = JSON.stringify(p);
+  }
+  const out = new Map<string, Found>();
+  const start = skipSpace(text, 0);
+  if (text.charCodeAt(start) === OPEN_BRACE) walkObject(text, start, root, out);
+  return out;
+}
+
+const OPEN_BRACE = 123;
+const CLOSE_BRACE = 125;
+const QUOTE = 34;
+const SLASH = 47;
+const STAR = 42;
+const INTERESTING = /["{}[\]\/]/g;
+
+function skipSpace(t: string, i: number): number {
+  for (;;) {
+    const c = t.charCodeAt(i);
+    if (c === 32 || c === 10 || c === 13 || c === 9) i++;
+    else if (c === SLASH && t.charCodeAt(i + 1) === SLASH) {
+      const nl = t.indexOf('\n', i);
+      i = nl < 0 ? t.length : nl;
+    } else if (c === SLASH && t.charCodeAt(i + 1) === STAR) {
+      const close = t.indexOf('*/', i + 2);
+      if (close < 0) throw scanError();
+      i = close + 2;
+    } else return i;
+  }
+}
+
+/** Just past the string that opens at `i`. */
+function endOfString(t: string, i: number): number {
+  for (let j = t.indexOf('"', i + 1); j >= 0; j = t.indexOf('"', j + 1)) {
+    let backslashes = 0;
+    while (t.charCodeAt(j - 1 - backslashes) === 92) backslashes++;
+    if (backslashes % 2 === 0) return j + 1;
+  }
+  throw scanError();
+}
+
+/** Just past the value that starts at `i`. */
+function endOfValue(t: string, i: number): number {
+  const c = t.charCodeAt(i);
+  if (c === QUOTE) return endOfString(t, i);
+  if (c !== OPEN_BRACE && c !== 91) {
+    const m = /[^\s,\]}\/]*/y;
+    m.lastIndex = i;
+    m.exec(t);
+    return m.lastIndex;
+  }
+  let depth = 0;
+  INTERESTING.lastIndex = i;
+  for (let m = INTERESTING.exec(t); m; m = INTERESTING.exec(t)) {
+    const at = m.index;
+    switch (t.charCodeAt(at)) {
+      case QUOTE:
+        INTERESTING.lastIndex = endOfString(t, at);
+        break;
+      case SLASH:
+        INTERESTING.lastIndex = skipSpace(t, at);
+        if (INTERESTING.lastIndex === at) throw scanError();
+        break;
+      case OPEN_BRACE:
+      case 91:
+        depth++;
+        break;
+      default:
+        if (--depth === 0) return at + 1;
+    }
+  }
+  throw scanError();
+}
+
+/** Walks the object opening at `i`; returns just past it. */
+function walkObject(t: string, i: number, trie: Trie, out: Map<string, Found>): number {
+  let j = skipSpace(t, i + 1);
+  const multiline = t.slice(i + 1, j).includes('\n');
+  while (t.charCodeAt(j) !== CLOSE_BRACE) {
+    if (t.charCodeAt(j) === 44) {
+      j = skipSpace(t, j + 1);
+      continue;
+    }
+    if (t.charCodeAt(j) !== QUOTE) throw scanError();
+    const keyEnd = endOfString(t, j);
+    const key = JSON.parse(t.slice(j, keyEnd)) as string;
+    j = skipSpace(t, keyEnd);
+    if (t.charCodeAt(j) !== 58) throw scanError();
+    const valueStart = skipSpace(t, j + 1);
+    const child = trie.children.get(key);
+    const valueEnd = child && child.children.size > 0 && t.charCodeAt(valueStart) === OPEN_BRACE
+      ? walkObject(t, valueStart, child, out)
+      : endOfValue(t, valueStart);
+    if (child?.id !== undefined) out.set(child.id, { start: valueStart, end: valueEnd, parentMultiline: multiline });
+    j = skipSpace(t, valueEnd);
+  }
+  return j + 1;
+}
+
+function scanError(): Error {
+  return new EditCheckError('internal: the JSON text could not be scanned');
+}

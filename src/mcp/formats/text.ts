@@ -39,19 +39,30 @@ export function lineColumn(text: string, offset: number): { line: number; column
 
 /** The file's line ending: CRLF when most of its line breaks are CRLF. New files get LF. */
 export function detectEol(text: string): '\n' | '\r\n' {
-  const crlf = text.split('\r\n').length - 1;
-  const lf = text.split('\n').length - 1;
+  let lf = 0;
+  let crlf = 0;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) {
+    lf++;
+    if (i > 0 && text.charCodeAt(i - 1) === 13) crlf++;
+  }
   return crlf > 0 && crlf >= lf - crlf ? '\r\n' : '\n';
 }
 
 /** The indentation unit: a tab if lines are tab-indented, else the smallest space indent (default 2). */
 export function detectIndentUnit(text: string): string {
   let min = Infinity;
-  for (const line of text.split('\n')) {
-    const m = /^([ \t]+)\S/.exec(line);
-    if (!m?.[1]) continue;
-    if (m[1].startsWith('\t')) return '\t';
-    min = Math.min(min, m[1].length);
+  for (let start = 0; start <= text.length; ) {
+    let i = start;
+    while (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9) i++;
+    const c = text.charCodeAt(i);
+    // An indented line with something on it (not only whitespace up to its end).
+    if (i > start && i < text.length && c !== 10 && c !== 13) {
+      if (text.charCodeAt(start) === 9) return '\t';
+      min = Math.min(min, i - start);
+    }
+    const nl = text.indexOf('\n', i);
+    if (nl < 0) break;
+    start = nl + 1;
   }
   return Number.isFinite(min) && min <= 8 ? ' '.repeat(min) : '  ';
 }

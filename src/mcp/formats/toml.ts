@@ -12,7 +12,7 @@
  * it ("comment ownership") — a user's comment lost on unwire — hence the direct edits.
  */
 import * as TOML from '@decimalturn/toml-patch';
-import { ConfigParseError, EditCheckError, type FormatEditor, type ParseResult } from './types.js';
+import { ConfigParseError, EditCheckError, setEach, type FormatEditor, type ParseResult } from './types.js';
 import { deepEqual, diffNode, isPlainObject, RawStrings, removedBy, spliceEdits, withValueAt, type Change, type Span, type TreeAdapter } from './structural.js';
 import { applyTextEdits, detectEol, indentOfLine, lineStartOf, startsLine, type TextEdit } from './text.js';
 
@@ -281,6 +281,9 @@ export const tomlEditor: FormatEditor = {
     if (!holds(current, expected)) current = TOML.patch(current, expected);
     if (!holds(current, expected)) throw new EditCheckError('internal: the edited TOML does not hold the intended value');
     return current;
+  },
+  setMany(text, changes) {
+    return setEach(tomlEditor, text, changes);
   },
 };
 

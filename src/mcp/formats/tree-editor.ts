@@ -7,7 +7,7 @@ import { ConfigParseError, ConfigShapeError, EditCheckError, type FormatEditor, 
 import { deepEqual, diffNode, firstPass, nest, RawStrings, removedBy, withValueAt, type Change, type TreeAdapter } from './structural.js';
 import { applyTextEdits, type TextEdit } from './text.js';
 
-export interface Syntax<N> {
+export interface Syntax<N, C = undefined> {
   adapter: TreeAdapter<N>;
   /** Parses; `root` is undefined for an empty document. Throws ConfigParseError. */
   load(text: string): { root: N | undefined; value: unknown };
@@ -18,12 +18,18 @@ export interface Syntax<N> {
   emptyDocument(text: string, key: string, value: unknown): string;
   /** Adds the raw spelling of every string scalar under `node`. */
   collectRaw(text: string, node: N, raws: RawStrings, preferred?: boolean): void;
-  edits(text: string, changes: Change<N>[], raws: RawStrings): TextEdit[];
+  /** `context`: what the caller knows about the text around it (setInWith). */
+  edits(text: string, changes: Change<N>[], raws: RawStrings, context?: C): TextEdit[];
+}
+
+export interface TreeEditor<C> extends Omit<FormatEditor, 'setMany'> {
+  /** setIn with what the syntax needs to know about the text around `text` (a part of a bigger one). */
+  setInWith(text: string, path: readonly string[], value: unknown, context: C | undefined): string;
 }
 
 const MAX_PASSES = 4;
 
-export function treeEditor<N>(syntax: Syntax<N>): FormatEditor {
+export function treeEditor<N, C = undefined>(syntax: Syntax<N, C>): TreeEditor<C> {
   const parse = (text: string): ParseResult => {
     try {
       return { value: syntax.load(text).value };
@@ -31,6 +37,33 @@ export function treeEditor<N>(syntax: Syntax<N>): FormatEditor {
       if (e instanceof ConfigParseError) return { error: e.failure };
       throw e;
     }
+  };
+  const setInWith = (text: string, path: readonly string[], value: unknown, context: C | undefined): string => {
+    if (path.length === 0) throw new Error('internal: setIn needs a path');
+    // Each pass parses once: the parse that plans a pass also checks the one before it.
+    let loaded = syntax.load(text);
+    const expected = withValueAt(loaded.value, path, value);
+    // Collected from every pass, first spelling kept: a string moved by an insertion in a later pass
+    // keeps the spelling it had before an earlier pass replaced it.
+    const raws = new RawStrings();
+    let current = text;
+    for (let pass = 0; pass < MAX_PASSES; pass++) {
+      const changes = plan(syntax, current, loaded.root, path, value, raws);
+      if (!changes) {
+        if (value === undefined) return current;
+        current = syntax.emptyDocument(current, path[0] as string, nest(path.slice(1), value));
+      } else {
+        if (changes.changes.length === 0) break;
+        current = applyTextEdits(current, syntax.edits(current, firstPass(changes.changes), changes.raws, context));
+      }
+      try {
+        loaded = syntax.load(current);
+      } catch (e) {
+        throw new EditCheckError('internal: the edited text does not parse', { cause: e });
+      }
+    }
+    if (!deepEqual(loaded.value, expected)) throw new EditCheckError('internal: the edited text does not hold the intended value');
+    return current;
   };
   return {
     parse,
@@ -42,40 +75,15 @@ export function treeEditor<N>(syntax: Syntax<N>): FormatEditor {
       }
       return v;
     },
-    setIn(text, path, value) {
-      if (path.length === 0) throw new Error('internal: setIn needs a path');
-      const expected = withValueAt(syntax.load(text).value, path, value);
-      // Collected from every pass, first spelling kept: a string moved by an insertion in a later pass
-      // keeps the spelling it had before an earlier pass replaced it.
-      const raws = new RawStrings();
-      let current = text;
-      for (let pass = 0; pass < MAX_PASSES; pass++) {
-        const changes = plan(syntax, current, path, value, raws);
-        if (!changes) {
-          if (value === undefined) return current;
-          current = syntax.emptyDocument(current, path[0] as string, nest(path.slice(1), value));
-          continue;
-        }
-        if (changes.changes.length === 0) break;
-        current = applyTextEdits(current, syntax.edits(current, firstPass(changes.changes), changes.raws));
-      }
-      let actual: unknown;
-      try {
-        actual = syntax.load(current).value;
-      } catch (e) {
-        throw new EditCheckError('internal: the edited text does not parse', { cause: e });
-      }
-      if (!deepEqual(actual, expected)) throw new EditCheckError('internal: the edited text does not hold the intended value');
-      return current;
-    },
+    setIn: (text, path, value) => setInWith(text, path, value, undefined),
+    setInWith,
   };
 }
 
 /** The changes that bring `path` to `value`; undefined when the document is empty. */
-function plan<N>(syntax: Syntax<N>, text: string, path: readonly string[], value: unknown, raws: RawStrings):
+function plan<N, C>(syntax: Syntax<N, C>, text: string, root: N | undefined, path: readonly string[], value: unknown, raws: RawStrings):
   { changes: Change<N>[]; raws: RawStrings } | undefined {
   const { adapter } = syntax;
-  const { root } = syntax.load(text);
   if (root === undefined) return undefined;
   let node = root;
   let parent: N | undefined;

@@ -7,7 +7,7 @@
  * those lines; sequences and flow collections are spliced in place.
  */
 import YAML, { isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node as YNode, type Pair } from 'yaml';
-import { ConfigParseError, EditCheckError } from './types.js';
+import { ConfigParseError, EditCheckError, setEach, type FormatEditor } from './types.js';
 import { RawStrings, removeMembers, spliceEdits, type Change, type Span, type TreeAdapter } from './structural.js';
 import { treeEditor, type Syntax } from './tree-editor.js';
 import { detectEol, detectIndentUnit, lineStartOf, startsLine, type TextEdit } from './text.js';
@@ -139,7 +139,7 @@ class YamlEdits {
       const close = this.text.lastIndexOf('}', range(map)[1]);
       return removeMembers(this.text, open + 1, close, pairs.map((p) => this.#pairSpan(p)), doomed);
     }
-    if (doomed.length === pairs.length) throw new EditCheckError('a block mapping cannot be emptied in place');
+    if (doomed.length === pairs.length) return this.#emptyBlock(map);
     return doomed.map((i) => {
       const pair = pairs[i] as Pair<YNode, YNode>;
       const keyStart = range(pair.key)[0];
@@ -150,6 +150,21 @@ class YamlEdits {
       if (to === this.text.length && !this.text.endsWith('\n') && from > 0) from -= this.text.slice(0, from).endsWith('\r\n') ? 2 : 1;
       return { offset: from, length: to - from, content: '' };
     });
+  }
+
+  /**
+   * A block mapping that loses every key (`envs:` whose only variable was omni-auth's token) becomes
+   * `key: {}`: its lines after the key go, the empty value is written flow style.
+   */
+  #emptyBlock(map: YNode): TextEdit[] {
+    const pair = places.get(map)?.pair;
+    if (!pair) throw new EditCheckError('a block mapping cannot be emptied in place');
+    const keyEnd = range(pair.key as YNode)[1];
+    const colon = this.text.indexOf(':', keyEnd);
+    if (colon < 0 || !/^[ \t]*$/.test(this.text.slice(keyEnd, colon))) throw new EditCheckError('a block mapping cannot be emptied in place');
+    const end = this.#pairEnd(pair);
+    const eol = this.text.slice(0, end).endsWith('\n') ? this.#eol : '';
+    return [{ offset: colon + 1, length: end - colon - 1, content: ` {}${eol}` }];
   }
 
   #insertKeys(map: YNode, entries: Array<[string, unknown]>): TextEdit[] {
@@ -263,4 +278,5 @@ const syntax: Syntax<YNode> = {
   },
 };
 
-export const yamlEditor = treeEditor(syntax);
+const tree = treeEditor(syntax);
+export const yamlEditor: FormatEditor = { ...tree, setMany: (text, changes) => setEach(tree, text, changes) };

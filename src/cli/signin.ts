@@ -1,0 +1,77 @@
+/**
+ * What `login` and `exec` share about the browser sign-in: the flags, when a refusal may start a
+ * sign-in by itself, and the `signIn` the broker's use case gets — src/signin, imported here
+ * dynamically through its index so the build compiles it on first use (scripts/build.mjs).
+ */
+import type { Readable } from 'node:stream';
+import type { SignInFn } from '../broker/browser-login.js';
+import { isOmniAuthError, UsageError } from '../util/errors.js';
+import { info } from './output.js';
+
+export const DEFAULT_CALLBACK_PORT = 8765;
+export const DEFAULT_SIGNIN_TIMEOUT = 300;
+
+export interface SignInFlags {
+  callbackPort: number;
+  timeout: number;
+}
+
+export function parseTimeout(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0 || n > 86_400) {
+    throw new UsageError('invalid_timeout', `--timeout must be a whole number of seconds (1..86400); got "${value}"`, { hint: 'e.g. --timeout 600' });
+  }
+  return n;
+}
+
+export function parseCallbackPort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) {
+    throw new UsageError('invalid_callback_port', `--callback-port must be an integer 1..65535; got "${value}"`, {
+      hint: 'use a port listed in the application\'s Allowed Callback URLs as http://127.0.0.1:<port>/callback (default 8765)',
+    });
+  }
+  return n;
+}
+
+/** OMNI_AUTH_NO_BROWSER=1 (or true/yes): never open a browser by ourselves. */
+export function noBrowserFromEnv(env: NodeJS.ProcessEnv): boolean {
+  return /^(1|true|yes)$/i.test(env.OMNI_AUTH_NO_BROWSER?.trim() ?? '');
+}
+
+/** The tenant wants a person and this key is not (or no longer) bound to one. */
+export function isBindingRequired(e: unknown): boolean {
+  return isOmniAuthError(e) && e.code === 'binding_required';
+}
+
+/** A person at a terminal: seamless `login` may start a sign-in; in CI (no TTY) it never does. */
+export function atTerminal(): boolean {
+  return process.stdin.isTTY === true || process.stderr.isTTY === true;
+}
+
+export interface SignInChoice {
+  mode: 'browser' | 'paste';
+  /** Where a pasted address is read from (a terminal, or --no-browser's stdin). */
+  input?: Readable;
+  /** When the browser cannot open and nothing can be pasted: fail at once instead of waiting. */
+  failWithoutBrowser?: boolean;
+}
+
+export function signInWith(flags: SignInFlags, env: NodeJS.ProcessEnv, choice: SignInChoice): SignInFn {
+  return async (p) => {
+    const { signIn } = await import('../signin/index.js');
+    return signIn({
+      ...p,
+      port: flags.callbackPort,
+      timeoutSeconds: flags.timeout,
+      mode: choice.mode,
+      ...(choice.input ? { input: choice.input } : {}),
+      say: info,
+      env,
+      ...(choice.failWithoutBrowser ? { failWithoutBrowser: true } : {}),
+    });
+  };
+}
+
+/** How long to wait for another process's sign-in: its whole wait, and some. */
+export const signInLockMs = (flags: SignInFlags): number => (flags.timeout + 30) * 1000;

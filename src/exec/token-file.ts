@@ -1,0 +1,190 @@
+/**
+ * `omni-auth exec`'s token file (issue 11 §3): the child gets `$AUTH0_TOKEN_FILE` (the name is
+ * `--token-file-var`), a file holding the current access token, rewritten atomically before the token
+ * expires for as long as the child runs — the pattern of Kubernetes projected service-account tokens
+ * and `AWS_WEB_IDENTITY_TOKEN_FILE`. A long-running server reads the file per request and never holds
+ * an expired token; `$AUTH0_TOKEN` stays for servers that read their environment once.
+ *
+ * Where: a directory of its own per exec, `exec-<pid>-<random>` (0700), under `$XDG_RUNTIME_DIR/omni-auth`
+ * (a tmpfs only this user can enter, emptied at logout) or else `<omni-auth home>/run` (0700); the file
+ * is `token` (0600, the raw token, no newline). It and its directory are removed when the child exits;
+ * directories left by an exec that was killed (its pid gone) are removed by the next one.
+ */
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { isAbsolute, join } from 'node:path';
+import type { CachedToken } from '../cache/token-cache.js';
+import { ensurePrivateDir, writeFileAtomic } from '../util/atomic-write.js';
+import { OmniAuthError, UsageError } from '../util/errors.js';
+
+export const DEFAULT_TOKEN_FILE_VAR = 'AUTH0_TOKEN_FILE';
+export const TOKEN_FILE_NAME = 'token';
+
+/** Never renew more often than this, whatever the token's lifetime (a clock or a tenant gone wrong). */
+const MIN_DELAY_MS = 1_000;
+/** After a failed renewal, try again at least this soon (and sooner when the token ends earlier). */
+const RETRY_MAX_MS = 30_000;
+
+/** The directory the per-exec directories go in. */
+export function runtimeBase(env: NodeJS.ProcessEnv, home: string): string {
+  const xdg = env.XDG_RUNTIME_DIR?.trim();
+  return xdg && isAbsolute(xdg) ? join(xdg, 'omni-auth') : join(home, 'run');
+}
+
+/**
+ * How long the renewal margin is: `minTtl` seconds before expiry, but never more than 90% of the
+ * token's lifetime — a token that lives 30 s under the default --min-ttl of 300 would otherwise be
+ * "due" the moment it arrives, and be renewed in a loop.
+ */
+export function renewMarginSeconds(token: CachedToken, minTtl: number): number {
+  const lifetime = Math.max(1, token.expires_at - token.obtained_at);
+  return Math.max(0, Math.min(minTtl, Math.floor(lifetime * 0.9)));
+}
+
+/** Milliseconds until the token is due for renewal (at least MIN_DELAY_MS). */
+export function renewDelayMs(token: CachedToken, minTtl: number, nowMs: number): number {
+  const dueMs = (token.expires_at - renewMarginSeconds(token, minTtl)) * 1000;
+  return Math.max(MIN_DELAY_MS, dueMs - nowMs);
+}
+
+export interface TokenFileOptions {
+  env: NodeJS.ProcessEnv;
+  /** omni-auth's home (the `run/` fallback). */
+  home: string;
+  /** The token the child starts with (also in `$AUTH0_TOKEN`). */
+  token: CachedToken;
+  /** Gets a token with more than `minTtl` seconds left (the broker's getToken: cache, lock, refresh, exchange). */
+  renew: (minTtl: number) => Promise<CachedToken>;
+  /** --min-ttl: renew this many seconds before expiry (bounded by renewMarginSeconds). */
+  minTtl: number;
+  /** Diagnostics for a person (stderr); never a token. */
+  warn: (message: string) => void;
+  /** Milliseconds since the epoch (tests). */
+  now?: () => number;
+}
+
+export class TokenFile {
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  /** How many times the file was rewritten with a new token (tests, diagnostics). */
+  renewals = 0;
+
+  private constructor(
+    readonly dir: string,
+    readonly path: string,
+    private token: CachedToken,
+    private readonly options: TokenFileOptions,
+  ) {}
+
+  /** Creates the private directory and the file, and schedules the first renewal. */
+  static async open(options: TokenFileOptions): Promise<TokenFile> {
+    const base = runtimeBase(options.env, options.home);
+    await ensurePrivateDir(base, { noFollow: true });
+    await removeStale(base);
+    const dir = join(base, `exec-${process.pid}-${randomBytes(6).toString('hex')}`);
+    try {
+      await mkdir(dir, { mode: 0o700 });
+    } catch (e) {
+      throw new OmniAuthError('token_file_failed', `could not create the token file's directory ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
+        cause: e,
+        hint: `check that ${base} is writable by this user`,
+      });
+    }
+    const file = new TokenFile(dir, join(dir, TOKEN_FILE_NAME), options.token, options);
+    try {
+      await file.write(options.token);
+    } catch (e) {
+      file.close();
+      throw e;
+    }
+    file.schedule();
+    return file;
+  }
+
+  /** The variable to hand the child. */
+  envFor(name: string): Record<string, string> {
+    return { [name]: this.path };
+  }
+
+  /** Stops renewing and removes the file and its directory. Synchronous: it runs on the way out of exit paths. */
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private now(): number {
+    return (this.options.now ?? Date.now)();
+  }
+
+  private async write(token: CachedToken): Promise<void> {
+    await writeFileAtomic(this.path, token.access_token, { mode: 0o600 });
+  }
+
+  private schedule(delayMs = renewDelayMs(this.token, this.options.minTtl, this.now())): void {
+    if (this.closed) return;
+    this.timer = setTimeout(() => void this.renewNow(), delayMs);
+    // The child keeps exec alive; a pending renewal alone must not.
+    this.timer.unref();
+  }
+
+  /** Renews when due (a cached token with enough time left is kept), rewrites the file when it changed. */
+  async renewNow(): Promise<void> {
+    if (this.closed) return;
+    try {
+      const margin = renewMarginSeconds(this.token, this.options.minTtl);
+      const next = await this.options.renew(margin);
+      if (this.closed) return;
+      if (next.access_token !== this.token.access_token) {
+        await this.write(next);
+        this.renewals++;
+      }
+      this.token = next;
+      this.schedule();
+    } catch (e) {
+      if (this.closed) return;
+      const says = e instanceof Error ? e.message : String(e);
+      const leftMs = this.token.expires_at * 1000 - this.now();
+      this.options.warn(`omni-auth exec: could not renew the token file (${says}); trying again`);
+      this.schedule(Math.max(MIN_DELAY_MS, Math.min(RETRY_MAX_MS, leftMs / 2)));
+    }
+  }
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * `exec`'s one call: checks the variable's name (`--token-file-var`, default AUTH0_TOKEN_FILE), opens
+ * the file, and returns the child's extra environment and the clean-up (synchronous, for exit paths).
+ */
+export async function openExecTokenFile(variable: string | undefined, options: TokenFileOptions): Promise<{ env: Record<string, string>; close(): void }> {
+  const name = variable ?? DEFAULT_TOKEN_FILE_VAR;
+  if (!ENV_NAME.test(name)) {
+    throw new UsageError('invalid_env_var', `--token-file-var "${name}" is not a valid environment variable name`, {
+      hint: 'use letters, digits and _ (not starting with a digit), e.g. --token-file-var MCP_TOKEN_FILE',
+    });
+  }
+  const file = await TokenFile.open(options);
+  return { env: file.envFor(name), close: () => file.close() };
+}
+
+/** Removes the directories of execs that are gone (killed before they could clean up). */
+async function removeStale(base: string): Promise<void> {
+  const entries = await readdir(base, { withFileTypes: true }).catch(() => []);
+  for (const entry of entries) {
+    const m = /^exec-(\d+)-[0-9a-f]+$/.exec(entry.name);
+    if (!m || !entry.isDirectory() || Number(m[1]) === process.pid || isAlive(Number(m[1]))) continue;
+    await rm(join(base, entry.name), { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * TokenFile with an injected clock and token source: when renewal is due, what is written, what a
+ * failed renewal leaves (the old file, a warning without the token), and where the file lives.
+ */
+import { lstatSync, mkdtempSync, readFileSync, readdirSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { CachedToken } from '../../src/cache/token-cache.js';
+import { renewDelayMs, renewMarginSeconds, runtimeBase, TokenFile } from '../../src/exec/token-file.js';
+
+const NOW = 1_800_000_000;
+const tok = (name: string, obtained: number, lifetime: number): CachedToken =>
+  ({ access_token: `header.${name}.signature-${name}`, token_type: 'Bearer', obtained_at: obtained, expires_at: obtained + lifetime });
+
+describe('renewal timing', () => {
+  it('min-ttl before expiry, bounded by 90% of the lifetime so a short-lived token is not renewed in a loop', () => {
+    expect(renewMarginSeconds(tok('a', NOW, 86_400), 300)).toBe(300);
+    expect(renewMarginSeconds(tok('a', NOW, 30), 300)).toBe(27);
+    expect(renewDelayMs(tok('a', NOW, 86_400), 300, NOW * 1000)).toBe((86_400 - 300) * 1000);
+    expect(renewDelayMs(tok('a', NOW, 30), 300, NOW * 1000)).toBe(3_000);
+    // Overdue: soon, but never a busy loop.
+    expect(renewDelayMs(tok('a', NOW, 30), 300, (NOW + 60) * 1000)).toBe(1_000);
+  });
+
+  it('runtimeBase: $XDG_RUNTIME_DIR/omni-auth when absolute, else <home>/run', () => {
+    expect(runtimeBase({ XDG_RUNTIME_DIR: '/run/user/1000' }, '/h')).toBe('/run/user/1000/omni-auth');
+    expect(runtimeBase({ XDG_RUNTIME_DIR: 'relative' }, '/h')).toBe(join('/h', 'run'));
+    expect(runtimeBase({}, '/h')).toBe(join('/h', 'run'));
+  });
+});
+
+describe('TokenFile', () => {
+  const open = async (renew: (minTtl: number) => Promise<CachedToken>, warnings: string[] = []) => {
+    const home = mkdtempSync(join(tmpdir(), 'omni-tf-'));
+    const file = await TokenFile.open({ env: {}, home, token: tok('first', NOW, 30), minTtl: 300, warn: (m) => warnings.push(m), renew, now: () => NOW * 1000 });
+    return { home, file };
+  };
+
+  it('writes the token (0600, no newline) and rewrites it when renewal gives a new one, asking for the bounded margin', async () => {
+    const asked: number[] = [];
+    const { file } = await open(async (minTtl) => {
+      asked.push(minTtl);
+      return tok('second', NOW + 3, 30);
+    });
+    try {
+      expect(readFileSync(file.path, 'utf8')).toBe('header.first.signature-first');
+      expect(lstatSync(file.path).mode & 0o777).toBe(0o600);
+      expect(lstatSync(file.dir).mode & 0o777).toBe(0o700);
+      await file.renewNow();
+      expect(asked).toEqual([27]);
+      expect(readFileSync(file.path, 'utf8')).toBe('header.second.signature-second');
+      expect(file.renewals).toBe(1);
+    } finally {
+      file.close();
+    }
+  });
+
+  it('a failed renewal keeps the old file and warns without the token; close() removes the directory', async () => {
+    const warnings: string[] = [];
+    const { file, home } = await open(async () => {
+      throw new Error('tenant down');
+    }, warnings);
+    await file.renewNow();
+    expect(readFileSync(file.path, 'utf8')).toBe('header.first.signature-first');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('tenant down');
+    expect(warnings[0]).not.toContain('signature-first');
+    file.close();
+    expect(readdirSync(join(home, 'run'))).toEqual([]);
+  });
+
+  it('refuses a runtime base that is a symbolic link', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'omni-tf-'));
+    const elsewhere = mkdtempSync(join(tmpdir(), 'omni-elsewhere-'));
+    symlinkSync(elsewhere, join(home, 'run'));
+    await expect(TokenFile.open({ env: {}, home, token: tok('x', NOW, 30), minTtl: 300, warn: () => undefined, renew: async () => tok('y', NOW, 30) }))
+      .rejects.toMatchObject({ code: 'unsafe_directory' });
+    expect(readdirSync(elsewhere)).toEqual([]);
+  });
+});

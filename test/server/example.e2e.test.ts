@@ -1,0 +1,153 @@
+/**
+ * examples/mcp-server/server.mjs (built omni-auth/server, the SDK's McpServer + requireBearerAuth)
+ * against the emulator, called by the SDK's MCP client over Streamable HTTP with a bearer token.
+ *
+ * The person's token comes from the built CLI (`omni-auth token`). A token WITH a `permissions` claim
+ * is signed test-only with the emulator's signing key in process (signedByTenant): the emulator does
+ * not model RBAC yet (issue 12 §3), so no grant can issue one.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmulator, type Emulator } from '../../src/emulator/index.js';
+import { packageRoot } from '../../src/util/package-root.js';
+import { cleanEnv, runCli, tempHome } from '../cli/run-cli.js';
+import { exchangedToken, signedByTenant } from './helpers.js';
+
+const EXAMPLE = join(packageRoot(), 'examples', 'mcp-server', 'server.mjs');
+
+let emu: Emulator;
+let other: Emulator;
+let child: ChildProcess;
+let url: string;
+let metadataUrl: string;
+let personToken: string;
+
+async function startExample(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; line: { url: string; metadata: string } }> {
+  if (!existsSync(join(packageRoot(), 'dist', 'server.js'))) throw new Error('dist/server.js is missing: run "npm run build" first');
+  const proc = spawn(process.execPath, [EXAMPLE], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: proc.stdout! }).once('line', resolve);
+    proc.once('exit', (code) => reject(new Error(`the example exited (${code}): ${stderr}`)));
+  });
+  return { child: proc, line: JSON.parse(line) as { url: string; metadata: string } };
+}
+
+beforeAll(async () => {
+  [emu, other] = await Promise.all([startEmulator({ provisioned: true }), startEmulator({ provisioned: true })]);
+  const info = emu.info();
+  const started = await startExample({ ...cleanEnv(), OMNI_AUTH_DOMAIN: info.domain, OMNI_AUTH_AUDIENCE: info.audience, PORT: '0' });
+  child = started.child;
+  ({ url, metadata: metadataUrl } = started.line);
+  const home = await tempHome();
+  const token = await runCli(['token'], cleanEnv({ OMNI_AUTH_HOME: home, OMNI_AUTH_DOMAIN: info.domain, OMNI_AUTH_CLIENT_ID: info.client_id, OMNI_AUTH_AUDIENCE: info.audience }));
+  if (token.code !== 0) throw new Error(`omni-auth token: ${token.stderr}`);
+  personToken = token.stdout.trim();
+});
+afterAll(async () => {
+  child?.kill('SIGTERM');
+  await Promise.all([emu?.close(), other?.close()]);
+});
+
+async function connect(token: string): Promise<Client> {
+  const client = new Client({ name: 'omni-auth-test', version: '1.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
+  return client;
+}
+
+const text = (r: unknown): string => ((r as { content: { type: string; text: string }[] }).content[0]?.text ?? '');
+
+async function refusal(p: Promise<unknown>): Promise<McpError> {
+  const e = await p.then(() => undefined, (x: unknown) => x);
+  expect(e, 'the call was not refused').toBeInstanceOf(McpError);
+  return e as McpError;
+}
+
+describe('the example MCP server with omni-auth/server, against the emulator', () => {
+  it('a person\'s token (omni-auth token): the public tool works and tells who they are', async () => {
+    const client = await connect(personToken);
+    try {
+      const who = JSON.parse(text(await client.callTool({ name: 'whoami', arguments: {} }))) as { sub: string; permissions: string[] };
+      expect(who.sub).toMatch(/^auth0\|omni-/);
+      expect(who.permissions).toEqual([]);
+      expect((await client.listTools()).tools.map((t) => t.name).sort()).toEqual(['add', 'echo', 'whoami']);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('a protected tool without the permission: a JSON-RPC error naming tool:<name>, not a tool result', async () => {
+    const client = await connect(personToken);
+    try {
+      const echo = await refusal(client.callTool({ name: 'echo', arguments: { text: 'hi' } }));
+      expect(echo.code).toBe(-32003);
+      expect(echo.message).toContain('tool:echo');
+      expect(echo.data).toEqual({ reason: 'missing_permission', tool: 'echo', permission: ['tool:echo'] });
+      expect((await refusal(client.callTool({ name: 'add', arguments: { a: 1, b: 2 } }))).message).toContain('tool:add');
+      const unknown = await refusal(client.callTool({ name: 'rm_rf', arguments: {} }));
+      expect(unknown.data).toMatchObject({ reason: 'no_rule' });
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('with the permission in the token (test-only signed token): the tool runs; another tool stays refused', async () => {
+    const token = await signedByTenant(emu, { claims: { scope: 'openid', permissions: ['tool:echo'] } });
+    const client = await connect(token);
+    try {
+      expect(text(await client.callTool({ name: 'echo', arguments: { text: 'hello' } }))).toBe('hello');
+      expect((await refusal(client.callTool({ name: 'add', arguments: { a: 1, b: 2 } }))).message).toContain('tool:add');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('the permission in scope only (no RBAC claim) does not open a tool', async () => {
+    const client = await connect(await signedByTenant(emu, { claims: { scope: 'openid tool:echo' } }));
+    try {
+      expect((await refusal(client.callTool({ name: 'echo', arguments: { text: 'x' } }))).message).toContain('tool:echo');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it.each([
+    ['another audience', async () => signedByTenant(emu, { audience: 'https://other.example/api', claims: { permissions: ['tool:echo'] } }), 'audience_mismatch'],
+    ['another issuer (another tenant\'s token)', async () => exchangedToken(other), 'unknown_key'],
+    ['the tenant\'s key, another issuer', async () => signedByTenant(emu, { issuer: 'https://evil.example/' }), 'issuer_mismatch'],
+    ['no token', async () => '', ''],
+  ])('a token for %s: HTTP 401 with the resource metadata URL', async (_, make, code) => {
+    const token = await make();
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'whoami', arguments: {} } }),
+    });
+    expect(res.status).toBe(401);
+    const challenge = res.headers.get('www-authenticate') ?? '';
+    expect(challenge).toContain(`resource_metadata="${metadataUrl}"`);
+    if (code) expect(challenge).toContain(`[${code}]`);
+    if (token) await expect(connect(token)).rejects.toThrow();
+  });
+
+  it('serves its RFC 9728 metadata naming the tenant', async () => {
+    const res = await fetch(metadataUrl);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      resource: url,
+      authorization_servers: [emu.issuer],
+      jwks_uri: `${emu.domain}/.well-known/jwks.json`,
+      bearer_methods_supported: ['header'],
+      scopes_supported: ['tool:echo', 'tool:add'],
+      resource_name: 'omni-auth example',
+    });
+    expect(metadataUrl).toBe(new URL('/.well-known/oauth-protected-resource/mcp', url).href);
+  });
+});
