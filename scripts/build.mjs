@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 /**
- * Builds the single-file CLI, dist/omni-auth.cjs, and the library, dist/index.js + dist/index.d.ts
- * (`import { getToken } from 'omni-auth'`; see `buildLibrary` at the end) — `npm run build`.
+ * Builds (`npm run build`) the CLI — dist/omni-auth-full.cjs, the whole CLI in one file, and
+ * dist/omni-auth.cjs, the small entry users run, which answers a warm `token`/`exec` itself and hands
+ * everything else to the full CLI (issue 13; see buildWarmEntry below and src/warm/main.ts) — the
+ * server module dist/server.js (`buildServer`) and the library, dist/index.js + dist/index.d.ts
+ * (`import { getToken } from 'omni-auth'`; see `buildLibrary` at the end).
  *
  * Start-up is dominated by V8 parsing the bundle, and most of it is code only some commands run: the
  * HTTP client (undici, ~1 MB) and the YAML/TOML editors of the MCP configs. Those packages go into the
@@ -145,7 +148,10 @@ const lazyPlugin = {
   },
 };
 
-const outfile = join(root, 'dist', 'omni-auth.cjs');
+// The full CLI. Run through the warm entry (below), it takes the entry's location as its own
+// (src/warm/files.ts ENTRY_SYMBOL): `<home>/bin/omni-auth.cjs` finds its home, the launcher copies the pair.
+const FULL_CLI_FILE = 'omni-auth-full.cjs'; // src/warm/files.ts
+const outfile = join(root, 'dist', FULL_CLI_FILE);
 const result = await build({
   entryPoints: [join(root, 'src/cli/main.ts')],
   outfile,
@@ -160,13 +166,104 @@ const result = await build({
   logLevel: 'warning',
   define: { __OMNI_AUTH_VERSION__: JSON.stringify(version), 'import.meta.url': '__omniMetaUrl' },
   banner: {
-    js: "#!/usr/bin/env node\n'use strict';\nvar __omniMetaUrl = require('node:url').pathToFileURL(__filename).href;",
+    js: "#!/usr/bin/env node\n'use strict';\nvar __omniMetaUrl = require('node:url').pathToFileURL(globalThis[Symbol.for('omni-auth.entry')] ?? __filename).href;",
   },
   plugins: [subtreePlugin, lazyPlugin, builtinPlugin],
 });
 const { writeFile } = await import('node:fs/promises');
 await writeFile(join(root, 'dist', 'metafile.json'), JSON.stringify(result.metafile));
 await chmod(outfile, 0o755);
+
+// ---- The warm entry, dist/omni-auth.cjs (issue 13; src/warm/main.ts) ----
+await buildWarmEntry();
+
+/**
+ * The entry users run: the CLI's own `token` and `exec` code (src/cli, src/broker/get-token.ts, the
+ * cache and settings modules) without commander, the HTTP client, the JWT library or the MCP code, and
+ * with two seams (src/warm/main.ts): acquire.ts → src/warm/hand-off.ts, key-store.ts →
+ * src/warm/key-check.ts (which imports the real one). Node built-ins a warm run does not need are loaded
+ * only when called: node:crypto and node:child_process (every function an on-first-call wrapper), and
+ * node:fs/promises, whose readFile and stat — all the warm path calls — are the node:fs calls, sync (same
+ * results and error codes; a warm run reads three small files and has nothing to overlap them with).
+ */
+async function buildWarmEntry() {
+  const warmDir = join(root, 'src', 'warm');
+  const inWarm = (importer) => importer.startsWith(warmDir);
+  const seams = {
+    name: 'warm-seams',
+    setup(b) {
+      b.onResolve({ filter: /[\\/]acquire\.js$/ }, (args) => (args.importer.endsWith(join('src', 'broker', 'get-token.ts')) ? { path: join(warmDir, 'hand-off.ts') } : undefined));
+      b.onResolve({ filter: /[\\/]key-store\.js$/ }, (args) => (inWarm(args.importer) ? undefined : { path: join(warmDir, 'key-check.ts') }));
+      // Only these packages: the rest (commander, undici, jose, the YAML/TOML editors) is the full CLI's.
+      b.onResolve({ filter: /^[^./]/ }, (args) => {
+        if (args.path.startsWith('node:') || args.path === 'env-paths') return undefined;
+        return { errors: [{ text: `the warm entry must not load ${args.path} (imported by ${args.importer})` }] };
+      });
+      b.onResolve({ filter: /^\./ }, (args) => {
+        if (/[\\/]src[\\/](exchange|mcp|emulator|tenant)[\\/]/.test(join(args.resolveDir, args.path))) {
+          return { errors: [{ text: `the warm entry must not load ${args.path} (imported by ${args.importer})` }] };
+        }
+        return undefined;
+      });
+    },
+  };
+  const DEFERRED = new Set(['node:crypto', 'node:child_process', 'node:fs/promises']);
+  const builtins = {
+    name: 'warm-builtins',
+    setup(b) {
+      b.onResolve({ filter: /^node:/ }, (args) => {
+        if (args.namespace === 'warm-builtin' || args.namespace === 'warm-default') return { path: args.path, external: true };
+        // A default import of an external makes esbuild copy every property of the module (__toESM):
+        // env-paths' `import process from 'node:process'` (its only kind of import) costs a millisecond.
+        // A module of ours that exports the built-in as its default instead.
+        if (!DEFERRED.has(args.path)) return /[\\/]node_modules[\\/]env-paths[\\/]/.test(args.importer) ? { path: args.path, namespace: 'warm-default' } : { path: args.path, external: true };
+        return { path: args.path, namespace: 'warm-builtin' };
+      });
+      b.onLoad({ filter: /.*/, namespace: 'warm-default' }, async (args) => {
+        return { contents: `export default require(${JSON.stringify(args.path)});`, loader: 'js', resolveDir: root };
+      });
+      b.onLoad({ filter: /.*/, namespace: 'warm-builtin' }, async (args) => {
+        const mod = await import(args.path);
+        const sync = args.path === 'node:fs/promises' ? { readFile: 'readFileSync', stat: 'statSync' } : {};
+        const lines = [`let __m; const __load = () => (__m ??= require(${JSON.stringify(args.path)}));`];
+        if (Object.keys(sync).length > 0) lines.push(`const __fs = require('node:fs');`);
+        for (const name of Object.keys(mod)) {
+          if (name === 'default' || !IDENTIFIER.test(name) || typeof mod[name] !== 'function') continue;
+          lines.push(sync[name]
+            ? `export async function ${name}(...a) { return __fs.${sync[name]}(...a); }`
+            : `export function ${name}(...a) { return __load().${name}(...a); }`);
+        }
+        if (args.path === 'node:fs/promises') lines.push(`export const constants = __fs.constants;`);
+        return { contents: lines.join('\n'), loader: 'js', resolveDir: root };
+      });
+    },
+  };
+  const keyParser = (await Promise.all(['src/identity/key-store.ts', 'src/identity/thumbprint.ts'].map((f) => readFile(join(root, f)))));
+  const { createHash } = await import('node:crypto');
+  const warmOut = join(root, 'dist', 'omni-auth.cjs');
+  const warm = await build({
+    entryPoints: [join(warmDir, 'main.ts')],
+    outfile: warmOut,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    mainFields: ['module', 'main'],
+    metafile: true,
+    logLevel: 'warning',
+    define: {
+      __OMNI_AUTH_VERSION__: JSON.stringify(version),
+      __OMNI_AUTH_KEY_CHECK__: JSON.stringify(createHash('sha256').update(Buffer.concat(keyParser)).digest('base64url')),
+      // The entry's URL, computed when asked, as a URL object: its one reader (config/home.ts) passes it
+      // to fileURLToPath, which then need not parse it again.
+      'import.meta.url': '__omniEntry.url',
+    },
+    banner: { js: "#!/usr/bin/env node\n'use strict';\nvar __omniEntry = { get url() { return require('node:url').pathToFileURL(__filename); } };" },
+    plugins: [seams, builtins],
+  });
+  await writeFile(join(root, 'dist', 'metafile-warm.json'), JSON.stringify(warm.metafile));
+  await chmod(warmOut, 0o755);
+}
 
 /**
  * `omni-auth/server` (package.json `exports["./server"]`): src/server as its own ES module,

@@ -7,12 +7,13 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensurePrivateDir, writeFileAtomic } from '../util/atomic-write.js';
 import { OmniAuthError } from '../util/errors.js';
 import { packageRoot } from '../util/package-root.js';
 import { LAUNCHER_FILE } from '../config/home.js';
+import { FULL_CLI_FILE } from '../warm/files.js';
 
 export const launcherPath = (home: string): string => join(home, 'bin', LAUNCHER_FILE);
 
@@ -23,6 +24,8 @@ export const launcherPath = (home: string): string => join(home, 'bin', LAUNCHER
  */
 export function bundlePath(moduleUrl: string = import.meta.url): string {
   const self = fileURLToPath(moduleUrl);
+  // The full CLI run by itself: its entry beside it is what MCP entries should run.
+  if (basename(self) === FULL_CLI_FILE && existsSync(join(dirname(self), LAUNCHER_FILE))) return join(dirname(self), LAUNCHER_FILE);
   if (/\.[cm]?js$/.test(self)) return self;
   const built = join(packageRoot(moduleUrl), 'dist', 'omni-auth.cjs');
   if (existsSync(built)) return built;
@@ -34,14 +37,20 @@ export function bundlePath(moduleUrl: string = import.meta.url): string {
 /**
  * Copies the bundle to the launcher path when it differs (atomically; 0700 like the home it sits in —
  * code, not a secret, but for this user only). Running from the launcher itself finds it equal.
+ * The bundle is two files (src/warm/files.ts): the entry and, beside it, the full CLI it hands most
+ * commands to; the full CLI is copied first, so a launcher never runs without its current companion.
  */
 export async function installLauncher(home: string, bundle: string = bundlePath()): Promise<{ path: string; updated: boolean }> {
   const path = launcherPath(home);
   const code = await readFile(bundle);
+  const full = basename(bundle) === FULL_CLI_FILE ? undefined : await readFile(join(dirname(bundle), FULL_CLI_FILE)).catch(() => undefined);
+  const fullPath = join(dirname(path), FULL_CLI_FILE);
   const current = await readFile(path).catch(() => undefined);
-  if (current?.equals(code)) return { path, updated: false };
+  const currentFull = full ? await readFile(fullPath).catch(() => undefined) : undefined;
+  if (current?.equals(code) && (!full || currentFull?.equals(full))) return { path, updated: false };
   await ensurePrivateDir(home);
   await ensurePrivateDir(dirname(path));
+  if (full && !currentFull?.equals(full)) await writeFileAtomic(fullPath, full, { mode: 0o700 });
   await writeFileAtomic(path, code, { mode: 0o700 });
   return { path, updated: true };
 }

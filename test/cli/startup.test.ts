@@ -57,3 +57,63 @@ describe('start-up of the warm token path', () => {
     expect(meta.inputs['src/exchange/undici-transport.ts']?.imports.map((i) => i.path)).toContain('lazy-package:undici');
   });
 });
+
+/**
+ * Issue 13: the warm entry (dist/omni-auth.cjs, src/warm/main.ts) is a bundle of its own. Everything in
+ * it can run, so its whole input set is checked, not a static closure.
+ */
+describe('start-up of the warm entry', () => {
+  const meta = JSON.parse(readFileSync(join(packageRoot(), 'dist', 'metafile-warm.json'), 'utf8')) as Metafile;
+  const inputs = Object.keys(meta.inputs);
+
+  it('is the CLI\'s own token code, with the hand-off and the key records as seams', () => {
+    for (const path of ['src/warm/main.ts', 'src/cli/token.ts', 'src/broker/get-token.ts', 'src/cache/token-cache.ts', 'src/config/settings.ts', 'src/cli/context.ts', 'src/warm/hand-off.ts', 'src/warm/key-check.ts']) {
+      expect(inputs).toContain(path);
+    }
+    expect(meta.inputs['src/broker/get-token.ts']?.imports.map((i) => i.path)).toEqual(expect.arrayContaining(['src/warm/hand-off.ts', 'src/warm/key-check.ts']));
+  });
+
+  it.each([
+    ['undici (the HTTP client)', /(node_modules\/|lazy-package:)undici(\/|$)/],
+    ['jose (the JWT library)', /(node_modules\/|lazy-package:)jose(\/|$)/],
+    ['commander', /node_modules\/commander\//],
+    ['the YAML and TOML editors', /(node_modules\/|lazy-package:)(yaml|@decimalturn\/toml-patch|jsonc-parser)(\/|$)/],
+    ['the MCP SDK', /node_modules\/@modelcontextprotocol\//],
+    ['the MCP code', /^(lazy-subtree:)?src\/mcp\//],
+    ['the emulator', /^(lazy-subtree:)?src\/emulator\//],
+    ['the tenant provisioning code', /^(lazy-subtree:)?src\/tenant\//],
+    ['the exchange client', /^src\/exchange\//],
+    ['acquisition, minting and locking', /^src\/(broker\/acquire|identity\/(local-token|keys|machine)|util\/lock)\.ts$/],
+    ['the full CLI entry', /^src\/cli\/main\.ts$/],
+    // exec is the full CLI's: its token file is renewed while the child runs, and it may sign in.
+    ['exec and its token file', /^src\/(cli\/exec|exec\/token-file)\.ts$/],
+    ['the browser sign-in', /^(lazy-subtree:)?src\/(signin\/|cli\/signin\.ts|broker\/browser-login\.ts)|oauth4webapi/],
+    ['the binding code', /^src\/identity\/binding\.ts$/],
+  ])('does not contain %s', (_, pattern) => {
+    expect(inputs.filter((p) => pattern.test(p))).toEqual([]);
+  });
+
+  it('loads node:crypto, node:child_process and node:fs/promises only when called (through the on-first-call wrappers)', () => {
+    const deferred = ['node:crypto', 'node:child_process', 'node:fs/promises'];
+    for (const [path, input] of Object.entries(meta.inputs)) {
+      if (path.startsWith('warm-builtin:')) continue;
+      expect(input.imports.filter((i) => deferred.includes(i.path)).map((i) => `${path} → ${i.path}`)).toEqual([]);
+    }
+    const text = readFileSync(join(packageRoot(), 'dist', 'omni-auth.cjs'), 'utf8');
+    // Without exec the entry spawns nothing: node:child_process is not in it at all.
+    expect(text).not.toContain('node:child_process');
+    for (const name of ['node:crypto', 'node:fs/promises']) {
+      // Only inside the wrappers' loader: `__load = () => __m ??= require("node:x")`.
+      const requires = text.split(`require("${name}")`).length - 1;
+      expect(requires, name).toBe(1);
+      expect(text).toMatch(new RegExp(`__load\\d* = \\(\\) => \\(?__m\\d* \\?\\?= require\\("${name.replace('/', '\\/')}"\\)`));
+    }
+  });
+
+  it('reads its own URL (a URL object there, computed on demand) only through fileURLToPath', () => {
+    const text = readFileSync(join(packageRoot(), 'dist', 'omni-auth.cjs'), 'utf8');
+    const uses = text.match(/.{0,40}__omniEntry\.url.{0,2}/g) ?? [];
+    expect(uses.length).toBeGreaterThan(0);
+    for (const use of uses) expect(use).toMatch(/fileURLToPath\)?\(__omniEntry\.url\)/);
+  });
+});

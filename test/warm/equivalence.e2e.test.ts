@@ -1,0 +1,335 @@
+/**
+ * Issue 13: the warm entry (dist/omni-auth.cjs) gives exactly what the full CLI (dist/omni-auth-full.cjs,
+ * run by itself) gives — stdout, stderr, exit code — on every case: a fresh token in each format, near
+ * expiry, --min-ttl, another key, OMNI_AUTH_KEY, a corrupt or missing cache, bad settings or flags, a key
+ * bound to a person (bindings.json), --ca-file, and exec — which the entry always hands off: it keeps
+ * $AUTH0_TOKEN_FILE fresh while the child runs and may open the browser sign-in (src/warm/argv.ts).
+ *
+ * Every run has OMNI_AUTH_LOCK_TIMEOUT=never, which only the acquire path reads (and refuses, exit 2,
+ * before it does anything): a case the cache answers prints the token, a case that needs a new token
+ * prints that usage error — deterministic, no tenant needed, and a difference between the paths shows.
+ * A copy of the entry alone (no full CLI beside it) tells which path answered: it answers the warm
+ * cases by itself, and fails to load the full CLI on all the others.
+ */
+import { spawn } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cacheKeyOf } from '../../src/cache/key.js';
+import { thumbprint, type PublicJwk } from '../../src/identity/thumbprint.js';
+import { packageRoot } from '../../src/util/package-root.js';
+import { FULL_CLI_FILE } from '../../src/warm/files.js';
+import { KEY_RECORDS_FILE } from '../../src/warm/key-check.js';
+import { cleanEnv } from '../cli/run-cli.js';
+import { runFile, type Run } from './run.js';
+
+const DIST = join(packageRoot(), 'dist');
+const ENTRY = join(DIST, 'omni-auth.cjs');
+const FULL = join(DIST, FULL_CLI_FILE);
+const DOMAIN = 'http://127.0.0.1:9';
+const CLIENT_ID = 'warmClientId';
+const AUDIENCE = 'https://api.example/warm';
+const SCOPE = 'openid profile email offline_access';
+const CACHE_KEY = cacheKeyOf({ domain: DOMAIN, clientId: CLIENT_ID, audience: AUDIENCE, scope: SCOPE });
+
+let dir: string;
+let lone: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'omni-warm-'));
+  await mkdir(join(dir, 'lone'));
+  lone = join(dir, 'lone', 'omni-auth.cjs');
+  await copyFile(ENTRY, lone);
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+interface Key { jwkText: string; pem: string; thumbprint: string }
+function newKey(): Key {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const jwk = privateKey.export({ format: 'jwk' });
+  return {
+    jwkText: `${JSON.stringify({ ...jwk, alg: 'ES256', created_at: '2026-11-30T00:00:00.000Z' }, null, 2)}\n`,
+    pem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    thumbprint: thumbprint(publicKey.export({ format: 'jwk' }) as PublicJwk),
+  };
+}
+const machineKey = newKey();
+const otherKey = newKey();
+const now = () => Math.floor(Date.now() / 1000);
+const fakeJwt = () => `eyJhbGciOiJSUzI1NiJ9.${Buffer.from(JSON.stringify({ sub: 'auth0|omni-warm', n: Math.random() })).toString('base64url')}.c2lnbmF0dXJlLW9mLXRoZS13YXJtLXRlc3Q`;
+
+interface HomeSpec {
+  /** Seconds left on the cached token (default 3600). */
+  ttl?: number;
+  /** The cached token's key thumbprint (default the machine key's); null: none recorded. */
+  thumbprint?: string | null;
+  /** tokens.json's text instead of a cache with the one entry; null: no file. */
+  tokens?: string | null;
+  /** The key file's text (default the machine key), null: no key file. */
+  keyText?: string | null;
+  keyMode?: number;
+  keyIsDir?: boolean;
+  /** settings.json's text; null: no file. */
+  settings?: string | null;
+  /** bindings.json's text (a person-bound key); 'dir': a directory there. */
+  bindings?: string;
+}
+
+let homes = 0;
+async function makeHome(spec: HomeSpec = {}): Promise<string> {
+  const home = join(dir, `home-${homes++}`);
+  await mkdir(home, { mode: 0o700 });
+  const entry = {
+    access_token: fakeJwt(), token_type: 'Bearer', expires_at: now() + (spec.ttl ?? 3600), obtained_at: now(), scope: SCOPE,
+    refresh_token: 'rt-not-used', subject: 'auth0|omni-warm',
+    ...(spec.thumbprint === null ? {} : { key_thumbprint: spec.thumbprint ?? machineKey.thumbprint }),
+  };
+  const tokens = spec.tokens === undefined ? `${JSON.stringify({ version: 1, entries: { [CACHE_KEY]: entry } }, null, 2)}\n` : spec.tokens;
+  if (tokens !== null) await writeFile(join(home, 'tokens.json'), tokens, { mode: 0o600 });
+  const settings = spec.settings === undefined ? JSON.stringify({ domain: DOMAIN, client_id: CLIENT_ID, audience: AUDIENCE }) : spec.settings;
+  if (settings !== null) await writeFile(join(home, 'settings.json'), settings, { mode: 0o600 });
+  if (spec.bindings === 'dir') await mkdir(join(home, 'bindings.json'));
+  else if (spec.bindings !== undefined) await writeFile(join(home, 'bindings.json'), spec.bindings, { mode: 0o600 });
+  const keyFile = join(home, 'machine-key.json');
+  if (spec.keyIsDir) await mkdir(keyFile);
+  else if (spec.keyText !== null) {
+    await writeFile(keyFile, spec.keyText ?? machineKey.jwkText, { mode: 0o600 });
+    if (spec.keyMode !== undefined) await chmod(keyFile, spec.keyMode);
+  }
+  return home;
+}
+
+const envFor = (home: string, extra: Record<string, string | undefined> = {}) =>
+  cleanEnv({ OMNI_AUTH_HOME: home, OMNI_AUTH_LOCK_TIMEOUT: 'never', ...extra });
+
+/** bindings.json as browser sign-in leaves it (src/identity/binding.ts): this key bound to a person. */
+const boundTo = (key: Key) => `${JSON.stringify({
+  version: 1,
+  bindings: { [`${DOMAIN}/|${CLIENT_ID}`]: { id_token: fakeJwt(), salt: 'AAAAAAAAAAAAAAAAAAAAAA', thumbprint: key.thumbprint, sub: 'auth0|person', name: 'A Person', bound_at: now() - 60 } },
+}, null, 2)}\n`;
+/** A child that reports what exec gave it, without paths (they differ per run): the token file's content, modes, name. */
+const tokenFileReport = (v = 'AUTH0_TOKEN_FILE') => [
+  `const fs = require('node:fs'), path = require('node:path'); const f = process.env.${v};`,
+  `process.stdout.write(JSON.stringify({ same: fs.readFileSync(f, 'utf8') === process.env.AUTH0_TOKEN, file: (fs.statSync(f).mode & 0o777).toString(8),`,
+  `dir: (fs.statSync(path.dirname(f)).mode & 0o777).toString(8), name: path.basename(f), other: process.env.AUTH0_TOKEN_FILE === undefined ? 'unset' : 'set' }));`,
+].join(' ');
+
+const ACQUIRE_ERROR = 'OMNI_AUTH_LOCK_TIMEOUT must be a positive number of seconds; got "never"';
+const printToken = (v = 'AUTH0_TOKEN') => `process.stdout.write(String(process.env.${v}))`;
+
+interface Case {
+  name: string;
+  args: string[];
+  home?: HomeSpec;
+  env?: Record<string, string | undefined>;
+  /** The cache answers: the entry alone gives the same answer. Otherwise the full CLI must. */
+  warm: boolean;
+  /** The full CLI goes for a new token (the acquire path). */
+  acquires?: boolean;
+  /** The full CLI answers from the cache: nothing on stderr (exec, which is always handed off). */
+  quiet?: boolean;
+  /** What the full CLI prints on stdout, exactly. */
+  stdout?: string;
+}
+
+const FORMATS = ['raw', 'json', 'header', 'env', 'headers-json'];
+const CASES: Case[] = [
+  { name: 'fresh, default format', args: ['token'], warm: true },
+  ...FORMATS.map((f) => ({ name: `fresh, --format ${f}`, args: ['token', '--format', f], warm: true })),
+  { name: 'fresh, --format=json', args: ['token', '--format=json'], warm: true },
+  { name: 'fresh, the last --format wins', args: ['token', '--format', 'json', '--format', 'header'], warm: true },
+  { name: 'fresh, settings as flags', args: ['token', '--domain', DOMAIN, '--client-id', CLIENT_ID, '--audience', AUDIENCE], home: { settings: null }, warm: true },
+  { name: 'fresh, settings from the environment', args: ['token'], home: { settings: null }, env: { OMNI_AUTH_DOMAIN: DOMAIN, OMNI_AUTH_CLIENT_ID: CLIENT_ID, OMNI_AUTH_AUDIENCE: AUDIENCE }, warm: true },
+  { name: 'fresh, the same scopes in another order', args: ['token', '--scope', 'email  openid profile offline_access openid'], warm: true },
+  { name: 'other scopes (another cache entry)', args: ['token', '--scope', 'openid'], warm: false, acquires: true },
+  { name: 'near expiry (200 s left, --min-ttl 300 by default)', args: ['token'], home: { ttl: 200 }, warm: false, acquires: true },
+  ...FORMATS.map((f) => ({ name: `near expiry, --format ${f}`, args: ['token', '--format', f], home: { ttl: 200 }, warm: false, acquires: true })),
+  { name: 'expired', args: ['token'], home: { ttl: -10 }, warm: false, acquires: true },
+  { name: 'near expiry but fresh enough for --min-ttl 100', args: ['token', '--min-ttl', '100'], home: { ttl: 200 }, warm: true },
+  { name: '--min-ttl=3000 on 3600 s', args: ['token', '--min-ttl=3000', '--format', 'json'], warm: true },
+  { name: '--min-ttl 3700 on 3600 s', args: ['token', '--min-ttl', '3700'], warm: false, acquires: true },
+  { name: '--min-ttl 0 on an expired token', args: ['token', '--min-ttl', '0'], home: { ttl: -5 }, warm: false, acquires: true },
+  { name: 'cached with another key', args: ['token'], home: { thumbprint: otherKey.thumbprint }, warm: false, acquires: true },
+  { name: 'cached with another key, --format headers-json', args: ['token', '--format', 'headers-json'], home: { thumbprint: otherKey.thumbprint }, warm: false, acquires: true },
+  { name: 'the key file replaced by another key', args: ['token'], home: { keyText: otherKey.jwkText }, warm: false, acquires: true },
+  { name: 'OMNI_AUTH_KEY (PEM) is the key of the cached token', args: ['token', '--format', 'json'], home: { thumbprint: otherKey.thumbprint }, env: { OMNI_AUTH_KEY: otherKey.pem }, warm: true },
+  { name: 'OMNI_AUTH_KEY (JWK) is the key of the cached token, no key file', args: ['token'], home: { keyText: null }, env: { OMNI_AUTH_KEY: machineKey.jwkText }, warm: true },
+  { name: 'OMNI_AUTH_KEY is another key', args: ['token'], env: { OMNI_AUTH_KEY: otherKey.pem }, warm: false, acquires: true },
+  { name: 'OMNI_AUTH_KEY is not a key', args: ['token'], env: { OMNI_AUTH_KEY: 'not a key' }, warm: false },
+  { name: 'OMNI_AUTH_KEY blank: the key file', args: ['token'], env: { OMNI_AUTH_KEY: '  ' }, warm: true },
+  { name: 'the key file is readable by others', args: ['token'], home: { keyMode: 0o644 }, warm: false },
+  { name: 'the key file is a directory', args: ['token'], home: { keyIsDir: true }, warm: false },
+  { name: 'the key file is not a key', args: ['token'], home: { keyText: '{"kty":"EC"}' }, warm: false },
+  { name: 'no key file, a token cached without a key', args: ['token'], home: { keyText: null, thumbprint: null }, warm: true },
+  { name: 'no key file, a token cached with a key', args: ['token'], home: { keyText: null }, warm: false, acquires: true },
+  { name: 'a key file, a token cached without a key', args: ['token'], home: { thumbprint: null }, warm: false, acquires: true },
+  { name: 'corrupt cache: not JSON', args: ['token'], home: { tokens: '{"version": 1, "entries": {' }, warm: false, acquires: true },
+  { name: 'corrupt cache: empty', args: ['token'], home: { tokens: '' }, warm: false, acquires: true },
+  { name: 'corrupt cache: a newer format', args: ['token'], home: { tokens: JSON.stringify({ version: 2, entries: {} }) }, warm: false, acquires: true },
+  {
+    name: 'corrupt cache: our entry fine, another malformed', args: ['token'], warm: false, acquires: true,
+    home: { tokens: JSON.stringify({ version: 1, entries: { [CACHE_KEY]: { access_token: fakeJwt(), token_type: 'Bearer', expires_at: now() + 3600, obtained_at: now(), key_thumbprint: machineKey.thumbprint }, 'not|a|key': 1 } }) },
+  },
+  { name: 'corrupt cache: our entry malformed', args: ['token'], home: { tokens: JSON.stringify({ version: 1, entries: { [CACHE_KEY]: { access_token: '', token_type: 'Bearer', expires_at: now() + 3600, obtained_at: now() } } }) }, warm: false, acquires: true },
+  { name: 'missing cache', args: ['token'], home: { tokens: null }, warm: false, acquires: true },
+  { name: 'no settings', args: ['token'], home: { settings: null }, warm: false },
+  { name: 'corrupt settings', args: ['token'], home: { settings: '{"domain": ' }, warm: false },
+  { name: 'a domain that is not https', args: ['token', '--domain', 'http://example.com'], warm: false },
+  { name: 'an invalid --format', args: ['token', '--format', 'yaml'], warm: false },
+  { name: 'an invalid --min-ttl', args: ['token', '--min-ttl', 'soon'], warm: false },
+  { name: 'a negative --min-ttl', args: ['token', '--min-ttl', '-1'], warm: false },
+  { name: '--min-ttl without a value', args: ['token', '--min-ttl'], warm: false },
+  { name: 'an unknown option', args: ['token', '--bogus'], warm: false },
+  { name: 'an extra argument', args: ['token', 'extra'], warm: false },
+  { name: 'token --help', args: ['token', '--help'], warm: false },
+  { name: '--version', args: ['--version'], warm: false },
+  // A person-bound key: the binding is read only to get a new token (src/broker/acquire.ts).
+  { name: 'a bound key, fresh', args: ['token'], home: { bindings: boundTo(machineKey) }, warm: true },
+  { name: 'a bound key, --format json', args: ['token', '--format', 'json'], home: { bindings: boundTo(machineKey) }, warm: true },
+  { name: 'a bound key, near expiry', args: ['token'], home: { bindings: boundTo(machineKey), ttl: 200 }, warm: false, acquires: true },
+  { name: 'a bound key, cached with another key', args: ['token'], home: { bindings: boundTo(machineKey), thumbprint: otherKey.thumbprint }, warm: false, acquires: true },
+  { name: 'a binding of another key, fresh', args: ['token'], home: { bindings: boundTo(otherKey) }, warm: true },
+  { name: 'a corrupt bindings.json, fresh', args: ['token'], home: { bindings: '{"version": 1, "bind' }, warm: true },
+  { name: 'a corrupt bindings.json, near expiry', args: ['token'], home: { bindings: '{"version": 1, "bind', ttl: 200 }, warm: false, acquires: true },
+  { name: 'bindings.json is a directory, fresh', args: ['token'], home: { bindings: 'dir' }, warm: true },
+  // --ca-file / OMNI_AUTH_CA_FILE are read when a request is made (src/config/network.ts), never from the cache.
+  { name: '--ca-file, fresh', args: ['token', '--ca-file', join(tmpdir(), 'omni-warm-no-such-ca.pem')], warm: true },
+  { name: '--ca-file=, fresh, --format header', args: ['token', `--ca-file=${join(tmpdir(), 'omni-warm-no-such-ca.pem')}`, '--format', 'header'], warm: true },
+  { name: '--ca-file, near expiry', args: ['token', '--ca-file', join(tmpdir(), 'omni-warm-no-such-ca.pem')], home: { ttl: 200 }, warm: false, acquires: true },
+  { name: '--ca-file without a value', args: ['token', '--ca-file'], warm: false },
+  { name: 'OMNI_AUTH_CA_FILE, fresh', args: ['token'], env: { OMNI_AUTH_CA_FILE: join(tmpdir(), 'omni-warm-no-such-ca.pem') }, warm: true },
+  { name: 'exec\'s --no-browser on token', args: ['token', '--no-browser'], warm: false },
+  // exec: always the full CLI's.
+  { name: 'exec, fresh', args: ['exec', '--', process.execPath, '-e', printToken()], warm: false, quiet: true },
+  { name: 'exec --env-var, fresh', args: ['exec', '--env-var', 'MCP_TOKEN', '--min-ttl', '60', '--', process.execPath, '-e', printToken('MCP_TOKEN')], warm: false, quiet: true },
+  { name: 'exec, the child exits 7', args: ['exec', '--', process.execPath, '-e', 'process.exit(7)'], warm: false, quiet: true },
+  { name: 'exec, the child does not get OMNI_AUTH_KEY', args: ['exec', '--', process.execPath, '-e', 'process.stdout.write(String(process.env.OMNI_AUTH_KEY))'], env: { OMNI_AUTH_KEY: machineKey.pem }, warm: false, quiet: true },
+  { name: 'exec, the child sees $AUTH0_TOKEN_FILE (0600 in 0700, the token)', args: ['exec', '--', process.execPath, '-e', tokenFileReport()], warm: false, quiet: true, stdout: '{"same":true,"file":"600","dir":"700","name":"token","other":"set"}' },
+  { name: 'exec --token-file-var', args: ['exec', '--token-file-var', 'MY_FILE', '--', process.execPath, '-e', tokenFileReport('MY_FILE')], warm: false, quiet: true, stdout: '{"same":true,"file":"600","dir":"700","name":"token","other":"unset"}' },
+  { name: 'exec, a bound key, fresh', args: ['exec', '--', process.execPath, '-e', printToken()], home: { bindings: boundTo(machineKey) }, warm: false, quiet: true },
+  { name: 'exec --no-browser --callback-port --signin-timeout, fresh', args: ['exec', '--no-browser', '--callback-port', '8123', '--signin-timeout', '30', '--', process.execPath, '-e', printToken()], warm: false, quiet: true },
+  { name: 'exec --ca-file, fresh', args: ['exec', '--ca-file', join(tmpdir(), 'omni-warm-no-such-ca.pem'), '--', process.execPath, '-e', printToken()], warm: false, quiet: true },
+  { name: 'exec, near expiry', args: ['exec', '--', process.execPath, '-e', printToken()], home: { ttl: 100 }, warm: false, acquires: true },
+  { name: 'exec, a command that does not exist', args: ['exec', '--', 'omni-auth-no-such-command'], warm: false },
+  { name: 'exec, an invalid --env-var', args: ['exec', '--env-var', 'BAD-NAME', '--', process.execPath, '-e', '0'], warm: false },
+  { name: 'exec, an invalid --token-file-var', args: ['exec', '--token-file-var', 'BAD-NAME', '--', process.execPath, '-e', '0'], warm: false },
+  { name: 'exec without a command', args: ['exec', '--'], warm: false },
+];
+
+describe('the warm entry and the full CLI agree', () => {
+  it.each(CASES)('$name', async (c) => {
+    const home = await makeHome(c.home);
+    const env = envFor(home, c.env);
+    const full = await runFile(FULL, c.args, env);
+    const [entry, alone] = await Promise.all([runFile(ENTRY, c.args, env), runFile(lone, c.args, env)]);
+    expect(entry).toEqual(full);
+    if (c.warm) {
+      expect(alone, 'the entry alone answers a warm case').toEqual(full);
+      if (c.args[0] === 'token') expect(full.stdout).toMatch(/eyJ/);
+    } else {
+      expect(alone.code, 'the entry alone cannot answer this one').not.toBe(0);
+      expect(alone.stderr).toContain(FULL_CLI_FILE);
+    }
+    // A warm answer says nothing on stderr; the cases a new token would settle reach the acquire path.
+    if (c.warm || c.quiet) expect(full.stderr).toBe('');
+    if (c.acquires) expect(full.stderr).toContain(ACQUIRE_ERROR);
+    if (c.stdout !== undefined) expect(full.stdout).toBe(c.stdout);
+    if (c.args[0] === 'exec' && c.quiet) expect(full.code === 0 || c.name.includes('exits 7')).toBe(true);
+  });
+
+  it('the fresh cases print what the cache holds, in each format', async () => {
+    const home = await makeHome();
+    const env = envFor(home);
+    const tokens = JSON.parse(await readFile(join(home, 'tokens.json'), 'utf8')) as { entries: Record<string, { access_token: string; expires_at: number }> };
+    const t = tokens.entries[CACHE_KEY]!;
+    const out = await Promise.all(FORMATS.map((f) => runFile(lone, ['token', '--format', f], env)));
+    expect(out.map((r) => r.stdout)).toEqual([
+      `${t.access_token}\n`,
+      `${JSON.stringify({ access_token: t.access_token, token_type: 'Bearer', expires_at: t.expires_at })}\n`,
+      `Authorization: Bearer ${t.access_token}\n`,
+      `AUTH0_TOKEN=${t.access_token}\n`,
+      `${JSON.stringify({ Authorization: `Bearer ${t.access_token}` })}\n`,
+    ]);
+    expect(out.map((r) => r.stderr)).toEqual(FORMATS.map(() => ''));
+  });
+
+  it('a record of a key is not used for another key text (the key file replaced after a warm run)', async () => {
+    const home = await makeHome();
+    const env = envFor(home);
+    const first = await runFile(lone, ['token'], env);
+    expect(first.code).toBe(0);
+    expect(Object.values((JSON.parse(await readFile(join(home, KEY_RECORDS_FILE), 'utf8')) as { keys: Record<string, string> }).keys)).toEqual([machineKey.thumbprint]);
+    expect(await readFile(join(home, KEY_RECORDS_FILE), 'utf8')).not.toContain(JSON.parse(machineKey.jwkText).d);
+    // The same key, another text: the record does not apply, the parser agrees, the cache answers.
+    await writeFile(join(home, 'machine-key.json'), `${machineKey.jwkText}\n`, { mode: 0o600 });
+    expect(await runFile(lone, ['token'], env)).toEqual(first);
+    // Another key: no record, the parser's thumbprint differs, the full CLI gets a new token.
+    await unlink(join(home, 'machine-key.json'));
+    await writeFile(join(home, 'machine-key.json'), otherKey.jwkText, { mode: 0o600 });
+    const [entry, full, alone] = await Promise.all([runFile(ENTRY, ['token'], env), runFile(FULL, ['token'], env), runFile(lone, ['token'], env)]);
+    expect(entry).toEqual(full);
+    expect(full.stderr).toContain(ACQUIRE_ERROR);
+    expect(alone.stderr).toContain(FULL_CLI_FILE);
+  });
+});
+
+describe('the launcher (<home>/bin/omni-auth.cjs, its home from its location)', () => {
+  /** A home with the launcher as login installs it now, and a copy of that home with the launcher as it was: the full CLI alone. */
+  async function launchers(spec: HomeSpec = {}): Promise<{ now: string; before: string }> {
+    const { installLauncher } = await import('../../src/mcp/launcher.js');
+    const a = await makeHome(spec);
+    const b = await makeHome(spec);
+    await copyFile(join(a, 'tokens.json'), join(b, 'tokens.json')).catch(() => undefined);
+    const now = (await installLauncher(a)).path;
+    expect(await readFile(join(a, 'bin', FULL_CLI_FILE))).toEqual(await readFile(FULL));
+    await mkdir(join(b, 'bin'), { mode: 0o700 });
+    await copyFile(FULL, join(b, 'bin', 'omni-auth.cjs'));
+    return { now, before: join(b, 'bin', 'omni-auth.cjs') };
+  }
+  // No OMNI_AUTH_HOME: each launcher finds its own home.
+  const bare = () => cleanEnv({ OMNI_AUTH_LOCK_TIMEOUT: 'never' });
+
+  it.each([
+    ['fresh', {}, ['token', '--format', 'headers-json'], true],
+    ['fresh, exec (handed off)', {}, ['exec', '--', process.execPath, '-e', printToken()], false],
+    ['near expiry', { ttl: 100 }, ['token'], false],
+    ['cached with another key', { thumbprint: otherKey.thumbprint }, ['token'], false],
+  ] as [string, HomeSpec, string[], boolean][])('%s: the same as the single-file launcher', async (_, spec, args, warm) => {
+    const { now, before } = await launchers(spec);
+    const [a, b] = await Promise.all([runFile(now, args, bare()), runFile(before, args, bare())]);
+    expect(a).toEqual(b);
+    if (warm) {
+      // The launcher's entry answered by itself: without the full CLI beside it, the same.
+      await unlink(join(now, '..', FULL_CLI_FILE));
+      expect(await runFile(now, args, bare())).toEqual(b);
+    }
+  });
+});
+
+describe('what a warm run loads', () => {
+  it('after the first run recorded the key: no node:crypto, child_process, fs/promises, stream or net module, no full CLI', async () => {
+    const home = await makeHome();
+    const env = envFor(home);
+    const probe = join(dir, 'probe.cjs');
+    await writeFile(probe, [
+      `const before = new Set(process.moduleLoadList);`,
+      `process.on('exit', () => require('node:fs').writeFileSync(process.env.PROBE_OUT, JSON.stringify({ loaded: process.moduleLoadList.filter((m) => !before.has(m)), files: Object.keys(require.cache) })));`,
+    ].join('\n'));
+    const out = join(dir, 'probe.json');
+    const probed = async () => {
+      const r = await new Promise<number | null>((resolve) => {
+        const child = spawn(process.execPath, ['--require', probe, ENTRY, 'token'], { env: { ...env, PROBE_OUT: out }, stdio: ['ignore', 'pipe', 'pipe'] });
+        child.on('close', resolve);
+      });
+      expect(r).toBe(0);
+      return JSON.parse(await readFile(out, 'utf8')) as { loaded: string[]; files: string[] };
+    };
+    const first = await probed();
+    expect(first.loaded).toContain('NativeModule crypto'); // the key parser, once
+    const warm = await probed();
+    const heavy = warm.loaded.filter((m) => /^NativeModule (crypto|child_process|fs\/promises|stream|net|internal\/streams\/.*|internal\/crypto\/.*)$/.test(m));
+    expect(heavy).toEqual([]);
+    expect(warm.files.filter((f) => f.endsWith(FULL_CLI_FILE))).toEqual([]);
+  });
+});
