@@ -83,6 +83,9 @@ async function personFlow(): Promise<void> {
     const settings = { OMNI_AUTH_DOMAIN: e.domain, OMNI_AUTH_CLIENT_ID: e.client_id, OMNI_AUTH_AUDIENCE: e.audience };
     await cli(home, ['login', '--browser', '--no-write'], settings, true);
     await cli(home, ['status'], settings);
+    info(dim('# the cache emptied, the bound key alone gets your token: an exchange, no browser'));
+    await cli(home, ['logout'], settings);
+    await cli(home, ['token'], settings);
   } finally {
     await emulator.close();
     await rm(home, { recursive: true, force: true });
