@@ -25,7 +25,7 @@ export interface TokenRequest {
 
 export interface TokenResult {
   token: CachedToken;
-  source: 'cache' | 'refresh' | 'exchange' | 'browser';
+  source: 'cache' | 'refresh' | 'exchange' | 'browser' | 'device';
 }
 
 export async function getToken(req: TokenRequest): Promise<TokenResult> {

@@ -6,24 +6,29 @@
  * wiring would make, a placeholder where a token would be stored.
  */
 import { browserLogin } from '../broker/browser-login.js';
+import { deviceLogin } from '../broker/device-login.js';
 import { login, type LoginResult, type PostLoginStep } from '../broker/login.js';
 import { bindingExpiresAt } from '../identity/binding.js';
 import type { SettingsFlags } from '../config/settings.js';
 import { installLauncher, issuedBy, launcherPath, newRun, wireClients, type McpReport } from '../mcp/index.js';
+import { UsageError } from '../util/errors.js';
 import { Secret } from '../util/secret.js';
 import { tenantContext, type TenantContext } from './context.js';
 import { announceRecipients, checkClientIds, checkProjectMode, nothingToWire } from './mcp.js';
 import type { WireFlags } from './mcp-options.js';
 import { printMcpReport } from './mcp-report.js';
 import { dim, green, info, warn, yellow } from './output.js';
-import { atTerminal, isBindingRequired, noBrowserFromEnv, signInLockMs, signInWith, type SignInChoice, type SignInFlags } from './signin.js';
+import { atTerminal, deviceSignInWith, isBindingRequired, noBrowserFromEnv, signInLockMs, signInWith, type SignInChoice, type SignInFlags } from './signin.js';
 import { describeExpiry } from './time.js';
 
 /** `browser`: true with --browser, false with --no-browser (paste-back), undefined with neither. */
-export type LoginFlags = SettingsFlags & WireFlags & SignInFlags & { write: boolean; browser?: boolean };
+export type LoginFlags = SettingsFlags & WireFlags & SignInFlags & { write: boolean; browser?: boolean; device?: boolean };
 
 export async function runLogin(flags: LoginFlags): Promise<number> {
   checkClientIds(flags.client);
+  if (flags.device && flags.browser !== undefined) {
+    throw new UsageError('conflicting_flags', '--device cannot be combined with --browser or --no-browser', { hint: 'choose one way to sign in' });
+  }
   if (flags.write) checkProjectMode(flags);
   const ctx = await tenantContext(flags);
   if (flags.dryRun) return dryRun(ctx, flags);
@@ -42,7 +47,9 @@ export async function runLogin(flags: LoginFlags): Promise<number> {
       report = await wire(ctx, flags, launcher, result);
     });
   }
-  const result = await loginOrSignIn(ctx, flags, steps);
+  const result = flags.device
+    ? await deviceLogin({ ...ctx, warn, signIn: deviceSignInWith(flags), lockTimeoutMs: signInLockMs(flags) }, steps)
+    : await loginOrSignIn(ctx, flags, steps);
   const who = result.user.name ? `${result.user.name} (${result.user.sub ?? 'unknown user id'})` : (result.user.sub ?? 'unknown user');
   info(`${green('✓')} Logged in to ${ctx.settings.domain} as ${who}`);
   info(`  key      ${result.thumbprint} ${dim(`(${result.keySource})`)}`);
@@ -54,6 +61,11 @@ export async function runLogin(flags: LoginFlags): Promise<number> {
       const until = describeExpiry(bindingExpiresAt({ bound_at: result.boundAt })).replace(/^expires /, '');
       info(`           until ${until} ${dim('(the default 30-day maximum age; the tenant\'s Action may set another)')}`);
     }
+  }
+  if (result.source === 'device') {
+    info(yellow('  not bound: the device flow carries no nonce, so it cannot bind this machine key to you.'));
+    info(yellow('           These are your own tokens (renewed with their refresh token); when they run out, exchanges'));
+    info(yellow(`           under a \`person\` policy still need one browser sign-in: omni-auth login --browser (or --no-browser)`));
   }
   info(`  settings saved to ${ctx.files.settings}`);
   if (!report) return 0;

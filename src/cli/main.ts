@@ -53,8 +53,9 @@ export function buildProgram(): Command {
       .option('--no-write', 'do not write MCP client configs')
       .option('--browser', 'sign in in the browser (authorization code + PKCE): get your own tokens and bind this machine key to you')
       .option('--no-browser', 'sign in without opening a browser: print the URL, then paste back the address the browser ended on (or the code)')
+      .option('--device', 'sign in with the device flow (enter a code on any device): your own tokens only — it cannot bind this machine key')
       .option('--callback-port <n>', 'the loopback port of the sign-in callback, http://127.0.0.1:<n>/callback', parseCallbackPort, DEFAULT_CALLBACK_PORT)
-      .option('--timeout <seconds>', 'how long to wait for the browser sign-in', parseTimeout, DEFAULT_SIGNIN_TIMEOUT)
+      .option('--timeout <seconds>', 'how long to wait for the browser (or device) sign-in', parseTimeout, DEFAULT_SIGNIN_TIMEOUT)
       .option('--dry-run', 'request no token and write nothing: print on stderr a diff of what would change in each MCP client config'),
   )).action(async (opts: LoginFlags) => {
     const { runLogin } = await import('./login.js');

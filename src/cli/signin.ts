@@ -5,6 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { SignInFn } from '../broker/browser-login.js';
+import type { DeviceSignInFn } from '../broker/device-login.js';
 import { isOmniAuthError, UsageError } from '../util/errors.js';
 import { info } from './output.js';
 
@@ -75,3 +76,11 @@ export function signInWith(flags: SignInFlags, env: NodeJS.ProcessEnv, choice: S
 
 /** How long to wait for another process's sign-in: its whole wait, and some. */
 export const signInLockMs = (flags: SignInFlags): number => (flags.timeout + 30) * 1000;
+
+/** The device flow's sign-in (login --device), src/signin loaded on first use like the browser's. */
+export function deviceSignInWith(flags: SignInFlags): DeviceSignInFn {
+  return async (p) => {
+    const { deviceSignIn } = await import('../signin/index.js');
+    return deviceSignIn({ ...p, timeoutSeconds: flags.timeout, say: info });
+  };
+}

@@ -16,6 +16,7 @@ import type { EmulatorReply, EmulatorRequest, Handler } from './http-types.js';
 import { managementHandler } from './management.js';
 import { oauthHandler } from './oauth.js';
 import { authorizeHandler } from './signin/authorize.js';
+import { deviceHandler } from './signin/device.js';
 import { provisionTenant, type IdentityPolicy } from './provision.js';
 import { createUser } from './management/users.js';
 import { ManagementError } from './management/errors.js';
@@ -236,6 +237,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     hosts: hostsFor(port),
     handlers: [
       controlHandler({ tenant, throttle, exchangeWindow, controlToken }),
+      deviceHandler(tenant),
       oauthHandler({ tenant, throttle, exchangeWindow }),
       authorizeHandler(tenant),
       managementHandler(tenant),

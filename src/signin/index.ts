@@ -6,3 +6,4 @@
 export { signIn, DEFAULT_CALLBACK_PORT, DEFAULT_TIMEOUT_SECONDS, type SignInOptions, type SignInTokens } from './sign-in.js';
 export { browserCommands, openBrowser } from './browser.js';
 export { parsePasted } from './paste.js';
+export { deviceSignIn, type DeviceSignInOptions, type DeviceTokens } from './device.js';

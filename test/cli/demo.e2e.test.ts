@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { decodeJwt } from 'jose';
 import { describe, expect, it } from 'vitest';
+import { browserPossible } from '../../src/cli/demo.js';
 import { cleanEnv, runCli } from './run-cli.js';
 
 describe('omni-auth demo', () => {
@@ -21,5 +22,18 @@ describe('omni-auth demo', () => {
     const home = /throw-away home (\S+)/.exec(r.stderr)?.[1];
     expect(home).toBeTruthy();
     expect(existsSync(home!)).toBe(false);
+    // No TTY here: the person flow is only described, with the exact commands, and nothing waits for input.
+    expect(r.stderr).toContain('omni-auth emulator --provisioned --identity person');
+    expect(r.stderr).toContain('omni-auth login --browser');
+    expect(r.stderr).not.toContain('[y/N]');
   }, 60_000);
+
+  it('offers the browser only where one can open', () => {
+    expect(browserPossible({}, 'linux')).toBe(false);
+    expect(browserPossible({ DISPLAY: ':0' }, 'linux')).toBe(true);
+    expect(browserPossible({ WAYLAND_DISPLAY: 'wayland-0' }, 'linux')).toBe(true);
+    expect(browserPossible({ BROWSER: '/usr/bin/true' }, 'linux')).toBe(true);
+    expect(browserPossible({}, 'darwin')).toBe(true);
+    expect(browserPossible({}, 'win32')).toBe(true);
+  });
 });

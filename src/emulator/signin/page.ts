@@ -13,7 +13,7 @@ h1{font-size:1.3rem;margin-top:0}label{display:block;margin:.8rem 0 .2rem}
 input[type=email],input[type=password]{width:100%;box-sizing:border-box;padding:.5rem;font-size:1rem}
 button{margin-top:1.2rem;padding:.6rem 1.2rem;font-size:1rem}.error{color:#b00020}.note{color:#555;font-size:.85rem}`;
 
-function layout(title: string, body: string): string {
+export function layout(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${escapeHtml(title)}</title><style>${STYLE}</style></head>

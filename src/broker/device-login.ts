@@ -1,0 +1,73 @@
+/**
+ * `login --device` (issue 10, headless): the Device Authorization Flow gets this person's own access
+ * and refresh tokens into the cache — under the sign-in lock and the cache lock, like the browser
+ * login — and binds NOTHING: the device flow carries no nonce, so no attestation of this machine key
+ * comes out of it. Later headless exchanges under a `person` policy still need `login --browser`
+ * (or `--no-browser`). An existing binding is left as it is.
+ */
+import { cacheKeyOf, putEntry, type CachedToken } from '../cache/token-cache.js';
+import { saveSettings } from '../config/settings.js';
+import { KEY_ENV, loadOrCreateKey } from '../identity/key-store.js';
+import { ensurePrivateDir } from '../util/atomic-write.js';
+import { withFileLock } from '../util/lock.js';
+import type { Secret } from '../util/secret.js';
+import { signinLock } from './browser-login.js';
+import type { TokenRequest } from './get-token.js';
+import type { LoginResult, PostLoginStep } from './login.js';
+
+export interface DeviceSignedIn {
+  accessToken: Secret;
+  refreshToken?: Secret;
+  tokenType: string;
+  expiresIn?: number;
+  scope?: string;
+  claims?: { sub: string; name?: string; nickname?: string };
+}
+
+export type DeviceSignInFn = (p: { issuer: string; clientId: string; clientSecret?: Secret; audience: string; scope: string }) => Promise<DeviceSignedIn>;
+
+export type DeviceLoginRequest = Omit<TokenRequest, 'force' | 'minTtl'> & { signIn: DeviceSignInFn; lockTimeoutMs: number };
+
+export async function deviceLogin(req: DeviceLoginRequest, steps: PostLoginStep[] = []): Promise<LoginResult> {
+  await ensurePrivateDir(req.files.home);
+  const out = await withFileLock(signinLock(req.files.home), () => signInAndStore(req), { timeoutMs: req.lockTimeoutMs });
+  await saveSettings(req.files, req.settings);
+  for (const step of steps) await step(out);
+  return out;
+}
+
+async function signInAndStore(req: DeviceLoginRequest): Promise<LoginResult> {
+  const { settings, files } = req;
+  // The key is loaded (or created) so the cached entry names it, as every other entry does.
+  const key = await loadOrCreateKey(files.key, req.env);
+  const got = await req.signIn({
+    issuer: settings.issuer,
+    clientId: settings.clientId,
+    ...(req.clientSecret ? { clientSecret: req.clientSecret } : {}),
+    audience: settings.audience,
+    scope: settings.scope,
+  });
+  const { verifyAccessToken } = await import('../exchange/verify.js');
+  const verified = await verifyAccessToken(got.accessToken.reveal(), { domain: settings.domain, audience: settings.audience });
+  const now = req.now ?? (() => Math.floor(Date.now() / 1000));
+  const obtainedAt = now();
+  const subject = verified?.sub ?? got.claims?.sub;
+  const token: CachedToken = {
+    access_token: got.accessToken.reveal(),
+    token_type: got.tokenType,
+    expires_at: verified?.exp ?? obtainedAt + (got.expiresIn ?? 0),
+    obtained_at: obtainedAt,
+    scope: got.scope ?? settings.scope,
+    ...(got.refreshToken ? { refresh_token: got.refreshToken.reveal() } : {}),
+    ...(subject ? { subject } : {}),
+    key_thumbprint: key.thumbprint,
+  };
+  await withFileLock(files.tokensLock, () => putEntry(files.tokens, cacheKeyOf(settings), token), { timeoutMs: 45_000 });
+  return {
+    token,
+    source: 'device',
+    thumbprint: key.thumbprint,
+    keySource: req.env[KEY_ENV]?.trim() ? KEY_ENV : files.key,
+    user: { ...(subject ? { sub: subject } : {}), ...(got.claims?.name ? { name: got.claims.name } : {}), ...(got.claims?.nickname ? { nickname: got.claims.nickname } : {}) },
+  };
+}
