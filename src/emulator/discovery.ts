@@ -12,6 +12,7 @@ export function openidConfiguration(tenant: Tenant): Record<string, unknown> {
     // The sign-in page (signin/authorize.ts): Authorization Code Flow with PKCE S256.
     authorization_endpoint: `${i}authorize`,
     token_endpoint: `${i}oauth/token`,
+    device_authorization_endpoint: `${i}oauth/device/code`,
     userinfo_endpoint: `${i}userinfo`,
     jwks_uri: `${i}.well-known/jwks.json`,
     revocation_endpoint: `${i}oauth/revoke`,
