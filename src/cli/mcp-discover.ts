@@ -5,7 +5,7 @@
  */
 import { createInterface } from 'node:readline/promises';
 import { pickSetting, readSavedSettings, resolveSettings, saveSettings, type SettingsFlags } from '../config/settings.js';
-import { UsageError } from '../util/errors.js';
+import { ExitCode, isOmniAuthError, UsageError } from '../util/errors.js';
 import { homeContext } from './context.js';
 import { dim, info, warn } from './output.js';
 
@@ -26,8 +26,20 @@ export async function settingsFromServer(url: string, flags: DiscoverFlags, env:
   if (domain && audience) return;
 
   info(`no ${[domain ? '' : 'domain', audience ? '' : 'audience'].filter(Boolean).join(' or ')} set: discovering them from ${new URL(url).origin}`);
-  const { discoverServer } = await import('../mcp/discover.js');
-  const d = await discoverServer(url);
+  // Through the MCP subtree's index: compiled on first use (scripts/build.mjs).
+  const { discoverServer } = await import('../mcp/index.js');
+  let d;
+  try {
+    d = await discoverServer(url);
+  } catch (e) {
+    // The server cannot be reached now: the entry is still added (the proxy needs no settings to be
+    // wired), and the user is told how to give the settings. Refusals (a mismatching issuer, plain
+    // http, a server that asks for no token) stay errors.
+    if (!isOmniAuthError(e) || e.exitCode !== ExitCode.unreachable) throw e;
+    warn(`could not discover the settings: ${e.message}`);
+    warn(`the entry is added without them: run this again when the server is up, or pass --domain, --client-id and --audience to \`omni-auth login\``);
+    return;
+  }
   info('discovered (MCP authorization, RFC 9728):');
   info(`    resource metadata  ${d.resourceMetadataUrl} ${dim(d.foundVia === 'www-authenticate' ? '(from the 401\'s WWW-Authenticate)' : '(well-known URL)')}`);
   info(`    issuer             ${d.issuer} ${dim('(confirmed by its discovery document)')}`);
