@@ -169,6 +169,19 @@ describe('mcp add NAME --url with no settings (issue 11 §2)', () => {
   });
 });
 
+describe('mcp add NAME --url when the server cannot be reached', () => {
+  it('warns that nothing was discovered and still adds the entry, saving no settings', async () => {
+    const { env, cursor, omni } = await freshHome();
+    const down = await startServer(() => verifier, () => emu.info().domain);
+    await down.close();
+    const r = await runCli(['mcp', 'add', 'down', '--url', down.url, '--yes', '--client-id', 'abc', '--client', 'cursor'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/could not discover the settings: could not reach 127\.0\.0\.1:\d+/);
+    expect(JSON.parse(await readFile(cursor, 'utf8')).mcpServers.down.args.slice(-2)).toEqual(['proxy', down.url]);
+    await expect(readFile(join(omni, 'settings.json'))).rejects.toThrow(/ENOENT/);
+  });
+});
+
 describe('doctor: the remote server check (issue 11 §2)', () => {
   it('passes against the wired server (metadata, issuer, token accepted) and fails when the server rejects the token', async () => {
     const { env } = await freshHome();
