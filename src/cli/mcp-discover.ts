@@ -4,6 +4,7 @@
  * after `--yes` or a yes at a terminal. The client id is never discovered: it must be given.
  */
 import { createInterface } from 'node:readline/promises';
+import { normalizeDomain } from '../config/domain.js';
 import { pickSetting, readSavedSettings, resolveSettings, saveSettings, type SettingsFlags } from '../config/settings.js';
 import { ExitCode, isOmniAuthError, UsageError } from '../util/errors.js';
 import { homeContext } from './context.js';
@@ -46,21 +47,21 @@ export async function settingsFromServer(url: string, flags: DiscoverFlags, env:
   info(`    domain             ${domain ? `${domain.value} ${dim(`(kept: ${domain.label})`)}` : d.domain}`);
   info(`    audience           ${audience ? `${audience.value} ${dim(`(kept: ${audience.label})`)}` : d.audience}`);
   if (d.scopes) info(`    scopes supported   ${d.scopes.join(' ')}`);
-  if (domain && domain.value.replace(/\/$/, '') !== d.domain && `https://${domain.value.replace(/\/$/, '')}` !== d.domain) {
+  if (domain && originOf(domain.value) !== d.domain) {
     warn(`the domain setting (${domain.value}) is not the server's authorization server (${d.domain}): its tokens may be refused`);
   }
 
   const clientId = pickSetting('clientId', flags, env, saved);
+  if (flags.dryRun) {
+    info(`dry run: the domain and audience would be saved to ${files.settings}${clientId ? '' : ' (with --client-id or OMNI_AUTH_CLIENT_ID: it cannot be discovered)'}`);
+    return;
+  }
   if (!clientId) {
     throw new UsageError('client_id_missing', 'the client id cannot be discovered from the server: it is the id of the Auth0 application omni-auth signs in with', {
       hint: `pass it with --client-id <id> (or set OMNI_AUTH_CLIENT_ID): ask the tenant's administrator, or run \`omni-auth setup\` on ${d.domain}`,
     });
   }
   const settings = resolveSettings({ ...flags, ...(domain ? {} : { domain: d.domain }), ...(audience ? {} : { audience: d.audience }) }, env, saved);
-  if (flags.dryRun) {
-    info(`dry run: these settings would be saved to ${files.settings}`);
-    return;
-  }
   if (!flags.yes && !(await confirm(`save them as the settings in ${files.settings}? [y/N] `))) {
     throw new UsageError('confirmation_required', 'the discovered settings were not saved', {
       hint: process.stdin.isTTY ? 'answer y to save them' : 'check what was discovered above, then run again with --yes to save them',
@@ -78,5 +79,13 @@ async function confirm(question: string): Promise<boolean> {
     return /^y(es)?$/i.test((await rl.question(question)).trim());
   } finally {
     rl.close();
+  }
+}
+
+function originOf(domain: string): string | undefined {
+  try {
+    return normalizeDomain(domain);
+  } catch {
+    return undefined;
   }
 }
