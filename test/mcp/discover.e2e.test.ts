@@ -133,6 +133,10 @@ describe('mcp add NAME --url with no settings (issue 11 §2)', () => {
     const noId = await runCli(['mcp', 'add', 'remote', '--url', server.url, '--yes', '--client', 'cursor'], env);
     expect(noId.code).toBe(2);
     expect(noId.stderr).toMatch(/--client-id <id> \(or set OMNI_AUTH_CLIENT_ID\)/);
+    const dry = await runCli(['mcp', 'add', 'remote', '--url', server.url, '--dry-run', '--client', 'cursor'], env);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stderr).toContain(`audience           ${server.url}`);
+    expect(dry.stderr).toMatch(/dry run: the domain and audience would be saved/);
     await expect(readFile(join(omni, 'settings.json'))).rejects.toThrow(/ENOENT/);
   });
 
