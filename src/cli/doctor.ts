@@ -8,6 +8,7 @@ import { dim, green, info, red, yellow } from './output.js';
 export interface DoctorFlags extends SettingsFlags, ManagementFlags {
   connection: string;
   json?: boolean;
+  serverUrl?: string;
 }
 
 const MARK: Record<CheckStatus, string> = { pass: '✓', fail: '✗', warn: '!', skip: '-' };
@@ -19,6 +20,7 @@ export async function runDoctor(flags: DoctorFlags, env: NodeJS.ProcessEnv = pro
   const report = await doctor({
     flags, env, files: homeContext(env), connection: flags.connection,
     ...(credentials ? { credentials } : {}),
+    ...(flags.serverUrl !== undefined ? { serverUrl: flags.serverUrl } : {}),
     ...(env.OMNI_AUTH_ACTION_DIR?.trim() ? { actionDir: env.OMNI_AUTH_ACTION_DIR.trim() } : {}),
   });
   if (flags.json) {

@@ -157,6 +157,7 @@ export function buildProgram(): Command {
       await runSetup(opts);
     });
   doctorOptions(program.command('doctor').description('check settings, key, clock and tenant, each with a fix'))
+    .option('--server-url <url>', 'check this remote MCP server (default: those wired through omni-auth proxy): metadata, issuer, token accepted')
     .action(async (opts: DoctorFlags) => {
       const { runDoctor } = await import('./doctor.js');
       process.exitCode = await runDoctor(opts);
@@ -210,7 +211,8 @@ function addMcpCommands(program: Command): void {
       .description('add a server, routed through omni-auth, to MCP clients (default: every client whose config file exists)')
       .argument('<name>', 'the server name')
       .argument('[command...]', 'a stdio server: its command and arguments, after --')
-      .option('--url <url>', 'a remote (HTTP) server instead of a command')
+      .option('--url <url>', 'a remote (HTTP) server instead of a command; without settings, the domain and audience are discovered from it')
+      .option('--yes', 'save the settings discovered from --url without asking')
       .option('--dry-run', 'print on stderr a diff of what would change in each file, and write nothing'),
   )).action(async (name: string, command: string[], opts: SettingsFlags & AddFlags) => {
     const { runMcpAdd } = await import('./mcp.js');

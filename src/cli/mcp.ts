@@ -19,7 +19,7 @@ import { dim, info, warn } from './output.js';
 const STORED_TOKEN_MIN_TTL = 3600;
 
 export type UnwireFlags = TargetFlags & { server?: string; all?: boolean; envVar: string; dryRun?: boolean };
-export type AddFlags = TargetFlags & { url?: string; mode: McpMode; envVar: string; dryRun?: boolean };
+export type AddFlags = TargetFlags & { url?: string; mode: McpMode; envVar: string; dryRun?: boolean; yes?: boolean };
 
 /** Unknown `--client` ids are a usage error before anything else happens (login: before the exchange). */
 export function checkClientIds(ids: readonly string[] | undefined): void {
@@ -201,6 +201,11 @@ export async function runMcpAdd(name: string, command: string[], flags: Settings
       + 'the repository to that server from a file they did not write; in project files omni-auth adds only stdio servers (wired through omni-auth exec)', {
       hint: `add it to your own config instead: omni-auth mcp add ${name} --url ${displayUrl(flags.url)}`,
     });
+  }
+  if (flags.url !== undefined) {
+    // Issue 11 §2: no domain or audience yet — discovered from the server, saved once confirmed.
+    const { settingsFromServer } = await import('./mcp-discover.js');
+    await settingsFromServer(flags.url, flags);
   }
   const tenant = await optionalTenant(flags);
   const tokens = tokenFetcher(flags);

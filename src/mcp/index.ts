@@ -13,3 +13,4 @@ export { installLauncher, launcherPath } from './launcher.js';
 export { issuedBy } from './our-token.js';
 export { maskDiffSecrets, unifiedDiff } from './diff.js';
 export { displayUrl, policyRefusal, recipients, urlVerdict, isLoopbackHost, PROJECT_ENV, POLICY_CODES, type PolicyCode, type Recipient } from './policy.js';
+export { discoverServer, INITIALIZE, type Discovery } from './discover.js';

@@ -9,7 +9,7 @@ import { configError } from './errors.js';
 import { editorFor } from './formats/index.js';
 import type { Scope } from './registry.js';
 import { DEFAULT_ENV_VAR, expandContainers, selectFiles, type TargetOptions } from './wire-clients.js';
-import { detectWiring, transportOf, type Transport, type Wiring } from './wire.js';
+import { detectWiring, proxiedUrl, transportOf, type Transport, type Wiring } from './wire.js';
 
 export interface ListOptions extends TargetOptions {
   envVar?: string;
@@ -23,6 +23,8 @@ export interface ListedServer {
   transport?: Transport;
   wired: boolean;
   wiring?: Wiring;
+  /** Wired through `omni-auth proxy`: the remote server's URL (doctor checks it, issue 11 §2). */
+  proxyUrl?: string;
 }
 
 export interface ListedFile {
@@ -67,7 +69,8 @@ export async function listClients(options: ListOptions = {}): Promise<ClientList
           for (const [name, entry] of Object.entries(container)) {
             const wiring = detectWiring(entry, file.client.entry, wiringOpts);
             const transport = transportOf(entry, file.client.entry);
-            listed.servers.push({ name, location, ...(transport ? { transport } : {}), wired: wiring !== undefined, ...(wiring ? { wiring } : {}) });
+            const proxyUrl = wiring === 'proxy' ? proxiedUrl(entry, file.client.entry, options.launcherPath) : undefined;
+            listed.servers.push({ name, location, ...(transport ? { transport } : {}), wired: wiring !== undefined, ...(wiring ? { wiring } : {}), ...(proxyUrl ? { proxyUrl } : {}) });
           }
         }
       }

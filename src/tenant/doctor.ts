@@ -10,7 +10,7 @@
  */
 import type { HomeFiles } from '../config/home.js';
 import { describeNetwork, networkConfig } from '../config/network.js';
-import type { SettingsFlags } from '../config/settings.js';
+import type { Settings, SettingsFlags } from '../config/settings.js';
 import type { HttpOptions } from '../exchange/http.js';
 import { ExitCode } from '../util/errors.js';
 import { Secret } from '../util/secret.js';
@@ -35,6 +35,8 @@ export interface DoctorRequest {
   actionDir?: string;
   /** Where project-scoped MCP configs are looked for (default: the current directory). */
   cwd?: string;
+  /** `--server-url`: the remote MCP server to check (default: those wired through `omni-auth proxy`). */
+  serverUrl?: string;
 }
 
 /** The `doctor --json` document. */
@@ -47,6 +49,17 @@ export interface DoctorReport {
 }
 
 const NEEDS_SETTINGS = 'skipped: the settings do not resolve';
+
+/** Issue 11 §2: the remote servers omni-auth hands tokens to (doctor-server.ts), loaded only here. */
+async function remoteServers(req: DoctorRequest, settings: Settings, http: HttpOptions): Promise<Check[]> {
+  const { checkRemoteServers } = await import('./doctor-server.js');
+  const secret = req.env.OMNI_AUTH_CLIENT_SECRET?.trim();
+  return checkRemoteServers({
+    settings, files: req.files, env: req.env, http, cwd: req.cwd ?? process.cwd(),
+    ...(secret ? { clientSecret: new Secret(secret) } : {}),
+    ...(req.serverUrl !== undefined ? { serverUrl: req.serverUrl } : {}),
+  });
+}
 
 export async function doctor(req: DoctorRequest): Promise<DoctorReport> {
   const http: HttpOptions = { ...httpDefaults(), ...req.http };
@@ -97,6 +110,7 @@ export async function doctor(req: DoctorRequest): Promise<DoctorReport> {
   }
 
   checks.push(await checkMcpClients(req.env, req.cwd ?? process.cwd()));
+  if (settings) checks.push(...await remoteServers(req, settings, http));
 
   const firstFailure = checks.find((c) => c.status === 'fail');
   const exitCode = firstFailure ? (firstFailure.exit_code ?? ExitCode.internal) : ExitCode.ok;
