@@ -21,9 +21,8 @@ const remoteArb = fc.record({
   env: fc.option(fc.dictionary(fc.constantFrom('REGION', 'MODE'), word, { maxKeys: 2 }), { nil: undefined }),
   extra: fc.dictionary(fc.constantFrom('timeout', 'disabled', 'autoApprove', 'description'), fc.oneof(word, fc.integer(), fc.boolean()), { maxKeys: 3 }),
   order: fc.array(fc.nat(), { minLength: 8, maxLength: 8 }),
-  // Pretty-printed, as clients write their files: in a minified object the editor spaces a key it
-  // inserts as `"url": "…"` (equivalent, not the same bytes) — see docs/proxy.md.
-  indent: fc.constantFrom(2, 4, '\t'),
+  // Pretty-printed as clients write their files, or minified (0: no whitespace at all).
+  indent: fc.constantFrom(2, 4, '\t', 0),
   crlf: fc.boolean(),
 });
 

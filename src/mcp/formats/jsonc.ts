@@ -83,10 +83,16 @@ class JsonEdits {
   readonly #eol: string;
   readonly #unit: string;
   readonly #rootMultiline: boolean;
+  /** How this text writes `key: value` and `a, b` on one line: minified files have no spaces. */
+  readonly #inlineColon: string;
+  readonly #inlineComma: string;
   constructor(readonly text: string, readonly raws: RawStrings, context?: JsonContext) {
     this.#eol = context?.eol ?? detectEol(text);
     this.#unit = context?.unit ?? detectIndentUnit(text);
     this.#rootMultiline = context?.rootMultiline ?? true;
+    const minified = !/"[ \t]*:[ \t]+\S/.test(text) && /":\S/.test(text);
+    this.#inlineColon = minified ? ':' : ': ';
+    this.#inlineComma = minified && !/,[ \t\r\n]/.test(text) ? ',' : ', ';
   }
 
   for(change: Change<Node>): TextEdit[] {
@@ -131,7 +137,7 @@ class JsonEdits {
     const open = obj.offset + 1;
     const pretty = this.text.slice(open, end(obj) - 1) === '' && this.#multiline(containerOf(obj));
     if (!pretty) {
-      const content = entries.map(([k, v]) => `${JSON.stringify(k)}: ${this.#render(v, '', true)}`).join(', ');
+      const content = entries.map(([k, v]) => `${JSON.stringify(k)}${this.#inlineColon}${this.#render(v, '', true)}`).join(this.#inlineComma);
       return [{ offset: open, length: 0, content }];
     }
     const base = indentOfLine(this.text, obj.offset);
@@ -149,12 +155,12 @@ class JsonEdits {
     if (Array.isArray(v)) {
       if (v.length === 0) return '[]';
       const flat = v.every((x) => x === null || typeof x !== 'object');
-      if (inline || flat) return `[${v.map((x) => this.#render(x, indent, true)).join(', ')}]`;
+      if (inline || flat) return `[${v.map((x) => this.#render(x, indent, true)).join(this.#inlineComma)}]`;
       return `[${nl}${v.map((x) => inner + this.#render(x, inner, false)).join(`,${nl}`)}${nl}${indent}]`;
     }
     const entries = Object.entries(v).filter(([, x]) => x !== undefined);
     if (entries.length === 0) return '{}';
-    if (inline) return `{${entries.map(([k, x]) => `${JSON.stringify(k)}: ${this.#render(x, indent, true)}`).join(', ')}}`;
+    if (inline) return `{${entries.map(([k, x]) => `${JSON.stringify(k)}${this.#inlineColon}${this.#render(x, indent, true)}`).join(this.#inlineComma)}}`;
     return `{${nl}${entries.map(([k, x]) => `${inner}${JSON.stringify(k)}: ${this.#render(x, inner, false)}`).join(`,${nl}`)}${nl}${indent}}`;
   }
 
