@@ -24,6 +24,7 @@
  * A leading UTF-8 BOM is kept and hidden from the edit; a file that is not UTF-8 is never written.
  */
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { readFile, realpath } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -84,10 +85,14 @@ export const backupRecordPath = (backup: string): string => `${backup}.json`;
 export const lockPath = (path: string): string => `${path}.omni-auth.lock`;
 
 export async function applyToFile(path: string, edit: Edit, options: ApplyOptions): Promise<ApplyResult> {
-  const first = await readText(path);
-  const planned = runEdit(path, edit, first?.text);
-  if (planned === undefined || planned === first?.text) return { changed: false, before: first?.text, after: first?.text };
-  if (options.dryRun) return { changed: true, before: first?.text, after: planned };
+  {
+    // The plan, outside the lock; its texts are let go before the locked pass reads the file again
+    // (a 5 MB ~/.claude.json: every copy held is megabytes of peak memory).
+    const first = await readText(path);
+    const planned = runEdit(path, edit, first?.text);
+    if (planned === undefined || planned === first?.text) return { changed: false, before: first?.text, after: first?.text };
+    if (options.dryRun) return { changed: true, before: first?.text, after: planned };
+  }
 
   // Refused before anything is created: no lock, no backup for a file that will not be written.
   const links = await linkPolicy(path);
@@ -111,9 +116,9 @@ export async function applyToFile(path: string, edit: Edit, options: ApplyOption
       const key = resolve(path);
       const backup = current && !options.run.backedUp.has(key) ? backupPath(path, options.run.home) : undefined;
       if (current && backup) await writeBackup(key, backup, backupText(current.raw, options.isOurToken));
-      // Changed under us: start over — the next attempt backs up what the other program wrote.
-      const again = await readText(path);
-      if (again?.raw !== current?.raw) continue;
+      // Changed under us: start over — the next attempt backs up what the other program wrote. Compared
+      // by digest, streamed, so no second copy of a big file is held.
+      if ((await digestOf(path)) !== current?.digest) continue;
       await writeFileAtomic(path, (current?.bom ? BOM : '') + next, writeOptions(next));
       if (backup) options.run.backedUp.add(key);
       return { changed: true, before: current?.text, after: next, ...(backup ? { backup } : {}) };
@@ -168,6 +173,20 @@ interface Read {
   raw: string;
   text: string;
   bom: boolean;
+  /** SHA-256 of the bytes read (hex). */
+  digest: string;
+}
+
+/** SHA-256 (hex) of the file's bytes as they are now, read in chunks; undefined when it is gone. */
+async function digestOf(path: string): Promise<string | undefined> {
+  const hash = createHash('sha256');
+  try {
+    for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  return hash.digest('hex');
 }
 
 export async function readText(path: string): Promise<Read | undefined> {
@@ -190,7 +209,7 @@ export async function readText(path: string): Promise<Read | undefined> {
   }
   // TextDecoder drops a leading BOM by default: look at the bytes.
   const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
-  return { raw: bom ? BOM + raw : raw, text: raw, bom };
+  return { raw: bom ? BOM + raw : raw, text: raw, bom, digest: createHash('sha256').update(bytes).digest('hex') };
 }
 
 function backupText(raw: string, isOurToken: ((token: string) => boolean) | undefined): string {
