@@ -14,6 +14,7 @@ import type { LoginFlags } from './login.js';
 import type { AddFlags, UnwireFlags } from './mcp.js';
 import { addClientOption, addWireOptions, addWiringOptions, parseEnvVar, DEFAULT_TOKEN_VAR, type TargetFlags, type WireFlags } from './mcp-options.js';
 import type { SetupFlags } from './setup.js';
+import { leanHeapRerun } from './lean-heap.js';
 import { printError } from './output.js';
 import { DEFAULT_CALLBACK_PORT, DEFAULT_SIGNIN_TIMEOUT, parseCallbackPort, parseTimeout } from './signin.js';
 import { parseFormat, parseMinTtl, type TokenFormat } from './token.js';
@@ -243,6 +244,6 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-void main(process.argv).then((code) => {
+void (leanHeapRerun(process.argv) ?? main(process.argv)).then((code) => {
   if (code !== 0) process.exitCode = code;
 });
