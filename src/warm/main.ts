@@ -16,6 +16,7 @@
 import { writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseWarmArgs } from './argv.js';
+import { leanHeapRerun } from '../cli/lean-heap.js';
 import { ENTRY_SYMBOL, FULL_CLI_FILE } from './files.js';
 
 async function warm(args: string[]): Promise<boolean> {
@@ -52,5 +53,9 @@ function fullCli(): void {
 }
 
 void warm(process.argv.slice(2)).then((answered) => {
-  if (!answered) fullCli();
+  if (answered) return;
+  // Big MCP config edits re-run with a lean heap before the full CLI is even loaded (src/cli/lean-heap.ts).
+  const lean = leanHeapRerun(process.argv);
+  if (lean) void lean.then((code) => { if (code !== 0) process.exitCode = code; });
+  else fullCli();
 });

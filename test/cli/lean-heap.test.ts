@@ -26,12 +26,12 @@ const bigClaudeJson = async (bytes: number) => {
 };
 
 describe('leanHeapRerun', () => {
-  it('re-runs `mcp wire` with --max-semi-space-size=1 when ~/.claude.json is over 1 MiB, passing args and the exit code through', async () => {
+  it('re-runs `mcp wire` with --max-semi-space-size=2 when ~/.claude.json is over 1 MiB, passing args and the exit code through', async () => {
     await bigClaudeJson(2 * 1024 * 1024);
     const code = await leanHeapRerun([process.execPath, script, 'mcp', 'wire', '--client', 'claude-code'], { HOME: dir });
     expect(code).toBe(7);
     const { execArgv, argv } = JSON.parse(await readFile(seen, 'utf8')) as { execArgv: string[]; argv: string[] };
-    expect(execArgv).toContain('--max-semi-space-size=1');
+    expect(execArgv).toContain('--max-semi-space-size=2');
     expect(argv).toEqual(['mcp', 'wire', '--client', 'claude-code']);
   });
 
