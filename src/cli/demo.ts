@@ -54,7 +54,7 @@ export function personFlowInstructions(): string[] {
     '# The person flow (a browser sign-in binds this machine key to you). To try it, in one terminal:',
     `#   omni-auth emulator --provisioned --identity person --port 4600 --user ${DEMO_USER}:${DEMO_PASSWORD}`,
     '# and in another (client_id and audience from the emulator\'s JSON line; a throw-away home):',
-    '#   export OMNI_AUTH_HOME=$(mktemp -d) OMNI_AUTH_DOMAIN=127.0.0.1:4600 OMNI_AUTH_CLIENT_ID=<client_id> OMNI_AUTH_AUDIENCE=<audience>',
+    '#   export OMNI_AUTH_HOME=$(mktemp -d) OMNI_AUTH_DOMAIN=http://127.0.0.1:4600 OMNI_AUTH_CLIENT_ID=<client_id> OMNI_AUTH_AUDIENCE=<audience>',
     `#   omni-auth login --browser --no-write     # sign in as ${DEMO_USER} / ${DEMO_PASSWORD}`,
     '#   omni-auth token && omni-auth status      # your token; the key is bound to you',
     '# Without a browser on this machine: login --no-browser (paste the address back), or login --device.',
