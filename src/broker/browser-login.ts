@@ -42,6 +42,32 @@ export type BrowserLoginRequest = Omit<TokenRequest, 'force' | 'minTtl'> & {
 /** The lock that makes concurrent sign-ins (several `exec` started at once) one. */
 export const signinLock = (home: string): string => join(home, 'signin.lock');
 
+/**
+ * The cache entry for tokens a person signed in for (browser or device): expiry and subject from the
+ * verified access token when it verifies, else from the answer; bound to the key of this machine.
+ */
+export async function cacheEntryOf(
+  got: { accessToken: Secret; refreshToken?: Secret; tokenType: string; expiresIn?: number; scope?: string; claims?: { sub: string } },
+  req: Pick<TokenRequest, 'settings' | 'now'>,
+  thumbprint: string,
+): Promise<CachedToken> {
+  const { settings } = req;
+  const { verifyAccessToken } = await import('../exchange/verify.js');
+  const verified = await verifyAccessToken(got.accessToken.reveal(), { domain: settings.domain, audience: settings.audience });
+  const obtainedAt = (req.now ?? (() => Math.floor(Date.now() / 1000)))();
+  const subject = verified?.sub ?? got.claims?.sub;
+  return {
+    access_token: got.accessToken.reveal(),
+    token_type: got.tokenType,
+    expires_at: verified?.exp ?? obtainedAt + (got.expiresIn ?? 0),
+    obtained_at: obtainedAt,
+    scope: got.scope ?? settings.scope,
+    ...(got.refreshToken ? { refresh_token: got.refreshToken.reveal() } : {}),
+    ...(subject ? { subject } : {}),
+    key_thumbprint: thumbprint,
+  };
+}
+
 export async function browserLogin(req: BrowserLoginRequest, steps: PostLoginStep[] = []): Promise<LoginResult> {
   await ensurePrivateDir(req.files.home);
   const out = await withFileLock(signinLock(req.files.home), () => signInAndStore(req), { timeoutMs: req.lockTimeoutMs });
@@ -79,20 +105,7 @@ async function signInAndStore(req: BrowserLoginRequest): Promise<LoginResult> {
     scope: settings.scope,
     nonce,
   });
-  const { verifyAccessToken } = await import('../exchange/verify.js');
-  const verified = await verifyAccessToken(got.accessToken.reveal(), { domain: settings.domain, audience: settings.audience });
-  const now = req.now ?? (() => Math.floor(Date.now() / 1000));
-  const obtainedAt = now();
-  const token: CachedToken = {
-    access_token: got.accessToken.reveal(),
-    token_type: got.tokenType,
-    expires_at: verified?.exp ?? obtainedAt + (got.expiresIn ?? 0),
-    obtained_at: obtainedAt,
-    scope: got.scope ?? settings.scope,
-    ...(got.refreshToken ? { refresh_token: got.refreshToken.reveal() } : {}),
-    subject: verified?.sub ?? got.claims.sub,
-    key_thumbprint: key.thumbprint,
-  };
+  const token = await cacheEntryOf(got, req, key.thumbprint);
   await withFileLock(files.tokensLock, async () => {
     // The binding first: it is what later exchanges need; the tokens are a convenience.
     await saveBinding(files.home, settings.issuer, settings.clientId, {

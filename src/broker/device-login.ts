@@ -5,13 +5,13 @@
  * comes out of it. Later headless exchanges under a `person` policy still need `login --browser`
  * (or `--no-browser`). An existing binding is left as it is.
  */
-import { cacheKeyOf, putEntry, type CachedToken } from '../cache/token-cache.js';
+import { cacheKeyOf, putEntry } from '../cache/token-cache.js';
 import { saveSettings } from '../config/settings.js';
 import { KEY_ENV, loadOrCreateKey } from '../identity/key-store.js';
 import { ensurePrivateDir } from '../util/atomic-write.js';
 import { withFileLock } from '../util/lock.js';
 import type { Secret } from '../util/secret.js';
-import { signinLock } from './browser-login.js';
+import { cacheEntryOf, signinLock } from './browser-login.js';
 import type { TokenRequest } from './get-token.js';
 import type { LoginResult, PostLoginStep } from './login.js';
 
@@ -47,27 +47,13 @@ async function signInAndStore(req: DeviceLoginRequest): Promise<LoginResult> {
     audience: settings.audience,
     scope: settings.scope,
   });
-  const { verifyAccessToken } = await import('../exchange/verify.js');
-  const verified = await verifyAccessToken(got.accessToken.reveal(), { domain: settings.domain, audience: settings.audience });
-  const now = req.now ?? (() => Math.floor(Date.now() / 1000));
-  const obtainedAt = now();
-  const subject = verified?.sub ?? got.claims?.sub;
-  const token: CachedToken = {
-    access_token: got.accessToken.reveal(),
-    token_type: got.tokenType,
-    expires_at: verified?.exp ?? obtainedAt + (got.expiresIn ?? 0),
-    obtained_at: obtainedAt,
-    scope: got.scope ?? settings.scope,
-    ...(got.refreshToken ? { refresh_token: got.refreshToken.reveal() } : {}),
-    ...(subject ? { subject } : {}),
-    key_thumbprint: key.thumbprint,
-  };
+  const token = await cacheEntryOf(got, req, key.thumbprint);
   await withFileLock(files.tokensLock, () => putEntry(files.tokens, cacheKeyOf(settings), token), { timeoutMs: 45_000 });
   return {
     token,
     source: 'device',
     thumbprint: key.thumbprint,
     keySource: req.env[KEY_ENV]?.trim() ? KEY_ENV : files.key,
-    user: { ...(subject ? { sub: subject } : {}), ...(got.claims?.name ? { name: got.claims.name } : {}), ...(got.claims?.nickname ? { nickname: got.claims.nickname } : {}) },
+    user: { ...(token.subject ? { sub: token.subject } : {}), ...(got.claims?.name ? { name: got.claims.name } : {}), ...(got.claims?.nickname ? { nickname: got.claims.nickname } : {}) },
   };
 }
