@@ -161,14 +161,15 @@ function start(tenant: Tenant, req: EmulatorRequest): EmulatorReply {
   return page(200, signinPage({ tx: tx.id, clientName: client.name }), redirectUri);
 }
 
-function field(body: unknown, name: string): string | undefined {
+/** A string field of a parsed form body. */
+export function field(body: unknown, name: string): string | undefined {
   if (!body || typeof body !== 'object') return undefined;
   const value = (body as Record<string, unknown>)[name];
   return typeof value === 'string' ? value : undefined;
 }
 
 /** A form POST from another site (its Origin is not this emulator's) is refused. */
-function foreignOrigin(req: EmulatorRequest): boolean {
+export function foreignOrigin(req: EmulatorRequest): boolean {
   const origin = req.headers.origin;
   if (origin === undefined || origin === 'null') return origin === 'null';
   try {

@@ -25,6 +25,7 @@ import type { EmulatorReply, EmulatorRequest, Handler } from '../http-types.js';
 import { findApi, grantScopes, issueUserTokens, splitScope, wantsRefreshToken } from '../issue.js';
 import { OAuthError, Params } from '../oauth-error.js';
 import { nowIso, type Client, type Tenant, type User } from '../state.js';
+import { field, foreignOrigin } from './authorize.js';
 import { errorPage, escapeHtml, layout } from './page.js';
 import { verifyPassword } from './passwords.js';
 
@@ -170,22 +171,6 @@ ${p.error ? `<p class="error" role="alert" id="error">${escapeHtml(p.error)}</p>
 <button type="submit" name="action" value="confirm" id="confirm">Confirm</button>
 <button type="submit" name="action" value="cancel" id="cancel" formnovalidate>Cancel</button>
 </form>`);
-}
-
-function field(body: unknown, name: string): string | undefined {
-  if (!body || typeof body !== 'object') return undefined;
-  const value = (body as Record<string, unknown>)[name];
-  return typeof value === 'string' ? value : undefined;
-}
-
-function foreignOrigin(req: EmulatorRequest): boolean {
-  const origin = req.headers.origin;
-  if (origin === undefined) return false;
-  try {
-    return new URL(origin).host.toLowerCase() !== (req.headers.host ?? '').toLowerCase();
-  } catch {
-    return true;
-  }
 }
 
 function findPerson(tenant: Tenant, client: Client, email: string): User | undefined {
