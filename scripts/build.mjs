@@ -151,19 +151,25 @@ const lazyPlugin = {
 // The full CLI. Run through the warm entry (below), it takes the entry's location as its own
 // (src/warm/files.ts ENTRY_SYMBOL): `<home>/bin/omni-auth.cjs` finds its home, the launcher copies the pair.
 const FULL_CLI_FILE = 'omni-auth-full.cjs'; // src/warm/files.ts
-const outfile = join(root, 'dist', FULL_CLI_FILE);
-const result = await build({
-  entryPoints: [join(root, 'src/cli/main.ts')],
-  outfile,
+/**
+ * What both CLI files (the full CLI and the warm entry) are built as. CommonJS: Node starts a single
+ * CommonJS file measurably faster than an ES module (no module job, no linking). The sources are ESM;
+ * `import.meta.url` becomes the bundle's own file URL.
+ */
+const CLI_BUNDLE = {
   bundle: true,
   platform: 'node',
-  // CommonJS: Node starts a single CommonJS file measurably faster than an ES module (no module job,
-  // no linking). The sources are ESM; `import.meta.url` becomes the bundle's own file URL.
   format: 'cjs',
   target: 'node20',
   mainFields: ['module', 'main'],
   metafile: true,
   logLevel: 'warning',
+};
+const outfile = join(root, 'dist', FULL_CLI_FILE);
+const result = await build({
+  entryPoints: [join(root, 'src/cli/main.ts')],
+  outfile,
+  ...CLI_BUNDLE,
   define: { __OMNI_AUTH_VERSION__: JSON.stringify(version), 'import.meta.url': '__omniMetaUrl' },
   banner: {
     js: "#!/usr/bin/env node\n'use strict';\nvar __omniMetaUrl = require('node:url').pathToFileURL(globalThis[Symbol.for('omni-auth.entry')] ?? __filename).href;",
@@ -244,13 +250,7 @@ async function buildWarmEntry() {
   const warm = await build({
     entryPoints: [join(warmDir, 'main.ts')],
     outfile: warmOut,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    mainFields: ['module', 'main'],
-    metafile: true,
-    logLevel: 'warning',
+    ...CLI_BUNDLE,
     define: {
       __OMNI_AUTH_VERSION__: JSON.stringify(version),
       __OMNI_AUTH_KEY_CHECK__: JSON.stringify(createHash('sha256').update(Buffer.concat(keyParser)).digest('base64url')),
