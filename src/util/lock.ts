@@ -21,6 +21,10 @@
  *    reading the lock again *while holding the breaker* and finding it still stale. What it saw before
  *    taking the breaker is never enough. So when the second waiter gets the breaker, the lock it
  *    judged is gone; if a new one exists, its holder is alive and its mtime fresh: it is left alone.
+ *  - a holder's liveness is judged after its file was read, so the holder may have released it and
+ *    another caller taken the path in between (a CI run caught two callers inside at once that way):
+ *    the waiter deletes only if, after judging, the path still names the very file (dev, inode) it
+ *    read. From that judgement on only a breaker removes that file, so the check cannot go stale.
  *  - the holder's own read-then-delete at release is safe because a live holder's lock is never judged
  *    stale: its pid exists (for this very process: its token is in `heldHere` from before the file
  *    exists until after it is deleted) and its heartbeat keeps the mtime fresh.
@@ -92,6 +96,9 @@ const heldHere = new Set<string>();
 interface Seen {
   info: LockInfo | undefined;
   mtimeMs: number;
+  /** Which file was read: a waiter deletes the lock only while the path still names this one. */
+  dev: number;
+  ino: number;
 }
 
 /** Runs `fn` while holding the lock `lockPath` (whose directory must exist), and releases it after. */
@@ -250,7 +257,7 @@ async function look(lockPath: string): Promise<Seen | undefined> {
     const st = await handle.stat();
     if (!st.isFile()) throw unsafeLock(lockPath, st.isDirectory() ? 'a directory' : 'not a regular file');
     const text = await handle.readFile('utf8');
-    return { info: parseInfo(text), mtimeMs: st.mtimeMs };
+    return { info: parseInfo(text), mtimeMs: st.mtimeMs, dev: st.dev, ino: st.ino };
   } finally {
     await handle.close().catch(() => {});
   }
@@ -306,7 +313,11 @@ async function breakStale(lockPath: string, staleMs: number): Promise<boolean> {
     const seen = await look(lockPath);
     if (!seen) return true;
     if (!isStale(seen, staleMs)) return false;
-    await unlink(lockPath);
+    // Judged after the read, so what we read may since have been released by its holder and the
+    // path taken by a new one. Once its holder is judged gone, only a breaker (us) removes the file
+    // we read: if the path still names it now, it is still there when we delete it.
+    const now = await lstat(lockPath).catch(() => undefined);
+    if (now && now.dev === seen.dev && now.ino === seen.ino) await unlink(lockPath);
     return true;
   } catch {
     // Cannot read or delete it (permissions): we keep waiting, and the timeout's hint names the file.

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { lstat, lutimes, mkdir, mkdtemp, readFile, readdir, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { lstat, lutimes, mkdir, mkdtemp, readFile, readdir, stat, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -9,14 +9,31 @@ import { bundleWorker, killWorker, runWorker, startWorker, type Worker } from '.
 
 // link(2) stays real unless a test makes it fail like a filesystem without hard links; `unseen` makes
 // a lock path taken (link: EEXIST) and yet unreadable (open: ENOENT), whatever may cause that.
-const { noHardLinks, unseen } = vi.hoisted(() => ({ noHardLinks: { on: false }, unseen: { path: '' } }));
+// `gate` holds back a read of a lock made while its breaker exists (a look under the breaker) until
+// the test lets it go, to replay an interleaving a slow machine produces at random.
+const { noHardLinks, unseen, gate } = vi.hoisted(() => ({
+  noHardLinks: { on: false },
+  unseen: { path: '' },
+  gate: { path: '', opened: undefined as undefined | (() => void), release: undefined as undefined | Promise<void> },
+}));
 vi.mock('node:fs/promises', async (importOriginal) => {
   const fs = await importOriginal<typeof import('node:fs/promises')>();
   const fail = (code: string) => Promise.reject(Object.assign(new Error(`${code}: injected`), { code }));
   const link: typeof fs.link = (from, to) =>
     to === unseen.path ? fail('EEXIST') : noHardLinks.on ? fail('EPERM') : fs.link(from, to);
-  const open = ((path: string, ...rest: unknown[]) =>
-    path === unseen.path ? fail('ENOENT') : (fs.open as (...a: unknown[]) => unknown)(path, ...rest)) as typeof fs.open;
+  const open = (async (path: string, ...rest: unknown[]) => {
+    if (path === unseen.path) return fail('ENOENT');
+    const underBreaker = path === gate.path && rest[0] !== undefined && ((rest[0] as number) & fs.constants.O_CREAT) === 0 &&
+      (await fs.lstat(`${path}.break`).then(() => true, () => false));
+    const handle = await (fs.open as (...a: unknown[]) => Promise<unknown>)(path, ...rest);
+    if (underBreaker && gate.release) {
+      const release = gate.release;
+      gate.path = '';
+      gate.opened?.();
+      await release;
+    }
+    return handle;
+  }) as typeof fs.open;
   return { ...fs, default: { ...fs, link, open }, link, open };
 });
 
@@ -29,6 +46,7 @@ const live: Worker[] = [];
 afterEach(async () => {
   noHardLinks.on = false;
   unseen.path = '';
+  gate.path = '';
   await Promise.all(live.splice(0).map(killWorker));
 });
 
@@ -213,6 +231,34 @@ describe('withFileLock in one process', () => {
       expect(most).toBe(1);
     }
   }, 30_000);
+
+  it('a waiter that judged a lock abandoned never deletes the next holder\'s lock in its place', async () => {
+    // The waiter opens the abandoned lock under the breaker; before it reads it, the lock goes away
+    // (its holder released it) and another caller takes the lock. What the waiter read is abandoned
+    // indeed — but the file now at the path is the new holder's, and must be left alone.
+    const lock = join(await tempDir(), 'tokens.lock');
+    await writeLock(lock, { pid: process.pid, hostname: hostname() }); // ours, not held: abandoned
+    let go!: () => void;
+    const opened = new Promise<void>((r) => (gate.opened = r));
+    gate.release = new Promise<void>((r) => (go = r));
+    gate.path = lock;
+    const events: string[] = [];
+    const waiter = withFileLock(lock, async () => { events.push('waiter in'); await sleep(5); events.push('waiter out'); });
+    await opened; // the waiter holds the breaker and an open descriptor on the abandoned lock
+    await unlink(lock); // as its holder would have on release
+    let holderIn!: () => void;
+    const inside = new Promise<void>((r) => (holderIn = r));
+    const holder = withFileLock(lock, async () => {
+      events.push('holder in');
+      holderIn();
+      await sleep(50);
+      events.push('holder out');
+    });
+    await inside;
+    go();
+    await Promise.all([waiter, holder]);
+    expect(events).toEqual(['holder in', 'holder out', 'waiter in', 'waiter out']);
+  });
 
   it('takes at once a lock with our own pid that we do not hold (an earlier run in a container)', async () => {
     const lock = join(await tempDir(), 'tokens.lock');
