@@ -2,8 +2,9 @@
 import { REVOKE_OTHER_CLIENT, SCOPE_WIDENED, USER_BLOCKED } from './behaviour.js';
 import { authenticateClient } from './client-auth.js';
 import type { EmulatorRequest } from './http-types.js';
-import { findApi, issueUserTokens, splitScope, type TokenResponse } from './issue.js';
+import { dialectClaims, findApi, issueUserTokens, splitScope, type TokenResponse } from './issue.js';
 import { OAuthError, type Params } from './oauth-error.js';
+import { isRfc9068, withPermissionsClaim } from './rbac.js';
 import type { Client, Tenant } from './state.js';
 import { issueJwt } from './tokens.js';
 
@@ -33,7 +34,12 @@ export async function clientCredentials(tenant: Tenant, req: EmulatorRequest, pa
   const scope = (requested.length > 0 ? requested : grant.scope).join(' ');
   const access_token = await issueJwt(tenant.signingKey, {
     issuer: tenant.issuer, subject: `${client.client_id}@clients`, audience, lifetimeSeconds: api.token_lifetime,
-    claims: { scope, gty: 'client-credentials', azp: client.client_id },
+    // RBAC for a machine: its `permissions` are the scopes it was granted (no user, no roles).
+    claims: {
+      scope, gty: 'client-credentials', azp: client.client_id, ...dialectClaims(api, client.client_id),
+      ...(withPermissionsClaim(api) ? { permissions: splitScope(scope) } : {}),
+    },
+    ...(isRfc9068(api) ? { typ: 'at+jwt' } : {}),
   });
   return { access_token, scope, expires_in: api.token_lifetime, token_type: 'Bearer' };
 }

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ID_TOKEN_LIFETIME_SECONDS } from './behaviour.js';
+import { applyRbac, isRfc9068 } from './rbac.js';
 import type { Client, ResourceServer, Tenant, User } from './state.js';
 import { issueJwt } from './tokens.js';
 
@@ -25,7 +26,8 @@ export const splitScope = (scope: string | undefined): string[] => [...new Set((
 
 /**
  * What is granted of the requested scopes: the OIDC ones, `offline_access` only when a refresh
- * token will be issued, and the API's own scopes it defines (RBAC is not emulated).
+ * token will be issued, and the API's own scopes it defines. RBAC (the user's permissions) is applied
+ * on top by issueUserTokens, for every grant.
  */
 export function grantScopes(requested: readonly string[], api: ResourceServer, refreshToken: boolean): string[] {
   const apiScopes = new Set(api.scopes.map((s) => s.value));
@@ -66,15 +68,27 @@ export interface UserTokenOptions {
   protocolClaims?: Record<string, unknown>;
 }
 
+/** The claims an access token's dialect adds: RFC 9068's `client_id` (with `azp` kept, as Auth0 shows both). */
+export function dialectClaims(api: ResourceServer, clientId: string): Record<string, unknown> {
+  return isRfc9068(api) ? { client_id: clientId } : {};
+}
+
 export async function issueUserTokens(o: UserTokenOptions): Promise<TokenResponse> {
-  const { tenant, client, user, api, scopes } = o;
+  const { tenant, client, user, api } = o;
+  // RBAC: the API scopes the user holds, and the `permissions` claim of an _authz dialect.
+  const rbac = applyRbac(tenant, api, user.user_id, o.scopes);
+  const scopes = rbac.scopes;
   const openid = scopes.includes('openid');
   const issuer = tenant.issuer;
   const audience = openid ? [api.identifier, `${issuer}userinfo`] : api.identifier;
   const scope = scopes.join(' ');
   const access_token = await issueJwt(tenant.signingKey, {
     issuer, subject: user.user_id, audience, lifetimeSeconds: api.token_lifetime,
-    claims: { ...o.claims, azp: client.client_id, scope },
+    claims: {
+      ...o.claims, azp: client.client_id, ...dialectClaims(api, client.client_id), scope,
+      ...(rbac.permissions !== undefined ? { permissions: rbac.permissions } : {}),
+    },
+    ...(isRfc9068(api) ? { typ: 'at+jwt' } : {}),
   });
   const response: TokenResponse = { access_token, token_type: 'Bearer', expires_in: api.token_lifetime, scope };
   if (openid) {
@@ -85,8 +99,9 @@ export async function issueUserTokens(o: UserTokenOptions): Promise<TokenRespons
   }
   if (o.refreshToken) {
     const token = randomBytes(32).toString('base64url');
+    // The scopes before RBAC: a refresh re-applies the user's permissions as they are then.
     tenant.refreshTokens.set(token, {
-      client_id: client.client_id, user_id: user.user_id, audience: api.identifier, scope, created_at: Date.now(),
+      client_id: client.client_id, user_id: user.user_id, audience: api.identifier, scope: o.scopes.join(' '), created_at: Date.now(),
     });
     response.refresh_token = token;
   }

@@ -1,6 +1,6 @@
 /**
  * The emulated Management API v2: the subset omni-auth provisions a tenant with (Actions, trigger
- * bindings, Token Exchange Profiles, clients, APIs, connections, users, attack protection). Each request is matched
+ * bindings, Token Exchange Profiles, clients, APIs, connections, users, roles and permissions, attack protection). Each request is matched
  * to a route, then authorized (Bearer token for `{issuer}api/v2/` with the route's scope), then
  * handled; failures answer in Auth0's `{statusCode, error, message, errorCode}` shape.
  * Modules: src/emulator/management/*; limits and undocumented choices: management/rules.ts.
@@ -14,6 +14,7 @@ import { connectionRoutes } from './management/connections.js';
 import { ManagementError, fail } from './management/errors.js';
 import { profileRoutes } from './management/profiles.js';
 import { resourceServerRoutes } from './management/resource-servers.js';
+import { roleRoutes } from './management/roles.js';
 import { triggerRoutes } from './management/triggers.js';
 import { findRoute, type Route } from './management/router.js';
 import { NO_ROUTE } from './management/rules.js';
@@ -22,7 +23,7 @@ import type { Tenant } from './state.js';
 
 const ROUTES: readonly Route[] = [
   ...clientRoutes, ...resourceServerRoutes, ...connectionRoutes, ...actionRoutes, ...triggerRoutes, ...profileRoutes,
-  ...userRoutes, ...attackProtectionRoutes,
+  ...userRoutes, ...attackProtectionRoutes, ...roleRoutes,
 ];
 
 const isManagementPath = (path: string): boolean => path === '/api/v2' || path.startsWith('/api/v2/');

@@ -16,6 +16,8 @@ export const MANAGEMENT_SCOPES = [
   'read:connections_options', 'update:connections_options',
   'read:users', 'create:users', 'update:users',
   'read:attack_protection', 'update:attack_protection',
+  'read:roles', 'create:roles', 'update:roles', 'delete:roles',
+  'read:role_members', 'create:role_members', 'delete:role_members',
 ] as const;
 
 export type TokenEndpointAuthMethod = 'none' | 'client_secret_post' | 'client_secret_basic';
@@ -43,6 +45,13 @@ export interface ClientGrant {
   scope: string[];
 }
 
+/**
+ * An API's access token profile ("Token dialect"): `access_token` (Auth0's default), RFC 9068's
+ * `rfc9068_profile`, and the `_authz` variants that add the `permissions` claim (RBAC).
+ */
+export const TOKEN_DIALECTS = ['access_token', 'access_token_authz', 'rfc9068_profile', 'rfc9068_profile_authz'] as const;
+export type TokenDialect = typeof TOKEN_DIALECTS[number];
+
 export interface ResourceServer {
   id: string;
   name: string;
@@ -52,6 +61,9 @@ export interface ResourceServer {
   skip_consent_for_verifiable_first_party_clients: boolean;
   allow_offline_access: boolean;
   scopes: { value: string; description?: string }[];
+  /** RBAC ("Enable RBAC"): granted API scopes are those of the requested ones the user holds. */
+  enforce_policies: boolean;
+  token_dialect: TokenDialect;
   is_system?: boolean;
   [other: string]: unknown;
 }
@@ -67,6 +79,19 @@ export interface ConnectionOptions {
   /** "Disable Sign Ups". */
   disable_signup?: boolean;
   [other: string]: unknown;
+}
+
+/** A permission: one scope (`permission_name`) of one API (`resource_server_identifier`). */
+export interface Permission {
+  resource_server_identifier: string;
+  permission_name: string;
+}
+
+/** An RBAC role (`/api/v2/roles`): its permissions and members are kept in the Tenant's maps. */
+export interface Role {
+  id: string;
+  name: string;
+  description?: string;
 }
 
 export interface Connection {
@@ -259,6 +284,11 @@ export interface Tenant {
   /** Ordered Action bindings per trigger id (`post-login`, …); Custom Token Exchange uses profiles instead. */
   triggerBindings: Map<string, TriggerBinding[]>;
   users: Map<string, User>;
+  /** RBAC: roles by id, each role's permissions, and per user the role ids and direct permissions. */
+  roles: Map<string, Role>;
+  rolePermissions: Map<string, Permission[]>;
+  userRoles: Map<string, Set<string>>;
+  userPermissions: Map<string, Permission[]>;
   /** scrypt hashes of database users' passwords, by user_id (never part of a User, never returned). */
   passwords: Map<string, string>;
   /** Open /authorize transactions by id, and issued authorization codes. */
@@ -348,6 +378,8 @@ export function createTenant(
     skip_consent_for_verifiable_first_party_clients: false,
     allow_offline_access: false,
     scopes: MANAGEMENT_SCOPES.map((value) => ({ value })),
+    enforce_policies: false,
+    token_dialect: 'access_token',
     is_system: true,
   };
   const api: ResourceServer = {
@@ -359,6 +391,8 @@ export function createTenant(
     skip_consent_for_verifiable_first_party_clients: false,
     allow_offline_access: false,
     scopes: [],
+    enforce_policies: false,
+    token_dialect: 'access_token',
   };
   const connection: Connection = {
     id: newId('con_'),
@@ -381,6 +415,10 @@ export function createTenant(
     profiles: new Map(),
     triggerBindings: new Map(),
     users: new Map(),
+    roles: new Map(),
+    rolePermissions: new Map(),
+    userRoles: new Map(),
+    userPermissions: new Map(),
     passwords: new Map(),
     authTransactions: new Map(),
     authCodes: new Map(),

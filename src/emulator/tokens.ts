@@ -27,13 +27,15 @@ export interface IssueOptions {
   lifetimeSeconds: number;
   claims?: Record<string, unknown>;
   now?: number;
+  /** The header's `typ` (default `JWT`; RFC 9068 access tokens: `at+jwt`). */
+  typ?: string;
 }
 
 /** Signs a JWT as the tenant does: RS256, `kid` in the header, a random `jti`. */
 export async function issueJwt(key: SigningKey, o: IssueOptions): Promise<string> {
   const now = o.now ?? Math.floor(Date.now() / 1000);
   return new SignJWT({ ...(o.claims ?? {}) })
-    .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: key.kid })
+    .setProtectedHeader({ alg: 'RS256', typ: o.typ ?? 'JWT', kid: key.kid })
     .setIssuer(o.issuer)
     .setSubject(o.subject)
     .setAudience(o.audience)

@@ -30,7 +30,7 @@ function expired(token: string): boolean {
  * Throws the 401 or 403 Auth0 gives when the request may not use a route needing `scope`; else the
  * token's scopes (some routes answer differently by scope, e.g. a connection's `options`).
  */
-export async function authorize(tenant: Tenant, headers: IncomingHttpHeaders, scope: string): Promise<readonly string[]> {
+export async function authorize(tenant: Tenant, headers: IncomingHttpHeaders, scope: string | readonly string[]): Promise<readonly string[]> {
   const token = bearer(headers);
   if (token === undefined) throw fail(MISSING_AUTHENTICATION);
   const payload = await verifyJwt(tenant.signingKey, token, tenant.issuer, managementAudience(tenant));
@@ -40,6 +40,7 @@ export async function authorize(tenant: Tenant, headers: IncomingHttpHeaders, sc
     throw new ManagementError(status, message, undefined, { attributes: { error: message } });
   }
   const granted = typeof payload.scope === 'string' ? payload.scope.split(' ') : [];
-  if (!granted.includes(scope)) throw fail(insufficientScope(scope));
+  const anyOf = typeof scope === 'string' ? [scope] : scope;
+  if (!anyOf.some((s) => granted.includes(s))) throw fail(insufficientScope(anyOf.join(',')));
   return granted;
 }

@@ -1,5 +1,6 @@
 /** APIs: `GET|POST /api/v2/resource-servers`, `GET|PATCH /api/v2/resource-servers/{id or identifier}`. */
-import { newId, type ResourceServer, type Tenant } from '../state.js';
+import { forgetRemovedScopes } from '../rbac.js';
+import { TOKEN_DIALECTS, newId, type ResourceServer, type Tenant } from '../state.js';
 import { fail } from './errors.js';
 import { offsetList, selectFields } from './list.js';
 import { json, type Route } from './router.js';
@@ -8,8 +9,8 @@ import { BodyReader } from './validate.js';
 
 /** Auth0's bounds for an API's access token lifetime (seconds). */
 const TOKEN_LIFETIME = { min: 1, max: 2_592_000 } as const;
-const FLAGS = ['skip_consent_for_verifiable_first_party_clients', 'allow_offline_access'] as const;
-const UPDATABLE = ['name', 'token_lifetime', 'scopes', 'signing_alg', ...FLAGS] as const;
+const FLAGS = ['skip_consent_for_verifiable_first_party_clients', 'allow_offline_access', 'enforce_policies'] as const;
+const UPDATABLE = ['name', 'token_lifetime', 'scopes', 'signing_alg', 'token_dialect', ...FLAGS] as const;
 
 /** By `id`, or — as Auth0 also accepts — by `identifier` (URL-encoded in the path). */
 export function findResourceServer(tenant: Tenant, idOrIdentifier: string): ResourceServer {
@@ -28,6 +29,8 @@ function readFields(r: BodyReader): Partial<ResourceServer> {
   // The emulator signs with its one RS256 key only.
   const alg = r.oneOf('signing_alg', ['RS256'] as const);
   if (alg !== undefined) fields.signing_alg = alg;
+  const dialect = r.oneOf('token_dialect', TOKEN_DIALECTS);
+  if (dialect !== undefined) fields.token_dialect = dialect;
   for (const flag of FLAGS) {
     const value = r.boolean(flag);
     if (value !== undefined) fields[flag] = value;
@@ -45,7 +48,10 @@ function readFields(r: BodyReader): Partial<ResourceServer> {
 
 export function patchResourceServer(tenant: Tenant, idOrIdentifier: string, body: unknown): ResourceServer {
   const rs = findResourceServer(tenant, idOrIdentifier);
+  const before = rs.scopes.map((s) => s.value);
   Object.assign(rs, readFields(new BodyReader(body, UPDATABLE)));
+  // A scope removed from the API is a permission deleted: no role or user keeps it.
+  forgetRemovedScopes(tenant, rs, before);
   return rs;
 }
 
@@ -63,6 +69,8 @@ export function createResourceServer(tenant: Tenant, body: unknown): ResourceSer
     skip_consent_for_verifiable_first_party_clients: false,
     allow_offline_access: false,
     scopes: [],
+    enforce_policies: false,
+    token_dialect: 'access_token',
     ...fields,
   };
   tenant.resourceServers.set(rs.id, rs);

@@ -15,7 +15,8 @@ export interface Route {
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   /** e.g. `/api/v2/actions/actions/:id/deploy`. */
   pattern: string;
-  scope: string;
+  /** The scope the route needs; a list: any one of them (Auth0's "expected any of: a,b"). */
+  scope: string | readonly string[];
   handle(ctx: RouteContext): EmulatorReply | Promise<EmulatorReply>;
 }
 

@@ -164,3 +164,17 @@ export const CONNECTION_REFUSED_USER: ErrorChoice = {
  * block Custom Token Exchange's create_if_not_exists; Auth0 does not say whether it does.
  */
 export const DISABLE_SIGNUP_BLOCKS_EXCHANGE_CREATION = false;
+
+// ---- RBAC (roles and permissions) ----
+
+/** CHOICE: Auth0 documents no maxima for a role's name and description. */
+export const ROLE_NAME_MAX = 255;
+export const ROLE_DESCRIPTION_MAX = 255;
+/** CHOICE: Auth0 documents only the minimum (1) of a permissions array. */
+export const ROLE_PERMISSIONS_MAX = 1000;
+export const NO_ROLE = answer(404, 'The role does not exist.', 'inexistent_role');
+/** CHOICE: 409 like the other duplicates; text ours. */
+export const DUPLICATE_ROLE = answer(409, 'A role with the same name already exists.', 'role_conflict');
+/** CHOICE: a permission the API does not define; 400, text ours. */
+export const noPermission = (name: string, api: string): ErrorAnswer =>
+  answer(400, `Permission ${name} is not defined by the resource server ${api}.`, 'invalid_body');
