@@ -2,9 +2,10 @@
  * examples/mcp-server/server.mjs (built omni-auth/server, the SDK's McpServer + requireBearerAuth)
  * against the emulator, called by the SDK's MCP client over Streamable HTTP with a bearer token.
  *
- * The person's token comes from the built CLI (`omni-auth token`). A token WITH a `permissions` claim
- * is signed test-only with the emulator's signing key in process (signedByTenant): the emulator does
- * not model RBAC yet (issue 12 §3), so no grant can issue one.
+ * The person's token comes from the built CLI (`omni-auth token`). The API has RBAC on with the
+ * access_token_authz dialect (set with the Auth0 Management SDK), so tokens carry `permissions`; a
+ * permission is granted through the SDK and a new token fetched. Tokens with claims no grant issues
+ * (another issuer with the tenant's key, scope-only permissions) are signed test-only (signedByTenant).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -13,10 +14,13 @@ import { createInterface } from 'node:readline';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { packageRoot } from '../../src/util/package-root.js';
+import { rm } from 'node:fs/promises';
 import { cleanEnv, runCli, tempHome } from '../cli/run-cli.js';
+import { managementSdk, managementToken } from '../emulator/helpers.js';
 import { exchangedToken, signedByTenant } from './helpers.js';
 
 const EXAMPLE = join(packageRoot(), 'examples', 'mcp-server', 'server.mjs');
@@ -27,6 +31,8 @@ let child: ChildProcess;
 let url: string;
 let metadataUrl: string;
 let personToken: string;
+let home: string;
+let tokenEnv: NodeJS.ProcessEnv;
 
 async function startExample(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; line: { url: string; metadata: string } }> {
   if (!existsSync(join(packageRoot(), 'dist', 'server.js'))) throw new Error('dist/server.js is missing: run "npm run build" first');
@@ -46,8 +52,13 @@ beforeAll(async () => {
   const started = await startExample({ ...cleanEnv(), OMNI_AUTH_DOMAIN: info.domain, OMNI_AUTH_AUDIENCE: info.audience, PORT: '0' });
   child = started.child;
   ({ url, metadata: metadataUrl } = started.line);
-  const home = await tempHome();
-  const token = await runCli(['token'], cleanEnv({ OMNI_AUTH_HOME: home, OMNI_AUTH_DOMAIN: info.domain, OMNI_AUTH_CLIENT_ID: info.client_id, OMNI_AUTH_AUDIENCE: info.audience }));
+  // RBAC with "Add Permissions in the Access Token", the tools' permissions defined on the API.
+  await managementSdk(emu, await managementToken(emu)).resourceServers.update(info.audience, {
+    enforce_policies: true, token_dialect: 'access_token_authz', scopes: [{ value: 'tool:echo' }, { value: 'tool:add' }],
+  });
+  home = await tempHome();
+  tokenEnv = cleanEnv({ OMNI_AUTH_HOME: home, OMNI_AUTH_DOMAIN: info.domain, OMNI_AUTH_CLIENT_ID: info.client_id, OMNI_AUTH_AUDIENCE: info.audience });
+  const token = await runCli(['token'], tokenEnv);
   if (token.code !== 0) throw new Error(`omni-auth token: ${token.stderr}`);
   personToken = token.stdout.trim();
 });
@@ -98,8 +109,16 @@ describe('the example MCP server with omni-auth/server, against the emulator', (
     }
   });
 
-  it('with the permission in the token (test-only signed token): the tool runs; another tool stays refused', async () => {
-    const token = await signedByTenant(emu, { claims: { scope: 'openid', permissions: ['tool:echo'] } });
+  it('with the permission granted (Management SDK) and a new token: the tool runs; another tool stays refused', async () => {
+    const sub = decodeJwt(personToken).sub!;
+    await managementSdk(emu, await managementToken(emu)).users.permissions.create(sub, {
+      permissions: [{ resource_server_identifier: emu.info().audience, permission_name: 'tool:echo' }],
+    });
+    await rm(join(home, 'tokens.json'));
+    const fresh = await runCli(['token'], tokenEnv);
+    expect(fresh.code, fresh.stderr).toBe(0);
+    const token = fresh.stdout.trim();
+    expect(decodeJwt(token)).toMatchObject({ sub, permissions: ['tool:echo'] });
     const client = await connect(token);
     try {
       expect(text(await client.callTool({ name: 'echo', arguments: { text: 'hello' } }))).toBe('hello');

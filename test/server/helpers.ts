@@ -1,8 +1,9 @@
 /**
- * Tokens for the server-side tests. A real one comes from the emulator's token exchange; tokens with
- * claims the emulator does not issue yet (a `permissions` claim — RBAC is issue 12 §3) are signed
- * test-only, in process, with the emulator's own signing key (`emu.tenant.signingKey`): the verifier
- * cannot tell them from the emulator's, which is the point.
+ * Tokens for the server-side tests. A real one comes from the emulator's token exchange (with RBAC on
+ * the API it carries `permissions`: test/server/rbac.e2e.test.ts); tokens with claims no grant issues
+ * (another issuer with the tenant's key, odd lifetimes) are signed test-only, in process, with the
+ * emulator's own signing key (`emu.tenant.signingKey`): the verifier cannot tell them from the
+ * emulator's, which is the point.
  */
 import { generateKeyPair, SignJWT } from 'jose';
 import type { Emulator } from '../../src/emulator/index.js';
