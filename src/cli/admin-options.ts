@@ -39,6 +39,9 @@ export function setupOptions(cmd: Command): Command {
     .option('--identity <policy>', 'who tokens are for: person (only keys bound to a person by `login --browser`), machine (every key is its own user) or both '
       + '(default: keep the deployed Action\'s policy; person on a new Action; machine on one deployed before the policy existed)')
     .option('--allowed-keys <thumbprints>', 'comma-separated key thumbprints the Action accepts; \'\' accepts any key (default: keep the tenant\'s allow-list, none on a new Action)')
+    .option('--rbac', 'turn on RBAC for the API with permissions in the access token (enforce_policies, token_dialect access_token_authz)')
+    .option('--permissions <names>', 'with --rbac: comma-separated permissions to define on the API (added to its scopes), e.g. tool:echo,tool:add')
+    .option('--role <name>', 'with --rbac: create (or reuse) this role, holding the --permissions')
     .option('--dry-run', 'print the plan and change nothing')
     .option('--json', 'print the plan and the result as JSON on stdout')
     // Hidden: deploys a modified copy of the Action (tests); also OMNI_AUTH_ACTION_DIR.

@@ -2,7 +2,7 @@
 import { issuerOf, normalizeDomain } from '../config/domain.js';
 import { pickSetting, readSavedSettings, type SavedSettings, type SettingsFlags } from '../config/settings.js';
 import { SUBJECT_TOKEN_TYPE } from '../identity/contract.js';
-import { label, parseAllowedKeys, parseIdentity, planView, readActionSource, setup, type Plan, type PlanStep, type SetupInputs } from '../tenant/index.js';
+import { label, parseAllowedKeys, parseIdentity, parsePermissions, planView, readActionSource, setup, type Plan, type PlanStep, type SetupInputs } from '../tenant/index.js';
 import { UsageError, isOmniAuthError } from '../util/errors.js';
 import { managementCredentials, type ManagementFlags } from './admin-options.js';
 import { homeContext } from './context.js';
@@ -16,6 +16,9 @@ export interface SetupFlags extends SettingsFlags, ManagementFlags {
   dryRun?: boolean;
   json?: boolean;
   actionDir?: string;
+  rbac?: boolean;
+  permissions?: string;
+  role?: string;
 }
 
 export const ACTION_NAME = 'omni-auth-custom-token-exchange';
@@ -85,6 +88,7 @@ async function setupInputs(flags: SetupFlags, env: NodeJS.ProcessEnv, saved: Sav
   // No --identity: keep the deployed Action's policy (person on a new Action; the plan says which).
   const identity = flags.identity === undefined ? undefined : parseIdentity(flags.identity);
   const actionDir = flags.actionDir ?? (env.OMNI_AUTH_ACTION_DIR?.trim() || undefined);
+  const rbac = rbacInputs(flags);
   return {
     domain, issuer, audience,
     ...(clientId !== undefined ? { clientId } : {}),
@@ -96,7 +100,27 @@ async function setupInputs(flags: SetupFlags, env: NodeJS.ProcessEnv, saved: Sav
     action: await readActionSource(actionDir),
     ...(allowedKeys !== undefined ? { allowedKeys } : {}),
     ...(identity !== undefined ? { identity } : {}),
+    ...(rbac !== undefined ? { rbac } : {}),
   };
+}
+
+/** `--rbac [--permissions a,b] [--role NAME]`; the two others mean nothing without --rbac. */
+function rbacInputs(flags: SetupFlags): SetupInputs['rbac'] {
+  if (!flags.rbac) {
+    if (flags.permissions !== undefined || flags.role !== undefined) {
+      throw new UsageError('rbac_flag_missing', `${flags.permissions !== undefined ? '--permissions' : '--role'} needs --rbac`, {
+        hint: 'e.g. omni-auth setup --rbac --permissions tool:echo,tool:add --role mcp-tools',
+      });
+    }
+    return undefined;
+  }
+  const permissions = flags.permissions === undefined ? [] : parsePermissions(flags.permissions);
+  const role = flags.role?.trim();
+  if (flags.role !== undefined && !role) throw new UsageError('invalid_role', '--role needs a name', { hint: 'e.g. --role mcp-tools' });
+  if (role !== undefined && permissions.length === 0) {
+    throw new UsageError('rbac_permissions_missing', '--role needs --permissions: the permissions the role holds', { hint: 'e.g. --rbac --permissions tool:echo,tool:add --role mcp-tools' });
+  }
+  return { permissions, ...(role !== undefined ? { role } : {}) };
 }
 
 function sameDomain(saved: string, origin: string): boolean {
@@ -121,6 +145,7 @@ function printPlan(plan: Plan): void {
   }
   info(dim(`  identity policy: ${identityText(plan)}`));
   info(dim(`  allowed keys: ${allowedKeysText(plan)}`));
+  if (plan.inputs.rbac) info(dim(`  RBAC: tokens for ${plan.inputs.audience} carry the person's permissions${plan.inputs.rbac.permissions.length > 0 ? ` (defined: ${plan.inputs.rbac.permissions.join(', ')})` : ''}`));
   // The first blocker is the error the command ends with; the others would otherwise go unseen.
   for (const b of plan.blockers.slice(1)) info(`  ${red('✗')} ${b.message}${b.hint ? ` ${dim(`(${b.hint})`)}` : ''}`);
 }

@@ -15,6 +15,7 @@ import {
   ACTION_RUNTIME, CTE_TRIGGER, PROFILE_TYPE, type ActionRecord, type ClientRecord, type ConnectionRecord, type ProfileRecord, type ResourceServerRecord,
 } from './records.js';
 import { readActionById, readProfiles } from './snapshot.js';
+import { applyRbacSettings, applyRole, rbacChanges, roleMissing } from './rbac.js';
 
 export interface AppliedStep extends PlanStep {
   /** The id of the object the step is about, once known. */
@@ -28,6 +29,7 @@ export interface ApplyResult {
 }
 
 interface Ids {
+  apiId?: string;
   clientId?: string;
   actionId?: string;
 }
@@ -37,17 +39,29 @@ const enc = encodeURIComponent;
 export async function applyPlan(plan: Plan, mc: ManagementClient, progress: (line: string) => void, poll: PollOptions): Promise<ApplyResult> {
   const { snapshot } = plan;
   const ids: Ids = {
+    ...(snapshot.api ? { apiId: snapshot.api.id } : {}),
     ...(snapshot.client ? { clientId: snapshot.client.client_id } : {}),
     ...(snapshot.action ? { actionId: snapshot.action.id } : {}),
   };
   const out: AppliedStep[] = [];
   const writers: Record<Resource, (s: PlanStep) => Promise<string | undefined>> = {
-    api: (s) => applyApi(plan, mc, s),
+    api: async (s) => (ids.apiId = await applyApi(plan, mc, s)),
     application: async (s) => (ids.clientId = await applyApplication(plan, mc, s)),
     action: async (s) => (ids.actionId = await applyAction(plan, mc, s, progress, poll)),
     profile: (s) => applyProfile(plan, mc, s, need(ids.actionId, 'action')),
     token_exchange: (s) => applyTokenExchange(plan, mc, s, need(ids.clientId, 'application')),
     connection: (s) => applyConnection(plan, mc, s, need(ids.clientId, 'application')),
+    rbac: async (s) => {
+      const apiId = need(ids.apiId, 'API');
+      if (s.change === 'update') await applyRbacSettings(mc, apiId, rbacChanges(plan.snapshot.api, plan.inputs.rbac!));
+      return apiId;
+    },
+    role: async (s) => {
+      const { rbac, audience } = plan.inputs;
+      const existing = plan.snapshot.role?.role;
+      if (s.change === 'unchanged') return existing?.id;
+      return applyRole(mc, rbac!.role!, existing, audience, roleMissing(plan.snapshot.role ?? { permissions: [] }, audience, rbac!));
+    },
   };
   for (const s of plan.steps) {
     if (s.change !== 'unchanged') progress(`${verb(s)} ${label(s.resource)} ${s.target}`);
@@ -70,6 +84,7 @@ function need(id: string | undefined, what: string): string {
 const verb = (s: PlanStep): string => ({ create: 'creating', update: 'updating', deploy: 'deploying', unchanged: '', blocked: '' })[s.change];
 export const label = (r: Resource): string => ({
   api: 'API', application: 'application', action: 'Action', profile: 'profile', token_exchange: 'token exchange', connection: 'connection',
+  rbac: 'RBAC', role: 'role',
 })[r];
 
 async function applyApi(plan: Plan, mc: ManagementClient, s: PlanStep): Promise<string | undefined> {

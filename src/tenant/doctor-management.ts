@@ -15,6 +15,7 @@ import { fail, failFrom, pass, skip, warn, type Check } from './doctor-check.js'
 import { APP_SETTINGS, LOOPBACK_CALLBACKS, REQUIRED_GRANTS, isLive } from './plan.js';
 import type { ManagementClient } from './management-client.js';
 import { ManagementApiError } from './management-errors.js';
+import { rbacReport } from './rbac.js';
 import { PROFILE_TYPE, type ActionRecord } from './records.js';
 import { connectionEnabledFor, readActionById, readApi, readClient, readConnection, readProfiles } from './snapshot.js';
 
@@ -227,6 +228,26 @@ export async function checkSignIn(mc: ManagementClient, settings: Settings, poli
 }
 
 /** Runs each check; a Management API failure (a missing scope, say) becomes that check's failure. */
+/**
+ * Whether access tokens for the API will carry `permissions` (RBAC on, an `_authz` dialect), and which
+ * permissions the API defines. A report: RBAC is optional, so only "on without the claim" warns (a
+ * server checking `permissions` would refuse every tool).
+ */
+export async function checkRbac(mc: ManagementClient, settings: Settings): Promise<Check> {
+  const title = 'RBAC permissions';
+  const api = await readApi(mc, settings.audience);
+  if (!api) return skip('rbac', title, `skipped: the tenant has no API with identifier ${settings.audience}`);
+  const r = rbacReport(api);
+  const defined = r.permissions.length > 0 ? `permissions defined: ${r.permissions.join(', ')}` : 'no permissions defined';
+  const RBAC = '`omni-auth setup --rbac --permissions tool:<name>,… --role <name>`, or Dashboard → Applications → APIs → the API → RBAC Settings';
+  if (!r.on) return pass('rbac', title, `RBAC is off for ${settings.audience}: tokens carry no permissions claim (${defined}); per-tool permissions need ${RBAC}`);
+  if (!r.claim) {
+    return warn('rbac', title, `RBAC is on for ${settings.audience} but the token dialect ${r.dialect} leaves permissions out of access tokens (${defined})`,
+      `turn on "Add Permissions in the Access Token": run ${RBAC}`);
+  }
+  return pass('rbac', title, `RBAC is on for ${settings.audience} and tokens carry permissions (token dialect ${r.dialect}); ${defined}`);
+}
+
 export async function managementChecks(mc: ManagementClient, settings: Settings, connection: string, actionDir?: string): Promise<Check[]> {
   const guarded = async (id: string, title: string, run: () => Promise<Check>): Promise<Check> =>
     run().catch((e: unknown) => failFrom(id, title, e, 'check the Management API credentials'));
@@ -239,6 +260,7 @@ export async function managementChecks(mc: ManagementClient, settings: Settings,
       return r.check;
     }),
     await guarded('api', 'API consent', () => checkApi(mc, settings)),
+    await guarded('rbac', 'RBAC permissions', () => checkRbac(mc, settings)),
     await guarded('application', 'application', () => checkApplication(mc, settings)),
     await guarded('sign_in', 'browser sign-in', () => checkSignIn(mc, settings, policy)),
     await guarded('connection', 'connection', () => checkConnection(mc, settings, connection)),

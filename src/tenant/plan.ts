@@ -12,9 +12,10 @@ import {
 import { ACTION_RUNTIME, PROFILE_TYPE, type ActionRecord, type ClientRecord, type Dependency } from './records.js';
 import { MACHINES_CONNECTION, connectionOptionChanges } from './connection.js';
 import { GRANT_SCOPES_AT } from './management-errors.js';
+import { rbacChanges, roleMissing, type RbacInputs } from './rbac.js';
 import type { TenantSnapshot } from './snapshot.js';
 
-export type Resource = 'api' | 'application' | 'action' | 'profile' | 'token_exchange' | 'connection';
+export type Resource = 'api' | 'application' | 'action' | 'profile' | 'token_exchange' | 'connection' | 'rbac' | 'role';
 export type Change = 'create' | 'update' | 'deploy' | 'unchanged' | 'blocked';
 
 export interface PlanStep {
@@ -43,6 +44,8 @@ export interface SetupInputs {
   allowedKeys?: string[];
   /** The IDENTITY policy (--identity); absent: keep the deployed Action's, `person` for a new one. */
   identity?: IdentityPolicy;
+  /** `--rbac [--permissions] [--role]`: RBAC on the API, its permissions, a role; absent: RBAC untouched. */
+  rbac?: RbacInputs;
 }
 
 /** The allow-list the plan deploys, and where it comes from. */
@@ -103,6 +106,7 @@ export function planSetup(snapshot: TenantSnapshot, inputs: SetupInputs): Plan {
     profileStep(snapshot, inputs, blockers),
     tokenExchangeStep(snapshot.client, inputs),
     connectionStep(snapshot, inputs, blockers),
+    ...rbacSteps(snapshot, inputs),
   ];
   return { steps, blockers, snapshot, inputs, action, allowedKeys, identity };
 }
@@ -275,6 +279,23 @@ function connectionStep(snapshot: TenantSnapshot, inputs: SetupInputs, blockers:
   return step('connection', target, fields.length > 0 ? 'update' : 'unchanged', fields);
 }
 
+/** With --rbac: the API's RBAC settings and permissions, and the role (with --role). */
+function rbacSteps(snapshot: TenantSnapshot, inputs: SetupInputs): PlanStep[] {
+  const { rbac } = inputs;
+  if (!rbac) return [];
+  const fields = Object.keys(rbacChanges(snapshot.api, rbac));
+  const steps = [step('rbac', inputs.audience, fields.length > 0 ? 'update' : 'unchanged', fields)];
+  if (rbac.role !== undefined) {
+    const role = snapshot.role?.role;
+    if (!role) steps.push(step('role', rbac.role, 'create', ['name', 'permissions']));
+    else {
+      const missing = roleMissing(snapshot.role!, inputs.audience, rbac);
+      steps.push(step('role', `${role.name} (${role.id})`, missing.length > 0 ? 'update' : 'unchanged', missing.length > 0 ? ['permissions'] : []));
+    }
+  }
+  return steps;
+}
+
 /** Setup owns the options of the dedicated connection only (and of any connection it creates). */
 export const managesOptions = (name: string): boolean => name === MACHINES_CONNECTION;
 
@@ -301,6 +322,12 @@ export function scopesNeeded(plan: Plan): string[] {
         if (create) need.add('update:connections');
         // Auth0 refuses a PATCH carrying `options` without this scope.
         if (!create && s.fields.some((f) => f.startsWith('options.'))) need.add('update:connections_options');
+        break;
+      case 'rbac': need.add('update:resource_servers'); break;
+      // A new role is created, then given its permissions (POST /roles/{id}/permissions: update:roles).
+      case 'role':
+        if (create) need.add('create:roles');
+        need.add('update:roles');
         break;
     }
   }

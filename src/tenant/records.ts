@@ -8,6 +8,11 @@ export interface ResourceServerRecord {
   name?: string;
   skip_consent_for_verifiable_first_party_clients?: boolean;
   allow_offline_access?: boolean;
+  /** RBAC ("Enable RBAC") and the access token profile (`access_token_authz` adds `permissions`). */
+  enforce_policies?: boolean;
+  token_dialect?: string;
+  /** The API's scopes: RBAC's permissions. */
+  scopes?: { value: string; description?: string }[];
 }
 
 export interface ClientRecord {

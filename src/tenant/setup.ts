@@ -49,6 +49,7 @@ export async function setup(req: SetupRequest): Promise<SetupResult> {
     actionName: inputs.actionName,
     subjectTokenType: inputs.subjectTokenType,
     connection: inputs.connection,
+    ...(inputs.rbac?.role !== undefined ? { role: inputs.rbac.role } : {}),
   });
   const plan = planSetup(snapshot, inputs);
   // Known only when the token shows its scopes (a JWT's `scope`); otherwise the API's 403 names them.

@@ -4,6 +4,7 @@
  */
 import { UsageError } from '../util/errors.js';
 import type { ManagementClient } from './management-client.js';
+import { readRole, type RoleSnapshot } from './rbac.js';
 import {
   CTE_TRIGGER, type ActionRecord, type ClientRecord, type ConnectionRecord, type ProfileRecord, type ResourceServerRecord,
 } from './records.js';
@@ -19,6 +20,8 @@ export interface SnapshotQuery {
   actionName: string;
   subjectTokenType: string;
   connection: string;
+  /** `setup --rbac --role NAME`: the role to read. */
+  role?: string;
 }
 
 export interface TenantSnapshot {
@@ -34,6 +37,8 @@ export interface TenantSnapshot {
   connection?: ConnectionRecord;
   /** Whether the connection is enabled for the application. */
   connectionEnabled: boolean;
+  /** With `--rbac --role NAME`: the role (when it exists) and its permissions. */
+  role?: RoleSnapshot;
 }
 
 export const readApi = (mc: ManagementClient, audience: string): Promise<ResourceServerRecord | undefined> =>
@@ -104,6 +109,7 @@ export async function readSnapshot(mc: ManagementClient, q: SnapshotQuery): Prom
   const profileHolderAction = holder && holder.action_id !== action?.id ? await readActionById(mc, holder.action_id) : undefined;
   const connection = await readConnection(mc, q.connection);
   const connectionEnabled = connection !== undefined && client !== undefined && await connectionEnabledFor(mc, connection.id, client.client_id);
+  const role = q.role !== undefined ? await readRole(mc, q.role) : undefined;
   return {
     ...(api ? { api } : {}),
     ...(client ? { client } : {}),
@@ -113,5 +119,6 @@ export async function readSnapshot(mc: ManagementClient, q: SnapshotQuery): Prom
     ...(profileHolderAction ? { profileHolderAction } : {}),
     ...(connection ? { connection } : {}),
     connectionEnabled,
+    ...(role ? { role } : {}),
   };
 }
