@@ -34,10 +34,11 @@ export async function clientCredentials(tenant: Tenant, req: EmulatorRequest, pa
   const scope = (requested.length > 0 ? requested : grant.scope).join(' ');
   const access_token = await issueJwt(tenant.signingKey, {
     issuer: tenant.issuer, subject: `${client.client_id}@clients`, audience, lifetimeSeconds: api.token_lifetime,
-    // RBAC for a machine: its `permissions` are the scopes it was granted (no user, no roles).
+    // RBAC for a machine: its `permissions` are all the scopes its client grant holds, whatever it
+    // requested (no user, no roles; Auth0 Community "Scopes and permissions with RBAC for M2M").
     claims: {
       scope, gty: 'client-credentials', azp: client.client_id, ...dialectClaims(api, client.client_id),
-      ...(withPermissionsClaim(api) ? { permissions: splitScope(scope) } : {}),
+      ...(withPermissionsClaim(api) ? { permissions: [...grant.scope] } : {}),
     },
     ...(isRfc9068(api) ? { typ: 'at+jwt' } : {}),
   });

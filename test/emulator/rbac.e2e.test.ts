@@ -199,6 +199,11 @@ describe('what tokens carry', () => {
     });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(claims(res.body.access_token)).toMatchObject({ scope: 'tool:echo tool:add', permissions: ['tool:echo', 'tool:add'] });
+    // Asking for fewer scopes: the permissions are still all the grant holds.
+    const one = await call(emu, 'POST', '/oauth/token', {
+      form: { grant_type: 'client_credentials', client_id: app.client_id!, client_secret: app.client_secret!, audience, scope: 'tool:echo' },
+    });
+    expect(claims(one.body.access_token)).toMatchObject({ scope: 'tool:echo', permissions: ['tool:echo', 'tool:add'] });
   });
 
   it('rfc9068_profile_authz: typ at+jwt, client_id, and the permissions claim', async () => {
