@@ -123,8 +123,8 @@ describe('what tokens carry', () => {
     expect(c.scope).toBe('openid tool:echo');
   });
 
-  it('RBAC off: every requested API scope is granted and no permissions claim; RBAC on with access_token: intersection, no claim', async () => {
-    await setRbac(false, 'access_token');
+  it('RBAC off (even with the _authz dialect): every requested API scope is granted and no permissions claim; RBAC on with access_token: intersection, no claim', async () => {
+    await setRbac(false, 'access_token_authz');
     const off = await exchanged({ scope: 'tool:echo tool:add' });
     expect(claims(off.body.access_token).scope).toBe('tool:echo tool:add');
     expect(claims(off.body.access_token)).not.toHaveProperty('permissions');
