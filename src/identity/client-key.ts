@@ -9,7 +9,8 @@
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
-import { writeFileAtomic } from '../util/atomic-write.js';
+import { dirname } from 'node:path';
+import { ensurePrivateDir, writeFileAtomic } from '../util/atomic-write.js';
 import { UsageError } from '../util/errors.js';
 
 export const CLIENT_KEY_ENV = 'OMNI_AUTH_CLIENT_KEY';
@@ -89,6 +90,7 @@ export async function readClientKey(file: string, env: NodeJS.ProcessEnv): Promi
 export async function loadOrCreateClientKey(file: string, env: NodeJS.ProcessEnv): Promise<ClientKey & { created: boolean }> {
   const existing = await readClientKey(file, env);
   if (existing) return { ...existing, created: false };
+  await ensurePrivateDir(dirname(file));
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const jwk = privateKey.export({ format: 'jwk' });
   const body = `${JSON.stringify({ ...jwk, alg: CLIENT_ASSERTION_ALG, created_at: new Date().toISOString() }, null, 2)}\n`;
