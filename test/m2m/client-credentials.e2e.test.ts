@@ -72,6 +72,25 @@ describe('setup --m2m', () => {
   });
 });
 
+describe('doctor', () => {
+  it('reports the machine-to-machine chain (client key → credential → client grant) as passing', async () => {
+    const r = await runCli(['doctor', '--json'], bareEnv(home));
+    const check = JSON.parse(r.stdout).checks.find((c: { id: string }) => c.id === 'm2m');
+    expect(check, r.stdout).toMatchObject({ status: 'pass' });
+    expect(check.detail).toContain(m2mId);
+    expect(check.detail).toContain('no secret');
+  });
+
+  it('reports a client key the application does not know as a failure (exit 3)', async () => {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
+    secrets.add(pem);
+    const r = await runCli(['doctor', '--json'], bareEnv(home, { OMNI_AUTH_CLIENT_KEY: pem }));
+    const check = JSON.parse(r.stdout).checks.find((c: { id: string }) => c.id === 'm2m');
+    expect(check, r.stdout).toMatchObject({ status: 'fail', exit_code: 3 });
+  });
+});
+
 describe('token --grant client-credentials with Private Key JWT', () => {
   it('works with no secret configured anywhere, then answers from its own cache entry', async () => {
     // Nothing secret in the environment, and none of the home's files holds a client secret.
