@@ -28,6 +28,12 @@ export interface GetTokenOptions {
   scope?: string;
   /** The subject token type of the Token Exchange Profile (default urn:omnispindle:local-auth). */
   subjectTokenType?: string;
+  /**
+   * `'client-credentials'`: a machine-to-machine token for a confidential application (issue 12 §4) —
+   * Private Key JWT with the client key (`omni-auth setup --m2m`), or OMNI_AUTH_CLIENT_SECRET when set.
+   * Default `'exchange'`: this machine key's token via Custom Token Exchange.
+   */
+  grant?: 'exchange' | 'client-credentials';
   /** Seconds the token must still be valid for to be taken from the cache (default 300). */
   minTtl?: number;
   /** omni-auth's home directory (default: OMNI_AUTH_HOME, else the OS config directory). */
@@ -61,6 +67,13 @@ function checkMinTtl(value: unknown): number {
   return value;
 }
 
+function checkGrant(value: unknown): 'exchange' | 'client-credentials' {
+  if (value === undefined || value === 'exchange' || value === 'client-credentials') return value ?? 'exchange';
+  throw new UsageError('invalid_grant', `grant must be 'exchange' or 'client-credentials'; got ${JSON.stringify(value)}`, {
+    hint: "omit it for this machine key's token, or { grant: 'client-credentials' } for the application's own",
+  });
+}
+
 const defaultWarning = (message: string): void => {
   process.stderr.write(`omni-auth: warning: ${message}\n`);
 };
@@ -88,6 +101,7 @@ export async function getToken(options: GetTokenOptions = {}): Promise<AccessTok
     ...(options.audience !== undefined ? { audience: options.audience } : {}),
     ...(options.scope !== undefined ? { scope: options.scope } : {}),
     ...(options.subjectTokenType !== undefined ? { subjectTokenType: options.subjectTokenType } : {}),
+    ...(checkGrant(options.grant) === 'client-credentials' ? { grant: 'client-credentials' as const } : {}),
   }, env);
   const { token } = await brokerGetToken({ ...ctx, minTtl, warn: options.onWarning ?? defaultWarning });
   return { accessToken: token.access_token, expiresAt: token.expires_at, subject: token.subject };

@@ -39,6 +39,10 @@ export async function acquireToken(req: TokenRequest, now: () => number): Promis
   const timeoutMs = lockWaitMs(req.env);
   await ensurePrivateDir(files.home);
   return withFileLock(files.tokensLock, async () => {
+    if (req.grant === 'client-credentials') {
+      const { acquireM2mToken } = await import('./acquire-m2m.js');
+      return acquireM2mToken(req, now);
+    }
     const key = cacheKeyOf(settings);
     const { entries, warning } = await readCache(files.tokens);
     if (warning) req.warn(warning);

@@ -16,6 +16,8 @@ export interface TokenRequest {
   minTtl: number;
   env: NodeJS.ProcessEnv;
   clientSecret?: Secret;
+  /** `client-credentials`: a machine-to-machine token for the application (src/broker/m2m.ts); default the exchange. */
+  grant?: 'exchange' | 'client-credentials';
   /** Skip the cache and get a new token (login does this). */
   force?: boolean;
   /** Where to print warnings for a person (stderr). */
@@ -25,11 +27,22 @@ export interface TokenRequest {
 
 export interface TokenResult {
   token: CachedToken;
-  source: 'cache' | 'refresh' | 'exchange' | 'browser' | 'device';
+  source: 'cache' | 'refresh' | 'exchange' | 'browser' | 'device' | 'client-credentials';
 }
 
 export async function getToken(req: TokenRequest): Promise<TokenResult> {
   const now = req.now ?? (() => Math.floor(Date.now() / 1000));
+  if (req.grant === 'client-credentials') {
+    // The application's token, not this machine key's: no key check. Its own cache entry.
+    const { m2mCacheKey } = await import('./m2m.js');
+    if (!req.force) {
+      const { entries, warning } = await readCache(req.files.tokens);
+      const cached = warning ? undefined : entries[m2mCacheKey(req.settings)];
+      if (cached && isFresh(cached, req.minTtl, now())) return { token: cached, source: 'cache' };
+    }
+    const { acquireToken } = await import('./acquire.js');
+    return acquireToken(req, now);
+  }
   if (!req.force) {
     const { entries, warning } = await readCache(req.files.tokens);
     // A corrupt cache is reported once, by the path that rewrites it (acquire), not here as well.

@@ -1,7 +1,8 @@
 /**
  * One cache entry per (tenant, application, API, scopes). The key is readable in the file —
  * `https://tenant.eu.auth0.com|<client id>|https://api.example.com|email openid` — and parses back, so
- * `status` and `logout` can select entries by tenant.
+ * `status` and `logout` can select entries by tenant. A client-credentials token (issue 12 §4) has its
+ * own entry, the grant as a fifth part: `…|<scopes>|client-credentials`.
  */
 
 export interface CacheKey {
@@ -11,6 +12,8 @@ export interface CacheKey {
   audience: string;
   /** Space-separated scopes; order and repeats do not matter. */
   scope: string;
+  /** Absent for the exchange's tokens (their keys are unchanged). */
+  grant?: 'client-credentials';
 }
 
 /**
@@ -25,15 +28,19 @@ export function normalizeScope(scope: string): string {
 const escape = (part: string): string => part.replace(/[%|]/g, (c) => (c === '%' ? '%25' : '%7C'));
 const unescape = (part: string): string => part.replace(/%(25|7C)/g, (_, hex: string) => (hex === '25' ? '%' : '|'));
 
+export const CLIENT_CREDENTIALS_GRANT = 'client-credentials';
+
 export function cacheKeyOf(key: CacheKey): string {
-  return [key.domain, key.clientId, key.audience, normalizeScope(key.scope)].map(escape).join('|');
+  const parts = [key.domain, key.clientId, key.audience, normalizeScope(key.scope)];
+  if (key.grant === CLIENT_CREDENTIALS_GRANT) parts.push(CLIENT_CREDENTIALS_GRANT);
+  return parts.map(escape).join('|');
 }
 
 /** The parts of a key, or undefined when `text` is not a key cacheKeyOf would produce. */
 export function parseCacheKey(text: string): CacheKey | undefined {
   const parts = text.split('|');
-  if (parts.length !== 4) return undefined;
+  if (parts.length !== 4 && !(parts.length === 5 && parts[4] === CLIENT_CREDENTIALS_GRANT)) return undefined;
   const [domain, clientId, audience, scope] = parts.map(unescape) as [string, string, string, string];
-  const key = { domain, clientId, audience, scope };
+  const key: CacheKey = { domain, clientId, audience, scope, ...(parts.length === 5 ? { grant: CLIENT_CREDENTIALS_GRANT } : {}) };
   return cacheKeyOf(key) === text ? key : undefined;
 }

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { homeFiles, omniAuthHome, type HomeFiles } from '../config/home.js';
 import { setCaFileFlag } from '../config/network.js';
 import { readSavedSettings, resolveSettings, type Settings, type SettingsFlags } from '../config/settings.js';
+import { UsageError } from '../util/errors.js';
 import { Secret } from '../util/secret.js';
 
 export interface TenantContext {
@@ -10,7 +11,21 @@ export interface TenantContext {
   files: HomeFiles;
   clientSecret?: Secret;
   env: NodeJS.ProcessEnv;
+  /** `client-credentials` (--grant): machine-to-machine tokens for the application (src/broker/m2m.ts). */
+  grant?: 'exchange' | 'client-credentials';
 }
+
+export const GRANT_NAMES = ['exchange', 'client-credentials'] as const;
+
+/** --grant's parser. */
+export function parseGrant(value: string): (typeof GRANT_NAMES)[number] {
+  if ((GRANT_NAMES as readonly string[]).includes(value)) return value as (typeof GRANT_NAMES)[number];
+  throw new UsageError('invalid_grant', `--grant must be exchange or client-credentials; got "${value}"`, {
+    hint: 'client-credentials gets a machine-to-machine token for a confidential application (`omni-auth setup --m2m`)',
+  });
+}
+
+export const GRANT_OPTION_HELP = 'exchange (default: this machine key, via Custom Token Exchange) | client-credentials (a machine-to-machine token for the application: Private Key JWT with the client key, or OMNI_AUTH_CLIENT_SECRET)';
 
 export function addSettingsOptions(cmd: Command): Command {
   return cmd
@@ -28,10 +43,13 @@ export function homeContext(env: NodeJS.ProcessEnv = process.env): HomeFiles {
   return homeFiles(omniAuthHome(env));
 }
 
-export async function tenantContext(flags: SettingsFlags, env: NodeJS.ProcessEnv = process.env): Promise<TenantContext> {
+export async function tenantContext(flags: SettingsFlags & { grant?: TenantContext['grant'] }, env: NodeJS.ProcessEnv = process.env): Promise<TenantContext> {
   const files = homeContext(env);
   const saved = await readSavedSettings(files.settings);
-  const settings = resolveSettings(flags, env, saved);
+  const m2m = flags.grant === 'client-credentials';
+  const { grant: _grant, ...settingsFlags } = flags;
+  const resolved = m2m ? await (await import('../broker/m2m.js')).m2mFlags(settingsFlags, env, files) : settingsFlags;
+  const settings = resolveSettings(resolved, env, saved);
   const secret = env.OMNI_AUTH_CLIENT_SECRET;
-  return { settings, files, env, ...(secret ? { clientSecret: new Secret(secret) } : {}) };
+  return { settings, files, env, ...(secret ? { clientSecret: new Secret(secret) } : {}), ...(m2m ? { grant: 'client-credentials' as const } : {}) };
 }

@@ -23,9 +23,9 @@ const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
 
 /**
  * The variables that carry omni-auth's own secrets (every one the CLI reads: src/cli/context.ts,
- * src/cli/admin-options.ts, src/identity/key-store.ts). `AUTH0_MGMT_` is a prefix: the whole family goes.
+ * src/cli/admin-options.ts, src/identity/key-store.ts, src/identity/client-key.ts). `AUTH0_MGMT_` is a prefix: the whole family goes.
  */
-export const OWN_SECRET_VARS: readonly string[] = [KEY_ENV, 'OMNI_AUTH_CLIENT_SECRET'];
+export const OWN_SECRET_VARS: readonly string[] = [KEY_ENV, 'OMNI_AUTH_CLIENT_SECRET', /* src/identity/client-key.ts CLIENT_KEY_ENV */ 'OMNI_AUTH_CLIENT_KEY'];
 export const OWN_SECRET_PREFIXES: readonly string[] = ['AUTH0_MGMT_'];
 
 /**
@@ -47,7 +47,7 @@ export function childEnv(env: NodeJS.ProcessEnv, envVar: string, token: string, 
   return out;
 }
 
-export type ExecFlags = SettingsFlags & Pick<SignInFlags, 'callbackPort'> & { envVar: string; minTtl: number; browser: boolean; signinTimeout: number; tokenFileVar?: string };
+export type ExecFlags = SettingsFlags & Pick<SignInFlags, 'callbackPort'> & { envVar: string; minTtl: number; browser: boolean; signinTimeout: number; tokenFileVar?: string; grant?: 'exchange' | 'client-credentials' };
 
 /**
  * The token, and — when the tenant wants a person and this key is not bound (binding_required) — one

@@ -6,7 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { ExitCode, isOmniAuthError } from '../util/errors.js';
 import type { SettingsFlags } from '../config/settings.js';
-import { addSettingsOptions } from './context.js';
+import { GRANT_OPTION_HELP, addSettingsOptions, parseGrant } from './context.js';
 import { doctorOptions, setupOptions } from './admin-options.js';
 import type { DoctorFlags } from './doctor.js';
 import type { ExecFlags } from './exec.js';
@@ -68,8 +68,9 @@ export function buildProgram(): Command {
       .command('token')
       .description('print an access token on stdout (from the cache while it has more than --min-ttl seconds left)')
       .option('--min-ttl <seconds>', 'minimum remaining lifetime of a cached token', parseMinTtl, 300)
-      .option('--format <format>', 'raw | json | header | env | headers-json', parseFormat, 'raw'),
-  ).action(async (opts: SettingsFlags & { minTtl: number; format: TokenFormat }) => {
+      .option('--format <format>', 'raw | json | header | env | headers-json', parseFormat, 'raw')
+      .option('--grant <grant>', GRANT_OPTION_HELP, parseGrant),
+  ).action(async (opts: SettingsFlags & { minTtl: number; format: TokenFormat; grant?: 'exchange' | 'client-credentials' }) => {
     const { runToken } = await import('./token.js');
     await runToken(opts);
   });
@@ -84,6 +85,7 @@ export function buildProgram(): Command {
       .option('--no-browser', 'never open the browser sign-in when the tenant wants a person (also OMNI_AUTH_NO_BROWSER=1)')
       .option('--callback-port <n>', 'the loopback port of the browser sign-in callback', parseCallbackPort, DEFAULT_CALLBACK_PORT)
       .option('--signin-timeout <seconds>', 'how long to wait for the browser sign-in before failing', parseTimeout, DEFAULT_SIGNIN_TIMEOUT)
+      .option('--grant <grant>', GRANT_OPTION_HELP, parseGrant)
       .argument('<command...>', 'the command and its arguments, after --')
       .passThroughOptions(),
   ).action(async (command: string[], opts: ExecFlags) => {
@@ -141,6 +143,7 @@ export function buildProgram(): Command {
       .description('bridge an MCP client (stdio) to a remote MCP server (Streamable HTTP, HTTP+SSE fallback), sending a fresh token with every request')
       .argument('<url>', 'the MCP server URL (https://, or http:// on loopback)')
       .option('--min-ttl <seconds>', 'renew a cached token with fewer seconds than this left', parseMinTtl, 60)
+      .option('--grant <grant>', GRANT_OPTION_HELP, parseGrant)
       .option('--transport <kind>', 'auto | streamable-http | sse', (v: string) => {
         if (v === 'auto' || v === 'streamable-http' || v === 'sse') return v;
         return proxyCommand.error(`error: --transport must be auto, streamable-http or sse; got "${v}"`, { exitCode: ExitCode.usage, code: 'omni-auth.invalidTransport' });

@@ -9,6 +9,7 @@ import { warn } from './output.js';
 
 export interface ProxyFlags extends SettingsFlags {
   minTtl: number;
+  grant?: 'exchange' | 'client-credentials';
   transport: 'auto' | 'streamable-http' | 'sse';
 }
 

@@ -19,6 +19,8 @@ export interface SetupFlags extends SettingsFlags, ManagementFlags {
   rbac?: boolean;
   permissions?: string;
   role?: string;
+  /** Issue 12 §4: the machine-to-machine application with Private Key JWT (src/tenant/m2m.ts). */
+  m2m?: boolean;
 }
 
 export const ACTION_NAME = 'omni-auth-custom-token-exchange';
@@ -36,9 +38,11 @@ export async function runSetup(flags: SetupFlags, env: NodeJS.ProcessEnv = proce
     });
   }
   let plan: Plan | undefined;
+  const m2m = flags.m2m ? await m2mInputs(files, env, Boolean(flags.dryRun)) : undefined;
   try {
     const result = await setup({
       inputs, credentials, dryRun: Boolean(flags.dryRun), files, env, saved,
+      ...(m2m ? { m2m, onM2mPlan: (steps: { resource: string; target: string; change: PlanStep['change']; fields: string[] }[]) => { if (!flags.json) printM2mPlan(steps); } } : {}),
       onPlan: (p) => {
         plan = p;
         if (!flags.json) printPlan(p);
@@ -55,6 +59,10 @@ export async function runSetup(flags: SetupFlags, env: NodeJS.ProcessEnv = proce
     }
     info(result.changed ? `${green('✓')} tenant ${inputs.domain} is set up` : 'nothing to change: the tenant is already set up');
     info(`  settings saved to ${result.settings!.file}`);
+    if (result.m2m?.client_id) {
+      info(`  machine-to-machine application ${result.m2m.client_id}: Private Key JWT with ${files.clientKey} (no secret)`);
+      info('  services on this machine run: omni-auth token --grant client-credentials');
+    }
     info('  teammates run:');
     process.stdout.write(`${result.login_command}\n`);
   } catch (e) {
@@ -62,6 +70,31 @@ export async function runSetup(flags: SetupFlags, env: NodeJS.ProcessEnv = proce
       process.stdout.write(`${JSON.stringify({ ...(plan ? { plan: planView(plan) } : {}), dry_run: Boolean(flags.dryRun), error: e.toJSON() })}\n`);
     }
     throw e;
+  }
+}
+
+/**
+ * The --m2m inputs: this home's client key (created now, 0600, unless a dry run — which plans with the
+ * key only if it already exists) and the names setup finds its objects by.
+ */
+async function m2mInputs(files: ReturnType<typeof homeContext>, env: NodeJS.ProcessEnv, dryRun: boolean) {
+  const { loadOrCreateClientKey, readClientKey } = await import('../identity/client-key.js');
+  const { M2M_APP_NAME, credentialNameOf } = await import('../tenant/m2m.js');
+  const key = dryRun ? await readClientKey(files.clientKey, env) : await loadOrCreateClientKey(files.clientKey, env);
+  if (key && 'created' in key && key.created) info(`created the client key ${files.clientKey} (RSA, 0600): its public half becomes the application's credential`);
+  return {
+    appName: M2M_APP_NAME,
+    credentialName: key ? credentialNameOf(key.fingerprint) : 'omni-auth-<new client key>',
+    ...(key ? { publicPem: key.publicPem } : {}),
+    scopes: [],
+  };
+}
+
+function printM2mPlan(steps: { resource: string; target: string; change: PlanStep['change']; fields: string[] }[]): void {
+  const names: Record<string, string> = { m2m_application: 'M2M application', m2m_credential: 'M2M credential', m2m_client_grant: 'client grant' };
+  for (const s of steps) {
+    const what = s.fields.length > 0 && s.change !== 'create' ? `${s.change}: ${s.fields.join(', ')}` : s.change;
+    info(`  ${MARK[s.change]((names[s.resource] ?? s.resource).padEnd(16))}  ${s.target}  ${dim(what)}`);
   }
 }
 

@@ -39,7 +39,7 @@ export function parseMinTtl(value: string): number {
   return n;
 }
 
-export async function runToken(flags: SettingsFlags & { minTtl: number; format: TokenFormat }): Promise<void> {
+export async function runToken(flags: SettingsFlags & { minTtl: number; format: TokenFormat; grant?: 'exchange' | 'client-credentials' }): Promise<void> {
   const ctx = await tenantContext(flags);
   const { token } = await getToken({ ...ctx, minTtl: flags.minTtl, warn });
   process.stdout.write(`${formatToken(token, flags.format)}\n`);

@@ -43,6 +43,10 @@ export function homeFiles(home: string) {
     settings: join(home, 'settings.json'),
     tokens: join(home, 'tokens.json'),
     tokensLock: join(home, 'tokens.lock'),
+    /** The RSA key of Private Key JWT client authentication (client-credentials tokens; `setup --m2m`). */
+    clientKey: join(home, 'client-key.json'),
+    /** The machine-to-machine application `setup --m2m` registered that key with (no secret). */
+    m2m: join(home, 'm2m.json'),
   };
 }
 export type HomeFiles = ReturnType<typeof homeFiles>;

@@ -112,6 +112,19 @@ export const UNKNOWN_CLIENT = choice(401, 'invalid_client', 'Unknown client.');
 export const BAD_CLIENT_SECRET = choice(401, 'invalid_client', 'Client authentication failed.');
 export const CLIENT_ID_MISMATCH = choice(400, 'invalid_request', 'client_id in the body and in the Authorization header differ.');
 
+// ---- Private Key JWT (issue 12 §4; docs/fidelity.md "Issue 12 — machine-to-machine") ----
+
+/** RFC 7523 §2.2's client_assertion_type, the one Auth0 documents. */
+export const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+/** Auth0: "Auth0 supports a maximum of 5 minutes for the token lifetime". */
+export const ASSERTION_LIFETIME_MAX_SECONDS = 300;
+/** CHOICE: Auth0 documents no text for a refused assertion (wrong key, alg, iss/sub/aud, expired, replayed). */
+export const ASSERTION_REFUSED = choice(401, 'invalid_client', 'Invalid client assertion');
+/** CHOICE: a client configured for Private Key JWT presenting a secret (or nothing). */
+export const PRIVATE_KEY_JWT_REQUIRED = choice(401, 'invalid_client', 'Client authentication failed: this client authenticates with Private Key JWT.');
+/** RFC 6749 §2.3: one method per request. */
+export const TWO_CLIENT_AUTH_METHODS = choice(400, 'invalid_request', 'Only one client authentication method may be used.');
+
 // ---- Refresh tokens and revocation ----
 
 /** A refresh request may narrow the scope, never widen it (RFC 6749 §6). */

@@ -132,7 +132,7 @@ function actionCache(tenant: Tenant): Map<string, { value: string; expires_at: n
 export async function tokenExchange(ctx: ExchangeContext, req: EmulatorRequest, params: Params): Promise<TokenResponse> {
   const { tenant, throttle } = ctx;
   const tx = readTransaction(params);
-  const { client, withSecret } = authenticateClient(tenant, params, req.headers);
+  const { client, withSecret } = await authenticateClient(tenant, params, req.headers);
   const profile = findProfile(tenant, tx.subjectTokenType);
   checkClientAllowed(client);
   const audience = params.get('audience') ?? defaultAudience(tenant);

@@ -15,7 +15,7 @@ export function requireGrantType(client: Client, grant: string): void {
 }
 
 export async function clientCredentials(tenant: Tenant, req: EmulatorRequest, params: Params): Promise<TokenResponse> {
-  const { client } = authenticateClient(tenant, params, req.headers, true);
+  const { client } = await authenticateClient(tenant, params, req.headers, true);
   requireGrantType(client, 'client_credentials');
   const audience = params.get('audience');
   if (audience === undefined) {
@@ -49,7 +49,7 @@ const invalidGrant = (): OAuthError => new OAuthError(403, 'invalid_grant', 'Unk
 
 /** A new access token (and ID token with `openid`) for a stored refresh token; no rotation. */
 export async function refreshToken(tenant: Tenant, req: EmulatorRequest, params: Params): Promise<TokenResponse> {
-  const { client } = authenticateClient(tenant, params, req.headers);
+  const { client } = await authenticateClient(tenant, params, req.headers);
   requireGrantType(client, 'refresh_token');
   const record = tenant.refreshTokens.get(params.require('refresh_token'));
   if (!record || record.client_id !== client.client_id) throw invalidGrant();
@@ -65,8 +65,8 @@ export async function refreshToken(tenant: Tenant, req: EmulatorRequest, params:
 }
 
 /** RFC 7009 revocation of a refresh token; unknown tokens are answered 200 as the RFC asks. */
-export function revoke(tenant: Tenant, req: EmulatorRequest, params: Params): void {
-  const { client } = authenticateClient(tenant, params, req.headers);
+export async function revoke(tenant: Tenant, req: EmulatorRequest, params: Params): Promise<void> {
+  const { client } = await authenticateClient(tenant, params, req.headers);
   const token = params.require('token');
   const record = tenant.refreshTokens.get(token);
   if (!record) return;

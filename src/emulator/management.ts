@@ -9,7 +9,9 @@ import type { Handler } from './http-types.js';
 import { actionRoutes } from './management/action-routes.js';
 import { attackProtectionRoutes } from './management/attack-protection.js';
 import { authorize } from './management/auth.js';
+import { clientGrantRoutes } from './management/client-grants.js';
 import { clientRoutes } from './management/clients.js';
+import { credentialRoutes } from './management/credentials.js';
 import { connectionRoutes } from './management/connections.js';
 import { ManagementError, fail } from './management/errors.js';
 import { profileRoutes } from './management/profiles.js';
@@ -23,7 +25,7 @@ import type { Tenant } from './state.js';
 
 const ROUTES: readonly Route[] = [
   ...clientRoutes, ...resourceServerRoutes, ...connectionRoutes, ...actionRoutes, ...triggerRoutes, ...profileRoutes,
-  ...userRoutes, ...attackProtectionRoutes, ...roleRoutes,
+  ...userRoutes, ...attackProtectionRoutes, ...roleRoutes, ...credentialRoutes, ...clientGrantRoutes,
 ];
 
 const isManagementPath = (path: string): boolean => path === '/api/v2' || path.startsWith('/api/v2/');

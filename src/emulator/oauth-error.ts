@@ -49,9 +49,9 @@ export class Params {
     return value;
   }
 
-  /** The body as received, for `event.request.body`, without the client secret. */
+  /** The body as received, for `event.request.body`, without the client secret or assertion. */
   forAction(): Record<string, unknown> {
-    const { client_secret: _secret, ...rest } = this.#body;
+    const { client_secret: _secret, client_assertion: _assertion, ...rest } = this.#body;
     return rest;
   }
 }

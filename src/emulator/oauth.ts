@@ -63,7 +63,7 @@ export function oauthHandler(ctx: OAuthContext): Handler {
         case 'POST /oauth/token':
           return await token(ctx, req);
         case 'POST /oauth/revoke':
-          revoke(tenant, req, new Params(req.body));
+          await revoke(tenant, req, new Params(req.body));
           return { status: 200 };
         case 'GET /userinfo':
           return await userinfo(tenant, req);

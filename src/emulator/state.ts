@@ -18,9 +18,13 @@ export const MANAGEMENT_SCOPES = [
   'read:attack_protection', 'update:attack_protection',
   'read:roles', 'create:roles', 'update:roles', 'delete:roles',
   'read:role_members', 'create:role_members', 'delete:role_members',
+  // Issue 12 §4: application credentials (Private Key JWT) and client grants (machine-to-machine).
+  'read:client_credentials', 'create:client_credentials', 'update:client_credentials', 'delete:client_credentials',
+  'read:client_grants', 'create:client_grants', 'update:client_grants', 'delete:client_grants',
 ] as const;
 
-export type TokenEndpointAuthMethod = 'none' | 'client_secret_post' | 'client_secret_basic';
+/** `null` once `client_authentication_methods` configures Private Key JWT (the two are mutually exclusive). */
+export type TokenEndpointAuthMethod = 'none' | 'client_secret_post' | 'client_secret_basic' | null;
 
 export interface Client {
   client_id: string;
@@ -34,7 +38,27 @@ export interface Client {
   token_exchange?: { allow_any_profile_of_type: string[] };
   callbacks: string[];
   client_metadata: Record<string, string>;
+  /**
+   * Private Key JWT (`{private_key_jwt: {credentials: [{id}]}}`): set instead of a secret method; the
+   * client then authenticates only with a `client_assertion` signed by one of these credentials.
+   */
+  client_authentication_methods?: { private_key_jwt?: { credentials: { id: string }[] } };
   [other: string]: unknown;
+}
+
+/** An application credential (`POST /api/v2/clients/{id}/credentials`, `credential_type: public_key`). */
+export interface ClientCredential {
+  id: string;
+  client_id: string;
+  name: string;
+  kid: string;
+  alg: 'RS256' | 'RS384' | 'PS256';
+  credential_type: 'public_key';
+  /** The public key as given (SPKI or PKCS#1 PEM); never returned by the API. */
+  pem: string;
+  created_at: string;
+  updated_at: string;
+  expires_at?: string;
 }
 
 /** A machine-to-machine authorization: which client may get tokens for which API, with which scopes. */
@@ -297,6 +321,10 @@ export interface Tenant {
   /** Consent given on the sign-in page: `user_id client_id audience` (Auth0's user grants). */
   userGrants: Set<string>;
   refreshTokens: Map<string, RefreshTokenRecord>;
+  /** Application credentials by id. */
+  credentials: Map<string, ClientCredential>;
+  /** `jti`s of accepted client assertions, with their `exp` (seconds), so each is used once. */
+  usedAssertions: Map<string, number>;
   attackProtection: { suspiciousIpThrottling: SuspiciousIpThrottling };
   /** The Action cache, one store per trigger (Auth0's api.cache is per trigger). */
   actionCache: Map<string, Map<string, { value: string; expires_at: number }>>;
@@ -424,6 +452,8 @@ export function createTenant(
     authCodes: new Map(),
     userGrants: new Set(),
     refreshTokens: new Map(),
+    credentials: new Map(),
+    usedAssertions: new Map(),
     attackProtection: {
       suspiciousIpThrottling: {
         enabled: true,

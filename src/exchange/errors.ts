@@ -12,7 +12,7 @@ export class TransientError extends OmniAuthError {
   override readonly name = 'TransientError';
 }
 
-export type Operation = 'token exchange' | 'refresh' | 'revocation';
+export type Operation = 'token exchange' | 'refresh' | 'revocation' | 'client credentials';
 /**
  * What `retry.ts` does with an answer: return it, back off exponentially, back off but retry at most
  * once (an answer that is most likely final, but might be a passing fault), or wait as the 429 says.
@@ -191,6 +191,20 @@ const RULES: readonly Rule[] = [
     matches: (a, op) => op === 'token exchange' && a.error === 'invalid_request',
     hint: () => 'the tenant\'s Action refused this machine\'s local token for the reason above; check the clock, and that the '
       + 'domain and client id match what `omni-auth setup` deployed. Each refusal counts toward Suspicious IP Throttling',
+  },
+  {
+    // Auth0: "Client is not authorized to access …. You need to create a client-grant associated to this API."
+    code: 'access_denied', exitCode: ExitCode.refused, retry: 'stop',
+    matches: (a, op) => op === 'client credentials' && a.error === 'access_denied',
+    hint: (ctx) => `the application has no client grant for the API${ctx.audience ? ` ${ctx.audience}` : ''} (or not for the scopes asked); `
+      + 'a tenant admin runs `omni-auth setup --m2m`, or authorizes the application for the API (Dashboard > Applications > APIs > Machine To Machine Applications)',
+  },
+  {
+    code: 'invalid_client', exitCode: ExitCode.refused, retry: 'stop',
+    matches: (a, op) => op === 'client credentials' && a.error === 'invalid_client',
+    hint: () => 'the application refused this client authentication: with Private Key JWT, the client key (OMNI_AUTH_CLIENT_KEY or <home>/client-key.json) '
+      + 'must be a credential the application has enabled (`omni-auth setup --m2m` registers it); with a secret (OMNI_AUTH_CLIENT_SECRET), it must be the '
+      + "application's and the application must not be set to Private Key JWT",
   },
   {
     code: 'access_denied', exitCode: ExitCode.refused, retry: 'stop',

@@ -83,6 +83,38 @@ export async function refreshToken(options: RefreshOptions): Promise<TokenRespon
   });
 }
 
+export interface ClientCredentialsOptions extends TenantCallOptions {
+  audience: string;
+  /** Omitted: every scope the application's client grant holds. */
+  scope?: string;
+  /**
+   * Private Key JWT (preferred): called once per attempt, so a retry never replays an assertion (Auth0
+   * accepts each `jti` once). Without it the client secret authenticates the application.
+   */
+  mintClientAssertion?: () => Promise<string>;
+}
+
+/**
+ * The client_credentials grant for a confidential application: a machine-to-machine token for
+ * `audience`, the application authenticating with a client assertion or its secret — never both.
+ */
+export async function clientCredentialsToken(options: ClientCredentialsOptions): Promise<TokenResponse> {
+  const minted: string[] = [];
+  const { mintClientAssertion } = options;
+  return requestToken(options, {
+    operation: 'client credentials',
+    audience: options.audience,
+    secrets: () => minted,
+    fields: async () => {
+      const base = { grant_type: 'client_credentials', client_id: options.clientId, audience: options.audience, scope: options.scope };
+      if (!mintClientAssertion) return { ...base, client_secret: options.clientSecret?.reveal() };
+      const assertion = await mintClientAssertion();
+      minted.push(assertion);
+      return { ...base, client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion };
+    },
+  });
+}
+
 export interface RevokeOptions extends TenantCallOptions {
   token: Secret;
 }

@@ -22,7 +22,7 @@ export const TOKEN_CHECKS = [
 export type TokenCheck = (typeof TOKEN_CHECKS)[number];
 
 /** A failure that is the server's, not the token's: the tenant's keys could not be fetched. */
-export type VerifierFailure = 'jwks_unavailable';
+export type VerifierFailure = 'jwks_unavailable' | 'userinfo_unavailable' | 'userinfo_refused';
 
 export type TokenErrorCode = TokenCheck | VerifierFailure;
 
@@ -30,6 +30,8 @@ const STATUS: Record<TokenErrorCode, 401 | 403 | 500> = {
   malformed: 401, algorithm_not_allowed: 401, unknown_key: 401, bad_signature: 401, issuer_mismatch: 401,
   audience_mismatch: 401, missing_claim: 401, expired: 401, not_yet_valid: 401,
   insufficient_scope: 403, missing_permission: 403, jwks_unavailable: 500,
+  // The `userInfo` option (userinfo.ts): /userinfo refused the token, or did not answer.
+  userinfo_refused: 401, userinfo_unavailable: 500,
 };
 
 /** The OAuth error code (RFC 6750 §3.1) for each HTTP status. */
@@ -76,7 +78,7 @@ export function describe(e: { code: string; message: string }): string {
 export function isTokenError(e: unknown): e is TokenError {
   if (e instanceof TokenError) return true;
   const x = e as { code?: unknown; status?: unknown } | null;
-  return e instanceof Error && typeof x?.code === 'string' && (TOKEN_CHECKS as readonly string[]).concat('jwks_unavailable').includes(x.code)
+  return e instanceof Error && typeof x?.code === 'string' && (TOKEN_CHECKS as readonly string[]).concat('jwks_unavailable', 'userinfo_unavailable', 'userinfo_refused').includes(x.code)
     && typeof x.status === 'number';
 }
 

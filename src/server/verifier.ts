@@ -12,6 +12,7 @@ import { checkToken, type Auth0Algorithm } from './check.js';
 import { TokenError, ServerConfigError, describe } from './errors.js';
 import { createJwksCache, type JwksCacheOptions } from './jwks.js';
 import { tenantUrls } from './tenant.js';
+import { createUserInfoCache } from './userinfo.js';
 
 /** Structurally the MCP SDK's `AuthInfo` (server/auth/types.js), with our `extra`. */
 export interface AuthInfo {
@@ -31,6 +32,8 @@ export interface Auth0AuthInfo extends AuthInfo {
     permissions: string[];
     /** Every claim of the verified token. */
     claims: Record<string, unknown>;
+    /** With `userInfo: true`: the tenant's /userinfo answer for this token (cached until it expires). */
+    userinfo?: Record<string, unknown>;
   };
 }
 
@@ -45,7 +48,13 @@ export interface TokenVerifierOptions {
   clockTolerance?: number;
   /** Default RS256 and PS256 — what Auth0 signs API tokens with that public keys verify. */
   algorithms?: readonly Auth0Algorithm[];
-  /** Tuning and test seams for the key cache (fetch, clock, cool-down, max age). */
+  /**
+   * Also fetch `GET {domain}/userinfo` with each accepted token (once per token, kept until its `exp`)
+   * into `extra.userinfo`. The token must carry the /userinfo audience (asked with `openid`); a refusal
+   * there refuses the token (`userinfo_refused`, 401). Default false.
+   */
+  userInfo?: boolean;
+  /** Tuning and test seams for the key cache (fetch, clock, cool-down, max age); `fetch` and `now` serve /userinfo too. */
   jwks?: JwksCacheOptions;
 }
 
@@ -73,7 +82,7 @@ async function asSdkError(e: TokenError): Promise<Error> {
 }
 
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
-  const { issuer, jwksUri } = tenantUrls(options.domain);
+  const { issuer, jwksUri, origin } = tenantUrls(options.domain);
   if (typeof options.audience !== 'string' || options.audience.trim() === '') {
     throw new ServerConfigError('invalid_audience', '"audience" is missing or empty', 'pass the API identifier, as in Auth0 > Applications > APIs');
   }
@@ -85,6 +94,9 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   // The audience is the resource the token is valid for (RFC 8707) when it is a URL, as MCP servers' are.
   const resource = URL.canParse(options.audience) && /^https?:$/.test(new URL(options.audience).protocol) ? new URL(options.audience) : undefined;
   const now = options.jwks?.now ?? Date.now;
+  const userInfo = options.userInfo === true
+    ? createUserInfoCache(origin, { ...(options.jwks?.fetch ? { fetch: options.jwks.fetch } : {}), now })
+    : undefined;
 
   return {
     async verifyAccessToken(token: string): Promise<Auth0AuthInfo> {
@@ -93,13 +105,14 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
         const first = report.refusals[0];
         if (first) throw new TokenError(first.code, first.message, first.hint ? { hint: first.hint } : {});
         const f = report.facts!;
+        const userinfo = userInfo ? await userInfo.get(token, f.expiresAt!) : undefined;
         return {
           token,
           clientId: f.clientId ?? '',
           scopes: f.scopes,
           expiresAt: f.expiresAt!,
           ...(resource ? { resource } : {}),
-          extra: { sub: f.sub!, permissions: f.permissions, claims: { ...f.claims } },
+          extra: { sub: f.sub!, permissions: f.permissions, claims: { ...f.claims }, ...(userinfo ? { userinfo } : {}) },
         };
       } catch (e) {
         // Anything unexpected is a refusal too: a verifier never lets a token through on an error.

@@ -109,6 +109,10 @@ export async function doctor(req: DoctorRequest): Promise<DoctorReport> {
     }
   }
 
+  // Issue 12 §4: only where setup --m2m ran or a client key is given.
+  const m2m = await (await import('./doctor-m2m.js')).checkM2m(settings, req.files, req.env, http);
+  if (m2m) checks.push(m2m);
+
   checks.push(await checkMcpClients(req.env, req.cwd ?? process.cwd()));
   if (settings) checks.push(...await remoteServers(req, settings, http));
 

@@ -13,6 +13,7 @@ import { ManagementClient, type ManagementCredentials, type ManagementOptions } 
 import { missingScopeError } from './management-errors.js';
 import { hasChanges, planSetup, planView, scopesNeeded, type Plan, type PlanView, type SetupInputs } from './plan.js';
 import { readSnapshot } from './snapshot.js';
+import { applyM2m, m2mScopesNeeded, planM2m, readM2mSnapshot, type M2mInputs, type M2mStep } from './m2m.js';
 
 export interface SetupRequest {
   inputs: SetupInputs;
@@ -24,6 +25,10 @@ export interface SetupRequest {
   /** Called once the plan is known, before anything is written (the CLI prints it). */
   onPlan: (plan: Plan) => void;
   progress: (line: string) => void;
+  /** `--m2m`: also the machine-to-machine application with Private Key JWT and its client grant (src/tenant/m2m.ts). */
+  m2m?: M2mInputs;
+  /** Called with the --m2m steps once known, before anything is written. */
+  onM2mPlan?: (steps: M2mStep[]) => void;
   management?: Omit<ManagementOptions, 'domain' | 'credentials'>;
   poll?: Partial<PollOptions>;
 }
@@ -37,6 +42,8 @@ export interface SetupResult {
   applied?: AppliedStep[];
   settings?: { domain: string; client_id: string; audience: string; subject_token_type: string; file: string };
   login_command?: string;
+  /** With --m2m: its steps, and (applied) the application and credential ids — never a secret. */
+  m2m?: { steps: M2mStep[]; client_id?: string; credential_id?: string };
 }
 
 export async function setup(req: SetupRequest): Promise<SetupResult> {
@@ -52,15 +59,25 @@ export async function setup(req: SetupRequest): Promise<SetupResult> {
     ...(inputs.rbac?.role !== undefined ? { role: inputs.rbac.role } : {}),
   });
   const plan = planSetup(snapshot, inputs);
+  const m2mSnapshot = req.m2m ? await readM2mSnapshot(mc, req.m2m.appName, inputs.audience) : undefined;
+  const m2mSteps = req.m2m && m2mSnapshot ? planM2m(m2mSnapshot, req.m2m, inputs.audience) : [];
   // Known only when the token shows its scopes (a JWT's `scope`); otherwise the API's 403 names them.
-  const missing = mc.grantedScopes === undefined ? [] : scopesNeeded(plan).filter((s) => !mc.grantedScopes!.includes(s));
+  const needed = [...new Set([...scopesNeeded(plan), ...m2mScopesNeeded(m2mSteps)])];
+  const missing = mc.grantedScopes === undefined ? [] : needed.filter((s) => !mc.grantedScopes!.includes(s));
   if (missing.length > 0) plan.blockers.push(missingScopeError(missing, 'apply this plan; nothing was changed', req.credentials.kind === 'token'));
   req.onPlan(plan);
+  if (req.m2m) req.onM2mPlan?.(m2mSteps);
+  const m2mChanges = m2mSteps.some((s) => s.change !== 'unchanged');
   // A dry run fails as the real run would: same error, same exit code, nothing written either way.
   if (plan.blockers.length > 0) throw plan.blockers[0];
-  if (req.dryRun) return { plan: planView(plan), dry_run: true, changed: hasChanges(plan) };
+  if (req.dryRun) return { plan: planView(plan), dry_run: true, changed: hasChanges(plan) || m2mChanges, ...(req.m2m ? { m2m: { steps: m2mSteps } } : {}) };
 
   const applied = await applyPlan(plan, mc, req.progress, { ...DEFAULT_POLL, ...req.poll });
+  const m2mApplied = req.m2m && m2mSnapshot ? await applyM2m(mc, m2mSnapshot, req.m2m, inputs.audience, m2mSteps, req.progress) : undefined;
+  if (m2mApplied) {
+    const { saveM2mRecord } = await import('../broker/m2m.js');
+    await saveM2mRecord(req.files.m2m, { domain: inputs.domain, client_id: m2mApplied.clientId, audience: inputs.audience, credential_id: m2mApplied.credentialId });
+  }
   const settings = resolveSettings(
     { domain: inputs.domain, clientId: applied.clientId, audience: inputs.audience, subjectTokenType: inputs.subjectTokenType },
     req.env,
@@ -74,6 +91,7 @@ export async function setup(req: SetupRequest): Promise<SetupResult> {
     applied: applied.steps,
     settings: { domain: settings.domain, client_id: settings.clientId, audience: settings.audience, subject_token_type: settings.subjectTokenType, file: req.files.settings },
     login_command: loginCommand(settings.domain, settings.clientId, settings.audience, settings.subjectTokenType),
+    ...(m2mApplied ? { m2m: { steps: m2mSteps, client_id: m2mApplied.clientId, credential_id: m2mApplied.credentialId } } : {}),
   };
 }
 

@@ -44,3 +44,17 @@ describe('cache keys', () => {
     expect(parseCacheKey('a%7c|b|c|d')).toBeUndefined(); // not the canonical escape
   });
 });
+
+describe('client-credentials cache keys (issue 12 §4)', () => {
+  const base = { domain: 'https://t.eu.auth0.com', clientId: 'abc', audience: 'https://api.example.com', scope: '' };
+  it('are a separate entry from the exchange key of the same application, and parse back with the grant', () => {
+    const cc = cacheKeyOf({ ...base, grant: 'client-credentials' });
+    expect(cc).not.toBe(cacheKeyOf(base));
+    expect(cc).toBe('https://t.eu.auth0.com|abc|https://api.example.com||client-credentials');
+    expect(parseCacheKey(cc)).toEqual({ ...base, grant: 'client-credentials' });
+    expect(parseCacheKey(cacheKeyOf(base))).toEqual(base);
+  });
+  it('a fifth part other than the grant is not a key', () => {
+    expect(parseCacheKey('https://t.eu.auth0.com|abc|https://api.example.com||password')).toBeUndefined();
+  });
+});

@@ -117,6 +117,9 @@ export async function collectSecrets(since: RunMark = { stdout: 0, stderr: 0, ho
     }
     const key = await readFile(join(home, 'machine-key.json'), 'utf8').then((t) => JSON.parse(t) as { d?: string }).catch(() => undefined);
     if (key?.d) secrets.add(key.d);
+    // The client key of Private Key JWT (setup --m2m): its private exponent and primes.
+    const clientKey = await readFile(join(home, 'client-key.json'), 'utf8').then((t) => JSON.parse(t) as Record<string, unknown>).catch(() => undefined);
+    for (const m of ['d', 'p', 'q']) if (typeof clientKey?.[m] === 'string') secrets.add(clientKey[m] as string);
   }
   return secrets;
 }

@@ -4,7 +4,9 @@ import { newClientId, type Client, type Tenant, type TokenEndpointAuthMethod } f
 import { fail } from './errors.js';
 import { offsetList, selectFields } from './list.js';
 import { json, type Route } from './router.js';
-import { CLIENT_NOT_ELIGIBLE, CLIENT_PROFILE_TYPES, NO_CLIENT } from './rules.js';
+import {
+  AUTH_METHODS_EXCLUSIVE, CLIENT_NOT_ELIGIBLE, CLIENT_PROFILE_TYPES, CREDENTIALS_UPDATE_SCOPE, FOREIGN_CREDENTIAL, NO_CLIENT, insufficientScope,
+} from './rules.js';
 import { BodyReader } from './validate.js';
 
 const APP_TYPES = ['native', 'non_interactive', 'spa', 'regular_web'] as const;
@@ -91,14 +93,48 @@ function checkEligible(client: Client): void {
   if (wantsExchange && (!client.is_first_party || !client.oidc_conformant)) throw fail(CLIENT_NOT_ELIGIBLE);
 }
 
+/**
+ * `client_authentication_methods` of a PATCH (`{private_key_jwt: {credentials: [{id}]}}`, or null to
+ * drop it): only with `update:client_credentials`, never beside `token_endpoint_auth_method`, and
+ * naming only credentials of this client. Undefined when the body does not hold it.
+ */
+function readAuthMethods(tenant: Tenant, client: Client, body: unknown, scopes: readonly string[]): Client['client_authentication_methods'] | null | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
+  const raw = (body as Record<string, unknown>).client_authentication_methods;
+  if (raw === undefined) return undefined;
+  if (!scopes.includes(CREDENTIALS_UPDATE_SCOPE)) throw fail(insufficientScope(CREDENTIALS_UPDATE_SCOPE));
+  if ((body as Record<string, unknown>).token_endpoint_auth_method !== undefined) throw fail(AUTH_METHODS_EXCLUSIVE);
+  if (raw === null) return null;
+  const r = new BodyReader({ client_authentication_methods: raw }, ['client_authentication_methods']).object('client_authentication_methods', ['private_key_jwt']);
+  const pkj = r?.object('private_key_jwt', ['credentials']);
+  if (!pkj) return {};
+  const ids = (pkj.objects('credentials', ['id'], { required: true }) ?? []).map((c) => c.string('id', { min: 1, required: true }));
+  for (const credId of ids) if (tenant.credentials.get(credId)?.client_id !== client.client_id) throw fail(FOREIGN_CREDENTIAL);
+  return { private_key_jwt: { credentials: [...new Set(ids)].map((credId) => ({ id: credId })) } };
+}
+
+function withoutAuthMethods(body: unknown): Record<string, unknown> {
+  const { client_authentication_methods: _methods, ...rest } = body as Record<string, unknown>;
+  return rest;
+}
+
 /** PATCH semantics: top-level fields replace the stored ones (so `token_exchange` as a whole). */
-export function patchClient(tenant: Tenant, id: string, body: unknown): Client {
+export function patchClient(tenant: Tenant, id: string, body: unknown, scopes: readonly string[] = []): Client {
   const client = findClient(tenant, id);
-  const fields = readClientFields(body, false);
+  const methods = readAuthMethods(tenant, client, body, scopes);
+  const fields = readClientFields(methods === undefined ? body : withoutAuthMethods(body), false);
   checkEligible({ ...client, ...fields });
   Object.assign(client, fields);
+  // The two are mutually exclusive: Private Key JWT leaves no token_endpoint_auth_method, and a secret
+  // method (or none) set later ends Private Key JWT.
+  if (methods === null) delete client.client_authentication_methods;
+  else if (methods !== undefined) {
+    client.client_authentication_methods = methods;
+    client.token_endpoint_auth_method = null;
+  } else if (fields.token_endpoint_auth_method !== undefined) delete client.client_authentication_methods;
   // A public client made confidential needs a secret, as every Auth0 application has one.
   if (client.token_endpoint_auth_method !== 'none' && client.client_secret === undefined) client.client_secret = newSecret();
+  if (methods === null && client.token_endpoint_auth_method === null) client.token_endpoint_auth_method = 'client_secret_post';
   return client;
 }
 
@@ -137,7 +173,7 @@ export const clientRoutes: Route[] = [
   },
   {
     method: 'PATCH', pattern: '/api/v2/clients/:id', scope: 'update:clients',
-    handle: ({ tenant, req, params }) => json(200, clientView(patchClient(tenant, params.id!, req.body))),
+    handle: ({ tenant, req, params, scopes }) => json(200, clientView(patchClient(tenant, params.id!, req.body, scopes))),
   },
   {
     // Auth0 shows a new confidential client's secret in the creation answer, the one chance to learn it.

@@ -178,3 +178,26 @@ export const DUPLICATE_ROLE = answer(409, 'A role with the same name already exi
 /** CHOICE: a permission the API does not define; 400, text ours. */
 export const noPermission = (name: string, api: string): ErrorAnswer =>
   answer(400, `Permission ${name} is not defined by the resource server ${api}.`, 'invalid_body');
+// ---- Application credentials and client grants (issue 12 §4) ----
+
+/** ClientCredentialAlgorithmEnum / PublicKeyCredentialAlgorithmEnum: "Supported algorithms: RS256,RS384,PS256"; default RS256. */
+export const CREDENTIAL_ALGS = ['RS256', 'RS384', 'PS256'] as const;
+/** CHOICE: only `public_key` credentials are modelled (`x509_cert`, `cert_subject_dn` are mTLS/JAR). */
+export const CREDENTIAL_TYPES = ['public_key'] as const;
+/** "Credential Settings": at most 2 credentials per application. */
+export const MAX_CREDENTIALS = 2;
+export const NO_CREDENTIAL = answer(404, 'The credential does not exist', 'inexistent_credential');
+/** CHOICE: the text of the third credential's refusal. */
+export const TOO_MANY_CREDENTIALS = answer(400, `An application can have at most ${MAX_CREDENTIALS} credentials`, 'too_many_credentials');
+/** CHOICE: texts of a PEM that is no RSA public key. */
+export const BAD_CREDENTIAL_PEM = answer(400, 'The pem is not a valid RSA public key (SPKI or PKCS#1) or X.509 certificate', 'invalid_body');
+/** "client_authentication_methods and token_endpoint_auth_method properties are mutually exclusive". */
+export const AUTH_METHODS_EXCLUSIVE = answer(400, 'client_authentication_methods and token_endpoint_auth_method are mutually exclusive', 'invalid_body');
+/** "only specify the credential IDs that were generated when creating the credentials on the client". */
+export const FOREIGN_CREDENTIAL = answer(400, 'client_authentication_methods.private_key_jwt.credentials must name credentials of this client', 'invalid_body');
+/** "To configure client_authentication_methods, the update:client_credentials scope is required." */
+export const CREDENTIALS_UPDATE_SCOPE = 'update:client_credentials';
+export const NO_CLIENT_GRANT = answer(404, 'The client grant does not exist', 'inexistent_client_grant');
+/** CHOICE: texts of a duplicate grant and of a grant for an unknown API. */
+export const DUPLICATE_CLIENT_GRANT = answer(409, 'A client grant for this client and audience already exists', 'conflict');
+export const CLIENT_GRANT_NO_API = answer(404, 'No resource server found for the audience', 'inexistent_resource_server');

@@ -36,7 +36,7 @@ function verifierMatches(verifier: string | undefined, challenge: string): boole
 }
 
 export async function authorizationCode(tenant: Tenant, req: EmulatorRequest, params: Params): Promise<TokenResponse> {
-  const { client } = authenticateClient(tenant, params, req.headers);
+  const { client } = await authenticateClient(tenant, params, req.headers);
   requireGrantType(client, 'authorization_code');
   const code = params.require('code');
   const record = tenant.authCodes.get(code);

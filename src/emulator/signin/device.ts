@@ -75,9 +75,9 @@ function newUserCode(): string {
 /** What a person types: case and the dash do not matter. */
 const normalise = (code: string): string => code.toUpperCase().replace(/[^A-Z]/g, '');
 
-function deviceCode(tenant: Tenant, req: EmulatorRequest): EmulatorReply {
+async function deviceCode(tenant: Tenant, req: EmulatorRequest): Promise<EmulatorReply> {
   const params = new Params(req.body);
-  const { client } = authenticateClient(tenant, params, req.headers);
+  const { client } = await authenticateClient(tenant, params, req.headers);
   requireGrantType(client, DEVICE_CODE_GRANT);
   const audience = params.get('audience') ?? defaultAudience(tenant);
   if (!findApi(tenant, audience)) throw new OAuthError(403, 'access_denied', `Service not found: ${audience}`);
@@ -111,7 +111,7 @@ function deviceCode(tenant: Tenant, req: EmulatorRequest): EmulatorReply {
 
 /** The token endpoint's device_code grant. */
 async function poll(tenant: Tenant, req: EmulatorRequest, params: Params): Promise<EmulatorReply> {
-  const { client } = authenticateClient(tenant, params, req.headers);
+  const { client } = await authenticateClient(tenant, params, req.headers);
   requireGrantType(client, DEVICE_CODE_GRANT);
   const code = params.require('device_code');
   const record = store(tenant).get(code);
@@ -222,7 +222,7 @@ async function activate(tenant: Tenant, req: EmulatorRequest): Promise<EmulatorR
 export function deviceHandler(tenant: Tenant): Handler {
   return async (req) => {
     try {
-      if (req.path === '/oauth/device/code' && req.method === 'POST') return deviceCode(tenant, req);
+      if (req.path === '/oauth/device/code' && req.method === 'POST') return await deviceCode(tenant, req);
       if (req.path === '/oauth/token' && req.method === 'POST') {
         const params = new Params(req.body);
         if (params.get('grant_type') !== DEVICE_CODE_GRANT) return undefined;
