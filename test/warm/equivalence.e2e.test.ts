@@ -327,7 +327,7 @@ describe('the launcher (<home>/bin/omni-auth.cjs, its home from its location)', 
 
   it.each([
     ['fresh', {}, ['token', '--format', 'headers-json'], true],
-    ['fresh, exec (handed off)', {}, ['exec', '--', process.execPath, '-e', printToken()], false],
+    ['fresh, exec', {}, ['exec', '--', process.execPath, '-e', printToken()], true],
     ['near expiry', { ttl: 100 }, ['token'], false],
     ['cached with another key', { thumbprint: otherKey.thumbprint }, ['token'], false],
   ] as [string, HomeSpec, string[], boolean][])('%s: the same as the single-file launcher', async (_, spec, args, warm) => {
