@@ -6,6 +6,9 @@
  * The child gets omni-auth's environment minus omni-auth's own secrets (the machine key, the client
  * secret, the Management API credentials): a third-party server receives one short-lived token, never
  * the permanent machine identity.
+ *
+ * On a fresh cache the warm entry runs the same steps itself (src/warm/exec.ts); this module is then
+ * not loaded at all.
  */
 import { getToken } from '../broker/get-token.js';
 import type { SettingsFlags } from '../config/settings.js';
