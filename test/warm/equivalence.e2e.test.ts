@@ -339,7 +339,8 @@ describe('the launcher (<home>/bin/omni-auth.cjs, its home from its location)', 
       await unlink(join(now, '..', FULL_CLI_FILE));
       expect(await runFile(now, args, bare())).toEqual(b);
     }
-  });
+    // Up to five Node starts of the full CLI, and the launcher module imported: on a loaded machine, more than the default 30 s.
+  }, 120_000);
 });
 
 describe('what a warm run loads', () => {
