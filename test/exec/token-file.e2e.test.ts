@@ -6,7 +6,7 @@
  * JWKS, the file is 0600 in a 0700 directory, and both are gone after exit — never how long anything
  * took. (Built CLI: `npm run build` first.)
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
@@ -114,7 +114,7 @@ describe('exec: the token file', () => {
       ${script!.replace('process.stdout.write(JSON.stringify(out))', 'process.stdout.write(JSON.stringify(out) + "\\n")')}
     `];
     // --min-ttl 24: the cached token (30 s) is fresh for its first 6 s, and due for renewal then.
-    const r = await runFile(join(lone, 'omni-auth.cjs'), ['exec', '--min-ttl', '24', '--', ...child], env);
+    const r = await runFile(join(lone, 'omni-auth.cjs'), ['exec', '--min-ttl', '24', '--', ...child], env).finally(() => rmSync(lone, { recursive: true, force: true }));
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
     const [seenLine, absentLine] = r.stdout.split('\n');
