@@ -181,6 +181,56 @@ await writeFile(join(root, 'dist', 'metafile.json'), JSON.stringify(result.metaf
 await chmod(outfile, 0o755);
 
 // ---- The warm entry, dist/omni-auth.cjs (issue 13; src/warm/main.ts) ----
+/**
+ * node:fs/promises in the warm entry: the calls a warm `token` or `exec` makes (reading the cache and
+ * settings; the exec token file's directory and atomic write, src/util/atomic-write.ts and
+ * src/exec/token-file.ts) are node:fs's sync calls — the same results and error codes, without loading
+ * fs/promises (and the readline code it brings: a megabyte of a warm exec's RSS). A warm run has nothing
+ * to overlap its few small file operations with.
+ */
+const FS_PROMISES_SYNC = {
+  readFile: 'readFileSync', stat: 'statSync', lstat: 'lstatSync', mkdir: 'mkdirSync', readdir: 'readdirSync', rm: 'rmSync',
+  chmod: 'chmodSync', rename: 'renameSync', unlink: 'unlinkSync', link: 'linkSync', realpath: 'realpathSync.native',
+};
+/** fs/promises `open`: a FileHandle with the methods src/util/atomic-write.ts calls, on node:fs's sync calls; others load fs/promises. */
+const OPEN_SYNC = `export async function open(path, flags, mode) {
+  const fd = __fs.openSync(path, flags, mode);
+  return {
+    fd,
+    chmod: async (m) => __fs.fchmodSync(fd, m),
+    writeFile: async (data) => { __fs.writeFileSync(fd, data); },
+    sync: async () => __fs.fsyncSync(fd),
+    stat: async (o) => __fs.fstatSync(fd, o),
+    close: async () => __fs.closeSync(fd),
+  };
+}`;
+/**
+ * node:crypto `randomBytes(n)` in the warm entry (file names: the exec token file's directory,
+ * atomic-write's temporary file): the kernel's random source read directly, as node:crypto's own comes
+ * from the OS CSPRNG too, without loading node:crypto (a megabyte of a warm exec's RSS). Where
+ * /dev/urandom cannot be read (Windows), and with a callback, node:crypto's.
+ */
+const RANDOM_BYTES = `export function randomBytes(n, cb) {
+  if (cb === undefined && process.platform !== 'win32') {
+    let fd;
+    try {
+      fd = __fs.openSync('/dev/urandom', 'r');
+      const out = Buffer.alloc(n);
+      for (let got = 0; got < n;) {
+        const r = __fs.readSync(fd, out, got, n - got, null);
+        if (r <= 0) throw new Error('short read');
+        got += r;
+      }
+      return out;
+    } catch {
+      // node:crypto's, below.
+    } finally {
+      if (fd !== undefined) __fs.closeSync(fd);
+    }
+  }
+  return __load().randomBytes(n, cb);
+}`;
+
 await buildWarmEntry();
 
 /**
@@ -188,9 +238,9 @@ await buildWarmEntry();
  * cache and settings modules) without commander, the HTTP client, the JWT library or the MCP code, and
  * with two seams (src/warm/main.ts): acquire.ts → src/warm/hand-off.ts, key-store.ts →
  * src/warm/key-check.ts (which imports the real one). Node built-ins a warm run does not need are loaded
- * only when called: node:crypto and node:child_process (every function an on-first-call wrapper), and
- * node:fs/promises, whose readFile and stat — all the warm path calls — are the node:fs calls, sync (same
- * results and error codes; a warm run reads three small files and has nothing to overlap them with).
+ * only when called: node:crypto and node:child_process (every function an on-first-call wrapper; crypto's
+ * randomBytes reads /dev/urandom, RANDOM_BYTES), and node:fs/promises, whose calls on the warm paths are
+ * the node:fs calls, sync (FS_PROMISES_SYNC, OPEN_SYNC).
  */
 async function buildWarmEntry() {
   const warmDir = join(root, 'src', 'warm');
@@ -230,14 +280,15 @@ async function buildWarmEntry() {
       });
       b.onLoad({ filter: /.*/, namespace: 'warm-builtin' }, async (args) => {
         const mod = await import(args.path);
-        const sync = args.path === 'node:fs/promises' ? { readFile: 'readFileSync', stat: 'statSync' } : {};
+        const sync = args.path === 'node:fs/promises' ? FS_PROMISES_SYNC : {};
+        const own = args.path === 'node:fs/promises' ? { open: OPEN_SYNC } : args.path === 'node:crypto' ? { randomBytes: RANDOM_BYTES } : {};
         const lines = [`let __m; const __load = () => (__m ??= require(${JSON.stringify(args.path)}));`];
-        if (Object.keys(sync).length > 0) lines.push(`const __fs = require('node:fs');`);
+        if (args.path === 'node:fs/promises' || args.path === 'node:crypto') lines.push(`const __fs = require('node:fs');`);
         for (const name of Object.keys(mod)) {
           if (name === 'default' || !IDENTIFIER.test(name) || typeof mod[name] !== 'function') continue;
-          lines.push(sync[name]
+          lines.push(own[name] ?? (sync[name]
             ? `export async function ${name}(...a) { return __fs.${sync[name]}(...a); }`
-            : `export function ${name}(...a) { return __load().${name}(...a); }`);
+            : `export function ${name}(...a) { return __load().${name}(...a); }`));
         }
         if (args.path === 'node:fs/promises') lines.push(`export const constants = __fs.constants;`);
         return { contents: lines.join('\n'), loader: 'js', resolveDir: root };

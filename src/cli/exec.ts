@@ -6,46 +6,23 @@
  * The child gets omni-auth's environment minus omni-auth's own secrets (the machine key, the client
  * secret, the Management API credentials): a third-party server receives one short-lived token, never
  * the permanent machine identity.
+ *
+ * On a fresh cache the warm entry runs the same steps itself (src/warm/exec.ts); this module is then
+ * not loaded at all.
  */
-import { spawn } from 'node:child_process';
-import { constants } from 'node:os';
 import { getToken } from '../broker/get-token.js';
 import type { SettingsFlags } from '../config/settings.js';
-import { OmniAuthError, UsageError } from '../util/errors.js';
-import { KEY_ENV } from '../identity/key-store.js';
+import { UsageError } from '../util/errors.js';
 import { tenantContext, type TenantContext } from './context.js';
 import { info, warn } from './output.js';
 import { isBindingRequired, noBrowserFromEnv, signInLockMs, signInWith, type SignInFlags } from './signin.js';
 import { openExecTokenFile } from '../exec/token-file.js';
+import { childEnv, runChild } from '../exec/child.js';
+
+// The child's environment, spawn, signal forwarding and exit status: src/exec/child.ts (the warm entry runs the same code).
+export { childEnv, OWN_SECRET_PREFIXES, OWN_SECRET_VARS } from '../exec/child.js';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
-
-/**
- * The variables that carry omni-auth's own secrets (every one the CLI reads: src/cli/context.ts,
- * src/cli/admin-options.ts, src/identity/key-store.ts, src/identity/client-key.ts). `AUTH0_MGMT_` is a prefix: the whole family goes.
- */
-export const OWN_SECRET_VARS: readonly string[] = [KEY_ENV, 'OMNI_AUTH_CLIENT_SECRET', /* src/identity/client-key.ts CLIENT_KEY_ENV */ 'OMNI_AUTH_CLIENT_KEY'];
-export const OWN_SECRET_PREFIXES: readonly string[] = ['AUTH0_MGMT_'];
-
-/**
- * The child's environment: ours without omni-auth's secrets, plus the token in `envVar`. On Windows
- * names are case-insensitive, so the match is too.
- */
-export function childEnv(env: NodeJS.ProcessEnv, envVar: string, token: string, platform: NodeJS.Platform = process.platform): NodeJS.ProcessEnv {
-  const fold = (name: string): string => (platform === 'win32' ? name.toUpperCase() : name);
-  const own = (name: string): boolean => {
-    const n = fold(name);
-    return OWN_SECRET_VARS.includes(n) || OWN_SECRET_PREFIXES.some((p) => n.startsWith(p));
-  };
-  const out: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(env)) {
-    if (own(k) || fold(k) === fold(envVar)) continue;
-    out[k] = v;
-  }
-  out[envVar] = token;
-  return out;
-}
 
 export type ExecFlags = SettingsFlags & Pick<SignInFlags, 'callbackPort'> & { envVar: string; minTtl: number; browser: boolean; signinTimeout: number; tokenFileVar?: string; grant?: 'exchange' | 'client-credentials' };
 
@@ -90,34 +67,5 @@ export async function runExec(command: string[], flags: ExecFlags): Promise<numb
     renew: async (minTtl) => (await getToken({ ...ctx, minTtl, warn })).token,
   });
   const env = { ...childEnv(process.env, flags.envVar, token.access_token), ...tokenFile.env };
-  const child = spawn(file, args, { stdio: 'inherit', env });
-  const forward = (signal: NodeJS.Signals) => child.kill(signal);
-  for (const s of FORWARDED) process.on(s, forward);
-  return new Promise<number>((resolve, reject) => {
-    child.once('error', (e: NodeJS.ErrnoException) => {
-      tokenFile.close();
-      for (const s of FORWARDED) process.off(s, forward);
-      reject(new OmniAuthError('exec_failed', `cannot run "${file}": ${e.code ?? e.message}`, {
-        exitCode: e.code === 'ENOENT' ? 2 : 1,
-        hint: e.code === 'ENOENT' ? 'check the command name and PATH' : undefined,
-      }));
-    });
-    child.once('exit', (code, signal) => {
-      tokenFile.close();
-      for (const s of FORWARDED) process.off(s, forward);
-      if (signal) {
-        // Die of the same signal, so our parent sees exactly what the child did. Any handler left for
-        // it (ours are gone) would swallow it, so the default action must be back first.
-        process.removeAllListeners(signal);
-        process.kill(process.pid, signal);
-        resolve(128 + (signalNumber(signal) ?? 1));
-        return;
-      }
-      resolve(code ?? 1);
-    });
-  });
-}
-
-function signalNumber(signal: NodeJS.Signals): number | undefined {
-  return (constants.signals as Record<string, number>)[signal];
+  return runChild(file, args, env, () => tokenFile.close());
 }

@@ -18,6 +18,7 @@ import { leanHeapRerun } from './lean-heap.js';
 import { printError } from './output.js';
 import { DEFAULT_CALLBACK_PORT, DEFAULT_SIGNIN_TIMEOUT, parseCallbackPort, parseTimeout } from './signin.js';
 import { parseFormat, parseMinTtl, type TokenFormat } from './token.js';
+import { RENEW_ONLY_SYMBOL } from '../warm/files.js';
 
 declare const __OMNI_AUTH_VERSION__: string | undefined;
 const VERSION = typeof __OMNI_AUTH_VERSION__ === 'string' ? __OMNI_AUTH_VERSION__ : '0.0.0-dev';
@@ -247,6 +248,10 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-void (leanHeapRerun(process.argv) ?? main(process.argv)).then((code) => {
-  if (code !== 0) process.exitCode = code;
-});
+// The warm entry's exec loads this bundle only to renew its token file (src/warm/exec.ts): no command then.
+export { renewExecToken } from '../exec/renew.js';
+if (!(globalThis as Record<symbol, unknown>)[Symbol.for(RENEW_ONLY_SYMBOL)]) {
+  void (leanHeapRerun(process.argv) ?? main(process.argv)).then((code) => {
+    if (code !== 0) process.exitCode = code;
+  });
+}

@@ -77,11 +77,41 @@ export async function networkFetch(options: DispatcherOptions = {}): Promise<Fet
 }
 
 /**
+ * Node's own fetch runs on the undici inside Node, compiled into its snapshot: a request through it
+ * costs no compile of the bundled undici (most of a cold exchange's start-up otherwise). It is used
+ * when no proxy or extra CA is configured (`isCustomNetwork`), with an Agent of that undici's own —
+ * the constructor of the global dispatcher Node's fetch installs (undici's documented cross-version
+ * slot) — set to the same connect timeout. Where that is not there, the bundled undici as below.
+ */
+const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
+const builtinAgents = new Map<number, object>();
+
+async function builtinAgent(connectTimeoutMs: number): Promise<object | undefined> {
+  const made = builtinAgents.get(connectTimeoutMs);
+  if (made) return made;
+  const slot = globalThis as Record<symbol, unknown>;
+  // Node's fetch loads its undici — which installs the global dispatcher — on its first call: a call
+  // that fails before any I/O (no URL) does it.
+  if (slot[GLOBAL_DISPATCHER] === undefined) await globalThis.fetch('').catch(() => undefined);
+  const Agent = (slot[GLOBAL_DISPATCHER] as { constructor?: unknown } | undefined)?.constructor as (new (o: object) => object) | undefined;
+  if (typeof Agent !== 'function' || Agent.name !== 'Agent') return undefined;
+  const agent = new Agent({ connect: { timeout: connectTimeoutMs } });
+  builtinAgents.set(connectTimeoutMs, agent);
+  return agent;
+}
+
+/**
  * The production transport. undici is imported on the first request, not at module load: the warm
  * `token` path (a cache hit) imports this module's callers but never sends a request, and must not
- * pay for loading undici. Idle kept-alive sockets do not hold the process open.
+ * pay for loading undici. Idle kept-alive sockets do not hold the process open. Redirects are answers
+ * (never followed), as with undici's `request`.
  */
-export const undiciTransport: Transport = async ({ method = 'POST', url, headers, body, connectTimeoutMs, signal }) => {
+export const undiciTransport: Transport = async (req) => {
+  if (!isCustomNetwork(networkConfig(process.env))) {
+    const agent = await builtinAgent(req.connectTimeoutMs);
+    if (agent) return builtinFetch(req, agent);
+  }
+  const { method = 'POST', url, headers, body, connectTimeoutMs, signal } = req;
   const [{ request }, agent] = await Promise.all([import('undici'), dispatcher({ connectTimeoutMs })]);
   const response = await request(url, { method, headers, ...(body === undefined ? {} : { body }), signal, dispatcher: agent });
   const out: Record<string, string> = {};
@@ -91,3 +121,11 @@ export const undiciTransport: Transport = async ({ method = 'POST', url, headers
   // Reading the body is under the same signal: a stalled body hits the total timeout.
   return { status: response.statusCode, headers: out, bodyText: await response.body.text() };
 };
+
+async function builtinFetch({ method = 'POST', url, headers, body, signal }: Parameters<Transport>[0], agent: object): Promise<Awaited<ReturnType<Transport>>> {
+  const init = { method, headers, ...(body === undefined ? {} : { body }), signal, redirect: 'manual', dispatcher: agent } as RequestInit;
+  const response = await globalThis.fetch(url, init);
+  const out: Record<string, string> = {};
+  response.headers.forEach((value, name) => (out[name] = value));
+  return { status: response.status, headers: out, bodyText: await response.text() };
+}

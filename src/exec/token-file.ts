@@ -11,7 +11,7 @@
  * directories left by an exec that was killed (its pid gone) are removed by the next one.
  */
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { rmdirSync, rmSync, unlinkSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import type { CachedToken } from '../cache/token-cache.js';
@@ -112,7 +112,13 @@ export class TokenFile {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    rmSync(this.dir, { recursive: true, force: true });
+    // The file and its directory, else (a stray temporary file, something the child left) all of it.
+    try {
+      unlinkSync(this.path);
+      rmdirSync(this.dir);
+    } catch {
+      rmSync(this.dir, { recursive: true, force: true });
+    }
   }
 
   private now(): number {
@@ -120,7 +126,8 @@ export class TokenFile {
   }
 
   private async write(token: CachedToken): Promise<void> {
-    await writeFileAtomic(this.path, token.access_token, { mode: 0o600 });
+    // Not durable: the file means nothing after a crash (the next exec removes it), and every start of an MCP server waits for this write.
+    await writeFileAtomic(this.path, token.access_token, { mode: 0o600, durable: false });
   }
 
   private schedule(delayMs = renewDelayMs(this.token, this.options.minTtl, this.now())): void {

@@ -53,6 +53,12 @@ export interface WriteOptions {
    */
   links?: 'refuse' | 'own';
   onFollow?: (link: string, target: string) => void;
+  /**
+   * false: no fsync of the file and its directory. For files that mean nothing after a crash (exec's
+   * token file, removed when its child exits): the rename still makes every write atomic for readers.
+   * Default true.
+   */
+  durable?: boolean;
 }
 
 /**
@@ -79,7 +85,7 @@ export async function writeFileAtomic(path: string, data: string | Buffer, optio
       // The umask may have removed bits the caller asked for (never added any); give them back.
       if (!isWindows) await handle.chmod(mode);
       await handle.writeFile(data);
-      await handle.sync();
+      if (options.durable !== false) await handle.sync();
     } finally {
       await handle.close();
     }
@@ -100,7 +106,7 @@ export async function writeFileAtomic(path: string, data: string | Buffer, optio
   } finally {
     if (tmpExists) await unlink(tmp).catch(() => {});
   }
-  await syncDir(dir);
+  if (options.durable !== false) await syncDir(dir);
   await removeStrayTemps(dir, tmpPrefix);
   return true;
 }

@@ -13,3 +13,10 @@ export const FULL_CLI_FILE = 'omni-auth-full.cjs';
  * and the launcher copies the pair (src/mcp/launcher.ts).
  */
 export const ENTRY_SYMBOL = 'omni-auth.entry';
+
+/**
+ * Set by the warm entry's `exec` before it loads the full CLI to renew the token file's token
+ * (src/warm/exec.ts): the full CLI then runs no command, it only exports `renewExecToken`
+ * (src/exec/renew.ts).
+ */
+export const RENEW_ONLY_SYMBOL = 'omni-auth.renew-only';

@@ -3,8 +3,8 @@
  * step's or a header helper's every request: it is answered here by the CLI's own code
  * (src/cli/token.ts, src/broker/get-token.ts, the cache and settings modules), built without commander,
  * the HTTP client, the JWT library or the MCP code, with node:crypto, node:child_process and
- * fs/promises loaded only if called (scripts/build.mjs). `exec` (the token file it keeps fresh, the
- * browser sign-in) is always the full CLI's (src/warm/argv.ts).
+ * fs/promises loaded only if called (scripts/build.mjs). A warm `exec` runs its child from here too
+ * (src/warm/exec.ts); renewing its token file, or a browser sign-in, is the full CLI's.
  * Two seams differ from the full CLI: getting a new token is a hand-off (src/warm/hand-off.ts), and the
  * key's thumbprint comes from records of what the key parser computed (src/warm/key-check.ts).
  *
@@ -22,6 +22,7 @@ import { ENTRY_SYMBOL, FULL_CLI_FILE } from './files.js';
 async function warm(args: string[]): Promise<boolean> {
   const cmd = parseWarmArgs(args);
   if (!cmd) return false;
+  if (cmd.name === 'exec') return (await import('./exec.js')).warmExec(cmd);
   try {
     // src/cli/token.ts runToken, but stdout written with fs.writeSync: process.stdout on a pipe loads
     // the stream and net modules, a tenth of a warm run. The same bytes.

@@ -28,14 +28,26 @@ describe('lazy imports', () => {
     expect(loaded).toEqual([]);
   });
 
-  it('sending a request loads undici; verifying an opaque token loads nothing', async () => {
+  it('sending a request goes through Node\'s own fetch (no bundled undici to compile); verifying an opaque token loads nothing', async () => {
     const { verifyAccessToken } = await import('../../src/exchange/verify.js');
     expect(await verifyAccessToken('opaque', { domain: 'https://t.example.com', audience: 'a' })).toBeUndefined();
     expect(loaded).toEqual([]);
     const { postForm } = await import('../../src/exchange/http.js');
-    // The mocked undici has no Agent: the request fails, after undici was loaded.
-    await postForm(new URL('https://t.example.com/oauth/token'), {}, { connectTimeoutMs: 100, totalTimeoutMs: 100 }).catch(() => undefined);
-    expect(loaded).toEqual(['undici']);
+    // Nothing listens on port 9: refused (or timed out), through Node's fetch.
+    await postForm(new URL('http://127.0.0.1:9/oauth/token'), {}, { connectTimeoutMs: 100, totalTimeoutMs: 100 }).catch(() => undefined);
+    expect(loaded).toEqual([]);
+  });
+
+  it('with a proxy configured, a request loads the bundled undici (EnvHttpProxyAgent)', async () => {
+    vi.stubEnv('HTTPS_PROXY', 'http://127.0.0.1:9');
+    try {
+      const { postForm } = await import('../../src/exchange/http.js');
+      // The mocked undici has no Agent: the request fails, after undici was loaded.
+      await postForm(new URL('https://t.example.com/oauth/token'), {}, { connectTimeoutMs: 100, totalTimeoutMs: 100 }).catch(() => undefined);
+      expect(loaded).toEqual(['undici']);
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 
   it('verifying a JWT loads jose', async () => {

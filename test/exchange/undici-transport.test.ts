@@ -3,7 +3,7 @@
  * undici's own sockets, so these failures are made by a real server.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TransientError } from '../../src/exchange/errors.js';
 import { exchangeToken } from '../../src/exchange/exchange.js';
@@ -82,6 +82,35 @@ describe('undiciTransport through postForm', () => {
     expect(e).toBeInstanceOf(TransientError);
     expect(e.details).toEqual({ reason: 'refused' });
     expect(e.message).toBe(`could not reach 127.0.0.1:${port}: the connection was refused (ECONNREFUSED)`);
+  });
+
+  it('a TLS handshake that never completes hits the connect timeout (not the total one), redirects are answers', async () => {
+    // A TCP server that accepts and stays silent: the TLS set-up never ends. (undici's default connect
+    // timeout, 10 s, would end it as the total timeout instead.)
+    const accepted: Socket[] = [];
+    const silent = createNetServer((socket) => {
+      accepted.push(socket);
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (silent.address() as AddressInfo).port;
+      const e = await failure(postForm(new URL(`https://127.0.0.1:${port}/`), {}, { connectTimeoutMs: 200, totalTimeoutMs: 5_000 }));
+      expect(e).toBeInstanceOf(TransientError);
+      expect(e.details).toEqual({ reason: 'connect_timeout' });
+    } finally {
+      for (const socket of accepted) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+    routes.set('/moved', (_req, res) => {
+      res.writeHead(302, { Location: `${base}/elsewhere`, 'Content-Type': 'application/json' });
+      res.end('{"error":"moved"}');
+    });
+    routes.set('/elsewhere', (_req, res) => res.end('{"followed":true}'));
+    const r = await postForm(new URL(`${base}/moved`), {}, opts);
+    expect(r.status).toBe(302);
+    expect(r.headers.location).toBe(`${base}/elsewhere`);
+    expect(r.body).toEqual({ error: 'moved' });
   });
 
   it('a body that stalls hits the total timeout', async () => {

@@ -6,7 +6,7 @@
  * JWKS, the file is 0600 in a 0700 directory, and both are gone after exit — never how long anything
  * took. (Built CLI: `npm run build` first.)
  */
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
@@ -14,7 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { ManagementClient } from '../../src/tenant/management-client.js';
 import { Secret } from '../../src/util/secret.js';
-import { cleanEnv, runCli, tempHome } from '../cli/run-cli.js';
+import { CLI, cleanEnv, runCli, tempHome } from '../cli/run-cli.js';
+import { FULL_CLI_FILE } from '../../src/warm/files.js';
+import { runFile } from '../warm/run.js';
 
 let emu: Emulator;
 
@@ -92,6 +94,38 @@ describe('exec: the token file', () => {
     expect(existsSync(dirname(got.file))).toBe(false);
     // No token on stderr.
     for (const t of got.seen) expect(r.stderr).not.toContain(t.split('.')[2]);
+  }, 150_000);
+
+  it('a warm exec (a fresh cached token): the entry alone runs the child, and loads the full CLI only when the token is due', async () => {
+    const { env } = await envFor();
+    // A 30 s token in the cache.
+    const first = await runCli(['token'], env);
+    expect(first.code, first.stderr).toBe(0);
+    // The entry without the full CLI beside it: it cannot hand the command off.
+    const lone = mkdtempSync(join(tmpdir(), 'omni-lone-'));
+    copyFileSync(CLI, join(lone, 'omni-auth.cjs'));
+    const beside = join(lone, FULL_CLI_FILE);
+    // The child sees that no full CLI was there (so the entry ran it), puts it there, then reads the file.
+    const [node, flag, script] = reader('AUTH0_TOKEN_FILE', 3);
+    const child = [node!, flag!, `
+      const absent = !require('node:fs').existsSync(${JSON.stringify(beside)});
+      require('node:fs').copyFileSync(${JSON.stringify(join(dirname(CLI), FULL_CLI_FILE))}, ${JSON.stringify(beside)});
+      process.on('exit', () => process.stdout.write(JSON.stringify({ absent })));
+      ${script!.replace('process.stdout.write(JSON.stringify(out))', 'process.stdout.write(JSON.stringify(out) + "\\n")')}
+    `];
+    // --min-ttl 24: the cached token (30 s) is fresh for its first 6 s, and due for renewal then.
+    const r = await runFile(join(lone, 'omni-auth.cjs'), ['exec', '--min-ttl', '24', '--', ...child], env).finally(() => rmSync(lone, { recursive: true, force: true }));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    const [seenLine, absentLine] = r.stdout.split('\n');
+    expect(JSON.parse(absentLine!)).toEqual({ absent: true });
+    const got = JSON.parse(seenLine!) as Seen;
+    expect(got.env_token).toBe(first.stdout.trim());
+    expect(got.seen.length).toBe(3);
+    expect(new Set(got.seen).size).toBe(3);
+    for (const t of got.seen) await verifies(t);
+    expect([got.file_mode, got.dir_mode]).toEqual([0o600, 0o700]);
+    expect(existsSync(dirname(got.file))).toBe(false);
   }, 150_000);
 
   it('--token-file-var names the variable; without $XDG_RUNTIME_DIR the file is under the home\'s run/', async () => {

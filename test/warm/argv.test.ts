@@ -17,9 +17,18 @@ describe('parseWarmArgs', () => {
     expect(parseWarmArgs(['token', '--ca-file=ca.pem'])).toEqual({ name: 'token', opts: { minTtl: 300, format: 'raw', caFile: 'ca.pem' } });
   });
 
-  it('leaves every exec to the full CLI (its token file is renewed while the child runs; it may sign in)', () => {
-    expect(parseWarmArgs(['exec', '--', 'node'])).toBeUndefined();
-    expect(parseWarmArgs(['exec', '--env-var', 'T', '--min-ttl=5', '--', 'node', '-e', '0'])).toBeUndefined();
+  it('gives exec the defaults of src/cli/main.ts and the command after --', () => {
+    expect(parseWarmArgs(['exec', '--', 'node'])).toEqual({
+      name: 'exec', command: ['node'], opts: { envVar: 'AUTH0_TOKEN', minTtl: 300, browser: true, callbackPort: 8765, signinTimeout: 300 },
+    });
+  });
+
+  it('takes exec\'s options in both forms, the last one winning, each value through the CLI parser; the command is left as it is', () => {
+    expect(parseWarmArgs(['exec', '--env-var', 'T', '--min-ttl=5', '--token-file-var', 'F', '--no-browser', '--callback-port=9000', '--signin-timeout', '60',
+      '--domain', 'd', '--ca-file=ca.pem', '--env-var=U', '--', 'node', '--inspect', '-e', '0', '--', '--env-var', 'X'])).toEqual({
+      name: 'exec', command: ['node', '--inspect', '-e', '0', '--', '--env-var', 'X'],
+      opts: { envVar: 'U', minTtl: 5, tokenFileVar: 'F', browser: false, callbackPort: 9000, signinTimeout: 60, domain: 'd', caFile: 'ca.pem' },
+    });
   });
 
   it.each([
@@ -28,6 +37,9 @@ describe('parseWarmArgs', () => {
     [['token', '--min-ttl', 'soon']], [['token', '--min-ttl', '-1']], [['token', '--min-ttl', '1.5']], [['token', '--min-ttl', '60', '--min-ttl', 'x']],
     [['token', '--domain', '--client-id']], [['token', '--ca-file']], [['token', '--no-browser']], [['token', '--token-file-var', 'X']], [['token', '--env-var', 'X']], [['exec', '--format', 'json', '--', 'node']],
     [['exec', 'node', '-e', '0']], [['exec', '--']], [['exec', '--env-var']], [['token', '--Format', 'json']],
+    [['exec', '--env-var', '--', 'node']], [['exec', '--min-ttl', 'soon', '--', 'node']], [['exec', '--callback-port', '0', '--', 'node']],
+    [['exec', '--signin-timeout', '0', '--', 'node']], [['exec', '--no-browser=1', '--', 'node']], [['exec', '--browser', '--', 'node']],
+    [['exec', '--help', '--', 'node']], [['exec', '-e', '--', 'node']], [['exec', '--bogus', '--', 'node']], [['exec', '--min-ttl', '5', 'node', '--', 'x']],
   ])('leaves %j to the full CLI', (args) => {
     expect(parseWarmArgs(args)).toBeUndefined();
   });

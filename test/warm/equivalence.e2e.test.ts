@@ -2,8 +2,11 @@
  * Issue 13: the warm entry (dist/omni-auth.cjs) gives exactly what the full CLI (dist/omni-auth-full.cjs,
  * run by itself) gives — stdout, stderr, exit code — on every case: a fresh token in each format, near
  * expiry, --min-ttl, another key, OMNI_AUTH_KEY, a corrupt or missing cache, bad settings or flags, a key
- * bound to a person (bindings.json), --ca-file, and exec — which the entry always hands off: it keeps
- * $AUTH0_TOKEN_FILE fresh while the child runs and may open the browser sign-in (src/warm/argv.ts).
+ * bound to a person (bindings.json), --ca-file, and exec: on a fresh cache the entry runs the child
+ * itself (src/warm/exec.ts) and the child sees the same environment (secrets stripped, the token, the
+ * token file: content, modes, name), ends the same way (exit code, signal); every other exec case
+ * (near expiry, another key, a corrupt or missing cache, bad flags, a command that cannot run) is
+ * handed to the full CLI before the child runs.
  *
  * Every run has OMNI_AUTH_LOCK_TIMEOUT=never, which only the acquire path reads (and refuses, exit 2,
  * before it does anything): a case the cache answers prints the token, a case that needs a new token
@@ -36,13 +39,19 @@ const CACHE_KEY = cacheKeyOf({ domain: DOMAIN, clientId: CLIENT_ID, audience: AU
 
 let dir: string;
 let lone: string;
+/** An $XDG_RUNTIME_DIR for the cases that use one. */
+const XDG = join(tmpdir(), `omni-warm-xdg-${process.pid}`);
 beforeAll(async () => {
+  await mkdir(XDG, { mode: 0o700 });
   dir = await mkdtemp(join(tmpdir(), 'omni-warm-'));
   await mkdir(join(dir, 'lone'));
   lone = join(dir, 'lone', 'omni-auth.cjs');
   await copyFile(ENTRY, lone);
 });
-afterAll(() => rm(dir, { recursive: true, force: true }));
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+  await rm(XDG, { recursive: true, force: true });
+});
 
 interface Key { jwkText: string; pem: string; thumbprint: string }
 function newKey(): Key {
@@ -131,7 +140,16 @@ interface Case {
   quiet?: boolean;
   /** What the full CLI prints on stdout, exactly. */
   stdout?: string;
+  /** How the full CLI ends (default: exit 0 for a quiet exec). */
+  ends?: { code: number | null; signal: NodeJS.Signals | null };
 }
+
+/** A child that prints the environment it got, the token file's path made comparable (it differs per run). */
+const envReport = [
+  `const e = { ...process.env }; for (const v of ['AUTH0_TOKEN_FILE', 'MY_FILE']) if (e[v]) e[v] = require('node:path').basename(e[v]);`,
+  `process.stdout.write(JSON.stringify(Object.entries(e).sort()));`,
+].join(' ');
+const SECRETS = { OMNI_AUTH_KEY: machineKey.pem, OMNI_AUTH_CLIENT_SECRET: 'client-secret-not-for-children', AUTH0_MGMT_CLIENT_SECRET: 'mgmt-secret', AUTH0_MGMT_TOKEN: 'mgmt-token', AUTH0_TOKEN: 'a stale one from the parent', OTHER_VAR: 'kept' };
 
 const FORMATS = ['raw', 'json', 'header', 'env', 'headers-json'];
 const CASES: Case[] = [
@@ -200,20 +218,37 @@ const CASES: Case[] = [
   { name: '--ca-file without a value', args: ['token', '--ca-file'], warm: false },
   { name: 'OMNI_AUTH_CA_FILE, fresh', args: ['token'], env: { OMNI_AUTH_CA_FILE: join(tmpdir(), 'omni-warm-no-such-ca.pem') }, warm: true },
   { name: 'exec\'s --no-browser on token', args: ['token', '--no-browser'], warm: false },
-  // exec: always the full CLI's.
-  { name: 'exec, fresh', args: ['exec', '--', process.execPath, '-e', printToken()], warm: false, quiet: true },
-  { name: 'exec --env-var, fresh', args: ['exec', '--env-var', 'MCP_TOKEN', '--min-ttl', '60', '--', process.execPath, '-e', printToken('MCP_TOKEN')], warm: false, quiet: true },
-  { name: 'exec, the child exits 7', args: ['exec', '--', process.execPath, '-e', 'process.exit(7)'], warm: false, quiet: true },
-  { name: 'exec, the child does not get OMNI_AUTH_KEY', args: ['exec', '--', process.execPath, '-e', 'process.stdout.write(String(process.env.OMNI_AUTH_KEY))'], env: { OMNI_AUTH_KEY: machineKey.pem }, warm: false, quiet: true },
-  { name: 'exec, the child sees $AUTH0_TOKEN_FILE (0600 in 0700, the token)', args: ['exec', '--', process.execPath, '-e', tokenFileReport()], warm: false, quiet: true, stdout: '{"same":true,"file":"600","dir":"700","name":"token","other":"set"}' },
-  { name: 'exec --token-file-var', args: ['exec', '--token-file-var', 'MY_FILE', '--', process.execPath, '-e', tokenFileReport('MY_FILE')], warm: false, quiet: true, stdout: '{"same":true,"file":"600","dir":"700","name":"token","other":"unset"}' },
-  { name: 'exec, a bound key, fresh', args: ['exec', '--', process.execPath, '-e', printToken()], home: { bindings: boundTo(machineKey) }, warm: false, quiet: true },
-  { name: 'exec --no-browser --callback-port --signin-timeout, fresh', args: ['exec', '--no-browser', '--callback-port', '8123', '--signin-timeout', '30', '--', process.execPath, '-e', printToken()], warm: false, quiet: true },
-  { name: 'exec --ca-file, fresh', args: ['exec', '--ca-file', join(tmpdir(), 'omni-warm-no-such-ca.pem'), '--', process.execPath, '-e', printToken()], warm: false, quiet: true },
+  // exec: a fresh cache runs the child from the entry; anything else is the full CLI's, before the child runs.
+  { name: 'exec, fresh', args: ['exec', '--', process.execPath, '-e', printToken()], warm: true },
+  { name: 'exec --env-var, fresh', args: ['exec', '--env-var', 'MCP_TOKEN', '--min-ttl', '60', '--', process.execPath, '-e', printToken('MCP_TOKEN')], warm: true },
+  { name: 'exec --env-var=, --min-ttl=, fresh', args: ['exec', '--env-var=MCP_TOKEN', '--min-ttl=60', '--', process.execPath, '-e', printToken('MCP_TOKEN')], warm: true },
+  { name: 'exec, the child exits 7', args: ['exec', '--', process.execPath, '-e', 'process.exit(7)'], warm: true, ends: { code: 7, signal: null } },
+  { name: 'exec, the child dies of SIGTERM: so does exec', args: ['exec', '--', process.execPath, '-e', 'process.kill(process.pid, "SIGTERM")'], warm: true, ends: { code: null, signal: 'SIGTERM' } },
+  { name: 'exec, the child dies of SIGINT: so does exec', args: ['exec', '--', process.execPath, '-e', 'process.kill(process.pid, "SIGINT")'], warm: true, ends: { code: null, signal: 'SIGINT' } },
+  { name: 'exec, the child does not get OMNI_AUTH_KEY', args: ['exec', '--', process.execPath, '-e', 'process.stdout.write(String(process.env.OMNI_AUTH_KEY))'], env: { OMNI_AUTH_KEY: machineKey.pem }, warm: true, stdout: 'undefined' },
+  { name: 'exec, the whole environment the child sees (omni-auth\'s secrets stripped)', args: ['exec', '--', process.execPath, '-e', envReport], env: SECRETS, warm: true },
+  { name: 'exec --env-var, the whole environment the child sees', args: ['exec', '--env-var', 'OTHER_VAR', '--token-file-var', 'MY_FILE', '--', process.execPath, '-e', envReport], env: SECRETS, warm: true },
+  { name: 'exec, the child sees $AUTH0_TOKEN_FILE (0600 in 0700, the token)', args: ['exec', '--', process.execPath, '-e', tokenFileReport()], warm: true, stdout: '{"same":true,"file":"600","dir":"700","name":"token","other":"set"}' },
+  { name: 'exec --token-file-var', args: ['exec', '--token-file-var', 'MY_FILE', '--', process.execPath, '-e', tokenFileReport('MY_FILE')], warm: true, stdout: '{"same":true,"file":"600","dir":"700","name":"token","other":"unset"}' },
+  { name: 'exec, $XDG_RUNTIME_DIR: the token file under it', args: ['exec', '--', process.execPath, '-e', 'process.stdout.write(require("node:path").relative(process.env.XDG_RUNTIME_DIR, process.env.AUTH0_TOKEN_FILE).replace(/exec-[0-9]+-[0-9a-f]{12}/, "exec-PID-RANDOM"))'], env: { XDG_RUNTIME_DIR: XDG }, warm: true, stdout: join('omni-auth', 'exec-PID-RANDOM', 'token') },
+  { name: 'exec, a bound key, fresh', args: ['exec', '--', process.execPath, '-e', printToken()], home: { bindings: boundTo(machineKey) }, warm: true },
+  { name: 'exec --no-browser --callback-port --signin-timeout, fresh', args: ['exec', '--no-browser', '--callback-port', '8123', '--signin-timeout', '30', '--', process.execPath, '-e', printToken()], warm: true },
+  { name: 'exec --ca-file, fresh', args: ['exec', '--ca-file', join(tmpdir(), 'omni-warm-no-such-ca.pem'), '--', process.execPath, '-e', printToken()], warm: true },
+  { name: 'exec, settings as flags, fresh', args: ['exec', '--domain', DOMAIN, '--client-id', CLIENT_ID, '--audience', AUDIENCE, '--', process.execPath, '-e', printToken()], home: { settings: null }, warm: true },
+  { name: 'exec without --', args: ['exec', process.execPath, '-e', printToken()], warm: false, quiet: true },
   { name: 'exec, near expiry', args: ['exec', '--', process.execPath, '-e', printToken()], home: { ttl: 100 }, warm: false, acquires: true },
+  { name: 'exec --min-ttl 3700 on 3600 s', args: ['exec', '--min-ttl', '3700', '--', process.execPath, '-e', printToken()], warm: false, acquires: true },
+  { name: 'exec, cached with another key', args: ['exec', '--', process.execPath, '-e', printToken()], home: { thumbprint: otherKey.thumbprint }, warm: false, acquires: true },
+  { name: 'exec, OMNI_AUTH_KEY is another key', args: ['exec', '--', process.execPath, '-e', printToken()], env: { OMNI_AUTH_KEY: otherKey.pem }, warm: false, acquires: true },
+  { name: 'exec, corrupt cache', args: ['exec', '--', process.execPath, '-e', printToken()], home: { tokens: '{"version": 1, "entries": {' }, warm: false, acquires: true },
+  { name: 'exec, missing cache', args: ['exec', '--', process.execPath, '-e', printToken()], home: { tokens: null }, warm: false, acquires: true },
+  { name: 'exec, no settings', args: ['exec', '--', process.execPath, '-e', printToken()], home: { settings: null }, warm: false },
+  { name: 'exec, the key file is readable by others', args: ['exec', '--', process.execPath, '-e', printToken()], home: { keyMode: 0o644 }, warm: false },
+  { name: 'exec, $XDG_RUNTIME_DIR not writable: the token file cannot be made', args: ['exec', '--', process.execPath, '-e', printToken()], env: { XDG_RUNTIME_DIR: '/proc/omni-warm-no-such-dir' }, warm: false },
   { name: 'exec, a command that does not exist', args: ['exec', '--', 'omni-auth-no-such-command'], warm: false },
   { name: 'exec, an invalid --env-var', args: ['exec', '--env-var', 'BAD-NAME', '--', process.execPath, '-e', '0'], warm: false },
   { name: 'exec, an invalid --token-file-var', args: ['exec', '--token-file-var', 'BAD-NAME', '--', process.execPath, '-e', '0'], warm: false },
+  { name: 'exec, an invalid --min-ttl', args: ['exec', '--min-ttl', 'soon', '--', process.execPath, '-e', '0'], warm: false },
   { name: 'exec without a command', args: ['exec', '--'], warm: false },
 ];
 
@@ -235,7 +270,7 @@ describe('the warm entry and the full CLI agree', () => {
     if (c.warm || c.quiet) expect(full.stderr).toBe('');
     if (c.acquires) expect(full.stderr).toContain(ACQUIRE_ERROR);
     if (c.stdout !== undefined) expect(full.stdout).toBe(c.stdout);
-    if (c.args[0] === 'exec' && c.quiet) expect(full.code === 0 || c.name.includes('exits 7')).toBe(true);
+    if (c.args[0] === 'exec' && (c.warm || c.quiet)) expect({ code: full.code, signal: full.signal }).toEqual(c.ends ?? { code: 0, signal: null });
   });
 
   it('the fresh cases print what the cache holds, in each format', async () => {
@@ -292,7 +327,7 @@ describe('the launcher (<home>/bin/omni-auth.cjs, its home from its location)', 
 
   it.each([
     ['fresh', {}, ['token', '--format', 'headers-json'], true],
-    ['fresh, exec (handed off)', {}, ['exec', '--', process.execPath, '-e', printToken()], false],
+    ['fresh, exec', {}, ['exec', '--', process.execPath, '-e', printToken()], true],
     ['near expiry', { ttl: 100 }, ['token'], false],
     ['cached with another key', { thumbprint: otherKey.thumbprint }, ['token'], false],
   ] as [string, HomeSpec, string[], boolean][])('%s: the same as the single-file launcher', async (_, spec, args, warm) => {
@@ -304,7 +339,8 @@ describe('the launcher (<home>/bin/omni-auth.cjs, its home from its location)', 
       await unlink(join(now, '..', FULL_CLI_FILE));
       expect(await runFile(now, args, bare())).toEqual(b);
     }
-  });
+    // Up to five Node starts of the full CLI, and the launcher module imported: on a loaded machine, more than the default 30 s.
+  }, 120_000);
 });
 
 describe('what a warm run loads', () => {
@@ -331,5 +367,26 @@ describe('what a warm run loads', () => {
     const heavy = warm.loaded.filter((m) => /^NativeModule (crypto|child_process|fs\/promises|stream|net|internal\/streams\/.*|internal\/crypto\/.*)$/.test(m));
     expect(heavy).toEqual([]);
     expect(warm.files.filter((f) => f.endsWith(FULL_CLI_FILE))).toEqual([]);
+  });
+
+  it('a warm exec: child_process, but no node:crypto, fs/promises or readline, no full CLI (until a renewal is due)', async () => {
+    const home = await makeHome();
+    // The first run records the key's thumbprint (node:crypto's key parser, once), as for token above.
+    expect((await runFile(ENTRY, ['token'], envFor(home))).code).toBe(0);
+    const probe = join(dir, 'probe-exec.cjs');
+    const out = join(dir, 'probe-exec.json');
+    await writeFile(probe, [
+      `const before = new Set(process.moduleLoadList);`,
+      `process.on('exit', () => require('node:fs').writeFileSync(process.env.PROBE_OUT, JSON.stringify({ loaded: process.moduleLoadList.filter((m) => !before.has(m)), files: Object.keys(require.cache) })));`,
+    ].join('\n'));
+    const r = await new Promise<number | null>((resolve) => {
+      const child = spawn(process.execPath, ['--require', probe, ENTRY, 'exec', '--', process.execPath, '-e', 'process.stdout.write(String(!!process.env.AUTH0_TOKEN_FILE))'], { env: { ...envFor(home), PROBE_OUT: out }, stdio: ['ignore', 'pipe', 'pipe'] });
+      child.on('close', resolve);
+    });
+    expect(r).toBe(0);
+    const got = JSON.parse(await readFile(out, 'utf8')) as { loaded: string[]; files: string[] };
+    expect(got.loaded).toContain('NativeModule child_process');
+    expect(got.loaded.filter((m) => /^NativeModule (crypto|fs\/promises|internal\/fs\/promises|internal\/readline\/.*|internal\/crypto\/.*)$/.test(m))).toEqual([]);
+    expect(got.files.filter((f) => f.endsWith(FULL_CLI_FILE))).toEqual([]);
   });
 });
