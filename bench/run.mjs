@@ -12,6 +12,12 @@
  *  5. `mcp wire`, a no-op `mcp wire` and `mcp unwire` on a 5 MB ~/.claude.json (hundreds of projects,
  *     a third holding the server): median wall time and peak RSS, next to a bare `JSON.parse` of the
  *     same file in its own Node (targets: < 0.5 s, < 150 MB)
+ *  6. 200 identities (a home, so a machine key, each) asking for a token at once from an emulator on
+ *     Auth0's Essentials limit (`--plan essentials`: burst 4, 4/s, tenant-wide): the time until all
+ *     200 have one, against the physical limit 200 / 4 s (target ≤ 1.3), and the failures (target 0).
+ *     They run as the library's getToken in 4 worker processes (bench/herd-worker.mjs): the same
+ *     broker, retry and backoff code as `omni-auth token`, without 200 Node starts competing with the
+ *     emulator for this machine's cores.
  * Not a test: it prints figures, it does not pass or fail.
  */
 import { spawn } from 'node:child_process';
@@ -244,6 +250,41 @@ try {
 } finally {
   await emu.stop();
   await rm(home, { recursive: true, force: true });
+}
+
+// 6. 200 identities at once under the Essentials limit (burst 4, 4/s)
+{
+  const HERD = 200;
+  const WORKERS = 4;
+  const herdEmu = await startEmulator(['--provisioned', '--plan', 'essentials']);
+  const herdDir = await mkdtemp(join(tmpdir(), 'omni-bench-herd-'));
+  try {
+    const { domain: d, client_id: c, audience: a, control_token: ct } = herdEmu.info;
+    // CI's patience: a herd of 200 at 4/s needs 50 s at best.
+    const herdEnv = { ...process.env, OMNI_AUTH_DOMAIN: d, OMNI_AUTH_CLIENT_ID: c, OMNI_AUTH_AUDIENCE: a, OMNI_AUTH_RETRY_BUDGET: '300' };
+    const t0 = Date.now();
+    const outs = await Promise.all(Array.from({ length: WORKERS }, (_, w) => new Promise((resolve, reject) => {
+      const n = Math.floor(HERD / WORKERS) + (w < HERD % WORKERS ? 1 : 0);
+      const child = spawn(process.execPath, [join(root, 'bench', 'herd-worker.mjs'), String(n), herdDir], { env: herdEnv, stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (x) => (out += x));
+      child.on('error', reject);
+      child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`herd worker exited ${code}`))));
+    })));
+    const totalMs = Date.now() - t0;
+    const all = outs.flat();
+    const failed = all.filter((r) => !r.ok);
+    const why = [...new Set(failed.map((r) => r.code))].join(', ');
+    const herdStats = await (await fetch(`${d}/__emulator/stats`, { headers: { authorization: `Bearer ${ct}` } })).json();
+    const floorMs = (HERD / 4) * 1000;
+    results.push([`${HERD} identities at once under --plan essentials (4/s): time for all / ${HERD} / 4 s`,
+      `${(totalMs / 1000).toFixed(1)} s / ${(floorMs / 1000).toFixed(0)} s (429s: ${herdStats.exchanges.rate_limited}, exchanges: ${herdStats.exchanges.ok})`,
+      (totalMs / floorMs).toFixed(2), '≤ 1.3']);
+    results.push([`${HERD} identities at once under --plan essentials: failures`, `${failed.length}${why ? ` (${why})` : ''}`, String(failed.length), '0']);
+  } finally {
+    await herdEmu.stop();
+    await rm(herdDir, { recursive: true, force: true });
+  }
 }
 
 results.push(...bigResults);

@@ -5,6 +5,7 @@
  */
 import { cacheKeyOf, isFresh, putEntry, readCache, type CachedToken } from '../cache/token-cache.js';
 import { exchangeToken, refreshToken, type TokenResponse } from '../exchange/exchange.js';
+import { retryBudgetMs } from '../exchange/retry-budget.js';
 import { verifyAccessToken } from '../exchange/verify.js';
 import { findBinding } from '../identity/binding.js';
 import { loadOrCreateKey } from '../identity/key-store.js';
@@ -18,17 +19,19 @@ import type { TokenRequest, TokenResult } from './get-token.js';
 
 /**
  * How long to wait for another omni-auth process's exchange: longer than that exchange may take (its
- * retries are bounded at 30 s, plus the JWKS fetch), so a waiter gives up only on a stuck holder.
+ * retries are bounded by the retry budget, OMNI_AUTH_RETRY_BUDGET, plus the JWKS fetch), so a waiter
+ * gives up only on a stuck holder.
  */
 const DEFAULT_LOCK_WAIT_SECONDS = 45;
+const LOCK_WAIT_BEYOND_BUDGET_SECONDS = 15;
 
-function lockWaitMs(env: NodeJS.ProcessEnv): number {
+function lockWaitMs(env: NodeJS.ProcessEnv, retryBudget: number): number {
   const raw = env.OMNI_AUTH_LOCK_TIMEOUT;
-  if (raw === undefined || raw.trim() === '') return DEFAULT_LOCK_WAIT_SECONDS * 1000;
+  if (raw === undefined || raw.trim() === '') return Math.max(DEFAULT_LOCK_WAIT_SECONDS * 1000, retryBudget + LOCK_WAIT_BEYOND_BUDGET_SECONDS * 1000);
   const seconds = Number(raw);
   if (!Number.isFinite(seconds) || seconds <= 0) {
     throw new UsageError('invalid_lock_timeout', `OMNI_AUTH_LOCK_TIMEOUT must be a positive number of seconds; got "${raw}"`, {
-      hint: 'e.g. OMNI_AUTH_LOCK_TIMEOUT=60, or unset it for the default (45 s)',
+      hint: 'e.g. OMNI_AUTH_LOCK_TIMEOUT=60, or unset it for the default (45 s, or the retry budget + 15 s when that is longer)',
     });
   }
   return seconds * 1000;
@@ -36,7 +39,9 @@ function lockWaitMs(env: NodeJS.ProcessEnv): number {
 
 export async function acquireToken(req: TokenRequest, now: () => number): Promise<TokenResult> {
   const { settings, files } = req;
-  const timeoutMs = lockWaitMs(req.env);
+  // The total patience of this request's exchange or refresh (longer in CI), read before any work.
+  const retry = { maxTotalMs: retryBudgetMs(req.env) };
+  const timeoutMs = lockWaitMs(req.env, retry.maxTotalMs);
   await ensurePrivateDir(files.home);
   return withFileLock(files.tokensLock, async () => {
     if (req.grant === 'client-credentials') {
@@ -67,6 +72,7 @@ export async function acquireToken(req: TokenRequest, now: () => number): Promis
           clientSecret: req.clientSecret,
           refreshToken: new Secret(cached.refresh_token),
           scope: settings.scope,
+          retry,
         });
         source = 'refresh';
       } catch (e) {
@@ -89,6 +95,7 @@ export async function acquireToken(req: TokenRequest, now: () => number): Promis
         audience: settings.audience,
         scope: settings.scope,
         subjectTokenType: settings.subjectTokenType,
+        retry,
         // A new local token (new jti) for every attempt: the Action refuses replays.
         mintSubjectToken: () => mintLocalToken({ ...machineKey, audience: settings.issuer, clientId: settings.clientId, machine, ...(binding ? { binding } : {}) }),
       });

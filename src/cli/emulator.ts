@@ -4,6 +4,8 @@
  */
 import { startEmulator } from '../emulator/index.js';
 import { IDENTITY_POLICIES, type IdentityPolicy } from '../emulator/provision.js';
+import { PLAN_NAMES, PLANS, type Plan } from '../emulator/ratelimit.js';
+import type { EmulatorSettings } from '../emulator/state.js';
 import { UsageError } from '../util/errors.js';
 import { info } from './output.js';
 
@@ -42,7 +44,39 @@ export function parseIdentity(value: string): IdentityPolicy {
   return value as IdentityPolicy;
 }
 
+/**
+ * `--plan` (Auth0's Custom Token Exchange limit of that plan), then `--rate-limit-rate` /
+ * `--rate-limit-burst`, which win over the plan's numbers.
+ */
+export function parseRateLimits(opts: { plan?: string; rateLimitRate?: string; rateLimitBurst?: string }): Partial<EmulatorSettings> {
+  const settings: Partial<EmulatorSettings> = {};
+  if (opts.plan !== undefined) {
+    if (!(PLAN_NAMES as string[]).includes(opts.plan)) {
+      throw new UsageError('emulator.badPlan', `--plan must be one of ${PLAN_NAMES.join(', ')} (got ${opts.plan})`);
+    }
+    const limits = PLANS[opts.plan as Plan];
+    Object.assign(settings, { plan: opts.plan, exchangeBurst: limits.burst, exchangeRatePerSecond: limits.rate });
+  }
+  const number = (flag: string, raw: string): number => {
+    const n = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(n) || n <= 0) {
+      throw new UsageError('emulator.badRateLimit', `${flag} must be a number > 0 (got ${raw})`, { hint: `e.g. ${flag} 4` });
+    }
+    return n;
+  };
+  if (opts.rateLimitRate !== undefined) {
+    settings.exchangeRatePerSecond = number('--rate-limit-rate', opts.rateLimitRate);
+    delete settings.plan;
+  }
+  if (opts.rateLimitBurst !== undefined) {
+    settings.exchangeBurst = number('--rate-limit-burst', opts.rateLimitBurst);
+    delete settings.plan;
+  }
+  return settings;
+}
+
 export interface EmulatorFlags {
+  settings?: Partial<EmulatorSettings>;
   port?: number;
   provisioned?: boolean;
   identity?: IdentityPolicy;
@@ -61,10 +95,16 @@ export async function runEmulator(opts: EmulatorFlags): Promise<void> {
     provisioned: opts.provisioned === true,
     ...(opts.identity !== undefined ? { identity: opts.identity } : {}),
     ...(opts.user !== undefined ? { users: opts.user } : {}),
+    ...(opts.settings !== undefined ? { settings: opts.settings } : {}),
   });
   process.stdout.write(`${JSON.stringify(emulator.info())}\n`);
   const identity = emulator.info().identity;
   info(`omni-auth emulator: listening on ${emulator.domain}${opts.provisioned ? ` (provisioned, identity ${identity})` : ''}; stop with Ctrl-C`);
+  const limits = opts.settings ?? {};
+  if (limits.exchangeRatePerSecond !== undefined || limits.exchangeBurst !== undefined) {
+    const rate = limits.exchangeRatePerSecond ?? 10;
+    info(`omni-auth emulator: token exchange limited to a burst of ${limits.exchangeBurst ?? rate}, ${rate}/s${limits.plan ? ` (the ${limits.plan} plan)` : ''}`);
+  }
   const signal = await stopped;
   info(`omni-auth emulator: ${signal}, stopping`);
   await emulator.close();

@@ -38,9 +38,13 @@ export function buildProgram(): Command {
     .option('--provisioned', 'deploy the Action, create the profile, enable token exchange, consent skipping and browser sign-in')
     .option('--identity <policy>', 'with --provisioned: the Action\'s IDENTITY secret, person|machine|both (default both)')
     .option('--user <email:password>', 'create a person in Username-Password-Authentication who can sign in on /authorize (repeatable; throw-away passwords only)', (v: string, prev: unknown) => [...((prev as string[] | undefined) ?? []), v])
-    .action(async (opts: { port?: number; provisioned?: boolean; identity?: string; user?: string[] }) => {
-      const { runEmulator, parseEmulatorUser, parseIdentity } = await import('./emulator.js');
+    .option('--plan <plan>', 'the token-exchange rate limit of an Auth0 plan: essentials|professional (burst 4, 4/s) or enterprise (15, 15/s)')
+    .option('--rate-limit-rate <n>', 'token exchanges regained per second, tenant-wide (default 10; overrides --plan)')
+    .option('--rate-limit-burst <n>', 'token exchanges allowed at once, tenant-wide (default: the rate; overrides --plan)')
+    .action(async (opts: { port?: number; provisioned?: boolean; identity?: string; user?: string[]; plan?: string; rateLimitRate?: string; rateLimitBurst?: string }) => {
+      const { runEmulator, parseEmulatorUser, parseIdentity, parseRateLimits } = await import('./emulator.js');
       await runEmulator({
+        settings: parseRateLimits(opts),
         ...(opts.port !== undefined ? { port: opts.port } : {}),
         ...(opts.provisioned !== undefined ? { provisioned: opts.provisioned } : {}),
         ...(opts.identity !== undefined ? { identity: parseIdentity(opts.identity) } : {}),

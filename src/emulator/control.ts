@@ -11,14 +11,14 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { EmulatorReply, EmulatorRequest, Handler } from './http-types.js';
-import type { FixedWindow } from './ratelimit.js';
+import { PLANS, PLAN_NAMES, type Plan, type TokenBucket } from './ratelimit.js';
 import type { EmulatorSettings, Tenant } from './state.js';
 import type { IpThrottle } from './throttle.js';
 
 export interface ControlContext {
   tenant: Tenant;
   throttle: IpThrottle;
-  exchangeWindow: FixedWindow;
+  exchangeWindow: TokenBucket;
   /** The secret every control request must carry as a Bearer token. */
   controlToken: string;
 }
@@ -85,6 +85,16 @@ function patchSettings(tenant: Tenant, patch: unknown): EmulatorReply {
     } else if ((BOOLEAN_SETTINGS as readonly string[]).includes(name)) {
       if (typeof value !== 'boolean') return bad(`${name} must be true or false.`);
       next[name as (typeof BOOLEAN_SETTINGS)[number]] = value;
+    } else if (name === 'exchangeBurst') {
+      if (value !== null && (typeof value !== 'number' || !Number.isFinite(value) || value < 0)) return bad('exchangeBurst must be a number ≥ 0, or null (the same as the rate).');
+      if (value === null) delete next.exchangeBurst;
+      else next.exchangeBurst = value;
+    } else if (name === 'plan') {
+      if (typeof value !== 'string' || !(PLAN_NAMES as string[]).includes(value)) return bad(`plan must be one of ${PLAN_NAMES.join(', ')}.`);
+      const limits = PLANS[value as Plan];
+      next.plan = value;
+      next.exchangeBurst = limits.burst;
+      next.exchangeRatePerSecond = limits.rate;
     } else if (name === 'failNextBuild') {
       if (value !== null && typeof value !== 'string') return bad('failNextBuild must be a string or null.');
       if (value === null) delete next.failNextBuild;
@@ -93,9 +103,13 @@ function patchSettings(tenant: Tenant, patch: unknown): EmulatorReply {
       return bad(`Unknown setting: ${name}`);
     }
   }
+  // Limits set by hand are no longer a plan's.
+  if (!('plan' in patch) && ('exchangeRatePerSecond' in patch || 'exchangeBurst' in patch)) delete next.plan;
   // In place: other modules may hold the settings object.
   Object.assign(tenant.settings, next);
   if (next.failNextBuild === undefined) delete tenant.settings.failNextBuild;
+  if (next.exchangeBurst === undefined) delete tenant.settings.exchangeBurst;
+  if (next.plan === undefined) delete tenant.settings.plan;
   return { status: 200, body: tenant.settings };
 }
 

@@ -10,12 +10,12 @@ import { TOKEN_EXCHANGE_GRANT, tokenExchange, type ExchangeContext } from './exc
 import { clientCredentials, refreshToken, revoke } from './grants.js';
 import type { EmulatorReply, EmulatorRequest, Handler } from './http-types.js';
 import { OAuthError, Params } from './oauth-error.js';
-import { rateLimitHeaders, type FixedWindow } from './ratelimit.js';
+import { rateLimitHeaders, type TokenBucket } from './ratelimit.js';
 import { authorizationCode } from './signin/codes.js';
 
 export interface OAuthContext extends ExchangeContext {
-  /** The token-exchange rate limit window (tenant.settings.exchangeRatePerSecond per second). */
-  exchangeWindow: FixedWindow;
+  /** The tenant-wide token-exchange bucket (settings.exchangeBurst, refilled at exchangeRatePerSecond). */
+  exchangeWindow: TokenBucket;
 }
 
 /** RFC 6749 §5.1: token responses must not be cached. */
@@ -23,10 +23,13 @@ const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' };
 
 async function exchange(ctx: OAuthContext, req: EmulatorRequest, params: Params): Promise<EmulatorReply> {
   const { stats, settings } = ctx.tenant;
-  const window = ctx.exchangeWindow.take(settings.exchangeRatePerSecond);
+  const window = ctx.exchangeWindow.take(settings.exchangeBurst ?? settings.exchangeRatePerSecond, settings.exchangeRatePerSecond);
   const headers = { ...NO_STORE, ...rateLimitHeaders(window) };
   try {
-    if (!window.allowed) throw OAuthError.of(TOO_MANY_REQUESTS);
+    if (!window.allowed) {
+      stats.exchanges.rate_limited++;
+      throw OAuthError.of(TOO_MANY_REQUESTS);
+    }
     const body = await tokenExchange(ctx, req, params);
     stats.exchanges.ok++;
     return { status: 200, body, headers };

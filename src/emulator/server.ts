@@ -20,7 +20,7 @@ import { deviceHandler } from './signin/device.js';
 import { provisionTenant, type IdentityPolicy } from './provision.js';
 import { createUser } from './management/users.js';
 import { ManagementError } from './management/errors.js';
-import { FixedWindow, rateLimitHeaders } from './ratelimit.js';
+import { FixedWindow, rateLimitHeaders, TokenBucket } from './ratelimit.js';
 import { DEFAULT_CONNECTION, createTenant, type EmulatorSettings, type Tenant } from './state.js';
 import { IpThrottle } from './throttle.js';
 import { createSigningKey } from './tokens.js';
@@ -229,7 +229,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     ...(options.settings !== undefined ? { settings: options.settings } : {}),
   });
   const throttle = new IpThrottle(THROTTLE_STAGE);
-  const exchangeWindow = new FixedWindow();
+  const exchangeWindow = new TokenBucket();
   const controlToken = randomBytes(32).toString('base64url');
   routing = {
     tenant,

@@ -263,7 +263,7 @@ export interface SuspiciousIpThrottling {
 
 export interface Stats {
   requests: Record<string, number>;
-  exchanges: { ok: number; failed: number };
+  exchanges: { ok: number; failed: number; /** Of the failed: refused by the rate limit (429). */ rate_limited: number };
   /**
    * Verification mails Auth0 would have sent: a user created with an email, `email_verified` not
    * true and `verify_email` not false (the emulator sends nothing; it counts).
@@ -275,8 +275,12 @@ export interface Stats {
 
 /** Knobs of the emulator itself (not of Auth0); defaults in createTenant. */
 export interface EmulatorSettings {
-  /** Token-exchange requests allowed per second (Auth0: 10 in the seed's docs). */
+  /** Token-exchange requests regained per second (the bucket's sustained rate; Auth0 plans: 4 or 15). */
   exchangeRatePerSecond: number;
+  /** The token-exchange bucket's size (Auth0's "Burst Request Limit"); unset: the same as the rate. */
+  exchangeBurst?: number;
+  /** The Auth0 plan whose limits were set with `--plan` or the control API, when one was. */
+  plan?: string;
   /** Auth0's Action time limit. */
   actionTimeoutMs: number;
   /** How long an Action build takes (pending → building → built). */
@@ -467,7 +471,7 @@ export function createTenant(
       },
     },
     actionCache: new Map(),
-    stats: { requests: {}, exchanges: { ok: 0, failed: 0 }, mails: 0, logins: { ok: 0, failed: 0 } },
+    stats: { requests: {}, exchanges: { ok: 0, failed: 0, rate_limited: 0 }, mails: 0, logins: { ok: 0, failed: 0 } },
     seed: {
       cliClientId: cli.client_id,
       audience,

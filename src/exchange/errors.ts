@@ -5,6 +5,7 @@
  */
 import { ExitCode, OmniAuthError } from '../util/errors.js';
 import { rateLimitWaitMs } from './rate-limit.js';
+import { CI_RETRY_BUDGET_SECONDS, INTERACTIVE_RETRY_BUDGET_SECONDS } from './retry-budget.js';
 import { tenantText } from './redact.js';
 
 /** A failure another attempt may cure (a network or server fault). `retry.ts` retries only these. */
@@ -77,6 +78,8 @@ export interface ErrorContext {
   secrets: readonly string[];
   attempts?: number;
   nowMs?: number;
+  /** The retry budget that was spent, when the call gave up for lack of time. */
+  retryBudgetMs?: number;
 }
 
 interface Rule {
@@ -112,8 +115,10 @@ const RULES: readonly Rule[] = [
   {
     code: 'rate_limited', exitCode: ExitCode.rateLimited, retry: 'rate_limit',
     matches: (a) => a.status === 429 || a.error === 'too_many_requests',
-    hint: (_ctx, waitMs) => `the tenant's rate limit for token requests was reached (Custom Token Exchange allows only a few per second per tenant); `
-      + `try again ${waitMs === undefined ? 'shortly' : `in about ${Math.ceil(waitMs / 1000)} s`}`,
+    hint: (ctx, waitMs) => `the tenant's rate limit for token requests was reached (Custom Token Exchange allows only a few per second per tenant)`
+      + `${ctx.retryBudgetMs !== undefined ? ` and omni-auth's retry budget (${Math.round(ctx.retryBudgetMs / 1000)} s) ran out` : ''}; `
+      + `try again ${waitMs === undefined ? 'shortly' : `in about ${Math.ceil(waitMs / 1000)} s`}, or give it more patience with `
+      + `OMNI_AUTH_RETRY_BUDGET=<seconds> (default ${INTERACTIVE_RETRY_BUDGET_SECONDS} s, ${CI_RETRY_BUDGET_SECONDS} s in CI)`,
   },
   {
     // `api.access.deny('server_error', reason)` is HTTP 500 on Auth0 with a JSON error body: the

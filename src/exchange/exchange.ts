@@ -7,7 +7,7 @@ import { isOmniAuthError, type OmniAuthError } from '../util/errors.js';
 import type { Secret } from '../util/secret.js';
 import { retryKindOf, tenantError, type ErrorContext, type Operation } from './errors.js';
 import { DEFAULT_TIMEOUTS, postForm, postJson, type HttpOptions, type HttpResult } from './http.js';
-import { withRetry, type RetryOptions } from './retry.js';
+import { DEFAULT_RETRY, withRetry, type RetryOptions } from './retry.js';
 import { parseTokenResponse, type TokenResponse } from './token-response.js';
 import type { Transport } from './transport.js';
 
@@ -152,7 +152,7 @@ interface TokenCall extends Pick<ErrorContext, 'audience' | 'subjectTokenType'> 
 
 async function requestToken(options: TenantCallOptions, call: TokenCall): Promise<TokenResponse> {
   const url = new URL('/oauth/token', options.domain);
-  const { result, attempts } = await withRetry(
+  const { result, attempts, budgetSpent } = await withRetry(
     async (_attempt, remainingMs) => postForm(url, await call.fields(), httpOptions(options, remainingMs)),
     (r) => (isSuccess(r) ? 'stop' : retryKindOf(r.status, r.body, call.operation)),
     options.retry,
@@ -166,6 +166,7 @@ async function requestToken(options: TenantCallOptions, call: TokenCall): Promis
     secrets: [...call.secrets(), ...clientSecretOf(options)],
     attempts,
     nowMs: (options.retry?.now ?? Date.now)(),
+    ...(budgetSpent ? { retryBudgetMs: options.retry?.maxTotalMs ?? DEFAULT_RETRY.maxTotalMs } : {}),
   });
 }
 

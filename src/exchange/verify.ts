@@ -20,6 +20,9 @@ export interface VerifyOptions {
   currentDate?: Date;
 }
 
+/** How long the signing keys may take to arrive (jose's default is 5 s). */
+const JWKS_TIMEOUT_MS = 15_000;
+
 /** What Auth0 signs access tokens with (RS256 by default, PS256 optionally), and their kin. */
 const ASYMMETRIC = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 
@@ -46,7 +49,9 @@ export async function verifyAccessToken(accessToken: string, options: VerifyOpti
   try {
     // Through the proxy and extra CAs when configured (issue 11 §4, src/exchange/undici-transport.ts).
     const { networkFetch } = await import('./undici-transport.js');
-    const keys = createRemoteJWKSet(jwksUrl, { [customFetch]: await networkFetch() });
+    // jose gives up on the JWKS after 5 s by default; the exchange before it may have waited its turn
+    // under the tenant's rate limit, and a token thrown away for a slow key fetch costs another turn.
+    const keys = createRemoteJWKSet(jwksUrl, { [customFetch]: await networkFetch(), timeoutDuration: JWKS_TIMEOUT_MS });
     const { payload } = await jwtVerify(accessToken, keys, {
       issuer: `${origin}/`,
       audience: options.audience,

@@ -100,7 +100,7 @@ describe('a valid local token', () => {
     await exchange(emu, 'not-a-token');
     await resetThrottle(emu);
     const after = (await call(emu, 'GET', '/__emulator/stats')).body.exchanges;
-    expect(after).toEqual({ ok: before.ok + 1, failed: before.failed + 1 });
+    expect(after).toEqual({ ok: before.ok + 1, failed: before.failed + 1, rate_limited: before.rate_limited });
   });
 });
 

@@ -4,7 +4,7 @@
  * throttle.e2e.test.ts keep only what holds at any speed).
  */
 import { describe, expect, it } from 'vitest';
-import { FixedWindow } from '../../src/emulator/ratelimit.js';
+import { FixedWindow, TokenBucket } from '../../src/emulator/ratelimit.js';
 import type { SuspiciousIpThrottling } from '../../src/emulator/state.js';
 import { IpThrottle } from '../../src/emulator/throttle.js';
 
@@ -54,5 +54,43 @@ describe('FixedWindow on an injected clock', () => {
     expect(w.take(3).allowed).toBe(false);
     now = 5_001_000;
     expect(w.take(3)).toEqual({ allowed: true, limit: 3, remaining: 2, reset: 5_002 });
+  });
+});
+
+describe('TokenBucket on an injected clock (the token-exchange limit)', () => {
+  it('allows a burst, then regains `rate` per second, never above the burst; a refusal takes nothing', () => {
+    let now = 7_000_000;
+    const b = new TokenBucket(() => now);
+    const burst = Array.from({ length: 6 }, () => b.take(4, 4));
+    expect(burst.map((s) => s.allowed)).toEqual([true, true, true, true, false, false]);
+    expect(burst.map((s) => s.remaining)).toEqual([3, 2, 1, 0, 0, 0]);
+    expect(burst.every((s) => s.limit === 4)).toBe(true);
+    now += 249;
+    expect(b.take(4, 4).allowed).toBe(false); // 0.996 of a request
+    now += 1;
+    expect(b.take(4, 4)).toMatchObject({ allowed: true, remaining: 0 }); // exactly one came back
+    now += 60_000;
+    expect(Array.from({ length: 5 }, () => b.take(4, 4).allowed)).toEqual([true, true, true, true, false]); // capped at the burst
+  });
+
+  it('Reset is the epoch second by which one whole request is back: the next second when there is one now', () => {
+    let now = 9_000_100;
+    const b = new TokenBucket(() => now);
+    expect(b.take(2, 1)).toEqual({ allowed: true, limit: 2, remaining: 1, reset: 9_001 });
+    expect(b.take(2, 1)).toEqual({ allowed: true, limit: 2, remaining: 0, reset: 9_002 }); // the next one at 9 001.1
+    now = 9_000_900;
+    expect(b.take(2, 1)).toEqual({ allowed: false, limit: 2, remaining: 0, reset: 9_002 }); // 0.8 back: the rest by 9 001.1
+    now = 9_001_100;
+    expect(b.take(2, 1).allowed).toBe(true);
+  });
+
+  it('burst and rate apart (a burst of 15 regained at 15/s, or a small burst at a high rate)', () => {
+    let now = 0;
+    const b = new TokenBucket(() => now);
+    expect(Array.from({ length: 16 }, () => b.take(15, 15).allowed).filter(Boolean)).toHaveLength(15);
+    now += 200; // 3 back
+    expect(Array.from({ length: 5 }, () => b.take(15, 15).allowed).filter(Boolean)).toHaveLength(3);
+    b.reset();
+    expect(Array.from({ length: 5 }, () => b.take(2, 1000).allowed).filter(Boolean)).toHaveLength(2);
   });
 });

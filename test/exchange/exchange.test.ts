@@ -95,7 +95,7 @@ describe('the exchange request', () => {
 });
 
 describe('retries', () => {
-  it('429 with Retry-After: waits that long plus bounded jitter, then retries with a NEW subject token', async () => {
+  it('429 with Retry-After: waits that long plus full jitter (below the first backoff ceiling), then retries with a NEW subject token', async () => {
     const { handler, calls } = sequence(TOKEN_URL, oauthError(429, 'too_many_requests', 'Rate limit', { 'Retry-After': '3' }), ok());
     server.use(handler);
     const { options, time, minter } = setup();
@@ -104,7 +104,7 @@ describe('retries', () => {
     expect(calls).toHaveLength(2);
     expect(time.sleeps).toHaveLength(1);
     expect(time.sleeps[0]).toBeGreaterThanOrEqual(3_000);
-    expect(time.sleeps[0]).toBeLessThanOrEqual(3_000 + 1_000);
+    expect(time.sleeps[0]).toBeLessThanOrEqual(3_000 + 500);
     const sent = calls.map((c) => new URLSearchParams(c.body).get('subject_token'));
     expect(minter.minted).toHaveLength(2);
     expect(sent).toEqual(minter.minted);
@@ -122,7 +122,7 @@ describe('retries', () => {
     expect(calls).toHaveLength(2);
     expect(time.sleeps).toHaveLength(1);
     expect(time.sleeps[0]).toBeGreaterThanOrEqual(7_000);
-    expect(time.sleeps[0]).toBeLessThanOrEqual(8_000);
+    expect(time.sleeps[0]).toBeLessThanOrEqual(7_500);
   });
 
   it('429 asking for a wait beyond the budget: rate_limited (exit 5) at once, no sleep', async () => {
@@ -133,6 +133,8 @@ describe('retries', () => {
     expect(e.code).toBe('rate_limited');
     expect(e.exitCode).toBe(ExitCode.rateLimited);
     expect(e.hint).toMatch(/about 120 s/);
+    expect(e.hint).toMatch(/retry budget \(30 s\) ran out/);
+    expect(e.hint).toMatch(/OMNI_AUTH_RETRY_BUDGET/);
     expect(e.details).toMatchObject({ status: 429, error: 'too_many_requests', retry_after_seconds: 120 });
     expect(calls).toHaveLength(1);
     expect(time.sleeps).toEqual([]);
@@ -144,9 +146,11 @@ describe('retries', () => {
     const { options, time } = setup();
     const e = await failure(exchangeToken(options));
     expect(e.code).toBe('rate_limited');
-    // 12.5 s + 12.5 s fit in 30 s; a third wait would not.
-    expect(time.sleeps).toEqual([12_500, 12_500]);
+    // 12.25 s + 12.5 s fit in the 29 s the 30 s budget leaves for waiting; a third 12 s would not.
+    expect(time.sleeps).toEqual([12_250, 12_500]);
     expect(calls).toHaveLength(3);
+    expect(e.exitCode).toBe(ExitCode.rateLimited);
+    expect(e.hint).toMatch(/OMNI_AUTH_RETRY_BUDGET/);
   });
 
   it('503 temporarily_unavailable, then success: one short backoff', async () => {

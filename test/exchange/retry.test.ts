@@ -1,4 +1,4 @@
-/** The retry policy on its own: bounded attempts, bounded time, waits chosen by the answer. */
+/** The retry policy on its own: bounded attempts for faults, bounded time for all, waits chosen by the answer. */
 import { describe, expect, it } from 'vitest';
 import { TransientError, type RetryKind } from '../../src/exchange/errors.js';
 import type { HttpResult } from '../../src/exchange/http.js';
@@ -49,35 +49,48 @@ describe('withRetry', () => {
     expect(time.sleeps).toEqual([0, 250]);
   });
 
-  it('never starts a wait that would end past the time budget, and tells each attempt what is left', async () => {
+  it('draws each wait within what is left of the time budget (keeping back attemptReserveMs), and tells each attempt what is left', async () => {
     const time = fakeTime();
     const { makeRequest, seen } = script(answer(500));
-    const out = await withRetry(makeRequest, decide, { ...time, random: () => 0.999_999, maxAttempts: 10, maxTotalMs: 2_000 });
-    // 500 + 1000 = 1500 fits in 2000; the next 2000 would not.
-    expect(time.sleeps.map(Math.round)).toEqual([500, 1_000]);
-    expect(out.attempts).toBe(3);
-    expect(seen.map((s) => Math.round(s.remainingMs))).toEqual([2_000, 1_500, 500]);
+    const out = await withRetry(makeRequest, decide, { ...time, random: () => 0.999_999, maxAttempts: 10, maxTotalMs: 3_000, attemptReserveMs: 1_000 });
+    // Ceilings 500, 1000, 2000: the third is cut to the 500 ms left before the reserve; then nothing is left.
+    expect(time.sleeps.map(Math.round)).toEqual([500, 1_000, 500]);
+    expect(out).toMatchObject({ attempts: 4, budgetSpent: true });
+    expect(seen.map((s) => Math.round(s.remainingMs))).toEqual([3_000, 2_500, 1_500, 1_000]);
   });
 
-  it('429: waits Retry-After plus jitter below rateLimitJitterMs', async () => {
+  it('429: waits Retry-After plus full jitter over the backoff ceiling (base for the first 429)', async () => {
     const time = fakeTime();
     const { makeRequest } = script(answer(429, { 'retry-after': '2' }), answer(200));
-    await withRetry(makeRequest, decide, { ...time, random: () => 0.75, rateLimitJitterMs: 400 });
+    await withRetry(makeRequest, decide, { ...time, random: () => 0.75, baseDelayMs: 400 });
     expect(time.sleeps).toEqual([2_300]);
   });
 
-  it('429 without rate-limit headers: falls back to the exponential backoff', async () => {
+  it('429s are retried past maxAttempts until the budget is spent: the ceiling doubles per 429', async () => {
     const time = fakeTime();
-    const { makeRequest } = script(answer(429), answer(200));
-    await withRetry(makeRequest, decide, { ...time, random: () => 0.5 });
-    expect(time.sleeps).toEqual([250]);
+    const { makeRequest, seen } = script(answer(429));
+    const out = await withRetry(makeRequest, decide, { ...time, random: () => 0.5, maxAttempts: 2, maxTotalMs: 20_000, maxDelayMs: 4_000 });
+    // Ceilings 500, 1000, 2000, then 4000 (capped); near the end the draws are made within the 19 s
+    // (20 s less the 1 s reserve) that are left, down to minRateLimitWaitMs (100 ms).
+    expect(time.sleeps).toEqual([250, 500, 1_000, 2_000, 2_000, 2_000, 2_000, 2_000, 2_000, 2_000, 1_625, 812.5, 406.25, 203.125, 101.5625, 100]);
+    expect(seen).toHaveLength(17);
+    expect(out).toMatchObject({ attempts: 17, budgetSpent: true });
+    expect(time.sleeps.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(19_000);
+  });
+
+  it('429 without rate-limit headers: the jittered backoff alone, but never under minRateLimitWaitMs', async () => {
+    const time = fakeTime();
+    const { makeRequest } = script(answer(429), answer(429), answer(200));
+    const randoms = [0.5, 0];
+    await withRetry(makeRequest, decide, { ...time, random: () => randoms.shift()! });
+    expect(time.sleeps).toEqual([250, 100]);
   });
 
   it('429 asking for more than the budget: the 429 comes back at once', async () => {
     const time = fakeTime();
     const { makeRequest, seen } = script(answer(429, { 'retry-after': '31' }), answer(200));
     const out = await withRetry(makeRequest, decide, { ...time, random: () => 0 });
-    expect(out).toEqual({ result: answer(429, { 'retry-after': '31' }), attempts: 1 });
+    expect(out).toEqual({ result: answer(429, { 'retry-after': '31' }), attempts: 1, budgetSpent: true });
     expect(seen).toHaveLength(1);
     expect(time.sleeps).toEqual([]);
   });
