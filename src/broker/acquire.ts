@@ -22,7 +22,7 @@ import type { TokenRequest, TokenResult } from './get-token.js';
  */
 const DEFAULT_LOCK_WAIT_SECONDS = 45;
 
-function lockWaitMs(env: NodeJS.ProcessEnv): number {
+export function lockWaitMs(env: NodeJS.ProcessEnv): number {
   const raw = env.OMNI_AUTH_LOCK_TIMEOUT;
   if (raw === undefined || raw.trim() === '') return DEFAULT_LOCK_WAIT_SECONDS * 1000;
   const seconds = Number(raw);

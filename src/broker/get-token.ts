@@ -8,6 +8,7 @@ import type { Settings } from '../config/settings.js';
 import { cacheKeyOf, isFresh, readCache, type CachedToken } from '../cache/token-cache.js';
 import { currentThumbprint } from '../identity/key-store.js';
 import type { Secret } from '../util/secret.js';
+import type { CiOptions } from './ci-token.js';
 
 export interface TokenRequest {
   settings: Settings;
@@ -21,6 +22,8 @@ export interface TokenRequest {
   /** Where to print warnings for a person (stderr). */
   warn: (message: string) => void;
   now?: () => number;
+  /** Keyless CI identity (`--ci`): the job's OIDC token instead of the machine key (ci-token.ts). */
+  ci?: CiOptions;
 }
 
 export interface TokenResult {
@@ -30,6 +33,14 @@ export interface TokenResult {
 
 export async function getToken(req: TokenRequest): Promise<TokenResult> {
   const now = req.now ?? (() => Math.floor(Date.now() / 1000));
+  if (req.ci) {
+    const { resolveCiSource } = await import('./ci-token.js');
+    const source = resolveCiSource(req.ci, req.env, req.warn);
+    if (source) {
+      const { acquireCiToken } = await import('./ci-acquire.js');
+      return acquireCiToken(req, source, now);
+    }
+  }
   if (!req.force) {
     const { entries, warning } = await readCache(req.files.tokens);
     // A corrupt cache is reported once, by the path that rewrites it (acquire), not here as well.

@@ -11,6 +11,11 @@ export interface CacheKey {
   audience: string;
   /** Space-separated scopes; order and repeats do not matter. */
   scope: string;
+  /**
+   * A CI job's token (issue 14 §1, src/broker/ci-token.ts): which job it is for (`github:<hash>`),
+   * so it never mixes with the machine key's entry or another job's. Absent for every other token.
+   */
+  ci?: string;
 }
 
 /**
@@ -25,15 +30,20 @@ export function normalizeScope(scope: string): string {
 const escape = (part: string): string => part.replace(/[%|]/g, (c) => (c === '%' ? '%25' : '%7C'));
 const unescape = (part: string): string => part.replace(/%(25|7C)/g, (_, hex: string) => (hex === '25' ? '%' : '|'));
 
+const CI_PART = 'ci=';
+
 export function cacheKeyOf(key: CacheKey): string {
-  return [key.domain, key.clientId, key.audience, normalizeScope(key.scope)].map(escape).join('|');
+  const parts = [key.domain, key.clientId, key.audience, normalizeScope(key.scope)];
+  if (key.ci !== undefined) parts.push(`${CI_PART}${key.ci}`);
+  return parts.map(escape).join('|');
 }
 
 /** The parts of a key, or undefined when `text` is not a key cacheKeyOf would produce. */
 export function parseCacheKey(text: string): CacheKey | undefined {
   const parts = text.split('|');
-  if (parts.length !== 4) return undefined;
-  const [domain, clientId, audience, scope] = parts.map(unescape) as [string, string, string, string];
-  const key = { domain, clientId, audience, scope };
+  if (parts.length !== 4 && parts.length !== 5) return undefined;
+  const [domain, clientId, audience, scope, ci] = parts.map(unescape) as [string, string, string, string, string | undefined];
+  if (ci !== undefined && !ci.startsWith(CI_PART)) return undefined;
+  const key: CacheKey = { domain, clientId, audience, scope, ...(ci !== undefined ? { ci: ci.slice(CI_PART.length) } : {}) };
   return cacheKeyOf(key) === text ? key : undefined;
 }

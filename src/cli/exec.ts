@@ -17,6 +17,8 @@ import { tenantContext, type TenantContext } from './context.js';
 import { info, warn } from './output.js';
 import { isBindingRequired, noBrowserFromEnv, signInLockMs, signInWith, type SignInFlags } from './signin.js';
 import { openExecTokenFile } from '../exec/token-file.js';
+import { DEFAULT_CI_TOKEN_ENV, type CiMode } from '../broker/ci-token.js';
+import { ciOptionsOf } from './token.js';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
@@ -47,7 +49,19 @@ export function childEnv(env: NodeJS.ProcessEnv, envVar: string, token: string, 
   return out;
 }
 
-export type ExecFlags = SettingsFlags & Pick<SignInFlags, 'callbackPort'> & { envVar: string; minTtl: number; browser: boolean; signinTimeout: number; tokenFileVar?: string };
+/**
+ * With --ci, the job's identity — GitHub's OIDC request variables, GitLab's ID token variable — is
+ * omni-auth's to use, not the child's: the child gets the access token only.
+ */
+export function withoutCiIdentity(env: NodeJS.ProcessEnv, flags: { ci?: CiMode; ciTokenEnv?: string }): NodeJS.ProcessEnv {
+  if (flags.ci === undefined) return env;
+  const drop = new Set(['ACTIONS_ID_TOKEN_REQUEST_URL', 'ACTIONS_ID_TOKEN_REQUEST_TOKEN', flags.ciTokenEnv ?? DEFAULT_CI_TOKEN_ENV]);
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !drop.has(k)));
+}
+
+export type ExecFlags = SettingsFlags & Pick<SignInFlags, 'callbackPort'> & {
+  envVar: string; minTtl: number; browser: boolean; signinTimeout: number; tokenFileVar?: string; ci?: CiMode; ciTokenEnv?: string;
+};
 
 /**
  * The token, and — when the tenant wants a person and this key is not bound (binding_required) — one
@@ -59,9 +73,9 @@ export type ExecFlags = SettingsFlags & Pick<SignInFlags, 'callbackPort'> & { en
 async function tokenForExec(ctx: TenantContext, flags: ExecFlags): Promise<Awaited<ReturnType<typeof getToken>>['token']> {
   const startedMs = Date.now();
   try {
-    return (await getToken({ ...ctx, minTtl: flags.minTtl, warn })).token;
+    return (await getToken({ ...ctx, minTtl: flags.minTtl, warn, ...ciOptionsOf(flags) })).token;
   } catch (e) {
-    if (!isBindingRequired(e) || !flags.browser || noBrowserFromEnv(ctx.env)) throw e;
+    if (flags.ci !== undefined || !isBindingRequired(e) || !flags.browser || noBrowserFromEnv(ctx.env)) throw e;
     const { signInOnce } = await import('../broker/browser-login.js');
     const signInFlags = { callbackPort: flags.callbackPort, timeout: flags.signinTimeout };
     info(`${ctx.settings.domain} gives tokens only to people: opening the browser once to bind this machine key to you`);
@@ -87,9 +101,9 @@ export async function runExec(command: string[], flags: ExecFlags): Promise<numb
   // Issue 11 §3: $AUTH0_TOKEN_FILE, kept fresh while the child runs (src/exec/token-file.ts).
   const tokenFile = await openExecTokenFile(flags.tokenFileVar, {
     env: ctx.env, home: ctx.files.home, token, minTtl: flags.minTtl, warn,
-    renew: async (minTtl) => (await getToken({ ...ctx, minTtl, warn })).token,
+    renew: async (minTtl) => (await getToken({ ...ctx, minTtl, warn, ...ciOptionsOf(flags) })).token,
   });
-  const env = { ...childEnv(process.env, flags.envVar, token.access_token), ...tokenFile.env };
+  const env = { ...childEnv(withoutCiIdentity(process.env, flags), flags.envVar, token.access_token), ...tokenFile.env };
   const child = spawn(file, args, { stdio: 'inherit', env });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
   for (const s of FORWARDED) process.on(s, forward);

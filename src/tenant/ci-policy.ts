@@ -19,7 +19,7 @@ import { defaultActionDir } from '../emulator/action-source.js';
 import { UsageError } from '../util/errors.js';
 import type { ActionSecretValue, ActionSource } from './action-bundle.js';
 
-export const CI_SUBJECT_TOKEN_TYPE = 'urn:omni-auth:ci-oidc';
+export { CI_SUBJECT_TOKEN_TYPE } from '../broker/ci-token.js';
 export const CI_ACTION_FILE = 'ci_oidc_exchange.js';
 export const CI_ACTION_NAME = 'omni-auth-ci-oidc-exchange';
 export const CI_PROFILE_NAME = 'omni-auth-ci-oidc';
