@@ -15,6 +15,7 @@ import { isOmniAuthError, UsageError } from '../util/errors.js';
 import { withFileLock } from '../util/lock.js';
 import { Secret } from '../util/secret.js';
 import type { TokenRequest, TokenResult } from './get-token.js';
+import { resolveCiSource } from './ci-token.js';
 
 /**
  * How long to wait for another omni-auth process's exchange: longer than that exchange may take (its
@@ -35,6 +36,11 @@ export function lockWaitMs(env: NodeJS.ProcessEnv): number {
 }
 
 export async function acquireToken(req: TokenRequest, now: () => number): Promise<TokenResult> {
+  if (req.ci) {
+    // Keyless CI identity (ci-token.ts): the job's OIDC token when it has one; `auto` outside CI falls through.
+    const source = resolveCiSource(req.ci, req.env, req.warn);
+    if (source) return (await import('./ci-acquire.js')).acquireCiToken(req, source, now);
+  }
   const { settings, files } = req;
   const timeoutMs = lockWaitMs(req.env);
   await ensurePrivateDir(files.home);

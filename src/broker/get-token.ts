@@ -33,13 +33,10 @@ export interface TokenResult {
 
 export async function getToken(req: TokenRequest): Promise<TokenResult> {
   const now = req.now ?? (() => Math.floor(Date.now() / 1000));
+  // `--ci`: acquire.ts decides between the job's OIDC token and the machine key (never in the warm entry).
   if (req.ci) {
-    const { resolveCiSource } = await import('./ci-token.js');
-    const source = resolveCiSource(req.ci, req.env, req.warn);
-    if (source) {
-      const { acquireCiToken } = await import('./ci-acquire.js');
-      return acquireCiToken(req, source, now);
-    }
+    const { acquireToken } = await import('./acquire.js');
+    return acquireToken(req, now);
   }
   if (!req.force) {
     const { entries, warning } = await readCache(req.files.tokens);
