@@ -39,6 +39,7 @@ export function setupOptions(cmd: Command): Command {
     .option('--identity <policy>', 'who tokens are for: person (only keys bound to a person by `login --browser`), machine (every key is its own user) or both '
       + '(default: keep the deployed Action\'s policy; person on a new Action; machine on one deployed before the policy existed)')
     .option('--allowed-keys <thumbprints>', 'comma-separated key thumbprints the Action accepts; \'\' accepts any key (default: keep the tenant\'s allow-list, none on a new Action)')
+    .option('--ci-trust-file <file>', 'keyless CI identity: a JSON array of trust rules {issuer, claims, user} (docs/ci-oidc.md); default: keep the tenant\'s policy')
     .option('--dry-run', 'print the plan and change nothing')
     .option('--json', 'print the plan and the result as JSON on stdout')
     // Hidden: deploys a modified copy of the Action (tests); also OMNI_AUTH_ACTION_DIR.

@@ -15,6 +15,7 @@ import {
   ACTION_RUNTIME, CTE_TRIGGER, PROFILE_TYPE, type ActionRecord, type ClientRecord, type ConnectionRecord, type ProfileRecord, type ResourceServerRecord,
 } from './records.js';
 import { readActionById, readProfiles } from './snapshot.js';
+import { applyCiStep, ciApplyState, type CiStep } from './ci-setup.js';
 
 export interface AppliedStep extends PlanStep {
   /** The id of the object the step is about, once known. */
@@ -41,6 +42,9 @@ export async function applyPlan(plan: Plan, mc: ManagementClient, progress: (lin
     ...(snapshot.action ? { actionId: snapshot.action.id } : {}),
   };
   const out: AppliedStep[] = [];
+  const ci = ciApplyState(plan.ci);
+  const ciCtx = { issuer: plan.inputs.issuer, connection: plan.inputs.connection, progress, poll };
+  const ciWriter = (s: PlanStep) => applyCiStep(s as CiStep, plan.ci, ci, mc, ciCtx);
   const writers: Record<Resource, (s: PlanStep) => Promise<string | undefined>> = {
     api: (s) => applyApi(plan, mc, s),
     application: async (s) => (ids.clientId = await applyApplication(plan, mc, s)),
@@ -48,6 +52,9 @@ export async function applyPlan(plan: Plan, mc: ManagementClient, progress: (lin
     profile: (s) => applyProfile(plan, mc, s, need(ids.actionId, 'action')),
     token_exchange: (s) => applyTokenExchange(plan, mc, s, need(ids.clientId, 'application')),
     connection: (s) => applyConnection(plan, mc, s, need(ids.clientId, 'application')),
+    ci_user: ciWriter,
+    ci_action: ciWriter,
+    ci_profile: ciWriter,
   };
   for (const s of plan.steps) {
     if (s.change !== 'unchanged') progress(`${verb(s)} ${label(s.resource)} ${s.target}`);
@@ -70,6 +77,7 @@ function need(id: string | undefined, what: string): string {
 const verb = (s: PlanStep): string => ({ create: 'creating', update: 'updating', deploy: 'deploying', unchanged: '', blocked: '' })[s.change];
 export const label = (r: Resource): string => ({
   api: 'API', application: 'application', action: 'Action', profile: 'profile', token_exchange: 'token exchange', connection: 'connection',
+  ci_user: 'CI service user', ci_action: 'CI Action', ci_profile: 'CI profile',
 })[r];
 
 async function applyApi(plan: Plan, mc: ManagementClient, s: PlanStep): Promise<string | undefined> {

@@ -8,3 +8,4 @@ export { planView, type Plan, type PlanStep, type SetupInputs } from './plan.js'
 export { setup } from './setup.js';
 export { doctor } from './doctor.js';
 export type { CheckStatus } from './doctor-check.js';
+export { readCiActionSource, readTrustFile, markerCiPolicy, ruleLines, CI_ACTION_NAME } from './ci-policy.js';

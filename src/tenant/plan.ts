@@ -13,8 +13,10 @@ import { ACTION_RUNTIME, PROFILE_TYPE, type ActionRecord, type ClientRecord, typ
 import { MACHINES_CONNECTION, connectionOptionChanges } from './connection.js';
 import { GRANT_SCOPES_AT } from './management-errors.js';
 import type { TenantSnapshot } from './snapshot.js';
+import { ciSteps, planCi, type CiPlan, type CiSnapshot } from './ci-setup.js';
+import type { TrustRule } from './ci-policy.js';
 
-export type Resource = 'api' | 'application' | 'action' | 'profile' | 'token_exchange' | 'connection';
+export type Resource = 'api' | 'application' | 'action' | 'profile' | 'token_exchange' | 'connection' | 'ci_user' | 'ci_action' | 'ci_profile';
 export type Change = 'create' | 'update' | 'deploy' | 'unchanged' | 'blocked';
 
 export interface PlanStep {
@@ -43,6 +45,9 @@ export interface SetupInputs {
   allowedKeys?: string[];
   /** The IDENTITY policy (--identity); absent: keep the deployed Action's, `person` for a new one. */
   identity?: IdentityPolicy;
+  /** The CI trust policy (--ci-trust-file, ci-policy.ts) and the CI Action; absent: keep the tenant's. */
+  ciTrust?: TrustRule[];
+  ciAction?: ActionSource;
 }
 
 /** The allow-list the plan deploys, and where it comes from. */
@@ -73,6 +78,8 @@ export interface Plan {
   action: DesiredAction;
   allowedKeys: AllowedKeysPlan;
   identity: IdentityPlan;
+  /** Keyless CI identity (ci-setup.ts): the rules, where they come from, the service users to create. */
+  ci: CiPlan;
 }
 
 export const API_SETTINGS = { skip_consent_for_verifiable_first_party_clients: true, allow_offline_access: true } as const;
@@ -90,7 +97,7 @@ export const LOOPBACK_CALLBACKS = [`http://127.0.0.1:${CALLBACK_PORT}/callback`,
 
 const step = (resource: Resource, target: string, change: Change, fields: string[] = []): PlanStep => ({ resource, target, change, fields });
 
-export function planSetup(snapshot: TenantSnapshot, inputs: SetupInputs): Plan {
+export function planSetup(snapshot: TenantSnapshot, inputs: SetupInputs, ciSnapshot: CiSnapshot = { users: new Map() }): Plan {
   const blockers: OmniAuthError[] = [];
   const allowedKeys = allowedKeysPlan(snapshot, inputs, blockers);
   const identity = identityPlan(snapshot, inputs, blockers);
@@ -104,7 +111,9 @@ export function planSetup(snapshot: TenantSnapshot, inputs: SetupInputs): Plan {
     tokenExchangeStep(snapshot.client, inputs),
     connectionStep(snapshot, inputs, blockers),
   ];
-  return { steps, blockers, snapshot, inputs, action, allowedKeys, identity };
+  const ci = planCi(ciSnapshot, inputs.ciTrust, inputs.ciAction);
+  steps.push(...ciSteps(ci, inputs.issuer, blockers));
+  return { steps, blockers, snapshot, inputs, action, allowedKeys, identity, ci };
 }
 
 /**
@@ -302,6 +311,12 @@ export function scopesNeeded(plan: Plan): string[] {
         // Auth0 refuses a PATCH carrying `options` without this scope.
         if (!create && s.fields.some((f) => f.startsWith('options.'))) need.add('update:connections_options');
         break;
+      case 'ci_user': need.add('create:users'); break;
+      case 'ci_action':
+        need.add('create:actions');
+        if (s.change === 'update') need.add('update:actions');
+        break;
+      case 'ci_profile': need.add('create:token_exchange_profiles'); break;
     }
   }
   return [...need];
@@ -314,6 +329,8 @@ export interface PlanView {
   allowed_keys: { keys: string[]; from: AllowedKeysPlan['from'] };
   /** The IDENTITY policy the Action will run with (`unknown`: see the blockers). */
   identity: { policy: IdentityPolicy | 'unknown'; from: IdentityPlan['from'] };
+  /** The CI trust rules the tenant will run, one line each (`from`: flag, tenant = kept, none = CI identity off). */
+  ci_trust: { from: CiPlan['from']; rules: string[] };
 }
 
 export function planView(plan: Plan): PlanView {
@@ -322,5 +339,6 @@ export function planView(plan: Plan): PlanView {
     blockers: plan.blockers.map((b) => b.toJSON()),
     allowed_keys: { keys: plan.allowedKeys.keys, from: plan.allowedKeys.from },
     identity: { policy: plan.identity.from === 'unknown' ? 'unknown' : plan.identity.policy, from: plan.identity.from },
+    ci_trust: { from: plan.ci.from, rules: plan.ci.lines },
   };
 }

@@ -13,6 +13,7 @@ import { ManagementClient, type ManagementCredentials, type ManagementOptions } 
 import { missingScopeError } from './management-errors.js';
 import { hasChanges, planSetup, planView, scopesNeeded, type Plan, type PlanView, type SetupInputs } from './plan.js';
 import { readSnapshot } from './snapshot.js';
+import { readCiSnapshot } from './ci-setup.js';
 
 export interface SetupRequest {
   inputs: SetupInputs;
@@ -50,7 +51,9 @@ export async function setup(req: SetupRequest): Promise<SetupResult> {
     subjectTokenType: inputs.subjectTokenType,
     connection: inputs.connection,
   });
-  const plan = planSetup(snapshot, inputs);
+  // Keyless CI identity: the CI Action and profile always (the plan shows the kept rules), the service users with --ci-trust-file.
+  const ciSnapshot = await readCiSnapshot(mc, snapshot.profiles, inputs.ciTrust, inputs.connection);
+  const plan = planSetup(snapshot, inputs, ciSnapshot);
   // Known only when the token shows its scopes (a JWT's `scope`); otherwise the API's 403 names them.
   const missing = mc.grantedScopes === undefined ? [] : scopesNeeded(plan).filter((s) => !mc.grantedScopes!.includes(s));
   if (missing.length > 0) plan.blockers.push(missingScopeError(missing, 'apply this plan; nothing was changed', req.credentials.kind === 'token'));
