@@ -127,14 +127,16 @@ async function exchange(event, api) {
 
   const match = rules.find((rule) => Object.keys(rule.claims).every((name) => typeof payload[name] === 'string' && payload[name] === rule.claims[name]));
   if (!match) {
-    const sub = typeof payload.sub === 'string' ? payload.sub.slice(0, MAX_SUB_IN_REASON) : '(none)';
+    const sub = typeof payload.sub === 'string' ? payload.sub : '(none)';
     throw new Denied('access_denied', `no CI trust rule matches this job (iss ${quote(iss)}, sub ${quote(sub)})`);
   }
   return { userId: match.user };
 }
 
+/** A value of the token for a reason: invisible characters removed, at most MAX_SUB_IN_REASON characters. */
 function quote(text) {
-  return JSON.stringify(String(text).replace(/[\p{Cc}\p{Cf}]/gu, ''));
+  const clean = Array.from(String(text).replace(/[\p{Cc}\p{Cf}]/gu, ''));
+  return JSON.stringify(clean.length > MAX_SUB_IN_REASON ? `${clean.slice(0, MAX_SUB_IN_REASON).join('')}…` : clean.join(''));
 }
 
 function readConfig(event) {

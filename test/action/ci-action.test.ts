@@ -134,6 +134,14 @@ describe('every refusal of a bad token', () => {
     expect(await run(`${header('none')}.${p}.c2ln`)).toMatchObject(rejected(/alg must be/));
     expect(await run(`${header('HS256')}.${p}.c2ln`)).toMatchObject(rejected(/alg must be/));
   });
+  it('an untrusted issuer\'s name is quoted bounded and without invisible characters', async () => {
+    const out = await run(await sign({ iss: `https://evil.example/\u202e${'a'.repeat(5000)}` }));
+    expect(out).toMatchObject(rejected(/is not trusted/));
+    if (out.kind === 'reject') {
+      expect(out.reason.length).toBeLessThan(400);
+      expect(out.reason).not.toContain('\u202e');
+    }
+  });
   it('an untrusted issuer, before anything is fetched', async () => {
     expect(await run(await sign({ iss: 'https://evil.example' }))).toMatchObject(rejected(/is not trusted/));
     expect(await run(await sign({ claims: { iss: undefined } }).then(async () => {
