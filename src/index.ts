@@ -9,6 +9,7 @@
  * imports it. Its public types name no Node.js type, so a consumer needs no @types/node to compile.
  */
 import { getToken as brokerGetToken } from './broker/get-token.js';
+import { parseCiMode, type CiMode } from './broker/ci-token.js';
 import { tenantContext } from './cli/context.js';
 import { UsageError } from './util/errors.js';
 
@@ -42,6 +43,13 @@ export interface GetTokenOptions {
   env?: Record<string, string | undefined>;
   /** Where warnings for a person go (default: stderr, prefixed "omni-auth: warning:"). Never given a secret. */
   onWarning?: (message: string) => void;
+  /**
+   * Keyless CI identity (docs/ci-oidc.md): the job's own OIDC token instead of a machine key —
+   * `github` (ACTIONS_ID_TOKEN_REQUEST_URL/TOKEN), `gitlab` (the ID token in `ciTokenEnv`, default
+   * OMNI_AUTH_ID_TOKEN), or `auto` (whichever this job has, else the machine key).
+   */
+  ci?: 'auto' | 'github' | 'gitlab';
+  ciTokenEnv?: string;
 }
 
 export interface AccessToken {
@@ -103,6 +111,8 @@ export async function getToken(options: GetTokenOptions = {}): Promise<AccessTok
     ...(options.subjectTokenType !== undefined ? { subjectTokenType: options.subjectTokenType } : {}),
     ...(checkGrant(options.grant) === 'client-credentials' ? { grant: 'client-credentials' as const } : {}),
   }, env);
-  const { token } = await brokerGetToken({ ...ctx, minTtl, warn: options.onWarning ?? defaultWarning });
+  let ci: { mode: CiMode; tokenEnv?: string } | undefined;
+  if (options.ci !== undefined) ci = { mode: parseCiMode(String(options.ci)), ...(options.ciTokenEnv !== undefined ? { tokenEnv: options.ciTokenEnv } : {}) };
+  const { token } = await brokerGetToken({ ...ctx, minTtl, warn: options.onWarning ?? defaultWarning, ...(ci ? { ci } : {}) });
   return { accessToken: token.access_token, expiresAt: token.expires_at, subject: token.subject };
 }

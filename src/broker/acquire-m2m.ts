@@ -5,6 +5,7 @@
  */
 import { isFresh, putEntry, readCache, type CachedToken } from '../cache/token-cache.js';
 import { clientCredentialsToken } from '../exchange/exchange.js';
+import { retryBudgetMs } from '../exchange/retry-budget.js';
 import { verifyAccessToken } from '../exchange/verify.js';
 import { CLIENT_KEY_ENV, mintClientAssertion, readClientKey } from '../identity/client-key.js';
 import { UsageError } from '../util/errors.js';
@@ -33,6 +34,7 @@ export async function acquireM2mToken(req: TokenRequest, now: () => number): Pro
     domain: settings.domain,
     clientId: settings.clientId,
     audience: settings.audience,
+    retry: { maxTotalMs: retryBudgetMs(req.env) },
     ...(scope !== '' ? { scope } : {}),
     ...(clientKey
       ? { mintClientAssertion: () => mintClientAssertion(clientKey, settings.clientId, settings.issuer) }

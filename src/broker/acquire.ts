@@ -16,6 +16,7 @@ import { isOmniAuthError, UsageError } from '../util/errors.js';
 import { withFileLock } from '../util/lock.js';
 import { Secret } from '../util/secret.js';
 import type { TokenRequest, TokenResult } from './get-token.js';
+import { resolveCiSource } from './ci-token.js';
 
 /**
  * How long to wait for another omni-auth process's exchange: longer than that exchange may take (its
@@ -25,7 +26,7 @@ import type { TokenRequest, TokenResult } from './get-token.js';
 const DEFAULT_LOCK_WAIT_SECONDS = 45;
 const LOCK_WAIT_BEYOND_BUDGET_SECONDS = 15;
 
-function lockWaitMs(env: NodeJS.ProcessEnv, retryBudget: number): number {
+export function lockWaitMs(env: NodeJS.ProcessEnv, retryBudget: number): number {
   const raw = env.OMNI_AUTH_LOCK_TIMEOUT;
   if (raw === undefined || raw.trim() === '') return Math.max(DEFAULT_LOCK_WAIT_SECONDS * 1000, retryBudget + LOCK_WAIT_BEYOND_BUDGET_SECONDS * 1000);
   const seconds = Number(raw);
@@ -38,6 +39,11 @@ function lockWaitMs(env: NodeJS.ProcessEnv, retryBudget: number): number {
 }
 
 export async function acquireToken(req: TokenRequest, now: () => number): Promise<TokenResult> {
+  if (req.ci) {
+    // Keyless CI identity (ci-token.ts): the job's OIDC token when it has one; `auto` outside CI falls through.
+    const source = resolveCiSource(req.ci, req.env, req.warn);
+    if (source) return (await import('./ci-acquire.js')).acquireCiToken(req, source, now);
+  }
   const { settings, files } = req;
   // The total patience of this request's exchange or refresh (longer in CI), read before any work.
   const retry = { maxTotalMs: retryBudgetMs(req.env) };

@@ -7,7 +7,9 @@ import type { HomeFiles } from '../config/home.js';
 import type { Settings } from '../config/settings.js';
 import { cacheKeyOf, isFresh, readCache, type CachedToken } from '../cache/token-cache.js';
 import { currentThumbprint } from '../identity/key-store.js';
+import { UsageError } from '../util/errors.js';
 import type { Secret } from '../util/secret.js';
+import type { CiOptions } from './ci-token.js';
 
 export interface TokenRequest {
   settings: Settings;
@@ -23,6 +25,8 @@ export interface TokenRequest {
   /** Where to print warnings for a person (stderr). */
   warn: (message: string) => void;
   now?: () => number;
+  /** Keyless CI identity (`--ci`): the job's OIDC token instead of the machine key (ci-token.ts). */
+  ci?: CiOptions;
 }
 
 export interface TokenResult {
@@ -32,6 +36,12 @@ export interface TokenResult {
 
 export async function getToken(req: TokenRequest): Promise<TokenResult> {
   const now = req.now ?? (() => Math.floor(Date.now() / 1000));
+  if (req.ci && req.grant === 'client-credentials') {
+    // Two different identities (a CI job's user, an application): asking for both is a mistake to name.
+    throw new UsageError('ci_with_client_credentials', '--ci and --grant client-credentials ask for two different identities', {
+      hint: 'use --ci for the job\'s service user, or --grant client-credentials for the application\'s own token',
+    });
+  }
   if (req.grant === 'client-credentials') {
     // The application's token, not this machine key's: no key check. Its own cache entry.
     const { m2mCacheKey } = await import('./m2m.js');
@@ -40,6 +50,11 @@ export async function getToken(req: TokenRequest): Promise<TokenResult> {
       const cached = warning ? undefined : entries[m2mCacheKey(req.settings)];
       if (cached && isFresh(cached, req.minTtl, now())) return { token: cached, source: 'cache' };
     }
+    const { acquireToken } = await import('./acquire.js');
+    return acquireToken(req, now);
+  }
+  // `--ci`: acquire.ts decides between the job's OIDC token and the machine key (never in the warm entry).
+  if (req.ci) {
     const { acquireToken } = await import('./acquire.js');
     return acquireToken(req, now);
   }

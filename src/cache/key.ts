@@ -14,6 +14,11 @@ export interface CacheKey {
   scope: string;
   /** Absent for the exchange's tokens (their keys are unchanged). */
   grant?: 'client-credentials';
+  /**
+   * A CI job's token (issue 14 §1, src/broker/ci-token.ts): which job it is for (`github:<hash>`),
+   * so it never mixes with the machine key's entry or another job's. Absent for every other token.
+   */
+  ci?: string;
 }
 
 /**
@@ -29,18 +34,25 @@ const escape = (part: string): string => part.replace(/[%|]/g, (c) => (c === '%'
 const unescape = (part: string): string => part.replace(/%(25|7C)/g, (_, hex: string) => (hex === '25' ? '%' : '|'));
 
 export const CLIENT_CREDENTIALS_GRANT = 'client-credentials';
+const CI_PART = 'ci=';
 
+/** Four parts; a fifth only for a client-credentials token or a CI job's token (never both). */
 export function cacheKeyOf(key: CacheKey): string {
   const parts = [key.domain, key.clientId, key.audience, normalizeScope(key.scope)];
   if (key.grant === CLIENT_CREDENTIALS_GRANT) parts.push(CLIENT_CREDENTIALS_GRANT);
+  else if (key.ci !== undefined) parts.push(`${CI_PART}${key.ci}`);
   return parts.map(escape).join('|');
 }
 
 /** The parts of a key, or undefined when `text` is not a key cacheKeyOf would produce. */
 export function parseCacheKey(text: string): CacheKey | undefined {
   const parts = text.split('|');
-  if (parts.length !== 4 && !(parts.length === 5 && parts[4] === CLIENT_CREDENTIALS_GRANT)) return undefined;
-  const [domain, clientId, audience, scope] = parts.map(unescape) as [string, string, string, string];
-  const key: CacheKey = { domain, clientId, audience, scope, ...(parts.length === 5 ? { grant: CLIENT_CREDENTIALS_GRANT } : {}) };
+  if (parts.length !== 4 && parts.length !== 5) return undefined;
+  const [domain, clientId, audience, scope, fifth] = parts.map(unescape) as [string, string, string, string, string | undefined];
+  let extra: Partial<CacheKey> = {};
+  if (fifth === CLIENT_CREDENTIALS_GRANT) extra = { grant: CLIENT_CREDENTIALS_GRANT };
+  else if (fifth !== undefined && fifth.startsWith(CI_PART)) extra = { ci: fifth.slice(CI_PART.length) };
+  else if (fifth !== undefined) return undefined;
+  const key: CacheKey = { domain, clientId, audience, scope, ...extra };
   return cacheKeyOf(key) === text ? key : undefined;
 }

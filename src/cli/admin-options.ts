@@ -43,6 +43,7 @@ export function setupOptions(cmd: Command): Command {
     .option('--permissions <names>', 'with --rbac: comma-separated permissions to define on the API (added to its scopes), e.g. tool:echo,tool:add')
     .option('--role <name>', 'with --rbac: create (or reuse) this role, holding the --permissions')
     .option('--m2m', 'also a machine-to-machine application for `token --grant client-credentials`: this home\'s client key as its Private Key JWT credential (no secret) and a client grant for the API')
+    .option('--ci-trust-file <file>', 'keyless CI identity: a JSON array of trust rules {issuer, claims, user} (docs/ci-oidc.md); default: keep the tenant\'s policy')
     .option('--dry-run', 'print the plan and change nothing')
     .option('--json', 'print the plan and the result as JSON on stdout')
     // Hidden: deploys a modified copy of the Action (tests); also OMNI_AUTH_ACTION_DIR.

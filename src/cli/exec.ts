@@ -21,10 +21,25 @@ import { childEnv, runChild } from '../exec/child.js';
 
 // The child's environment, spawn, signal forwarding and exit status: src/exec/child.ts (the warm entry runs the same code).
 export { childEnv, OWN_SECRET_PREFIXES, OWN_SECRET_VARS } from '../exec/child.js';
+import { DEFAULT_CI_TOKEN_ENV, type CiMode } from '../broker/ci-token.js';
+import { ciOptionsOf } from './token.js';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-export type ExecFlags = SettingsFlags & Pick<SignInFlags, 'callbackPort'> & { envVar: string; minTtl: number; browser: boolean; signinTimeout: number; tokenFileVar?: string; grant?: 'exchange' | 'client-credentials' };
+/**
+ * With --ci, the job's identity — GitHub's OIDC request variables, GitLab's ID token variable — is
+ * omni-auth's to use, not the child's: the child gets the access token only.
+ */
+export function withoutCiIdentity(env: NodeJS.ProcessEnv, flags: { ci?: CiMode; ciTokenEnv?: string }): NodeJS.ProcessEnv {
+  if (flags.ci === undefined) return env;
+  const drop = new Set(['ACTIONS_ID_TOKEN_REQUEST_URL', 'ACTIONS_ID_TOKEN_REQUEST_TOKEN', flags.ciTokenEnv ?? DEFAULT_CI_TOKEN_ENV]);
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !drop.has(k)));
+}
+
+export type ExecFlags = SettingsFlags & Pick<SignInFlags, 'callbackPort'> & {
+  envVar: string; minTtl: number; browser: boolean; signinTimeout: number; tokenFileVar?: string;
+  grant?: 'exchange' | 'client-credentials'; ci?: CiMode; ciTokenEnv?: string;
+};
 
 /**
  * The token, and — when the tenant wants a person and this key is not bound (binding_required) — one
@@ -36,9 +51,9 @@ export type ExecFlags = SettingsFlags & Pick<SignInFlags, 'callbackPort'> & { en
 async function tokenForExec(ctx: TenantContext, flags: ExecFlags): Promise<Awaited<ReturnType<typeof getToken>>['token']> {
   const startedMs = Date.now();
   try {
-    return (await getToken({ ...ctx, minTtl: flags.minTtl, warn })).token;
+    return (await getToken({ ...ctx, minTtl: flags.minTtl, warn, ...ciOptionsOf(flags) })).token;
   } catch (e) {
-    if (!isBindingRequired(e) || !flags.browser || noBrowserFromEnv(ctx.env)) throw e;
+    if (flags.ci !== undefined || !isBindingRequired(e) || !flags.browser || noBrowserFromEnv(ctx.env)) throw e;
     const { signInOnce } = await import('../broker/browser-login.js');
     const signInFlags = { callbackPort: flags.callbackPort, timeout: flags.signinTimeout };
     info(`${ctx.settings.domain} gives tokens only to people: opening the browser once to bind this machine key to you`);
@@ -64,8 +79,8 @@ export async function runExec(command: string[], flags: ExecFlags): Promise<numb
   // Issue 11 §3: $AUTH0_TOKEN_FILE, kept fresh while the child runs (src/exec/token-file.ts).
   const tokenFile = await openExecTokenFile(flags.tokenFileVar, {
     env: ctx.env, home: ctx.files.home, token, minTtl: flags.minTtl, warn,
-    renew: async (minTtl) => (await getToken({ ...ctx, minTtl, warn })).token,
+    renew: async (minTtl) => (await getToken({ ...ctx, minTtl, warn, ...ciOptionsOf(flags) })).token,
   });
-  const env = { ...childEnv(process.env, flags.envVar, token.access_token), ...tokenFile.env };
+  const env = { ...childEnv(withoutCiIdentity(process.env, flags), flags.envVar, token.access_token), ...tokenFile.env };
   return runChild(file, args, env, () => tokenFile.close());
 }

@@ -19,6 +19,7 @@ import { printError } from './output.js';
 import { DEFAULT_CALLBACK_PORT, DEFAULT_SIGNIN_TIMEOUT, parseCallbackPort, parseTimeout } from './signin.js';
 import { parseFormat, parseMinTtl, type TokenFormat } from './token.js';
 import { RENEW_ONLY_SYMBOL } from '../warm/files.js';
+import { parseCiMode, type CiMode } from '../broker/ci-token.js';
 
 declare const __OMNI_AUTH_VERSION__: string | undefined;
 const VERSION = typeof __OMNI_AUTH_VERSION__ === 'string' ? __OMNI_AUTH_VERSION__ : '0.0.0-dev';
@@ -74,8 +75,10 @@ export function buildProgram(): Command {
       .description('print an access token on stdout (from the cache while it has more than --min-ttl seconds left)')
       .option('--min-ttl <seconds>', 'minimum remaining lifetime of a cached token', parseMinTtl, 300)
       .option('--format <format>', 'raw | json | header | env | headers-json', parseFormat, 'raw')
-      .option('--grant <grant>', GRANT_OPTION_HELP, parseGrant),
-  ).action(async (opts: SettingsFlags & { minTtl: number; format: TokenFormat; grant?: 'exchange' | 'client-credentials' }) => {
+      .option('--grant <grant>', GRANT_OPTION_HELP, parseGrant)
+      .option('--ci <mode>', 'keyless CI identity: auto | github | gitlab (the job\'s OIDC token instead of a machine key)', parseCiMode)
+      .option('--ci-token-env <name>', 'with --ci gitlab: the variable holding the GitLab ID token (default OMNI_AUTH_ID_TOKEN)'),
+  ).action(async (opts: SettingsFlags & { minTtl: number; format: TokenFormat; grant?: 'exchange' | 'client-credentials'; ci?: CiMode; ciTokenEnv?: string }) => {
     const { runToken } = await import('./token.js');
     await runToken(opts);
   });
@@ -91,6 +94,8 @@ export function buildProgram(): Command {
       .option('--callback-port <n>', 'the loopback port of the browser sign-in callback', parseCallbackPort, DEFAULT_CALLBACK_PORT)
       .option('--signin-timeout <seconds>', 'how long to wait for the browser sign-in before failing', parseTimeout, DEFAULT_SIGNIN_TIMEOUT)
       .option('--grant <grant>', GRANT_OPTION_HELP, parseGrant)
+      .option('--ci <mode>', 'keyless CI identity: auto | github | gitlab (the job\'s OIDC token instead of a machine key)', parseCiMode)
+      .option('--ci-token-env <name>', 'with --ci gitlab: the variable holding the GitLab ID token (default OMNI_AUTH_ID_TOKEN)')
       .argument('<command...>', 'the command and its arguments, after --')
       .passThroughOptions(),
   ).action(async (command: string[], opts: ExecFlags) => {

@@ -2,7 +2,9 @@
 import { issuerOf, normalizeDomain } from '../config/domain.js';
 import { pickSetting, readSavedSettings, type SavedSettings, type SettingsFlags } from '../config/settings.js';
 import { SUBJECT_TOKEN_TYPE } from '../identity/contract.js';
-import { label, parseAllowedKeys, parseIdentity, parsePermissions, planView, readActionSource, setup, type Plan, type PlanStep, type SetupInputs } from '../tenant/index.js';
+import {
+  label, parseAllowedKeys, parseIdentity, parsePermissions, planView, readActionSource, readCiActionSource, readTrustFile, setup, type Plan, type PlanStep, type SetupInputs,
+} from '../tenant/index.js';
 import { UsageError, isOmniAuthError } from '../util/errors.js';
 import { managementCredentials, type ManagementFlags } from './admin-options.js';
 import { homeContext } from './context.js';
@@ -21,6 +23,7 @@ export interface SetupFlags extends SettingsFlags, ManagementFlags {
   role?: string;
   /** Issue 12 §4: the machine-to-machine application with Private Key JWT (src/tenant/m2m.ts). */
   m2m?: boolean;
+  ciTrustFile?: string;
 }
 
 export const ACTION_NAME = 'omni-auth-custom-token-exchange';
@@ -122,7 +125,10 @@ async function setupInputs(flags: SetupFlags, env: NodeJS.ProcessEnv, saved: Sav
   const identity = flags.identity === undefined ? undefined : parseIdentity(flags.identity);
   const actionDir = flags.actionDir ?? (env.OMNI_AUTH_ACTION_DIR?.trim() || undefined);
   const rbac = rbacInputs(flags);
+  // No --ci-trust-file: the tenant's CI policy (if any) is kept untouched.
+  const ci = flags.ciTrustFile === undefined ? undefined : { ciTrust: await readTrustFile(flags.ciTrustFile), ciAction: await readCiActionSource(actionDir) };
   return {
+    ...(ci ?? {}),
     domain, issuer, audience,
     ...(clientId !== undefined ? { clientId } : {}),
     appName: APP_NAME,
@@ -179,6 +185,8 @@ function printPlan(plan: Plan): void {
   info(dim(`  identity policy: ${identityText(plan)}`));
   info(dim(`  allowed keys: ${allowedKeysText(plan)}`));
   if (plan.inputs.rbac) info(dim(`  RBAC: tokens for ${plan.inputs.audience} carry the person's permissions${plan.inputs.rbac.permissions.length > 0 ? ` (defined: ${plan.inputs.rbac.permissions.join(', ')})` : ''}`));
+  info(dim(`  CI trust policy: ${ciText(plan)}`));
+  for (const line of plan.ci.lines) info(dim(`    ${line}`));
   // The first blocker is the error the command ends with; the others would otherwise go unseen.
   for (const b of plan.blockers.slice(1)) info(`  ${red('✗')} ${b.message}${b.hint ? ` ${dim(`(${b.hint})`)}` : ''}`);
 }
@@ -196,6 +204,12 @@ function identityText({ identity: { policy, from } }: Plan): string {
     legacy: ' (kept: the deployed Action predates the policy and makes every key its own user; --identity person closes it)',
   }[from];
   return `${policy}: ${POLICY_MEANS[policy]}${source}`;
+}
+
+function ciText({ ci }: Plan): string {
+  if (ci.from === 'none') return 'none: CI identity is off (--ci-trust-file turns it on)';
+  const n = `${ci.rules.length} rule${ci.rules.length === 1 ? '' : 's'}`;
+  return ci.from === 'tenant' ? `${n} (kept from the tenant; --ci-trust-file replaces them)` : `${n}, first match wins`;
 }
 
 function allowedKeysText({ allowedKeys: { keys, from } }: Plan): string {

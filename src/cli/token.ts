@@ -5,6 +5,13 @@ import type { SettingsFlags } from '../config/settings.js';
 import { UsageError } from '../util/errors.js';
 import { tenantContext } from './context.js';
 import { warn } from './output.js';
+import type { CiMode, CiOptions } from '../broker/ci-token.js';
+
+/** `--ci` / `--ci-token-env` as getToken's `ci` option (absent without --ci). */
+export function ciOptionsOf(flags: { ci?: CiMode; ciTokenEnv?: string }): { ci?: CiOptions } {
+  if (flags.ci === undefined) return {};
+  return { ci: { mode: flags.ci, ...(flags.ciTokenEnv !== undefined ? { tokenEnv: flags.ciTokenEnv } : {}) } };
+}
 
 export const TOKEN_FORMATS = ['raw', 'json', 'header', 'env', 'headers-json'] as const;
 export type TokenFormat = (typeof TOKEN_FORMATS)[number];
@@ -39,8 +46,8 @@ export function parseMinTtl(value: string): number {
   return n;
 }
 
-export async function runToken(flags: SettingsFlags & { minTtl: number; format: TokenFormat; grant?: 'exchange' | 'client-credentials' }): Promise<void> {
+export async function runToken(flags: SettingsFlags & { minTtl: number; format: TokenFormat; grant?: 'exchange' | 'client-credentials'; ci?: CiMode; ciTokenEnv?: string }): Promise<void> {
   const ctx = await tenantContext(flags);
-  const { token } = await getToken({ ...ctx, minTtl: flags.minTtl, warn });
+  const { token } = await getToken({ ...ctx, minTtl: flags.minTtl, warn, ...ciOptionsOf(flags) });
   process.stdout.write(`${formatToken(token, flags.format)}\n`);
 }

@@ -7,8 +7,11 @@
  * client (token exchange; the CLI's loopback callbacks, authorization_code + refresh_token, and
  * `Username-Password-Authentication` enabled for browser sign-in) and the API.
  */
+import { randomBytes } from 'node:crypto';
 import { OmniAuthError } from '../util/errors.js';
 import { desiredAction } from '../tenant/action-bundle.js';
+import { CI_ACTION_NAME, CI_PROFILE_NAME, CI_SUBJECT_TOKEN_TYPE, desiredCiAction, serviceUsername } from '../tenant/ci-policy.js';
+import { createUser } from './management/users.js';
 import { buildStatus, createAction, deployAction } from './management/actions.js';
 import { patchClient } from './management/clients.js';
 import { connectionByName, createConnection, setConnectionClients } from './management/connections.js';
@@ -115,5 +118,49 @@ export async function provisionTenant(
   } catch (e) {
     if (!(e instanceof ManagementError)) throw e;
     throw new OmniAuthError('emulator.provisionFailed', `could not provision the emulated tenant: ${e.message}`, { cause: e });
+  }
+}
+
+/** The demo's CI trust rule (issue 14 §1): the stand-in issuer's default job (acme/api on main). */
+export const DEMO_CI_RULE = { claims: { repository: 'acme/api', ref: 'refs/heads/main' }, user: 'acme-api' } as const;
+
+/**
+ * Keyless CI identity, provisioned: a service user `ci-acme-api` in the machines' connection, the CI
+ * Action (auth0-actions/ci_oidc_exchange.js) with a policy trusting the emulator's stand-in issuer
+ * for repository acme/api on refs/heads/main, and its profile for `urn:omni-auth:ci-oidc`. Runs
+ * after provisionTenant (the machines' connection must exist).
+ */
+export async function provisionCi(
+  tenant: Tenant,
+  action: { code: string; dependencies: { name: string; version: string }[] },
+  ciIssuer: string,
+): Promise<void> {
+  try {
+    const user = await createUser(tenant, {
+      connection: tenant.seed.connection,
+      username: serviceUsername(DEMO_CI_RULE.user),
+      // Nobody knows it: the service user signs in only through the CI Action's setUserById.
+      password: `${randomBytes(24).toString('base64url')}Aa1!`,
+    });
+    const desired = desiredCiAction(action, tenant.issuer, [{ issuer: ciIssuer, claims: { ...DEMO_CI_RULE.claims }, user: user.user_id }]);
+    const created = createAction(tenant, {
+      name: CI_ACTION_NAME,
+      supported_triggers: [{ ...CTE_TRIGGER }],
+      code: desired.code,
+      runtime: DEFAULT_ACTION_RUNTIME,
+      dependencies: action.dependencies,
+      secrets: desired.secrets,
+    }, { instant: true });
+    if (buildStatus(tenant, created) === 'failed') {
+      throw new OmniAuthError('emulator.provisionBuildFailed', `the CI Action did not build: ${created.build_error}`, {
+        hint: 'check auth0-actions/ci_oidc_exchange.js and its package.json dependencies',
+      });
+    }
+    deployAction(tenant, created.id, { instant: true });
+    createProfile(tenant, { name: CI_PROFILE_NAME, subject_token_type: CI_SUBJECT_TOKEN_TYPE, action_id: created.id, type: PROFILE_TYPE });
+    tenant.seed.ciUser = user.user_id;
+  } catch (e) {
+    if (!(e instanceof ManagementError)) throw e;
+    throw new OmniAuthError('emulator.provisionFailed', `could not provision CI identity: ${e.message}`, { cause: e });
   }
 }

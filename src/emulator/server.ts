@@ -17,7 +17,11 @@ import { managementHandler } from './management.js';
 import { oauthHandler } from './oauth.js';
 import { authorizeHandler } from './signin/authorize.js';
 import { deviceHandler } from './signin/device.js';
-import { provisionTenant, type IdentityPolicy } from './provision.js';
+import { provisionCi, provisionTenant, type IdentityPolicy } from './provision.js';
+import { createCiIssuer } from './ci-issuer.js';
+import { CI_ACTION_FILE, readCiActionSource } from '../tenant/ci-policy.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { createUser } from './management/users.js';
 import { ManagementError } from './management/errors.js';
 import { FixedWindow, rateLimitHeaders, TokenBucket } from './ratelimit.js';
@@ -57,6 +61,12 @@ export interface EmulatorInfo {
   control_token: string;
   /** The Action's IDENTITY secret, when provisioned. */
   identity?: IdentityPolicy;
+  /**
+   * The stand-in CI OIDC issuer (issue 14 §1, ci-issuer.ts): `request_url` and `request_token` play
+   * GitHub's ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN; `user` is the demo
+   * service user the provisioned policy names.
+   */
+  ci: { issuer: string; request_url: string; request_token: string; user?: string };
 }
 
 export interface Emulator {
@@ -231,6 +241,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const throttle = new IpThrottle(THROTTLE_STAGE);
   const exchangeWindow = new TokenBucket();
   const controlToken = randomBytes(32).toString('base64url');
+  const ci = await createCiIssuer(tenant.domain);
   routing = {
     tenant,
     generalWindow: new FixedWindow(),
@@ -240,12 +251,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       deviceHandler(tenant),
       oauthHandler({ tenant, throttle, exchangeWindow }),
       authorizeHandler(tenant),
+      ci.handler,
       managementHandler(tenant),
     ],
   };
   try {
     if (options.provisioned) {
       await provisionTenant(tenant, await loadActionSource(options.actionDir), options.identity ? { identity: options.identity } : {});
+      // A test's own actionDir may hold only the machine Action: the CI Action then comes from the package.
+      const ciDir = options.actionDir !== undefined && existsSync(join(options.actionDir, CI_ACTION_FILE)) ? options.actionDir : undefined;
+      await provisionCi(tenant, await readCiActionSource(ciDir), ci.issuer);
     }
     for (const person of options.users ?? []) await createStartUser(tenant, person);
   } catch (e) {
@@ -267,6 +282,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       management: { client_id: tenant.seed.managementClientId, client_secret: tenant.seed.managementClientSecret },
       control_token: controlToken,
       ...(tenant.seed.identity !== undefined ? { identity: tenant.seed.identity } : {}),
+      ci: {
+        issuer: ci.issuer, request_url: ci.requestUrl, request_token: ci.requestToken,
+        ...(tenant.seed.ciUser !== undefined ? { user: tenant.seed.ciUser } : {}),
+      },
     }),
     close: () => (closing ??= closeServer(server)),
   };

@@ -342,6 +342,8 @@ export interface Tenant {
     managementClientSecret: string;
     /** The Action's IDENTITY secret when provisioned. */
     identity?: 'person' | 'machine' | 'both';
+    /** The demo CI service user's id, when provisioned (issue 14 §1). */
+    ciUser?: string;
   };
 }
 

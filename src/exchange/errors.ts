@@ -88,9 +88,13 @@ interface Rule {
   says?: string;
   exitCode: ExitCode;
   retry: RetryKind;
-  matches(answer: Answer, operation: Operation): boolean;
+  /** `ctx` only where the error is built (its retry kind never depends on it). */
+  matches(answer: Answer, operation: Operation, ctx?: ErrorContext): boolean;
   hint(ctx: ErrorContext, waitMs: number | undefined, answer?: Answer): string;
 }
+
+/** src/broker/ci-token.ts CI_SUBJECT_TOKEN_TYPE (not imported: this module stays free of the broker). */
+const CI_TYPE = 'urn:omni-auth:ci-oidc';
 
 /** The command that binds a machine key to a person; an Action's reason that names it means binding_required. */
 export const SIGNIN_COMMAND = 'omni-auth login --browser';
@@ -191,6 +195,19 @@ const RULES: readonly Rule[] = [
     matches: (a, op) => op === 'token exchange' && a.error === 'invalid_request' && isNoProfile(a.description),
     hint: (ctx) => `the tenant has no Token Exchange Profile for subject_token_type ${ctx.subjectTokenType ?? '(unknown)'} (or does not accept that type); ${SETUP}`,
   },
+  // Keyless CI identity (issue 14 §1): the CI Action's refusals, told apart by the subject token type.
+  {
+    code: 'ci_token_refused', exitCode: ExitCode.refused, retry: 'stop',
+    matches: (a, op, ctx) => op === 'token exchange' && ctx?.subjectTokenType === CI_TYPE && a.error === 'invalid_request',
+    hint: () => 'the tenant\'s CI Action refused this job\'s OIDC token for the reason above: its issuer must be one the trust policy names, '
+      + 'its audience the tenant\'s issuer URL, and it must not have expired (`omni-auth doctor` lists the trusted issuers)',
+  },
+  {
+    code: 'ci_not_trusted', exitCode: ExitCode.refused, retry: 'stop',
+    matches: (a, _op, ctx) => ctx?.subjectTokenType === CI_TYPE && a.error === 'access_denied',
+    hint: () => 'no rule of the tenant\'s CI trust policy matches this job (the reason names its sub); a tenant admin adds one with '
+      + '`omni-auth setup --ci-trust-file` (`omni-auth doctor` lists the rules)',
+  },
   {
     code: 'local_token_refused', exitCode: ExitCode.refused, retry: 'stop',
     matches: (a, op) => op === 'token exchange' && a.error === 'invalid_request',
@@ -257,7 +274,7 @@ export function tenantError(
   ctx: ErrorContext,
 ): OmniAuthError {
   const answer = answerOf(result.status, result.body);
-  const rule = ruleFor(answer, ctx.operation);
+  const rule = ruleFor(answer, ctx.operation, ctx);
   // An MFA answer carries an mfa_token: a credential, never shown even if the description repeats it.
   const mfaToken = (result.body as { mfa_token?: unknown } | undefined)?.mfa_token;
   const secrets = typeof mfaToken === 'string' && mfaToken !== '' ? [...ctx.secrets, mfaToken] : ctx.secrets;
@@ -280,9 +297,9 @@ export function tenantError(
   });
 }
 
-function ruleFor(answer: Answer, operation: Operation): Rule {
+function ruleFor(answer: Answer, operation: Operation, ctx?: ErrorContext): Rule {
   // The last rule matches everything, so find() always succeeds.
-  return RULES.find((rule) => rule.matches(answer, operation)) as Rule;
+  return RULES.find((rule) => rule.matches(answer, operation, ctx)) as Rule;
 }
 
 /** Why no complete answer arrived, as `http.ts` reads the transport's error. */

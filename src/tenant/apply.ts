@@ -16,6 +16,7 @@ import {
 } from './records.js';
 import { readActionById, readProfiles } from './snapshot.js';
 import { applyRbacSettings, applyRole, rbacChanges, roleMissing } from './rbac.js';
+import { applyCiStep, ciApplyState, type CiStep } from './ci-setup.js';
 
 export interface AppliedStep extends PlanStep {
   /** The id of the object the step is about, once known. */
@@ -44,6 +45,9 @@ export async function applyPlan(plan: Plan, mc: ManagementClient, progress: (lin
     ...(snapshot.action ? { actionId: snapshot.action.id } : {}),
   };
   const out: AppliedStep[] = [];
+  const ci = ciApplyState(plan.ci);
+  const ciCtx = { issuer: plan.inputs.issuer, connection: plan.inputs.connection, progress, poll };
+  const ciWriter = (s: PlanStep) => applyCiStep(s as CiStep, plan.ci, ci, mc, ciCtx);
   const writers: Record<Resource, (s: PlanStep) => Promise<string | undefined>> = {
     api: async (s) => (ids.apiId = await applyApi(plan, mc, s)),
     application: async (s) => (ids.clientId = await applyApplication(plan, mc, s)),
@@ -62,6 +66,9 @@ export async function applyPlan(plan: Plan, mc: ManagementClient, progress: (lin
       if (s.change === 'unchanged') return existing?.id;
       return applyRole(mc, rbac!.role!, existing, audience, roleMissing(plan.snapshot.role ?? { permissions: [] }, audience, rbac!));
     },
+    ci_user: ciWriter,
+    ci_action: ciWriter,
+    ci_profile: ciWriter,
   };
   for (const s of plan.steps) {
     if (s.change !== 'unchanged') progress(`${verb(s)} ${label(s.resource)} ${s.target}`);
@@ -85,6 +92,7 @@ const verb = (s: PlanStep): string => ({ create: 'creating', update: 'updating',
 export const label = (r: Resource): string => ({
   api: 'API', application: 'application', action: 'Action', profile: 'profile', token_exchange: 'token exchange', connection: 'connection',
   rbac: 'RBAC', role: 'role',
+  ci_user: 'CI service user', ci_action: 'CI Action', ci_profile: 'CI profile',
 })[r];
 
 async function applyApi(plan: Plan, mc: ManagementClient, s: PlanStep): Promise<string | undefined> {

@@ -9,3 +9,4 @@ export { setup } from './setup.js';
 export { doctor } from './doctor.js';
 export type { CheckStatus } from './doctor-check.js';
 export { parsePermissions } from './rbac.js';
+export { readCiActionSource, readTrustFile, markerCiPolicy, ruleLines, CI_ACTION_NAME } from './ci-policy.js';

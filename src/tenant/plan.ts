@@ -14,8 +14,10 @@ import { MACHINES_CONNECTION, connectionOptionChanges } from './connection.js';
 import { GRANT_SCOPES_AT } from './management-errors.js';
 import { rbacChanges, roleMissing, type RbacInputs } from './rbac.js';
 import type { TenantSnapshot } from './snapshot.js';
+import { ciSteps, planCi, type CiPlan, type CiSnapshot } from './ci-setup.js';
+import type { TrustRule } from './ci-policy.js';
 
-export type Resource = 'api' | 'application' | 'action' | 'profile' | 'token_exchange' | 'connection' | 'rbac' | 'role';
+export type Resource = 'api' | 'application' | 'action' | 'profile' | 'token_exchange' | 'connection' | 'rbac' | 'role' | 'ci_user' | 'ci_action' | 'ci_profile';
 export type Change = 'create' | 'update' | 'deploy' | 'unchanged' | 'blocked';
 
 export interface PlanStep {
@@ -46,6 +48,9 @@ export interface SetupInputs {
   identity?: IdentityPolicy;
   /** `--rbac [--permissions] [--role]`: RBAC on the API, its permissions, a role; absent: RBAC untouched. */
   rbac?: RbacInputs;
+  /** The CI trust policy (--ci-trust-file, ci-policy.ts) and the CI Action; absent: keep the tenant's. */
+  ciTrust?: TrustRule[];
+  ciAction?: ActionSource;
 }
 
 /** The allow-list the plan deploys, and where it comes from. */
@@ -76,6 +81,8 @@ export interface Plan {
   action: DesiredAction;
   allowedKeys: AllowedKeysPlan;
   identity: IdentityPlan;
+  /** Keyless CI identity (ci-setup.ts): the rules, where they come from, the service users to create. */
+  ci: CiPlan;
 }
 
 export const API_SETTINGS = { skip_consent_for_verifiable_first_party_clients: true, allow_offline_access: true } as const;
@@ -93,7 +100,7 @@ export const LOOPBACK_CALLBACKS = [`http://127.0.0.1:${CALLBACK_PORT}/callback`,
 
 const step = (resource: Resource, target: string, change: Change, fields: string[] = []): PlanStep => ({ resource, target, change, fields });
 
-export function planSetup(snapshot: TenantSnapshot, inputs: SetupInputs): Plan {
+export function planSetup(snapshot: TenantSnapshot, inputs: SetupInputs, ciSnapshot: CiSnapshot = { users: new Map() }): Plan {
   const blockers: OmniAuthError[] = [];
   const allowedKeys = allowedKeysPlan(snapshot, inputs, blockers);
   const identity = identityPlan(snapshot, inputs, blockers);
@@ -108,7 +115,9 @@ export function planSetup(snapshot: TenantSnapshot, inputs: SetupInputs): Plan {
     connectionStep(snapshot, inputs, blockers),
     ...rbacSteps(snapshot, inputs),
   ];
-  return { steps, blockers, snapshot, inputs, action, allowedKeys, identity };
+  const ci = planCi(ciSnapshot, inputs.ciTrust, inputs.ciAction);
+  steps.push(...ciSteps(ci, inputs.issuer, blockers));
+  return { steps, blockers, snapshot, inputs, action, allowedKeys, identity, ci };
 }
 
 /**
@@ -329,6 +338,12 @@ export function scopesNeeded(plan: Plan): string[] {
         if (create) need.add('create:roles');
         need.add('update:roles');
         break;
+      case 'ci_user': need.add('create:users'); break;
+      case 'ci_action':
+        need.add('create:actions');
+        if (s.change === 'update') need.add('update:actions');
+        break;
+      case 'ci_profile': need.add('create:token_exchange_profiles'); break;
     }
   }
   return [...need];
@@ -341,6 +356,8 @@ export interface PlanView {
   allowed_keys: { keys: string[]; from: AllowedKeysPlan['from'] };
   /** The IDENTITY policy the Action will run with (`unknown`: see the blockers). */
   identity: { policy: IdentityPolicy | 'unknown'; from: IdentityPlan['from'] };
+  /** The CI trust rules the tenant will run, one line each (`from`: flag, tenant = kept, none = CI identity off). */
+  ci_trust: { from: CiPlan['from']; rules: string[] };
 }
 
 export function planView(plan: Plan): PlanView {
@@ -349,5 +366,6 @@ export function planView(plan: Plan): PlanView {
     blockers: plan.blockers.map((b) => b.toJSON()),
     allowed_keys: { keys: plan.allowedKeys.keys, from: plan.allowedKeys.from },
     identity: { policy: plan.identity.from === 'unknown' ? 'unknown' : plan.identity.policy, from: plan.identity.from },
+    ci_trust: { from: plan.ci.from, rules: plan.ci.lines },
   };
 }

@@ -14,6 +14,7 @@ import { missingScopeError } from './management-errors.js';
 import { hasChanges, planSetup, planView, scopesNeeded, type Plan, type PlanView, type SetupInputs } from './plan.js';
 import { readSnapshot } from './snapshot.js';
 import { applyM2m, m2mScopesNeeded, planM2m, readM2mSnapshot, type M2mInputs, type M2mStep } from './m2m.js';
+import { readCiSnapshot } from './ci-setup.js';
 
 export interface SetupRequest {
   inputs: SetupInputs;
@@ -58,7 +59,9 @@ export async function setup(req: SetupRequest): Promise<SetupResult> {
     connection: inputs.connection,
     ...(inputs.rbac?.role !== undefined ? { role: inputs.rbac.role } : {}),
   });
-  const plan = planSetup(snapshot, inputs);
+  // Keyless CI identity: the CI Action and profile always (the plan shows the kept rules), the service users with --ci-trust-file.
+  const ciSnapshot = await readCiSnapshot(mc, snapshot.profiles, inputs.ciTrust, inputs.connection);
+  const plan = planSetup(snapshot, inputs, ciSnapshot);
   const m2mSnapshot = req.m2m ? await readM2mSnapshot(mc, req.m2m.appName, inputs.audience) : undefined;
   const m2mSteps = req.m2m && m2mSnapshot ? planM2m(m2mSnapshot, req.m2m, inputs.audience) : [];
   // Known only when the token shows its scopes (a JWT's `scope`); otherwise the API's 403 names them.

@@ -121,7 +121,7 @@ describe('the probe reads Auth0\'s answers', () => {
     const t = tenant({ probe: REJECTED });
     const report = await run();
     expect(failing(report)).toEqual([]);
-    expect(report.checks.map((c) => c.id)).toEqual(['settings', 'discovery', 'clock', 'key', 'probe', 'action', 'identity', 'api', 'rbac', 'application', 'sign_in', 'connection', 'post_login', 'mcp']);
+    expect(report.checks.map((c) => c.id)).toEqual(['settings', 'discovery', 'clock', 'key', 'probe', 'action', 'identity', 'api', 'rbac', 'application', 'sign_in', 'connection', 'post_login', 'ci_trust', 'mcp']);
     expect(check(report, 'post_login')).toMatchObject({ status: 'pass', detail: expect.stringContaining('none bound') });
     expect(t.tokenRequests()).toBe(1);
   });

@@ -273,7 +273,9 @@ describe('doctor after setup (the built CLI)', () => {
     expect(human.stderr).toMatch(/^- network\s+proxy: /m);
     const lines = human.stderr.trim().split('\n').filter((l) => !l.startsWith('- network'));
     expect(lines.slice(0, -1).every((l) => l.startsWith('✓ '))).toBe(true);
-    expect(lines).toHaveLength(15);
+    // 16: issue 12's RBAC line and issue 14's CI trust policy line (CI identity off: a pass, closed by default).
+    expect(lines).toHaveLength(16);
+    expect(human.stderr).toMatch(/✓ CI trust policy\s+none: CI identity is off/);
     expect(human.stderr).toMatch(/✓ identity policy\s+both: a key bound to a person gets tokens for that person, any other key for its own machine user \(the Action's IDENTITY secret\)/);
     expect(human.stderr).toMatch(/✓ browser sign-in\s+the application "omni-auth" \(\S+\) allows the loopback callbacks/);
     expect(human.stderr).toContain('wired: Claude Code: omnispindle');
@@ -286,7 +288,7 @@ describe('doctor after setup (the built CLI)', () => {
     expect(report).toMatchObject({ ok: true, exit_code: 0 });
     expect(report.checks.map((c) => [c.id, c.status])).toEqual([
       ['settings', 'pass'], ['discovery', 'pass'], ['clock', 'pass'], ['key', 'pass'], ['probe', 'pass'], ['action', 'pass'], ['identity', 'pass'],
-      ['api', 'pass'], ['rbac', 'pass'], ['application', 'pass'], ['sign_in', 'pass'], ['connection', 'pass'], ['post_login', 'pass'], ['mcp', 'pass'],
+      ['api', 'pass'], ['rbac', 'pass'], ['application', 'pass'], ['sign_in', 'pass'], ['connection', 'pass'], ['post_login', 'pass'], ['ci_trust', 'pass'], ['mcp', 'pass'],
     ]);
   });
 
