@@ -20,6 +20,7 @@ export type WarmCommand = { name: 'token'; opts: SettingsFlags & { minTtl: numbe
  * the flag in its argv.
  */
 const SETTINGS: Record<string, string> = {
+  '--profile': 'profile',
   '--domain': 'domain',
   '--client-id': 'clientId',
   '--audience': 'audience',

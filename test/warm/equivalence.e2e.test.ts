@@ -33,6 +33,13 @@ const CLIENT_ID = 'warmClientId';
 const AUDIENCE = 'https://api.example/warm';
 const SCOPE = 'openid profile email offline_access';
 const CACHE_KEY = cacheKeyOf({ domain: DOMAIN, clientId: CLIENT_ID, audience: AUDIENCE, scope: SCOPE });
+/** Issue 14 §3: another tenant beside the cached one, which is the profile "work". */
+const OTHER_DOMAIN = 'http://127.0.0.1:8';
+const PROFILES = JSON.stringify({
+  domain: OTHER_DOMAIN, client_id: 'otherClientId', audience: AUDIENCE,
+  profiles: { work: { domain: DOMAIN, client_id: CLIENT_ID, audience: AUDIENCE }, other: { domain: OTHER_DOMAIN, client_id: CLIENT_ID, audience: AUDIENCE } },
+});
+const PROFILES_DEFAULT_WORK = JSON.stringify({ ...JSON.parse(PROFILES) as object, default_profile: 'work' });
 
 let dir: string;
 let lone: string;
@@ -200,6 +207,20 @@ const CASES: Case[] = [
   { name: '--ca-file without a value', args: ['token', '--ca-file'], warm: false },
   { name: 'OMNI_AUTH_CA_FILE, fresh', args: ['token'], env: { OMNI_AUTH_CA_FILE: join(tmpdir(), 'omni-warm-no-such-ca.pem') }, warm: true },
   { name: 'exec\'s --no-browser on token', args: ['token', '--no-browser'], warm: false },
+  // Issue 14 §3: profiles. PROFILES puts the cached tenant under "work"; the default profile is another tenant.
+  { name: 'profile: --profile work, fresh', args: ['token', '--profile', 'work'], home: { settings: PROFILES }, warm: true },
+  { name: 'profile: --profile=work, --format json', args: ['token', '--profile=work', '--format', 'json'], home: { settings: PROFILES }, warm: true },
+  { name: 'profile: OMNI_AUTH_PROFILE=work, fresh', args: ['token'], home: { settings: PROFILES }, env: { OMNI_AUTH_PROFILE: 'work' }, warm: true },
+  { name: 'profile: --profile wins over OMNI_AUTH_PROFILE', args: ['token', '--profile', 'work'], home: { settings: PROFILES }, env: { OMNI_AUTH_PROFILE: 'other' }, warm: true },
+  { name: 'profile: the file\'s default_profile', args: ['token'], home: { settings: PROFILES_DEFAULT_WORK }, warm: true },
+  { name: 'profile: the default profile is another tenant (no cached token)', args: ['token'], home: { settings: PROFILES }, warm: false, acquires: true },
+  { name: 'profile: OMNI_AUTH_PROFILE=other (no cached token)', args: ['token'], home: { settings: PROFILES }, env: { OMNI_AUTH_PROFILE: 'other' }, warm: false, acquires: true },
+  { name: 'profile: OMNI_AUTH_DOMAIN overrides the profile\'s domain', args: ['token', '--profile', 'work'], home: { settings: PROFILES }, env: { OMNI_AUTH_DOMAIN: OTHER_DOMAIN }, warm: false, acquires: true },
+  { name: 'profile: a profile the file does not have', args: ['token', '--profile', 'nosuch'], home: { settings: PROFILES }, warm: false },
+  { name: 'profile: an invalid --profile', args: ['token', '--profile', '../work'], home: { settings: PROFILES }, warm: false },
+  { name: 'profile: an invalid OMNI_AUTH_PROFILE', args: ['token'], home: { settings: PROFILES }, env: { OMNI_AUTH_PROFILE: 'a b' }, warm: false },
+  { name: 'profile: --profile without a value', args: ['token', '--profile'], home: { settings: PROFILES }, warm: false },
+  { name: 'profile: the global form (omni-auth --profile work token), handed off', args: ['--profile', 'work', 'token'], home: { settings: PROFILES }, warm: false, quiet: true },
   // exec: always the full CLI's.
   { name: 'exec, fresh', args: ['exec', '--', process.execPath, '-e', printToken()], warm: false, quiet: true },
   { name: 'exec --env-var, fresh', args: ['exec', '--env-var', 'MCP_TOKEN', '--min-ttl', '60', '--', process.execPath, '-e', printToken('MCP_TOKEN')], warm: false, quiet: true },
