@@ -103,8 +103,10 @@ async function wiring(
   tenant: TenantContext | undefined,
   tokens: ReturnType<typeof tokenFetcher>,
 ) {
+  const profile = tenant?.settings.profile ?? await profileOf(flags);
+  if (!tenant && profile !== 'default') warn(`profile "${profile}" has no usable settings yet: the entries will fail until \`omni-auth login --profile ${profile}\` (or setup) saves them`);
   return {
-    profile: tenant?.settings.profile ?? await profileOf(flags),
+    profile,
     mode: flags.mode,
     envVar: flags.envVar,
     launcherPath: await launcher(homeContext().home, flags.dryRun),
