@@ -148,6 +148,14 @@ describe('two profiles, two tenants, one home (the built CLI)', () => {
     const table = await run(['mcp', 'list', '--client', 'cursor']);
     expect(table.stdout).toMatch(/^ +srv-b +stdio +via omni-auth exec {2}\[profile b\]$/m);
 
+    // A profile with no settings: wired all the same (exec needs none now), with a warning; a bad name is exit 2.
+    const ghost = await run(['mcp', 'add', 'srv-ghost', '--client', 'cursor', '--profile', 'ghost', '--dry-run', '--', process.execPath, server]);
+    expect(ghost.code, ghost.stderr).toBe(0);
+    expect(ghost.stderr).toContain('profile "ghost" has no usable settings yet');
+    const badName = await run(['mcp', 'wire', '--client', 'cursor', '--profile', 'a/b']);
+    expect(badName.code).toBe(2);
+    expect(badName.stderr).toContain('--profile "a/b" is not a valid profile name');
+
     // unwire --all --profile a restores only a's entry.
     const un = await run(['mcp', 'unwire', '--all', '--profile', 'a', '--client', 'cursor']);
     expect(un.code, un.stderr).toBe(0);
