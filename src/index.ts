@@ -19,6 +19,8 @@ export { ExitCode, OmniAuthError, isOmniAuthError, type OmniAuthErrorOptions } f
 export const DEFAULT_MIN_TTL = 300;
 
 export interface GetTokenOptions {
+  /** The settings profile (as `--profile`; overrides OMNI_AUTH_PROFILE and the saved default_profile). */
+  profile?: string;
   /** The Auth0 domain (`tenant.region.auth0.com` or a full URL); overrides OMNI_AUTH_DOMAIN and the saved settings. */
   domain?: string;
   /** The application's client id; overrides OMNI_AUTH_CLIENT_ID and the saved settings. */
@@ -104,6 +106,7 @@ export async function getToken(options: GetTokenOptions = {}): Promise<AccessTok
     env.OMNI_AUTH_HOME = options.home;
   }
   const ctx = await tenantContext({
+    ...(options.profile !== undefined ? { profile: options.profile } : {}),
     ...(options.domain !== undefined ? { domain: options.domain } : {}),
     ...(options.clientId !== undefined ? { clientId: options.clientId } : {}),
     ...(options.audience !== undefined ? { audience: options.audience } : {}),

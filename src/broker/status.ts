@@ -3,7 +3,7 @@
  * Reads only; works with whatever is configured (a missing setting is reported, not fatal).
  */
 import type { HomeFiles } from '../config/home.js';
-import { readSavedSettings, resolveSettings, type Settings, type SettingsFlags } from '../config/settings.js';
+import { profileNames, readSavedSettings, resolveSettings, selectProfile, type SavedSettings, type Settings, type SettingsFlags } from '../config/settings.js';
 import { cacheKeyOf, isFresh, readCache } from '../cache/token-cache.js';
 import { bindingExpiresAt, bindingKey, readBindings } from '../identity/binding.js';
 import { KEY_ENV, parsePrivateKey, readKeyFile } from '../identity/key-store.js';
@@ -22,6 +22,24 @@ export interface StatusReport {
   binding: { present: boolean; sub?: string; name?: string; bound_at?: number; expires_at?: number; expired?: boolean; note?: string };
   cache_warning?: string;
   binding_warning?: string;
+  /** The settings profile in use and what chose it (issue 14 §3). */
+  profile?: { name: string; source: 'flag' | 'env' | 'saved' | 'default' };
+  /**
+   * Every saved profile (the one in use too, even when not saved yet): its tenant and whether the cache
+   * holds a token for it — never the token. Another profile's entry is looked up with its saved
+   * values only (the per-setting flags and variables apply to the profile in use).
+   */
+  profiles?: ProfileReport[];
+}
+
+export interface ProfileReport {
+  name: string;
+  active: boolean;
+  domain?: string;
+  client_id?: string;
+  audience?: string;
+  token: { cached: boolean; fresh?: boolean; expires_at?: number };
+  error?: string;
 }
 
 export async function status(flags: SettingsFlags, files: HomeFiles, env: NodeJS.ProcessEnv, minTtl: number, now = Math.floor(Date.now() / 1000)): Promise<StatusReport> {
@@ -36,8 +54,12 @@ export async function status(flags: SettingsFlags, files: HomeFiles, env: NodeJS
   }
 
   let settings: Settings | undefined;
+  let saved: SavedSettings | undefined;
   try {
-    settings = resolveSettings(flags, env, await readSavedSettings(files.settings));
+    saved = await readSavedSettings(files.settings);
+    const chosen = selectProfile(flags, env, saved);
+    report.profile = { name: chosen.name, source: chosen.source };
+    settings = resolveSettings(flags, env, saved);
     report.settings = {
       resolved: true,
       domain: settings.domain,
@@ -49,6 +71,8 @@ export async function status(flags: SettingsFlags, files: HomeFiles, env: NodeJS
   } catch (e) {
     report.settings = { resolved: false, error: isOmniAuthError(e) ? e.message : String(e) };
   }
+
+  if (report.profile) report.profiles = await listProfiles(files, saved, report.profile.name, settings, minTtl, now);
 
   if (settings) {
     try {
@@ -80,4 +104,27 @@ export async function status(flags: SettingsFlags, files: HomeFiles, env: NodeJS
     }
   }
   return report;
+}
+
+async function listProfiles(files: HomeFiles, saved: SavedSettings | undefined, active: string, current: Settings | undefined, minTtl: number, now: number): Promise<ProfileReport[]> {
+  const names = profileNames(saved);
+  if (!names.includes(active)) names.push(active);
+  const { entries } = await readCache(files.tokens);
+  return names.map((name) => {
+    const out: ProfileReport = { name, active: name === active, token: { cached: false } };
+    let s: Settings | undefined;
+    try {
+      s = name === active ? current : resolveSettings({ profile: name }, {}, saved);
+    } catch (e) {
+      out.error = isOmniAuthError(e) ? e.message : String(e);
+    }
+    if (!s) {
+      if (!out.error) out.error = 'settings do not resolve';
+      return out;
+    }
+    Object.assign(out, { domain: s.domain, client_id: s.clientId, audience: s.audience });
+    const t = entries[cacheKeyOf(s)];
+    if (t) out.token = { cached: true, fresh: isFresh(t, minTtl, now), expires_at: t.expires_at };
+    return out;
+  });
 }

@@ -29,6 +29,7 @@ export const GRANT_OPTION_HELP = 'exchange (default: this machine key, via Custo
 
 export function addSettingsOptions(cmd: Command): Command {
   return cmd
+    .option('--profile <name>', PROFILE_HELP)
     .option('--domain <domain>', 'Auth0 domain (tenant.region.auth0.com or a full URL; env OMNI_AUTH_DOMAIN)')
     .option('--client-id <id>', 'Auth0 application (client) id (env OMNI_AUTH_CLIENT_ID)')
     .option('--audience <url>', 'API identifier the token is for (env OMNI_AUTH_AUDIENCE)')
@@ -38,6 +39,8 @@ export function addSettingsOptions(cmd: Command): Command {
     .option('--ca-file <path>', 'PEM file of extra CA certificates, added to the system roots (env OMNI_AUTH_CA_FILE)')
     .hook('preAction', (_cmd, action) => setCaFileFlag((action.opts() as { caFile?: string }).caFile));
 }
+
+export const PROFILE_HELP = 'named settings to use and save (env OMNI_AUTH_PROFILE; default: the settings file\'s default_profile, else "default")';
 
 export function homeContext(env: NodeJS.ProcessEnv = process.env): HomeFiles {
   return homeFiles(omniAuthHome(env));

@@ -106,6 +106,7 @@ function wire(ctx: TenantContext, flags: LoginFlags, launcher: string, result?: 
     mode: flags.mode,
     envVar: flags.envVar,
     launcherPath: launcher,
+    ...(ctx.settings.profile !== undefined ? { profile: ctx.settings.profile } : {}),
     isOurToken: issuedBy(ctx.settings.issuer),
     ...(result ? { getToken: async () => new Secret(result.token.access_token) } : { dryRun: true }),
     run: newRun(),

@@ -6,7 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { ExitCode, isOmniAuthError } from '../util/errors.js';
 import type { SettingsFlags } from '../config/settings.js';
-import { GRANT_OPTION_HELP, addSettingsOptions, parseGrant } from './context.js';
+import { GRANT_OPTION_HELP, PROFILE_HELP, addSettingsOptions, parseGrant } from './context.js';
 import { doctorOptions, setupOptions } from './admin-options.js';
 import type { DoctorFlags } from './doctor.js';
 import type { ExecFlags } from './exec.js';
@@ -30,7 +30,13 @@ export function buildProgram(): Command {
     .version(VERSION)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
-    .enablePositionalOptions();
+    .enablePositionalOptions()
+    // Issue 14 §3: `omni-auth --profile NAME <command>` is `<command> --profile NAME` (the command's own wins).
+    .option('--profile <name>', PROFILE_HELP)
+    .hook('preAction', (self, action) => {
+      const global = (self.opts() as { profile?: string }).profile;
+      if (global !== undefined && (action.opts() as { profile?: string }).profile === undefined) action.setOptionValue('profile', global);
+    });
 
   program
     .command('emulator')
@@ -121,6 +127,7 @@ export function buildProgram(): Command {
     .argument('[token]', 'the token, or - to read it from stdin (default: the cached token)')
     .option('--domain <domain>', 'Auth0 domain (env OMNI_AUTH_DOMAIN; default: the saved settings)')
     .option('--audience <id>', 'the API identifier the server expects (env OMNI_AUTH_AUDIENCE; default: the saved settings)')
+    .option('--profile <name>', PROFILE_HELP)
     .option('--client-id <id>', 'with the cached token: the application it was obtained for')
     .option('--scope <scopes>', 'with the cached token: the scopes it was requested with')
     .option('--require-scope <scope>', 'a scope the server requires, in scope or permissions (repeatable)', (v: string, p?: string[]) => [...(p ?? []), ...v.split(/[\s,]+/).filter(Boolean)])

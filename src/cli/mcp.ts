@@ -3,7 +3,7 @@
  * into src/mcp, the report out on stderr (mcp-report.ts). Only `mcp list` writes to stdout.
  */
 import { getToken } from '../broker/get-token.js';
-import type { SettingsFlags } from '../config/settings.js';
+import { readSavedSettings, selectProfile, type SettingsFlags } from '../config/settings.js';
 import {
   addServer, CLIENTS, installLauncher, issuedBy, launcherPath, listClients, displayUrl, newRun, PROJECT_ENV, recipients, renderList, unwireClients, urlVerdict, wireClients,
   type McpReport, type WireClientsOptions,
@@ -92,13 +92,21 @@ function tokenFetcher(flags: SettingsFlags): { get: () => Promise<Secret>; expir
   };
 }
 
+/** The settings profile wired entries carry: --profile, else OMNI_AUTH_PROFILE, else the file's default_profile. */
+async function profileOf(flags: SettingsFlags): Promise<string> {
+  return selectProfile(flags, process.env, await readSavedSettings(homeContext().settings)).name;
+}
+
 /** What `mcp wire` and `mcp add` hand the MCP code alike: how to wire, the launcher, the token source. */
 async function wiring(
-  flags: { mode: McpMode; envVar: string; dryRun?: boolean },
+  flags: SettingsFlags & { mode: McpMode; envVar: string; dryRun?: boolean },
   tenant: TenantContext | undefined,
   tokens: ReturnType<typeof tokenFetcher>,
 ) {
+  const profile = tenant?.settings.profile ?? await profileOf(flags);
+  if (!tenant && profile !== 'default') warn(`profile "${profile}" has no usable settings yet: the entries will fail until \`omni-auth login --profile ${profile}\` (or setup) saves them`);
   return {
+    profile,
     mode: flags.mode,
     envVar: flags.envVar,
     launcherPath: await launcher(homeContext().home, flags.dryRun),
@@ -171,6 +179,8 @@ async function unwireFrom(flags: SettingsFlags & UnwireFlags, which: { server?: 
     ...which,
     envVar: flags.envVar,
     launcherPath: launcherPath(homeContext().home),
+    // `mcp unwire --all --profile NAME`: only that profile's entries.
+    ...(which.allWired && flags.profile !== undefined ? { profile: await profileOf(flags) } : {}),
     ...(tenant ? { isOurToken: issuedBy(tenant.settings.issuer) } : {}),
     ...(flags.dryRun ? { dryRun: true } : {}),
     run: newRun(),

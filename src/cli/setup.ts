@@ -1,6 +1,6 @@
 /** `omni-auth setup`: resolve the inputs, run the use case, print the plan and the line for teammates. */
 import { issuerOf, normalizeDomain } from '../config/domain.js';
-import { pickSetting, readSavedSettings, type SavedSettings, type SettingsFlags } from '../config/settings.js';
+import { pickSetting, readSavedSettings, selectedValues, selectProfile, type SavedSettings, type SettingsFlags } from '../config/settings.js';
 import { SUBJECT_TOKEN_TYPE } from '../identity/contract.js';
 import {
   label, parseAllowedKeys, parseIdentity, parsePermissions, planView, readActionSource, readCiActionSource, readTrustFile, setup, type Plan, type PlanStep, type SetupInputs,
@@ -44,7 +44,7 @@ export async function runSetup(flags: SetupFlags, env: NodeJS.ProcessEnv = proce
   const m2m = flags.m2m ? await m2mInputs(files, env, Boolean(flags.dryRun)) : undefined;
   try {
     const result = await setup({
-      inputs, credentials, dryRun: Boolean(flags.dryRun), files, env, saved,
+      inputs, credentials, dryRun: Boolean(flags.dryRun), files, env, saved, profile: selectProfile(flags, env, saved).name,
       ...(m2m ? { m2m, onM2mPlan: (steps: { resource: string; target: string; change: PlanStep['change']; fields: string[] }[]) => { if (!flags.json) printM2mPlan(steps); } } : {}),
       onPlan: (p) => {
         plan = p;
@@ -109,8 +109,9 @@ function required(value: { value: string } | undefined, message: string, hint: s
 async function setupInputs(flags: SetupFlags, env: NodeJS.ProcessEnv, saved: SavedSettings | undefined): Promise<SetupInputs> {
   const domainSetting = pickSetting('domain', flags, env, saved);
   const domain = normalizeDomain(required(domainSetting, 'setup needs --domain', 'pass the tenant domain, e.g. --domain tenant.eu.auth0.com'), domainSetting!.label);
-  // Saved settings of another tenant say nothing about this one.
-  const sameTenant = saved?.domain !== undefined && sameDomain(saved.domain, domain) ? saved : undefined;
+  // Saved settings of another tenant say nothing about this one (those of the profile being set up).
+  const mine = selectedValues(flags, env, saved);
+  const sameTenant = mine?.domain !== undefined && sameDomain(mine.domain, domain) ? saved : undefined;
   const audience = required(pickSetting('audience', flags, env, sameTenant), 'setup needs --audience',
     'pass the identifier of the API the MCP server accepts, e.g. --audience https://mcp.example.com (it is created when missing)');
   const clientId = pickSetting('clientId', flags, env, sameTenant)?.value;

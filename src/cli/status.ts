@@ -15,6 +15,10 @@ export async function runStatus(flags: SettingsFlags & { json?: boolean; minTtl:
     info(`home     ${r.home}`);
     if (r.key.present) info(`key      ${r.key.thumbprint} ${dim(`(${r.key.alg}, ${r.key.source})`)}`);
     else info(`key      ${r.key.error ? red(r.key.error) : yellow('none yet (created by the first login)')}`);
+    if (r.profile && (r.profile.name !== 'default' || (r.profiles?.length ?? 0) > 1)) {
+      const from = { flag: '--profile', env: 'OMNI_AUTH_PROFILE', saved: 'the settings\' default_profile', default: 'default' }[r.profile.source];
+      info(`profile  ${r.profile.name} ${dim(`(${from})`)}`);
+    }
     if (r.settings.resolved) {
       info(`tenant   ${r.settings.domain}  client ${r.settings.client_id}`);
       info(`audience ${r.settings.audience}  scope "${r.settings.scope}"`);
@@ -39,6 +43,15 @@ export async function runStatus(flags: SettingsFlags & { json?: boolean; minTtl:
       if (r.token.scope) info(`granted  ${r.token.scope}`);
     } else if (r.settings.resolved) {
       info(`token    ${yellow('none cached')} (run omni-auth login or omni-auth token)`);
+    }
+    const profiles = r.profiles ?? [];
+    if (profiles.length > 1 || (profiles.length === 1 && profiles[0]!.name !== 'default')) {
+      const width = Math.max(...profiles.map((p) => p.name.length));
+      profiles.forEach((p, i) => {
+        const token = p.token.cached ? `${p.token.fresh ? green('✓') : yellow('!')} token ${describeExpiry(p.token.expires_at!)}` : dim('no token cached');
+        const where = p.domain ? `${p.domain}  ${p.audience}` : red(p.error ?? 'not configured');
+        info(`${i === 0 ? 'profiles' : '        '} ${p.active ? '*' : ' '} ${p.name.padEnd(width)}  ${where}  ${token}`);
+      });
     }
   }
   return r.settings.resolved ? 0 : 2;

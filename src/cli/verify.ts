@@ -19,6 +19,8 @@ import { dim, green, info, red, warn } from './output.js';
 import { describeExpiry } from './time.js';
 
 export interface VerifyFlags {
+  /** The settings profile (issue 14 §3). */
+  profile?: string;
   domain?: string;
   clientId?: string;
   scope?: string;
@@ -72,7 +74,7 @@ async function tokenToCheck(arg: string | undefined, flags: VerifyFlags, env: No
     return { token: arg.trim(), source: 'argument' };
   }
   const files = homeContext(env);
-  const settingsFlags: SettingsFlags = { ...(flags.domain ? { domain: flags.domain } : {}), ...(flags.clientId ? { clientId: flags.clientId } : {}), ...(flags.scope ? { scope: flags.scope } : {}) };
+  const settingsFlags: SettingsFlags = { ...(flags.profile ? { profile: flags.profile } : {}), ...(flags.domain ? { domain: flags.domain } : {}), ...(flags.clientId ? { clientId: flags.clientId } : {}), ...(flags.scope ? { scope: flags.scope } : {}) };
   const settings = resolveSettings(settingsFlags, env, saved);
   const { entries, warning } = await readCache(files.tokens);
   if (warning) warn(warning);

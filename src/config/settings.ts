@@ -2,6 +2,14 @@
  * Settings resolution, in this order: command-line flags, OMNI_AUTH_* environment variables, the
  * seed-era AUTH0_* names, then what an earlier `login` or `setup` saved. Pure except for the saved
  * file, which is read and written here. The file holds no secret.
+ *
+ * Profiles (issue 14 §3): the file holds named settings side by side —
+ *   {"domain": …, "client_id": …, "audience": …,              ← the "default" profile (the old format)
+ *    "profiles": {"work": {"domain": …, …}, …}, "default_profile": "work"}
+ * Which profile: `--profile` > OMNI_AUTH_PROFILE > the file's "default_profile" > "default". The
+ * per-setting flags and variables still override the chosen profile's values. A file without
+ * profiles is the "default" profile and reads exactly as before; older omni-auth versions read only
+ * the top-level (default) settings of a file with profiles.
  */
 import { readFile } from 'node:fs/promises';
 import { ensurePrivateDir, writeFileAtomic } from '../util/atomic-write.js';
@@ -12,6 +20,8 @@ import { issuerOf, normalizeDomain } from './domain.js';
 export const DEFAULT_SCOPE = 'openid profile email offline_access';
 
 export interface SettingsFlags {
+  /** The named settings to use (`--profile`); validated by profileName(). */
+  profile?: string;
   domain?: string;
   clientId?: string;
   audience?: string;
@@ -25,6 +35,56 @@ export interface SavedSettings {
   audience?: string;
   scope?: string;
   subject_token_type?: string;
+  /** Named settings beside the top-level ("default") ones; only valid names (readSavedSettings). */
+  profiles?: Record<string, SavedSettings>;
+  /** The profile used when neither --profile nor OMNI_AUTH_PROFILE names one. */
+  default_profile?: string;
+}
+
+/** The name of the top-level settings of the file. */
+export const DEFAULT_PROFILE = 'default';
+export const PROFILE_ENV = 'OMNI_AUTH_PROFILE';
+const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export type ProfileSource = 'flag' | 'env' | 'saved' | 'default';
+
+/** A profile name, or a usage error (exit 2) naming where the bad one came from. */
+export function profileName(value: string, source: string): string {
+  const v = value.trim();
+  if (!PROFILE_NAME.test(v)) {
+    throw new UsageError('invalid_profile', `${source} "${value}" is not a valid profile name`, {
+      hint: 'a profile name is 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit (e.g. work, eu-prod)',
+    });
+  }
+  return v;
+}
+
+/** Which profile: --profile, else OMNI_AUTH_PROFILE, else the file's default_profile, else "default". */
+export function selectProfile(flags: SettingsFlags, env: NodeJS.ProcessEnv, saved: SavedSettings | undefined): { name: string; source: ProfileSource; label: string } {
+  if (flags.profile !== undefined && flags.profile.trim() !== '') return { name: profileName(flags.profile, '--profile'), source: 'flag', label: '--profile' };
+  const fromEnv = env[PROFILE_ENV];
+  if (fromEnv !== undefined && fromEnv.trim() !== '') return { name: profileName(fromEnv, PROFILE_ENV), source: 'env', label: PROFILE_ENV };
+  if (saved?.default_profile !== undefined) return { name: saved.default_profile, source: 'saved', label: 'default_profile of the saved settings' };
+  return { name: DEFAULT_PROFILE, source: 'default', label: 'the default profile' };
+}
+
+/** The saved values of one profile (undefined when the file has none for it). */
+export function profileValues(saved: SavedSettings | undefined, name: string): SavedSettings | undefined {
+  if (!saved) return undefined;
+  if (name !== DEFAULT_PROFILE) return saved.profiles?.[name];
+  const { profiles: _p, default_profile: _d, ...top } = saved;
+  return Object.keys(top).length > 0 ? top : undefined;
+}
+
+/** The saved values of the profile the flags and environment select. */
+export function selectedValues(flags: SettingsFlags, env: NodeJS.ProcessEnv, saved: SavedSettings | undefined): SavedSettings | undefined {
+  return profileValues(saved, selectProfile(flags, env, saved).name);
+}
+
+/** Every profile the file holds, "default" first when it has top-level settings. */
+export function profileNames(saved: SavedSettings | undefined): string[] {
+  if (!saved) return [];
+  return [...(profileValues(saved, DEFAULT_PROFILE) ? [DEFAULT_PROFILE] : []), ...Object.keys(saved.profiles ?? {}).filter((n) => n !== DEFAULT_PROFILE)];
 }
 
 export type SettingSource = 'flag' | 'env' | 'saved' | 'default';
@@ -38,10 +98,12 @@ export interface Settings {
   audience: string;
   scope: string;
   subjectTokenType: string;
+  /** The profile these settings were resolved for ("default": the file's top-level settings). */
+  profile?: string;
   sources: Record<'domain' | 'clientId' | 'audience' | 'scope' | 'subjectTokenType', SettingSource>;
 }
 
-type Field = keyof SettingsFlags;
+type Field = Exclude<keyof SettingsFlags, 'profile'>;
 const ENV_NAMES: Record<Field, readonly string[]> = {
   domain: ['OMNI_AUTH_DOMAIN', 'AUTH0_DOMAIN'],
   clientId: ['OMNI_AUTH_CLIENT_ID', 'AUTH0_CLIENT_ID'],
@@ -49,7 +111,7 @@ const ENV_NAMES: Record<Field, readonly string[]> = {
   scope: ['OMNI_AUTH_SCOPE'],
   subjectTokenType: ['OMNI_AUTH_SUBJECT_TOKEN_TYPE'],
 };
-const SAVED_NAMES: Record<Field, keyof SavedSettings> = {
+const SAVED_NAMES: Record<Field, 'domain' | 'client_id' | 'audience' | 'scope' | 'subject_token_type'> = {
   domain: 'domain',
   clientId: 'client_id',
   audience: 'audience',
@@ -73,14 +135,18 @@ export function pickSetting(field: Field, flags: SettingsFlags, env: NodeJS.Proc
     const v = env[name];
     if (v !== undefined && v.trim() !== '') return { value: v.trim(), source: 'env', label: name };
   }
-  const s = saved?.[SAVED_NAMES[field]];
-  if (typeof s === 'string' && s.trim() !== '') return { value: s.trim(), source: 'saved', label: 'saved settings' };
+  const profile = selectProfile(flags, env, saved);
+  const s = profileValues(saved, profile.name)?.[SAVED_NAMES[field]];
+  if (typeof s === 'string' && s.trim() !== '') {
+    return { value: s.trim(), source: 'saved', label: profile.name === DEFAULT_PROFILE ? 'saved settings' : `saved settings of profile "${profile.name}"` };
+  }
   return undefined;
 }
 
 /** Resolves every setting or throws a usage error naming what is missing and how to give it. */
 export function resolveSettings(flags: SettingsFlags, env: NodeJS.ProcessEnv, saved: SavedSettings | undefined): Settings {
   const missing: string[] = [];
+  const profile = selectProfile(flags, env, saved);
   const required = (field: Field): { value: string; source: SettingSource; label: string } => {
     const got = pickSetting(field, flags, env, saved);
     if (!got) missing.push(`${FLAG_NAMES[field]} (or ${ENV_NAMES[field][0]})`);
@@ -90,8 +156,12 @@ export function resolveSettings(flags: SettingsFlags, env: NodeJS.ProcessEnv, sa
   const clientId = required('clientId');
   const audience = required('audience');
   if (missing.length > 0) {
-    throw new UsageError('settings_missing', `missing setting${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`, {
-      hint: 'pass them once to `omni-auth login` (they are saved), or run `omni-auth setup` to provision the tenant and save them',
+    const named = profile.name === DEFAULT_PROFILE ? '' : ` for profile "${profile.name}" (from ${profile.label})`;
+    const known = profileNames(saved);
+    const withProfile = profile.name === DEFAULT_PROFILE ? '' : ` --profile ${profile.name}`;
+    throw new UsageError('settings_missing', `missing setting${missing.length > 1 ? 's' : ''}${named}: ${missing.join(', ')}`, {
+      hint: `pass them once to \`omni-auth login${withProfile}\` (they are saved), or run \`omni-auth setup${withProfile}\` to provision the tenant and save them`
+        + (profile.name !== DEFAULT_PROFILE && !known.includes(profile.name) ? ` (saved profiles: ${known.length > 0 ? known.join(', ') : 'none'})` : ''),
     });
   }
   const origin = normalizeDomain(domain.value, domain.label);
@@ -110,6 +180,7 @@ export function resolveSettings(flags: SettingsFlags, env: NodeJS.ProcessEnv, sa
     audience: audience.value,
     scope: normalizeScope(scope?.value ?? DEFAULT_SCOPE),
     subjectTokenType,
+    profile: profile.name,
     sources: {
       domain: domain.source,
       clientId: clientId.source,
@@ -150,12 +221,32 @@ export async function readSavedSettings(file: string): Promise<SavedSettings | u
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new UsageError('settings_corrupt', `${file} must hold a JSON object`, { hint: `fix or delete ${file}` });
   }
+  const out = savedFields(parsed as Record<string, unknown>);
+  const doc = parsed as Record<string, unknown>;
+  if (isObject(doc.profiles)) {
+    const profiles: Record<string, SavedSettings> = {};
+    // A name no command could select (hand-edited) is left in the file, unused.
+    for (const [name, v] of Object.entries(doc.profiles)) if (PROFILE_NAME.test(name) && name !== DEFAULT_PROFILE && isObject(v)) profiles[name] = savedFields(v);
+    if (Object.keys(profiles).length > 0) out.profiles = profiles;
+  }
+  if (doc.default_profile !== undefined) {
+    if (typeof doc.default_profile !== 'string') throw new UsageError('invalid_profile', `"default_profile" in ${file} must be a string`, { hint: `fix ${file}` });
+    out.default_profile = profileName(doc.default_profile, `"default_profile" in ${file}`);
+  }
+  return out;
+}
+
+function savedFields(o: Record<string, unknown>): SavedSettings {
   const out: SavedSettings = {};
   for (const k of Object.values(SAVED_NAMES)) {
-    const v = (parsed as Record<string, unknown>)[k];
+    const v = o[k];
     if (typeof v === 'string') out[k] = v;
   }
   return out;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** What `login` and `setup` save: only non-default values, so defaults can evolve. */
@@ -169,8 +260,29 @@ export function toSaved(s: Settings): SavedSettings {
   };
 }
 
-/** Writes the settings file (0600, in the private home directory) the way `login` and `setup` share. */
+/**
+ * Writes the settings file (0600, in the private home directory) the way `login` and `setup` share:
+ * the settings go to their profile's place (top level for "default", else under "profiles"); the other
+ * profiles and "default_profile" stay as they are. Read-modify-write without a lock (util/lock.ts
+ * stays out of the warm entry): two commands saving at the same instant may lose one profile's save,
+ * which the next login of that profile writes again.
+ */
 export async function saveSettings(files: { home: string; settings: string }, settings: Settings): Promise<void> {
   await ensurePrivateDir(files.home);
-  await writeFileAtomic(files.settings, `${JSON.stringify(toSaved(settings), null, 2)}\n`, { mode: 0o600 });
+  const current = await readDocument(files.settings);
+  const profile = settings.profile ?? DEFAULT_PROFILE;
+  const next: Record<string, unknown> = profile === DEFAULT_PROFILE ? { ...toSaved(settings) } : { ...savedFields(current) };
+  for (const [k, v] of Object.entries(current)) if (!(Object.values(SAVED_NAMES) as string[]).includes(k)) next[k] = v;
+  if (profile !== DEFAULT_PROFILE) next.profiles = { ...(isObject(current.profiles) ? current.profiles : {}), [profile]: toSaved(settings) };
+  await writeFileAtomic(files.settings, `${JSON.stringify(next, null, 2)}\n`, { mode: 0o600 });
+}
+
+/** The file as a JSON object; missing or not an object → {} (callers read it through readSavedSettings first). */
+async function readDocument(file: string): Promise<Record<string, unknown>> {
+  try {
+    const doc: unknown = JSON.parse(await readFile(file, 'utf8'));
+    return isObject(doc) ? doc : {};
+  } catch {
+    return {};
+  }
 }

@@ -8,7 +8,7 @@ export { listClients, renderList } from './list.js';
 export type { ListOptions, ClientList, ListedClient, ListedFile, ListedServer } from './list.js';
 export { newRun, backupPath, type ApplyRun } from './apply.js';
 export { CLIENTS, findClient, resolveFiles, type ClientSpec, type ResolvedFile, type Scope } from './registry.js';
-export { looksLikeJwt, headersHelperCommand, type WireMode, type Wiring } from './wire.js';
+export { looksLikeJwt, headersHelperCommand, wiredProfile, type WireMode, type Wiring } from './wire.js';
 export { installLauncher, launcherPath } from './launcher.js';
 export { issuedBy } from './our-token.js';
 export { maskDiffSecrets, unifiedDiff } from './diff.js';

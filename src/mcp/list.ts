@@ -9,7 +9,7 @@ import { configError } from './errors.js';
 import { editorFor } from './formats/index.js';
 import type { Scope } from './registry.js';
 import { DEFAULT_ENV_VAR, expandContainers, selectFiles, type TargetOptions } from './wire-clients.js';
-import { detectWiring, proxiedUrl, transportOf, type Transport, type Wiring } from './wire.js';
+import { detectWiring, proxiedUrl, transportOf, wiredProfile, type Transport, type Wiring } from './wire.js';
 
 export interface ListOptions extends TargetOptions {
   envVar?: string;
@@ -25,6 +25,8 @@ export interface ListedServer {
   wiring?: Wiring;
   /** Wired through `omni-auth proxy`: the remote server's URL (doctor checks it, issue 11 §2). */
   proxyUrl?: string;
+  /** The settings profile a wired entry runs with (issue 14 §3): its `--profile`, else "default". */
+  profile?: string;
 }
 
 export interface ListedFile {
@@ -70,7 +72,10 @@ export async function listClients(options: ListOptions = {}): Promise<ClientList
             const wiring = detectWiring(entry, file.client.entry, wiringOpts);
             const transport = transportOf(entry, file.client.entry);
             const proxyUrl = wiring === 'proxy' ? proxiedUrl(entry, file.client.entry, options.launcherPath) : undefined;
-            listed.servers.push({ name, location, ...(transport ? { transport } : {}), wired: wiring !== undefined, ...(wiring ? { wiring } : {}), ...(proxyUrl ? { proxyUrl } : {}) });
+            const profile = wiring ? wiredProfile(entry, file.client.entry, options.launcherPath) : undefined;
+            listed.servers.push({
+              name, location, ...(transport ? { transport } : {}), wired: wiring !== undefined, ...(wiring ? { wiring } : {}), ...(proxyUrl ? { proxyUrl } : {}), ...(profile ? { profile } : {}),
+            });
           }
         }
       }
@@ -113,7 +118,8 @@ export function renderList(list: ClientList): string {
       const width = Math.max(0, ...f.servers.map((s) => s.name.length));
       for (const s of f.servers) {
         const where = s.location.length > 1 ? `  (${s.location.join(' > ')})` : '';
-        lines.push(`            ${s.name.padEnd(width)}  ${(s.transport ?? '?').padEnd(6)}  ${s.wiring ? WIRING_LABEL[s.wiring] : 'not wired'}${where}`);
+        const profile = s.profile !== undefined && s.profile !== 'default' ? `  [profile ${s.profile}]` : '';
+        lines.push(`            ${s.name.padEnd(width)}  ${(s.transport ?? '?').padEnd(6)}  ${s.wiring ? WIRING_LABEL[s.wiring] : 'not wired'}${profile}${where}`);
       }
     }
   }

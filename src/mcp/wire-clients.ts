@@ -17,7 +17,7 @@ import { CLIENTS, resolveFiles, type ClientSpec, type ResolvedFile, type Scope }
 import { realFs, type FsProbe } from './roots.js';
 import {
   needsToken, newEntry, transportOf, unwireEntry, wiredByUs, wireEntry,
-  type Entry, type Transport, type WireMode, type WireRecord, type WireSettings, type Wiring,
+  type Entry, type Transport, type WireMode, type WireRecord, type WireSettings, type Wiring, wiredProfile,
 } from './wire.js';
 import { loadRecords, recordKey, recordPathFor, saveRecords } from './wire-record.js';
 
@@ -55,6 +55,8 @@ export interface WireClientsOptions extends TargetOptions, WriteOptions {
   isOurToken?: (token: string) => boolean;
   /** Where what wire did is recorded (wire-record.ts). Default: beside the launcher's home, if it is one. */
   recordPath?: string;
+  /** The settings profile wired entries run with (issue 14 §3); "default" or none: no `--profile` in them. */
+  profile?: string;
 }
 
 export interface UnwireClientsOptions extends TargetOptions, WriteOptions {
@@ -70,6 +72,8 @@ export interface UnwireClientsOptions extends TargetOptions, WriteOptions {
   isOurToken?: (token: string) => boolean;
   /** Where wire recorded what it did (wire-record.ts). Default: beside the launcher's home, if it is one. */
   recordPath?: string;
+  /** With allWired: only the entries wired for this settings profile ("default": those without `--profile`). */
+  profile?: string;
 }
 
 export type AddServerOptions = Omit<WireClientsOptions, 'server'> & { name: string } & ({ url: string } | { command: string; args?: string[] });
@@ -174,7 +178,10 @@ export function unwireClients(options: UnwireClientsOptions): Promise<McpReport>
       return record ? { record } : {};
     };
     const pick: Picker = (names, container, location) =>
-      options.allWired ? names.filter((n) => wiredByUs(container[n], shape, { ...settings, ...recordOf(location, n) })) : names.filter((n) => n === server);
+      options.allWired
+        ? names.filter((n) => wiredByUs(container[n], shape, { ...settings, ...recordOf(location, n) })
+          && (options.profile === undefined || (wiredProfile(container[n], shape, options.launcherPath) ?? 'default') === options.profile))
+        : names.filter((n) => n === server);
     const found = await readTargets(file, docs, pick);
     if (found === undefined) return report(file, explicit ? 'missing' : undefined);
     if (found.targets.length === 0) return report(file, explicit ? 'no-server' : undefined);
@@ -264,6 +271,7 @@ function wireSettings(o: WireClientsOptions): WireSettings {
     launcherPath: o.launcherPath,
     platform: o.platform ?? process.platform,
     ...(o.isOurToken ? { isOurToken: o.isOurToken } : {}),
+    ...(o.profile !== undefined ? { profile: o.profile } : {}),
   };
 }
 

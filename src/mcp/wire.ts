@@ -21,6 +21,10 @@
  * overwritten: the entry is skipped.
  *
  * Zed's older stdio shape, `"command": {"path", "args", "env"}`, is wired inside that object.
+ *
+ * A profile other than "default" (issue 14 §3) rides in the entry's args — `… exec --profile NAME
+ * --env-var VAR -- …`, `… proxy --profile NAME <url>`, `… token --format headers-json --profile NAME`
+ * — never a token; wiredProfile() reads it back. Entries of the default profile are written as before.
  */
 import { createHash } from 'node:crypto';
 import { posix, win32 } from 'node:path';
@@ -54,7 +58,12 @@ export interface WireSettings {
   isOurToken?: (token: string) => boolean;
   /** What an earlier wire of this entry recorded (wire-record.ts). */
   record?: WireRecord;
+  /** The settings profile the entry runs with; undefined or "default": no `--profile` in the entry. */
+  profile?: string;
 }
+
+/** The `--profile NAME` words a wired entry carries (none for the default profile). */
+const profileArgs = (profile: string | undefined): string[] => (profile !== undefined && profile !== 'default' ? ['--profile', profile] : []);
 
 /**
  * What wire did to an entry when it stored a token: enough for unwire to undo exactly that. Holds no
@@ -159,7 +168,7 @@ export function wireEntry(entry: unknown, shape: EntryShape, s: WireSettings): W
   const proxied = parseProxy(entry, shape, s.launcherPath);
   if (proxied) {
     // Already through the proxy: the same again, or back to remote for --mode headers/env.
-    if (s.mode === 'exec') return { action: 'unchanged', entry, wiring: 'proxy', holdsToken: false };
+    if (s.mode === 'exec' && proxied.profile === profileOrUndefined(s.profile)) return { action: 'unchanged', entry, wiring: 'proxy', holdsToken: false };
     return wireEntry(restoreProxy(entry, shape, proxied, s.record).entry, shape, s);
   }
   const nested = nestedCommand(entry, shape);
@@ -214,7 +223,7 @@ function wireStdio(entry: Entry, shape: EntryShape, s: WireSettings): WireOutcom
     };
   }
   const flag = args === undefined ? [`--env-var=${s.envVar}`] : ['--env-var', s.envVar];
-  let wired: Entry = { ...original, [shape.command]: s.nodePath, [shape.args]: [s.launcherPath, 'exec', ...flag, '--', command, ...(args ?? [])] };
+  let wired: Entry = { ...original, [shape.command]: s.nodePath, [shape.args]: [s.launcherPath, 'exec', ...profileArgs(s.profile), ...flag, '--', command, ...(args ?? [])] };
   // A token an earlier `--mode env` left is stale now (exec sets the variable itself). Removed only
   // when the caller can tell it is ours: unwire could not bring it back.
   if (env && typeof current === 'string' && storedByUs(current, s.envVar, s.isOurToken, s.record, false)) {
@@ -387,9 +396,26 @@ export function newEntry(shape: EntryShape, name: string, spec: { url: string } 
   return shape.stdio(name, spec.command, spec.args);
 }
 
-/** The header-helper command line: `<node> <launcher> token --format headers-json`, quoted for the shell. */
-export function headersHelperCommand(s: Pick<WireSettings, 'nodePath' | 'launcherPath' | 'platform'>): string {
-  return [s.nodePath, s.launcherPath, 'token', '--format', 'headers-json'].map((a) => shellQuote(a, s.platform)).join(' ');
+/** The header-helper command line: `<node> <launcher> token --format headers-json [--profile NAME]`, quoted for the shell. */
+export function headersHelperCommand(s: Pick<WireSettings, 'nodePath' | 'launcherPath' | 'platform' | 'profile'>): string {
+  return [s.nodePath, s.launcherPath, 'token', '--format', 'headers-json', ...profileArgs(s.profile)].map((a) => shellQuote(a, s.platform)).join(' ');
+}
+
+const profileOrUndefined = (p: string | undefined): string | undefined => (p === 'default' ? undefined : p);
+
+/**
+ * The settings profile a wired entry runs with: the `--profile NAME` wire put in it, "default" for an
+ * entry wired without one, undefined for an entry not wired by omni-auth (or wired by hand).
+ */
+export function wiredProfile(entry: unknown, shape: EntryShape, launcherPath?: string): string | undefined {
+  if (!isPlainObject(entry)) return undefined;
+  const nested = nestedCommand(entry, shape);
+  if (nested) return wiredProfile(nested.inner, nested.shape, launcherPath);
+  const wired = parseProxy(entry, shape, launcherPath) ?? parseExec(entry, shape, launcherPath);
+  if (wired) return wired.profile ?? 'default';
+  const helper = shape.headersHelper ? entry[shape.headersHelper] : undefined;
+  if (typeof helper === 'string' && isOurHeadersHelper(helper)) return /\s--profile\s+'?([A-Za-z0-9._-]+)'?(\s|$)/.exec(helper)?.[1] ?? 'default';
+  return undefined;
 }
 
 export function shellQuote(arg: string, platform: NodeJS.Platform): string {
@@ -405,6 +431,14 @@ interface ExecWired {
   command: string;
   args: string[];
   argsWereAbsent: boolean;
+  /** The `--profile NAME` wire wrote, if any. */
+  profile?: string;
+}
+
+/** `--profile NAME` at the start of `words` (as wire writes it): the name and what follows. */
+function takeProfile(words: string[]): { profile?: string; rest: string[] } {
+  if (words[0] === '--profile' && words[1] !== undefined && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(words[1])) return { profile: words[1], rest: words.slice(2) };
+  return { rest: words };
 }
 
 const LAUNCHER_FILE = /^omni-auth(\.[cm]?js)?$/i;
@@ -420,7 +454,8 @@ function parseExec(entry: Entry, shape: EntryShape, launcherPath: string | undef
   const cmd = entry[shape.command];
   const args = entry[shape.args];
   if (typeof cmd !== 'string' || !isStringArray(args)) return undefined;
-  const [launcher, exec, flag, ...rest] = args;
+  const [launcher, exec, ...afterExec] = args;
+  const { profile, rest: [flag, ...rest] } = takeProfile(afterExec);
   if (exec !== 'exec' || launcher === undefined || !(launcher === launcherPath || LAUNCHER_FILE.test(baseName(launcher)))) return undefined;
   if (/^omni-auth/i.test(baseName(cmd)) || /^(npx|pnpm|bunx|yarn|npm)(\.cmd|\.exe)?$/i.test(baseName(cmd))) return undefined;
   let after: string[];
@@ -432,7 +467,7 @@ function parseExec(entry: Entry, shape: EntryShape, launcherPath: string | undef
   } else return undefined;
   const [command, ...tail] = after;
   if (command === undefined) return undefined;
-  return { command, args: tail, argsWereAbsent };
+  return { command, args: tail, argsWereAbsent, ...(profile !== undefined ? { profile } : {}) };
 }
 
 /** An omni-auth program name: `omni-auth`, `omni-auth@1.2.0`, `@scope/omni-auth`, `omni-auth.cjs`, `omni-auth.cmd`. */
@@ -553,7 +588,7 @@ function wireProxy(entry: Entry, shape: EntryShape, s: WireSettings, ours: (t: s
   const wired: Entry = {};
   for (const k of head) wired[k] = value(k);
   wired[shape.command] = s.nodePath;
-  wired[shape.args] = [s.launcherPath, 'proxy', url];
+  wired[shape.args] = [s.launcherPath, 'proxy', ...profileArgs(s.profile), url];
   for (const k of tail) wired[k] = value(k);
   if (own && env === undefined) wired[shape.env] = value(shape.env);
   const via = viaEntry(wired, head);
@@ -564,6 +599,7 @@ function wireProxy(entry: Entry, shape: EntryShape, s: WireSettings, ours: (t: s
 
 interface ProxyWired {
   url: string;
+  profile?: string;
 }
 
 /** The server URL of an entry wired through `omni-auth proxy`, if it is one. */
@@ -571,15 +607,18 @@ export function proxiedUrl(entry: unknown, shape: EntryShape, launcherPath?: str
   return isPlainObject(entry) ? parseProxy(entry, shape, launcherPath)?.url : undefined;
 }
 
-/** Recognises exactly what wireProxy writes: `<node> <launcher> proxy <url>`. */
+/** Recognises exactly what wireProxy writes: `<node> <launcher> proxy [--profile NAME] <url>`. */
 function parseProxy(entry: Entry, shape: EntryShape, launcherPath: string | undefined): ProxyWired | undefined {
   const cmd = entry[shape.command];
   const args = entry[shape.args];
-  if (typeof cmd !== 'string' || !isStringArray(args) || args.length !== 3) return undefined;
-  const [launcher, verb, url] = args as [string, string, string];
+  if (typeof cmd !== 'string' || !isStringArray(args) || args.length < 3) return undefined;
+  const [launcher, verb, ...afterVerb] = args as [string, string, ...string[]];
+  const { profile, rest } = takeProfile(afterVerb);
+  const url = rest[0];
+  if (rest.length !== 1 || url === undefined) return undefined;
   if (verb !== 'proxy' || !(launcher === launcherPath || LAUNCHER_FILE.test(baseName(launcher)))) return undefined;
   if (/^omni-auth/i.test(baseName(cmd)) || !/^https?:\/\//i.test(url)) return undefined;
-  return { url };
+  return { url, ...(profile !== undefined ? { profile } : {}) };
 }
 
 /**

@@ -23,6 +23,8 @@ export interface SetupRequest {
   files: HomeFiles;
   env: NodeJS.ProcessEnv;
   saved: SavedSettings | undefined;
+  /** The settings profile the result is saved under (issue 14 §3; default: as the env and file select). */
+  profile?: string;
   /** Called once the plan is known, before anything is written (the CLI prints it). */
   onPlan: (plan: Plan) => void;
   progress: (line: string) => void;
@@ -82,7 +84,7 @@ export async function setup(req: SetupRequest): Promise<SetupResult> {
     await saveM2mRecord(req.files.m2m, { domain: inputs.domain, client_id: m2mApplied.clientId, audience: inputs.audience, credential_id: m2mApplied.credentialId });
   }
   const settings = resolveSettings(
-    { domain: inputs.domain, clientId: applied.clientId, audience: inputs.audience, subjectTokenType: inputs.subjectTokenType },
+    { ...(req.profile !== undefined ? { profile: req.profile } : {}), domain: inputs.domain, clientId: applied.clientId, audience: inputs.audience, subjectTokenType: inputs.subjectTokenType },
     req.env,
     req.saved,
   );
@@ -93,7 +95,7 @@ export async function setup(req: SetupRequest): Promise<SetupResult> {
     changed: mc.writes > 0,
     applied: applied.steps,
     settings: { domain: settings.domain, client_id: settings.clientId, audience: settings.audience, subject_token_type: settings.subjectTokenType, file: req.files.settings },
-    login_command: loginCommand(settings.domain, settings.clientId, settings.audience, settings.subjectTokenType),
+    login_command: loginCommand(settings.domain, settings.clientId, settings.audience, settings.subjectTokenType, settings.profile),
     ...(m2mApplied ? { m2m: { steps: m2mSteps, client_id: m2mApplied.clientId, credential_id: m2mApplied.credentialId } } : {}),
   };
 }
@@ -102,9 +104,9 @@ export async function setup(req: SetupRequest): Promise<SetupResult> {
 const shellWord = (v: string): string => (/^[A-Za-z0-9_:/.@%+=,-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`);
 
 /** The line a teammate runs; an https domain is shown bare, as people type it. */
-export function loginCommand(domain: string, clientId: string, audience: string, subjectTokenType: string): string {
+export function loginCommand(domain: string, clientId: string, audience: string, subjectTokenType: string, profile?: string): string {
   const shownDomain = domain.startsWith('https://') ? domain.slice('https://'.length) : domain;
-  const parts = ['npx', 'omni-auth', 'login', '--domain', shownDomain, '--client-id', clientId, '--audience', audience];
+  const parts = ['npx', 'omni-auth', 'login', ...(profile !== undefined && profile !== 'default' ? ['--profile', profile] : []), '--domain', shownDomain, '--client-id', clientId, '--audience', audience];
   if (subjectTokenType !== SUBJECT_TOKEN_TYPE) parts.push('--subject-token-type', subjectTokenType);
   return parts.map(shellWord).join(' ');
 }

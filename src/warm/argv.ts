@@ -26,6 +26,7 @@ export type WarmCommand = WarmToken | WarmExec;
  * the flag in its argv.
  */
 const SETTINGS: Record<string, string> = {
+  '--profile': 'profile',
   '--domain': 'domain',
   '--client-id': 'clientId',
   '--audience': 'audience',

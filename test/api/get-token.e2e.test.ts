@@ -141,6 +141,19 @@ describe('getToken() from a consumer project (the package by name)', () => {
     expect(right, JSON.stringify(right)).toMatchObject({ ok: true, sha256: (saved as { sha256: string }).sha256 });
   });
 
+  it('profile: the option as --profile, over OMNI_AUTH_PROFILE (issue 14 §3)', async () => {
+    const home = await freshHome();
+    // Only the profile "work" is saved: the default profile has no settings.
+    const login = await cli(['login', '--no-write', '--profile', 'work'], { OMNI_AUTH_HOME: home.files.home, ...settingsEnv() });
+    expect(login.code, login.stderr).toBe(0);
+    const viaCli = await cli(['token', '--profile', 'work'], { OMNI_AUTH_HOME: home.files.home });
+    expect(viaCli.code, viaCli.stderr).toBe(0);
+    expect(await library({ profile: 'work' }, { OMNI_AUTH_HOME: home.files.home })).toMatchObject({ ok: true, sha256: sha256(viaCli.stdout.trim()) });
+    expect(await library({}, { OMNI_AUTH_HOME: home.files.home, OMNI_AUTH_PROFILE: 'work' })).toMatchObject({ ok: true, sha256: sha256(viaCli.stdout.trim()) });
+    expect(await library({ profile: 'other' }, { OMNI_AUTH_HOME: home.files.home, OMNI_AUTH_PROFILE: 'work' })).toMatchObject({ ok: false, code: 'settings_missing', exitCode: 2 });
+    expect(await library({ profile: '../work' }, { OMNI_AUTH_HOME: home.files.home })).toMatchObject({ ok: false, code: 'invalid_profile', exitCode: 2 });
+  });
+
   it('parallel callers, library and CLI, share the lock: one exchange for all of them, one token', async () => {
     const home = await freshHome();
     const before = await exchangeCount(emu);

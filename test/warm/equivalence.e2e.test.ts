@@ -36,6 +36,13 @@ const CLIENT_ID = 'warmClientId';
 const AUDIENCE = 'https://api.example/warm';
 const SCOPE = 'openid profile email offline_access';
 const CACHE_KEY = cacheKeyOf({ domain: DOMAIN, clientId: CLIENT_ID, audience: AUDIENCE, scope: SCOPE });
+/** Issue 14 §3: another tenant beside the cached one, which is the profile "work". */
+const OTHER_DOMAIN = 'http://127.0.0.1:8';
+const PROFILES = JSON.stringify({
+  domain: OTHER_DOMAIN, client_id: 'otherClientId', audience: AUDIENCE,
+  profiles: { work: { domain: DOMAIN, client_id: CLIENT_ID, audience: AUDIENCE }, other: { domain: OTHER_DOMAIN, client_id: CLIENT_ID, audience: AUDIENCE } },
+});
+const PROFILES_DEFAULT_WORK = JSON.stringify({ ...JSON.parse(PROFILES) as object, default_profile: 'work' });
 
 let dir: string;
 let lone: string;
@@ -236,6 +243,32 @@ const CASES: Case[] = [
   { name: 'exec --ca-file, fresh', args: ['exec', '--ca-file', join(tmpdir(), 'omni-warm-no-such-ca.pem'), '--', process.execPath, '-e', printToken()], warm: true },
   { name: 'exec, settings as flags, fresh', args: ['exec', '--domain', DOMAIN, '--client-id', CLIENT_ID, '--audience', AUDIENCE, '--', process.execPath, '-e', printToken()], home: { settings: null }, warm: true },
   { name: 'exec without --', args: ['exec', process.execPath, '-e', printToken()], warm: false, quiet: true },
+  // Issue 14 §3: profiles. PROFILES puts the cached tenant under "work"; the default profile is another tenant.
+  { name: 'profile: --profile work, fresh', args: ['token', '--profile', 'work'], home: { settings: PROFILES }, warm: true },
+  { name: 'profile: --profile=work, --format json', args: ['token', '--profile=work', '--format', 'json'], home: { settings: PROFILES }, warm: true },
+  { name: 'profile: OMNI_AUTH_PROFILE=work, fresh', args: ['token'], home: { settings: PROFILES }, env: { OMNI_AUTH_PROFILE: 'work' }, warm: true },
+  { name: 'profile: --profile wins over OMNI_AUTH_PROFILE', args: ['token', '--profile', 'work'], home: { settings: PROFILES }, env: { OMNI_AUTH_PROFILE: 'other' }, warm: true },
+  { name: 'profile: exec --profile work, fresh (a wired entry of profile work)', args: ['exec', '--profile', 'work', '--', process.execPath, '-e', printToken()], home: { settings: PROFILES }, warm: true },
+  { name: 'profile: exec under the default profile, another tenant (no cached token)', args: ['exec', '--', process.execPath, '-e', printToken()], home: { settings: PROFILES }, warm: false, acquires: true },
+  { name: 'profile: the file\'s default_profile', args: ['token'], home: { settings: PROFILES_DEFAULT_WORK }, warm: true },
+  { name: 'profile: the default profile is another tenant (no cached token)', args: ['token'], home: { settings: PROFILES }, warm: false, acquires: true },
+  { name: 'profile: OMNI_AUTH_PROFILE=other (no cached token)', args: ['token'], home: { settings: PROFILES }, env: { OMNI_AUTH_PROFILE: 'other' }, warm: false, acquires: true },
+  { name: 'profile: OMNI_AUTH_DOMAIN overrides the profile\'s domain', args: ['token', '--profile', 'work'], home: { settings: PROFILES }, env: { OMNI_AUTH_DOMAIN: OTHER_DOMAIN }, warm: false, acquires: true },
+  { name: 'profile: a profile the file does not have', args: ['token', '--profile', 'nosuch'], home: { settings: PROFILES }, warm: false },
+  { name: 'profile: an invalid --profile', args: ['token', '--profile', '../work'], home: { settings: PROFILES }, warm: false },
+  { name: 'profile: an invalid OMNI_AUTH_PROFILE', args: ['token'], home: { settings: PROFILES }, env: { OMNI_AUTH_PROFILE: 'a b' }, warm: false },
+  { name: 'profile: --profile without a value', args: ['token', '--profile'], home: { settings: PROFILES }, warm: false },
+  { name: 'profile: the global form (omni-auth --profile work token), handed off', args: ['--profile', 'work', 'token'], home: { settings: PROFILES }, warm: false, quiet: true },
+  // exec: always the full CLI's.
+  { name: 'exec, fresh', args: ['exec', '--', process.execPath, '-e', printToken()], warm: false, quiet: true },
+  { name: 'exec --env-var, fresh', args: ['exec', '--env-var', 'MCP_TOKEN', '--min-ttl', '60', '--', process.execPath, '-e', printToken('MCP_TOKEN')], warm: false, quiet: true },
+  { name: 'exec, the child exits 7', args: ['exec', '--', process.execPath, '-e', 'process.exit(7)'], warm: false, quiet: true },
+  { name: 'exec, the child does not get OMNI_AUTH_KEY', args: ['exec', '--', process.execPath, '-e', 'process.stdout.write(String(process.env.OMNI_AUTH_KEY))'], env: { OMNI_AUTH_KEY: machineKey.pem }, warm: false, quiet: true },
+  { name: 'exec, the child sees $AUTH0_TOKEN_FILE (0600 in 0700, the token)', args: ['exec', '--', process.execPath, '-e', tokenFileReport()], warm: false, quiet: true, stdout: '{"same":true,"file":"600","dir":"700","name":"token","other":"set"}' },
+  { name: 'exec --token-file-var', args: ['exec', '--token-file-var', 'MY_FILE', '--', process.execPath, '-e', tokenFileReport('MY_FILE')], warm: false, quiet: true, stdout: '{"same":true,"file":"600","dir":"700","name":"token","other":"unset"}' },
+  { name: 'exec, a bound key, fresh', args: ['exec', '--', process.execPath, '-e', printToken()], home: { bindings: boundTo(machineKey) }, warm: false, quiet: true },
+  { name: 'exec --no-browser --callback-port --signin-timeout, fresh', args: ['exec', '--no-browser', '--callback-port', '8123', '--signin-timeout', '30', '--', process.execPath, '-e', printToken()], warm: false, quiet: true },
+  { name: 'exec --ca-file, fresh', args: ['exec', '--ca-file', join(tmpdir(), 'omni-warm-no-such-ca.pem'), '--', process.execPath, '-e', printToken()], warm: false, quiet: true },
   { name: 'exec, near expiry', args: ['exec', '--', process.execPath, '-e', printToken()], home: { ttl: 100 }, warm: false, acquires: true },
   { name: 'exec --min-ttl 3700 on 3600 s', args: ['exec', '--min-ttl', '3700', '--', process.execPath, '-e', printToken()], warm: false, acquires: true },
   { name: 'exec, cached with another key', args: ['exec', '--', process.execPath, '-e', printToken()], home: { thumbprint: otherKey.thumbprint }, warm: false, acquires: true },
@@ -317,7 +350,8 @@ describe('the launcher (<home>/bin/omni-auth.cjs, its home from its location)', 
     const b = await makeHome(spec);
     await copyFile(join(a, 'tokens.json'), join(b, 'tokens.json')).catch(() => undefined);
     const now = (await installLauncher(a)).path;
-    expect(await readFile(join(a, 'bin', FULL_CLI_FILE))).toEqual(await readFile(FULL));
+    // Buffer.equals: vitest's toEqual walks a 2 MB Buffer element by element (~30 s under load: the test timed out).
+    expect((await readFile(join(a, 'bin', FULL_CLI_FILE))).equals(await readFile(FULL))).toBe(true);
     await mkdir(join(b, 'bin'), { mode: 0o700 });
     await copyFile(FULL, join(b, 'bin', 'omni-auth.cjs'));
     return { now, before: join(b, 'bin', 'omni-auth.cjs') };
