@@ -6,11 +6,11 @@
 import { isFresh, putEntry, readCache, type CachedToken } from '../cache/token-cache.js';
 import { clientCredentialsToken } from '../exchange/exchange.js';
 import { retryBudgetMs } from '../exchange/retry-budget.js';
-import { verifyAccessToken } from '../exchange/verify.js';
 import { CLIENT_KEY_ENV, mintClientAssertion, readClientKey } from '../identity/client-key.js';
 import { UsageError } from '../util/errors.js';
 import type { TokenRequest, TokenResult } from './get-token.js';
 import { m2mCacheKey, m2mScope } from './m2m.js';
+import { verifiedEntry } from './token-entry.js';
 
 export async function acquireM2mToken(req: TokenRequest, now: () => number): Promise<TokenResult> {
   const { settings, files } = req;
@@ -40,16 +40,7 @@ export async function acquireM2mToken(req: TokenRequest, now: () => number): Pro
       ? { mintClientAssertion: () => mintClientAssertion(clientKey, settings.clientId, settings.issuer) }
       : { clientSecret: req.clientSecret! }),
   });
-  const verified = await verifyAccessToken(response.access_token, { domain: settings.domain, audience: settings.audience });
-  const obtainedAt = now();
-  const token: CachedToken = {
-    access_token: response.access_token,
-    token_type: response.token_type,
-    expires_at: verified?.exp ?? obtainedAt + response.expires_in,
-    obtained_at: obtainedAt,
-    ...(response.scope !== undefined ? { scope: response.scope } : {}),
-    ...(verified?.sub ? { subject: verified.sub } : {}),
-  };
+  const token = await verifiedEntry(response, settings, now, undefined);
   await putEntry(files.tokens, key, token);
   return { token, source: 'client-credentials' };
 }

@@ -6,7 +6,6 @@
 import { cacheKeyOf, isFresh, putEntry, readCache, type CachedToken } from '../cache/token-cache.js';
 import { exchangeToken, refreshToken, type TokenResponse } from '../exchange/exchange.js';
 import { retryBudgetMs } from '../exchange/retry-budget.js';
-import { verifyAccessToken } from '../exchange/verify.js';
 import { findBinding } from '../identity/binding.js';
 import { loadOrCreateKey } from '../identity/key-store.js';
 import { mintLocalToken } from '../identity/local-token.js';
@@ -17,6 +16,7 @@ import { withFileLock } from '../util/lock.js';
 import { Secret } from '../util/secret.js';
 import type { TokenRequest, TokenResult } from './get-token.js';
 import { resolveCiSource } from './ci-token.js';
+import { verifiedEntry } from './token-entry.js';
 
 /**
  * How long to wait for another omni-auth process's exchange: longer than that exchange may take (its
@@ -107,18 +107,11 @@ export async function acquireToken(req: TokenRequest, now: () => number): Promis
       });
     }
 
-    const verified = await verifyAccessToken(response.access_token, { domain: settings.domain, audience: settings.audience });
-    const obtainedAt = now();
     const token: CachedToken = {
-      access_token: response.access_token,
-      token_type: response.token_type,
-      expires_at: verified?.exp ?? obtainedAt + response.expires_in,
-      obtained_at: obtainedAt,
-      ...(response.scope ? { scope: response.scope } : { scope: settings.scope }),
+      ...(await verifiedEntry(response, settings, now, settings.scope)),
       // Auth0 does not rotate refresh tokens by default: keep the old one when none is returned.
       ...(response.refresh_token ?? cached?.refresh_token ? { refresh_token: response.refresh_token ?? cached?.refresh_token } : {}),
       ...(response.id_token ? { id_token: response.id_token } : {}),
-      ...(verified?.sub ? { subject: verified.sub } : {}),
       key_thumbprint: thumbprint,
     };
     await putEntry(files.tokens, key, token);

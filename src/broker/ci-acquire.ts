@@ -9,12 +9,12 @@
 import { cacheKeyOf, isFresh, putEntry, readCache, type CachedToken } from '../cache/token-cache.js';
 import { exchangeToken } from '../exchange/exchange.js';
 import { retryBudgetMs } from '../exchange/retry-budget.js';
-import { verifyAccessToken } from '../exchange/verify.js';
 import { ensurePrivateDir } from '../util/atomic-write.js';
 import { withFileLock } from '../util/lock.js';
 import { lockWaitMs } from './acquire.js';
 import { CI_SUBJECT_TOKEN_TYPE, type CiSource } from './ci-token.js';
 import type { TokenRequest, TokenResult } from './get-token.js';
+import { verifiedEntry } from './token-entry.js';
 
 const withoutOffline = (scope: string): string => scope.split(/\s+/).filter((s) => s !== '' && s !== 'offline_access').join(' ');
 
@@ -48,16 +48,8 @@ export async function acquireCiToken(req: TokenRequest, source: CiSource, now: (
       // One CI token per attempt (GitHub: a fresh request), revealed only into the form.
       mintSubjectToken: async () => (await source.fetchToken(settings.issuer)).reveal(),
     });
-    const verified = await verifyAccessToken(response.access_token, { domain: settings.domain, audience: settings.audience });
-    const obtainedAt = now();
-    const token: CachedToken = {
-      access_token: response.access_token,
-      token_type: response.token_type,
-      expires_at: verified?.exp ?? obtainedAt + response.expires_in,
-      obtained_at: obtainedAt,
-      scope: response.scope ?? scope,
-      ...(verified?.sub ? { subject: verified.sub } : {}),
-    };
+    // No refresh token is asked for (offline_access dropped): a job's token is its own, for this run.
+    const token = await verifiedEntry(response, settings, now, scope);
     await putEntry(files.tokens, key, token);
     return { token, source: 'exchange' as const };
   }, { timeoutMs });
