@@ -52,6 +52,9 @@ export async function readCiSnapshot(mc: ManagementClient, profiles: readonly Pr
   const action = await readAction(mc, CI_ACTION_NAME);
   const profile = profiles.find((p) => p.subject_token_type === CI_SUBJECT_TOKEN_TYPE);
   const users = new Map<string, string>();
+  // A token whose `scope` shows no read:users cannot look: every service user is planned as new, and
+  // scopesNeeded's read:users makes the plan's missing-scope blocker, before anything is written.
+  if (mc.grantedScopes !== undefined && !mc.grantedScopes.includes('read:users')) return { ...(action ? { action } : {}), ...(profile ? { profile } : {}), users };
   for (const rule of rules ?? []) {
     if (typeof rule.user === 'string' || users.has(rule.user.create)) continue;
     const username = serviceUsername(rule.user.create);

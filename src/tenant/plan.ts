@@ -338,7 +338,11 @@ export function scopesNeeded(plan: Plan): string[] {
         if (create) need.add('create:roles');
         need.add('update:roles');
         break;
-      case 'ci_user': need.add('create:users'); break;
+      // The service user is looked up first (GET /users: read:users — readCiSnapshot), then created.
+      case 'ci_user':
+        need.add('read:users');
+        need.add('create:users');
+        break;
       case 'ci_action':
         need.add('create:actions');
         if (s.change === 'update') need.add('update:actions');

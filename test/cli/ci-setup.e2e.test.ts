@@ -113,4 +113,31 @@ describe('setup --ci-trust-file', () => {
     const check = (JSON.parse(doctor.stdout) as { checks: { id: string; status: string; detail: string }[] }).checks.find((c) => c.id === 'ci_trust');
     expect(check).toMatchObject({ status: 'pass', detail: expect.stringContaining(`repository=acme/api ref=refs/heads/main → ${userStep.id}`) });
   });
+  it('credentials without read:users: the plan\'s missing-scope error names read:users, before anything is written (and with it, the run goes through)', async () => {
+    const admin = await tempHome();
+    const file = await trustFile(admin, [{ issuer: emu.info().ci.issuer, claims: { repository: 'acme/web', ref: 'refs/heads/main' }, user: { create: 'web' } }]);
+    const grant = emu.tenant.clientGrants.find((g) => g.client_id === emu.info().management.client_id)!;
+    const original = [...grant.scope];
+    const writes = (): Record<string, number> => Object.fromEntries(Object.entries(emu.tenant.stats.requests).filter(([k]) => /^(POST|PATCH|PUT|DELETE) \/api\/v2\//.test(k)));
+    grant.scope = original.filter((s) => s !== 'read:users');
+    try {
+      const before = writes();
+      const run = await runCli([...setupArgs('--ci-trust-file', file), '--json'], adminEnv(admin));
+      expect(run.code).toBe(3);
+      const doc = JSON.parse(run.stdout) as { plan: { steps: { resource: string; change: string }[]; blockers: unknown[] }; error: unknown };
+      expect(doc.plan.steps).toContainEqual(expect.objectContaining({ resource: 'ci_user', change: 'create' }));
+      expect(doc.plan.blockers).toEqual([expect.objectContaining({ code: 'mgmt_insufficient_scope', details: { missing_scopes: ['read:users'] } })]);
+      expect(doc.error).toMatchObject({ code: 'mgmt_insufficient_scope', exit_code: 3 });
+      const text = await runCli(setupArgs('--ci-trust-file', file), adminEnv(admin));
+      expect(text.code).toBe(3);
+      expect(text.stderr).toContain('lack the scope read:users');
+      expect(writes()).toEqual(before);
+      expect([...emu.tenant.users.values()].some((u) => u.username === 'ci-web')).toBe(false);
+    } finally {
+      grant.scope = original;
+    }
+    const ok = await runCli(setupArgs('--ci-trust-file', file), adminEnv(admin));
+    expect(ok.code, ok.stderr).toBe(0);
+    expect([...emu.tenant.users.values()].some((u) => u.username === 'ci-web')).toBe(true);
+  });
 });

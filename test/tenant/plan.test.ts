@@ -7,7 +7,7 @@ import {
 import { DEFAULT_POLL } from '../../src/tenant/action-deploy.js';
 import { applyPlan } from '../../src/tenant/apply.js';
 import type { ManagementClient } from '../../src/tenant/management-client.js';
-import { applicationChanges, LOOPBACK_CALLBACKS, planSetup, planView, scopesNeeded, type SetupInputs } from '../../src/tenant/plan.js';
+import { applicationChanges, LOOPBACK_CALLBACKS, planSetup, planView, scopesNeeded, type Plan, type SetupInputs } from '../../src/tenant/plan.js';
 import type { OmniAuthError } from '../../src/util/errors.js';
 import { ManagementApiError } from '../../src/tenant/management-errors.js';
 import type { ActionRecord, ConnectionRecord } from '../../src/tenant/records.js';
@@ -501,5 +501,21 @@ describe('applyPlan: the profile API says no', () => {
     expect(plan.steps[3]).toMatchObject({ change: 'update', fields: ['name'] });
     const e = (await applyPlan(plan, failingPatch(400, [ours]), () => {}, DEFAULT_POLL).catch((x: unknown) => x)) as OmniAuthError;
     expect(e.code).toBe('mgmt_refused');
+  });
+});
+
+describe('scopesNeeded for the CI steps (setup --ci-trust-file)', () => {
+  const planOf = (steps: Plan['steps']): Plan => ({ steps } as unknown as Plan);
+
+  it('a service user to create needs read:users (the lookup, GET /users) as well as create:users (POST /users)', () => {
+    const scopes = scopesNeeded(planOf([{ resource: 'ci_user', target: 'ci-api', change: 'create', fields: ['connection', 'username'] }]));
+    expect(scopes.sort()).toEqual(['create:users', 'read:users']);
+  });
+
+  it('an unchanged CI Action and profile need no scope', () => {
+    expect(scopesNeeded(planOf([
+      { resource: 'ci_action', target: 'a', change: 'unchanged', fields: [] },
+      { resource: 'ci_profile', target: 'p', change: 'unchanged', fields: [] },
+    ]))).toEqual([]);
   });
 });
