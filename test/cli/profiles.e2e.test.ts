@@ -179,6 +179,20 @@ describe('two profiles, two tenants, one home (the built CLI)', () => {
     expect((await run(['token', '--profile', 'b'])).stdout.trim()).toBe(tokens.b);
   });
 
+  it('setup --json names the profile it saved, and doctor\'s settings line the profile it checked', async () => {
+    const r = await run(['setup', '--profile', 'b', '--json', '--domain', b.domain, '--audience', b.info().audience, '--identity', 'both'], mgmtEnv(b));
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as { changed: boolean; settings: { profile: string; domain: string } };
+    expect(doc.changed).toBe(false);
+    expect(doc.settings).toMatchObject({ profile: 'b', domain: b.domain });
+    for (const [args, extra, name, emu] of [[['doctor', '--json', '--profile', 'a'], {}, 'a', a], [['doctor', '--json'], { OMNI_AUTH_PROFILE: 'b' }, 'b', b]] as const) {
+      const d = await run([...args], { ...mgmtEnv(emu), ...extra });
+      const settings = (JSON.parse(d.stdout) as { checks: { id: string; status: string; detail: string }[] }).checks.find((c) => c.id === 'settings');
+      expect(settings).toMatchObject({ status: 'pass' });
+      expect(settings!.detail).toMatch(new RegExp(`^profile ${name} · ${emu.domain.replace(/[.]/g, '\\.')} · client `));
+    }
+  });
+
   it('logout --profile a removes a\'s cached token (revoked at a) and a\'s wired entry; b\'s token and entry stay; --all-profiles clears the rest', async () => {
     const cursor = join(home.dir, '.cursor', 'mcp.json');
     const server = join(home.dir, 'server.cjs');
