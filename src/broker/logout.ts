@@ -5,7 +5,7 @@
  */
 import { access, rm } from 'node:fs/promises';
 import type { HomeFiles } from '../config/home.js';
-import { deleteEntries } from '../cache/token-cache.js';
+import { deleteEntries, type CacheKey } from '../cache/token-cache.js';
 import { forgetBindings } from '../identity/binding.js';
 import { KEY_ENV } from '../identity/key-store.js';
 import { withFileLock } from '../util/lock.js';
@@ -13,6 +13,8 @@ import type { Secret } from '../util/secret.js';
 
 export interface LogoutResult {
   removed: number;
+  /** With `only`: the cached tokens left in place (other profiles', or no profile's). */
+  kept: number;
   revoked: number;
   /** Refresh tokens that could not be revoked, by tenant (no token text). */
   revokeFailures: { domain: string; error: string }[];
@@ -33,13 +35,21 @@ export async function logout(
     env: NodeJS.ProcessEnv;
     /** A confidential application's secret, and the one (domain, client) it belongs to: never sent to another. */
     clientSecret?: { secret: Secret; domain: string; clientId: string };
+    /**
+     * Remove only these cache entries (issue 14 §3: one profile's — its tenant, application and API);
+     * absent: every entry. A key that does not parse is passed as undefined.
+     */
+    only?: (key: CacheKey | undefined) => boolean;
   },
   steps: PostLogoutStep[] = [],
 ): Promise<LogoutResult> {
   // Nothing cached yet (a machine that never logged in): nothing to lock, nothing to remove.
   const hasCache = await access(files.tokens).then(() => true, () => false);
-  const removed = hasCache ? await withFileLock(files.tokensLock, () => deleteEntries(files.tokens)) : {};
-  const result: LogoutResult = { removed: Object.keys(removed).length, revoked: 0, revokeFailures: [], keyRemoved: false, bindingsRemoved: false };
+  let kept = 0;
+  const only = options.only;
+  const select = only ? (key: CacheKey | undefined) => (only(key) ? true : (kept++, false)) : undefined;
+  const removed = hasCache ? await withFileLock(files.tokensLock, () => deleteEntries(files.tokens, select)) : {};
+  const result: LogoutResult = { removed: Object.keys(removed).length, kept, revoked: 0, revokeFailures: [], keyRemoved: false, bindingsRemoved: false };
 
   const withRefresh = Object.entries(removed).filter(([, t]) => t.refresh_token);
   if (withRefresh.length > 0) {

@@ -145,10 +145,12 @@ export function buildProgram(): Command {
 
   program
     .command('logout')
-    .description('delete cached tokens (revoking refresh tokens), restore the MCP client entries omni-auth wired; with --forget-key also the machine key')
-    .option('--forget-key', 'also delete the machine key and its bindings to people (the next login creates a new Auth0 user)')
+    .description('delete the selected profile\'s cached tokens (revoking refresh tokens), restore the MCP client entries omni-auth wired for it; with --forget-key also the machine key')
+    .option('--profile <name>', 'the profile to log out (env OMNI_AUTH_PROFILE; default: the settings file\'s default_profile, else "default"; a home without named profiles: everything)')
+    .option('--all-profiles', 'log every profile out: every cached token, every entry omni-auth wired')
+    .option('--forget-key', 'also delete the machine key and its bindings to people (the next login creates a new Auth0 user; with named profiles, only with --all-profiles)')
     .option('--keep-mcp', 'leave the MCP client configs as they are')
-    .action(async (opts: { forgetKey?: boolean; keepMcp?: boolean }) => {
+    .action(async (opts: import('./logout.js').LogoutFlags) => {
       const { runLogout } = await import('./logout.js');
       process.exitCode = await runLogout(opts);
     });

@@ -167,12 +167,15 @@ export async function runMcpUnwire(flags: SettingsFlags & UnwireFlags): Promise<
  * `logout`'s step: every entry wired through omni-auth, in every client, back to its original. The
  * variable is only the default: with "all wired", our tokens under any `--env-var` are found too.
  */
-export function unwireAll(): Promise<McpReport> {
+export function unwireAll(profile?: string): Promise<McpReport> {
   // The user's files only: a project's files are touched only when named (mcp unwire --project --all).
+  // `logout --profile NAME` (issue 14 §3): only the entries wired for that profile ("default": those
+  // without `--profile`); a stored token is recognised as ours by that profile's tenant.
+  if (profile !== undefined) return unwireFrom({ envVar: DEFAULT_TOKEN_VAR, profile }, { allWired: true, profile });
   return unwireFrom({ envVar: DEFAULT_TOKEN_VAR }, { allWired: true });
 }
 
-async function unwireFrom(flags: SettingsFlags & UnwireFlags, which: { server?: string; allWired?: boolean }): Promise<McpReport> {
+async function unwireFrom(flags: SettingsFlags & UnwireFlags, which: { server?: string; allWired?: boolean; profile?: string }): Promise<McpReport> {
   const tenant = await optionalTenant(flags);
   return unwireClients({
     ...target(flags),
@@ -180,7 +183,8 @@ async function unwireFrom(flags: SettingsFlags & UnwireFlags, which: { server?: 
     envVar: flags.envVar,
     launcherPath: launcherPath(homeContext().home),
     // `mcp unwire --all --profile NAME`: only that profile's entries.
-    ...(which.allWired && flags.profile !== undefined ? { profile: await profileOf(flags) } : {}),
+    ...(which.allWired && which.profile !== undefined ? { profile: which.profile }
+      : which.allWired && flags.profile !== undefined ? { profile: await profileOf(flags) } : {}),
     ...(tenant ? { isOurToken: issuedBy(tenant.settings.issuer) } : {}),
     ...(flags.dryRun ? { dryRun: true } : {}),
     run: newRun(),

@@ -17,7 +17,7 @@ const noKey = (path: string): Check => fail('key', 'machine key', `no key yet at
 export async function checkSettings(flags: SettingsFlags, env: NodeJS.ProcessEnv, files: HomeFiles): Promise<{ check: Check; settings?: Settings }> {
   try {
     const settings = resolveSettings(flags, env, await readSavedSettings(files.settings));
-    const detail = `${settings.domain} · client ${settings.clientId} · audience ${settings.audience}`;
+    const detail = `profile ${settings.profile ?? 'default'} · ${settings.domain} · client ${settings.clientId} · audience ${settings.audience}`;
     return { check: pass('settings', 'settings', detail), settings };
   } catch (e) {
     return { check: failFrom('settings', 'settings', e, 'run `omni-auth setup` or pass --domain, --client-id and --audience') };

@@ -43,7 +43,7 @@ export interface SetupResult {
   /** Whether write requests were sent (with --dry-run: whether the plan would send any). */
   changed: boolean;
   applied?: AppliedStep[];
-  settings?: { domain: string; client_id: string; audience: string; subject_token_type: string; file: string };
+  settings?: { domain: string; client_id: string; audience: string; subject_token_type: string; file: string; profile: string };
   login_command?: string;
   /** With --m2m: its steps, and (applied) the application and credential ids — never a secret. */
   m2m?: { steps: M2mStep[]; client_id?: string; credential_id?: string };
@@ -94,7 +94,7 @@ export async function setup(req: SetupRequest): Promise<SetupResult> {
     dry_run: false,
     changed: mc.writes > 0,
     applied: applied.steps,
-    settings: { domain: settings.domain, client_id: settings.clientId, audience: settings.audience, subject_token_type: settings.subjectTokenType, file: req.files.settings },
+    settings: { domain: settings.domain, client_id: settings.clientId, audience: settings.audience, subject_token_type: settings.subjectTokenType, file: req.files.settings, profile: settings.profile ?? 'default' },
     login_command: loginCommand(settings.domain, settings.clientId, settings.audience, settings.subjectTokenType, settings.profile),
     ...(m2mApplied ? { m2m: { steps: m2mSteps, client_id: m2mApplied.clientId, credential_id: m2mApplied.credentialId } } : {}),
   };

@@ -6,7 +6,7 @@
  * what --profile b gives; status lists both; an MCP entry wired with --profile b runs with b's token;
  * `mcp list` and `mcp unwire --all --profile` know which profile an entry belongs to. No secret on stderr.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Emulator } from '../../src/emulator/index.js';
 import type { StatusReport } from '../../src/broker/status.js';
 import type { ClientList } from '../../src/mcp/index.js';
+import { parseCacheKey } from '../../src/cache/key.js';
 import { FULL_CLI_FILE } from '../../src/warm/files.js';
 import { cliHome, type CliHome } from '../mcp/cli-home.js';
 import { freshTenant, TOKEN_SHAPED } from '../tenant/helpers.js';
@@ -176,6 +177,85 @@ describe('two profiles, two tenants, one home (the built CLI)', () => {
     expect(decodeJwt(t.stdout.trim()).iss).toBe(`${a.domain}/`);
     // A login of another profile leaves b's token in the cache: b still answers without a new exchange.
     expect((await run(['token', '--profile', 'b'])).stdout.trim()).toBe(tokens.b);
+  });
+
+  it('setup --json names the profile it saved, and doctor\'s settings line the profile it checked', async () => {
+    const r = await run(['setup', '--profile', 'b', '--json', '--domain', b.domain, '--audience', b.info().audience, '--identity', 'both'], mgmtEnv(b));
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as { changed: boolean; settings: { profile: string; domain: string } };
+    expect(doc.changed).toBe(false);
+    expect(doc.settings).toMatchObject({ profile: 'b', domain: b.domain });
+    for (const [args, extra, name, emu] of [[['doctor', '--json', '--profile', 'a'], {}, 'a', a], [['doctor', '--json'], { OMNI_AUTH_PROFILE: 'b' }, 'b', b]] as const) {
+      const d = await run([...args], { ...mgmtEnv(emu), ...extra });
+      const settings = (JSON.parse(d.stdout) as { checks: { id: string; status: string; detail: string }[] }).checks.find((c) => c.id === 'settings');
+      expect(settings).toMatchObject({ status: 'pass' });
+      expect(settings!.detail).toMatch(new RegExp(`^profile ${name} · ${emu.domain.replace(/[.]/g, '\\.')} · client `));
+    }
+  });
+
+  it('logout --profile a removes a\'s cached token (revoked at a) and a\'s wired entry; b\'s token and entry stay; --all-profiles clears the rest', async () => {
+    const cursor = join(home.dir, '.cursor', 'mcp.json');
+    const server = join(home.dir, 'server.cjs');
+    const tokensFile = join(home.omniHome, 'tokens.json');
+    type Cached = { access_token: string; refresh_token?: string };
+    const cache = async () => (JSON.parse(await readFile(tokensFile, 'utf8')) as { entries: Record<string, Cached> }).entries;
+    const ofTenant = (entries: Record<string, Cached>, emu: Emulator) => Object.entries(entries).filter(([k]) => parseCacheKey(k)?.domain === emu.domain).map(([, t]) => t);
+    const servers = async () => (JSON.parse(await readFile(cursor, 'utf8')) as { mcpServers: Record<string, { command: string; args: string[] }> }).mcpServers;
+
+    expect((await run(['token', '--profile', 'a'])).code).toBe(0);
+    // srv-a is back to its original (the unwire above): wire it again, for a.
+    const wiredA = await run(['mcp', 'wire', '--server', 'srv-a', '--client', 'cursor', '--profile', 'a']);
+    expect(wiredA.code, wiredA.stderr).toBe(0);
+    const before = await cache();
+    const [aToken] = ofTenant(before, a);
+    expect(aToken?.refresh_token).toBeDefined();
+    expect(ofTenant(before, b)).toHaveLength(1);
+    const entriesBefore = await servers();
+    expect(entriesBefore['srv-a']!.args).toContain('--profile');
+    expect(entriesBefore['srv-b']!.args.slice(1, 4)).toEqual(['exec', '--profile', 'b']);
+
+    // No profile named, named profiles in the file: logout acts on the default profile (none here) — a's and b's stay.
+    const bare = await run(['logout']);
+    expect(bare.code, bare.stderr).toBe(0);
+    expect(bare.stderr).toContain('profile "default": removed 0 cached tokens');
+    expect(bare.stderr).toMatch(/kept \d+ cached tokens? of other profiles/);
+    expect(await cache()).toEqual(before);
+    expect(await servers()).toEqual(entriesBefore);
+
+    // --forget-key on one profile of several: refused (the key is every profile's), nothing touched.
+    const forget = await run(['logout', '--profile', 'a', '--forget-key']);
+    expect(forget.code).toBe(2);
+    expect(forget.stderr).toContain('--all-profiles');
+    expect((await stat(join(home.omniHome, 'machine-key.json'))).isFile()).toBe(true);
+    expect(await cache()).toEqual(before);
+    expect((await run(['logout', '--profile', 'a', '--all-profiles'])).code).toBe(2);
+
+    const out = await run(['logout', '--profile', 'a']);
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stderr).toMatch(/profile "a": removed [1-9]\d* cached tokens?, revoked [1-9]\d* refresh tokens?/);
+    expect(out.stderr).toContain('kept 1 cached token of other profiles');
+    const after = await cache();
+    expect(ofTenant(after, a)).toEqual([]);
+    expect(ofTenant(after, b)).toEqual(ofTenant(before, b));
+    const entriesAfter = await servers();
+    expect(entriesAfter['srv-a']).toEqual({ command: process.execPath, args: [server] });
+    expect(entriesAfter['srv-b']).toEqual(entriesBefore['srv-b']);
+    // a's refresh token is dead at a's tenant; b still answers from its cache.
+    const refresh = await fetch(`${a.domain}/oauth/token`, {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: 'refresh_token', client_id: parseCacheKey(Object.keys(before).find((k) => parseCacheKey(k)?.domain === a.domain)!)!.clientId, refresh_token: aToken!.refresh_token! }),
+    });
+    expect(refresh.status).toBe(403);
+    expect((await run(['token', '--profile', 'b'])).stdout.trim()).toBe(tokens.b);
+
+    // OMNI_AUTH_PROFILE selects too; then --all-profiles clears everything left.
+    const viaEnv = await run(['logout', '--keep-mcp'], { OMNI_AUTH_PROFILE: 'a' });
+    expect(viaEnv.stderr).toContain('profile "a": removed 0 cached tokens');
+    const all = await run(['logout', '--all-profiles']);
+    expect(all.code, all.stderr).toBe(0);
+    expect(all.stderr).toMatch(/removed 1 cached token, revoked 1 refresh token/);
+    expect(await cache()).toEqual({});
+    expect((await servers())['srv-b']).toEqual({ command: process.execPath, args: [server] });
   });
 
   it('printed no token or management secret on stderr', () => {

@@ -110,7 +110,7 @@ describe('setup on a fresh tenant (the built CLI)', () => {
     expect(doc.changed).toBe(true);
     expect(doc.applied).toHaveLength(6);
     expect(doc.applied.every((s: { id?: string }) => typeof s.id === 'string')).toBe(true);
-    expect(doc.settings).toEqual({ domain: emu.domain, client_id: expect.any(String), audience: emu.info().audience, subject_token_type: 'urn:omnispindle:local-auth', file: home.files.settings });
+    expect(doc.settings).toEqual({ domain: emu.domain, client_id: expect.any(String), audience: emu.info().audience, subject_token_type: 'urn:omnispindle:local-auth', file: home.files.settings, profile: 'default' });
     expect(doc.login_command).toBe(`npx omni-auth login --domain ${emu.domain} --client-id ${doc.settings.client_id} --audience ${emu.info().audience}`);
 
     const again = JSON.parse((await cli([...setupArgs(), '--json', '--mgmt-token', token], { OMNI_AUTH_HOME: home.files.home })).stdout);
