@@ -11,11 +11,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectWithToken, refusal, text } from './mcp-client.js';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { packageRoot } from '../../src/util/package-root.js';
 import { rm } from 'node:fs/promises';
@@ -67,19 +66,7 @@ afterAll(async () => {
   await Promise.all([emu?.close(), other?.close()]);
 });
 
-async function connect(token: string): Promise<Client> {
-  const client = new Client({ name: 'omni-auth-test', version: '1.0.0' });
-  await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
-  return client;
-}
-
-const text = (r: unknown): string => ((r as { content: { type: string; text: string }[] }).content[0]?.text ?? '');
-
-async function refusal(p: Promise<unknown>): Promise<McpError> {
-  const e = await p.then(() => undefined, (x: unknown) => x);
-  expect(e, 'the call was not refused').toBeInstanceOf(McpError);
-  return e as McpError;
-}
+const connect = (token: string): Promise<Client> => connectWithToken(url, token, 'omni-auth-test');
 
 describe('the example MCP server with omni-auth/server, against the emulator', () => {
   it('a person\'s token (omni-auth token): the public tool works and tells who they are', async () => {
