@@ -68,12 +68,24 @@ export async function cacheEntryOf(
   };
 }
 
-export async function browserLogin(req: BrowserLoginRequest, steps: PostLoginStep[] = []): Promise<LoginResult> {
+/**
+ * A person's sign-in (browser or device): one at a time per home, under the sign-in lock; then the
+ * settings are saved and the post-login steps run.
+ */
+export async function lockedSignIn(
+  req: Pick<TokenRequest, 'files' | 'settings'> & { lockTimeoutMs: number },
+  signInAndStore: () => Promise<LoginResult>,
+  steps: PostLoginStep[],
+): Promise<LoginResult> {
   await ensurePrivateDir(req.files.home);
-  const out = await withFileLock(signinLock(req.files.home), () => signInAndStore(req), { timeoutMs: req.lockTimeoutMs });
+  const out = await withFileLock(signinLock(req.files.home), signInAndStore, { timeoutMs: req.lockTimeoutMs });
   await saveSettings(req.files, req.settings);
   for (const step of steps) await step(out);
   return out;
+}
+
+export function browserLogin(req: BrowserLoginRequest, steps: PostLoginStep[] = []): Promise<LoginResult> {
+  return lockedSignIn(req, () => signInAndStore(req), steps);
 }
 
 /**

@@ -6,12 +6,10 @@
  * (or `--no-browser`). An existing binding is left as it is.
  */
 import { cacheKeyOf, putEntry } from '../cache/token-cache.js';
-import { saveSettings } from '../config/settings.js';
 import { KEY_ENV, loadOrCreateKey } from '../identity/key-store.js';
-import { ensurePrivateDir } from '../util/atomic-write.js';
 import { withFileLock } from '../util/lock.js';
 import type { Secret } from '../util/secret.js';
-import { cacheEntryOf, signinLock } from './browser-login.js';
+import { cacheEntryOf, lockedSignIn } from './browser-login.js';
 import type { TokenRequest } from './get-token.js';
 import type { LoginResult, PostLoginStep } from './login.js';
 
@@ -28,12 +26,8 @@ export type DeviceSignInFn = (p: { issuer: string; clientId: string; clientSecre
 
 export type DeviceLoginRequest = Omit<TokenRequest, 'force' | 'minTtl'> & { signIn: DeviceSignInFn; lockTimeoutMs: number };
 
-export async function deviceLogin(req: DeviceLoginRequest, steps: PostLoginStep[] = []): Promise<LoginResult> {
-  await ensurePrivateDir(req.files.home);
-  const out = await withFileLock(signinLock(req.files.home), () => signInAndStore(req), { timeoutMs: req.lockTimeoutMs });
-  await saveSettings(req.files, req.settings);
-  for (const step of steps) await step(out);
-  return out;
+export function deviceLogin(req: DeviceLoginRequest, steps: PostLoginStep[] = []): Promise<LoginResult> {
+  return lockedSignIn(req, () => signInAndStore(req), steps);
 }
 
 async function signInAndStore(req: DeviceLoginRequest): Promise<LoginResult> {
