@@ -108,3 +108,58 @@ api() {
 api_find() {
   API_ALLOW_404=1 api GET "$1"
 }
+
+sha256() {
+  if command -v sha256sum >/dev/null 2>&1; then sha256sum | cut -d' ' -f1; else shasum -a 256 | cut -d' ' -f1; fi
+}
+
+# action_id_by_name NAME — the id of the custom-token-exchange Action named NAME, or nothing.
+action_id_by_name() {
+  local listing
+  listing="$(api GET "/actions/actions?triggerId=custom-token-exchange&actionName=$(urlencode "$1")")"
+  jq -r --arg n "$1" '[.actions[]? | select(.name == $n)][0].id // empty' <<<"$listing"
+}
+
+# poll_action ID NAME JQ_CONDITION WHAT — polls the Action until the condition holds (at most 180 s);
+# exits 1 with the build's errors when it fails to build.
+poll_action() {
+  local id="$1" name="$2" condition="$3" what="$4" deadline=$(($(date +%s) + 180)) delay=0.25 state
+  while :; do
+    state="$(api GET "/actions/actions/$id")"
+    if [ "$(jq -r "$condition" <<<"$state")" = true ]; then printf '%s' "$state"; return 0; fi
+    if [ "$(jq -r .status <<<"$state")" = failed ]; then
+      note "error: the Action $name ($id) failed to build:"
+      jq -c '.errors // [{msg: "(the tenant gave no reason; see Dashboard → Actions → Library)"}]' <<<"$state" >&2
+      exit 1
+    fi
+    [ "$(date +%s)" -lt "$deadline" ] || die "the Action $name ($id) was not $what after 180 s (status $(jq -r .status <<<"$state"))"
+    sleep "$delay"
+    delay=1
+  done
+}
+
+# build_and_deploy ID NAME — waits for the build, deploys, waits until the new version is live.
+build_and_deploy() {
+  local id="$1" name="$2" version
+  note "waiting for the build…"
+  poll_action "$id" "$name" '.status == "built"' built >/dev/null
+  note "deploying…"
+  version="$(api POST "/actions/actions/$id/deploy" | jq -r '.id')"
+  poll_action "$id" "$name" "(.deployed_version.id == \"$version\") and (.deployed_version.deployed == true)" deployed >/dev/null
+  note "the Action $name ($id) is deployed"
+}
+
+# action_is_current CURRENT_JSON DESIRED_JSON — "true" when the deployed Action already has the desired
+# code, runtime, dependencies and secret names (equal code means equal secrets: the digest marker).
+action_is_current() {
+  jq -n --argjson a "$1" --argjson d "$2" '
+    ($a.code == $d.code) and ($a.runtime == $d.runtime)
+    and (($a.dependencies // []) | map("\(.name)@\(.version)") | sort) == ($d.dependencies | map("\(.name)@\(.version)") | sort)
+    and (($a.secrets // []) | map(.name) | sort) == ($d.secrets | map(.name) | sort)
+    and ($a.status != "failed")'
+}
+
+# action_is_live CURRENT_JSON — "true" when its latest version is deployed.
+action_is_live() {
+  jq -r '(.deployed_version.deployed == true) and (.all_changes_deployed != false)' <<<"$1"
+}

@@ -38,16 +38,11 @@ ISSUER="${ISSUER:-$ORIGIN/}"
 [ -f "$ACTION_DIR/custom_token_exchange.js" ] || die "$ACTION_DIR/custom_token_exchange.js not found (set ACTION_DIR)"
 [ -f "$ACTION_DIR/package.json" ] || die "$ACTION_DIR/package.json not found (set ACTION_DIR)"
 
-sha256() {
-  if command -v sha256sum >/dev/null 2>&1; then sha256sum | cut -d' ' -f1; else shasum -a 256 | cut -d' ' -f1; fi
-}
-
 # The marker lines at the end of the code (see above); jq regex, the same as setup's.
 MARKER='\n*(// omni-auth:allowed-keys=(?<keys>[^\n]*)\n)?(// omni-auth:identity=(?<identity>[^\n]*)\n)?// omni-auth:secrets-sha256=[0-9a-f]{64}\s*\z'
 THUMBPRINT='^[A-Za-z0-9_-]{43}$'
 
-listing="$(api GET "/actions/actions?triggerId=custom-token-exchange&actionName=$(urlencode "$ACTION_NAME")")"
-id="$(jq -r --arg n "$ACTION_NAME" '[.actions[]? | select(.name == $n)][0].id // empty' <<<"$listing")"
+id="$(action_id_by_name "$ACTION_NAME")"
 current=""
 [ -z "$id" ] || current="$(api GET "/actions/actions/$id")"
 
@@ -119,13 +114,9 @@ if [ -z "$id" ]; then
   id="$(api POST /actions/actions "$body" | jq -r .id)"
 else
   # Equal code means equal secrets too (the marker); secret names are compared as well.
-  same="$(jq -n --argjson a "$current" --argjson d "$desired" '
-    ($a.code == $d.code) and ($a.runtime == $d.runtime)
-    and (($a.dependencies // []) | map("\(.name)@\(.version)") | sort) == ($d.dependencies | map("\(.name)@\(.version)") | sort)
-    and (($a.secrets // []) | map(.name) | sort) == ($d.secrets | map(.name) | sort)
-    and ($a.status != "failed")')"
+  same="$(action_is_current "$current" "$desired")"
   if [ "$same" = true ]; then
-    live="$(jq -r '(.deployed_version.deployed == true) and (.all_changes_deployed != false)' <<<"$current")"
+    live="$(action_is_live "$current")"
     if [ "$live" = true ]; then
       note "the Action $ACTION_NAME ($id) is up to date and deployed"
       printf '%s\n' "$id"
@@ -137,27 +128,5 @@ else
   fi
 fi
 
-# poll_action JQ_CONDITION WHAT — polls the Action until the condition holds (at most 180 s).
-poll_action() {
-  local condition="$1" what="$2" deadline=$(($(date +%s) + 180)) delay=0.25 state
-  while :; do
-    state="$(api GET "/actions/actions/$id")"
-    if [ "$(jq -r "$condition" <<<"$state")" = true ]; then printf '%s' "$state"; return 0; fi
-    if [ "$(jq -r .status <<<"$state")" = failed ]; then
-      note "error: the Action $ACTION_NAME ($id) failed to build:"
-      jq -c '.errors // [{msg: "(the tenant gave no reason; see Dashboard → Actions → Library)"}]' <<<"$state" >&2
-      exit 1
-    fi
-    [ "$(date +%s)" -lt "$deadline" ] || die "the Action $ACTION_NAME ($id) was not $what after 180 s (status $(jq -r .status <<<"$state"))"
-    sleep "$delay"
-    delay=1
-  done
-}
-
-note "waiting for the build…"
-poll_action '.status == "built"' built >/dev/null
-note "deploying…"
-version="$(api POST "/actions/actions/$id/deploy" | jq -r '.id')"
-poll_action "(.deployed_version.id == \"$version\") and (.deployed_version.deployed == true)" deployed >/dev/null
-note "the Action $ACTION_NAME ($id) is deployed"
+build_and_deploy "$id" "$ACTION_NAME"
 printf '%s\n' "$id"
