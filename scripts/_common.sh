@@ -113,10 +113,11 @@ sha256() {
   if command -v sha256sum >/dev/null 2>&1; then sha256sum | cut -d' ' -f1; else shasum -a 256 | cut -d' ' -f1; fi
 }
 
-# action_id_by_name NAME — the id of the custom-token-exchange Action named NAME, or nothing.
+# action_id_by_name NAME — the id of the custom-token-exchange Action named NAME, or nothing. (Run in
+# $(…), where set -e does not reach: a refused listing must still stop the script.)
 action_id_by_name() {
   local listing
-  listing="$(api GET "/actions/actions?triggerId=custom-token-exchange&actionName=$(urlencode "$1")")"
+  listing="$(api GET "/actions/actions?triggerId=custom-token-exchange&actionName=$(urlencode "$1")")" || exit 1
   jq -r --arg n "$1" '[.actions[]? | select(.name == $n)][0].id // empty' <<<"$listing"
 }
 

@@ -12,20 +12,44 @@
 #   SUBJECT_TOKEN_TYPE  default urn:omnispindle:local-auth
 #   PROFILE_NAME        default omnispindle-local-auth
 #
-# The Action must be deployed first (create-or-update-action.sh waits for that).
+# --ci: the keyless CI profile instead (docs/ci-oidc.md), as `omni-auth setup --ci-trust-file` makes
+# it: omni-auth-ci-oidc, urn:omni-auth:ci-oidc → the CI Action omni-auth-ci-oidc-exchange. The names
+# are fixed (the CLI sends that type, doctor looks for it); ACTION_ID, ACTION_NAME, SUBJECT_TOKEN_TYPE
+# and PROFILE_NAME are ignored — an ACTION_ID exported for the machine profile must not bind the CI
+# type to the machine Action. It reads CI_ACTION_ID instead (create-ci-action.sh prints it), or looks
+# the CI Action up by name.
+#
+# The Action must be deployed first (create-or-update-action.sh / create-ci-action.sh wait for that).
 source "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
+
+CI=""
+case "${1-}" in
+  --ci) CI=1; [ $# -eq 1 ] || die "usage: $(basename "$0") [--ci]" ;;
+  "") [ $# -eq 0 ] || die "usage: $(basename "$0") [--ci]" ;;
+  *) die "unknown argument $1 (usage: $(basename "$0") [--ci])" ;;
+esac
 
 need_tools curl jq
 need AUTH0_DOMAIN AUTH0_MGMT_TOKEN
 ORIGIN="$(tenant_origin)"
-SUBJECT_TOKEN_TYPE="${SUBJECT_TOKEN_TYPE:-urn:omnispindle:local-auth}"
-PROFILE_NAME="${PROFILE_NAME:-omnispindle-local-auth}"
+if [ -n "$CI" ]; then
+  SUBJECT_TOKEN_TYPE=urn:omni-auth:ci-oidc
+  PROFILE_NAME=omni-auth-ci-oidc
+  ACTION_ID="${CI_ACTION_ID:-}"
+  name=omni-auth-ci-oidc-exchange
+  run_first=create-ci-action.sh
+  id_var=CI_ACTION_ID
+else
+  SUBJECT_TOKEN_TYPE="${SUBJECT_TOKEN_TYPE:-urn:omnispindle:local-auth}"
+  PROFILE_NAME="${PROFILE_NAME:-omnispindle-local-auth}"
+  name="${ACTION_NAME:-omni-auth-custom-token-exchange}"
+  run_first=create-or-update-action.sh
+  id_var=ACTION_ID
+fi
 
 if [ -z "${ACTION_ID:-}" ]; then
-  name="${ACTION_NAME:-omni-auth-custom-token-exchange}"
-  listing="$(api GET "/actions/actions?triggerId=custom-token-exchange&actionName=$(urlencode "$name")")"
-  ACTION_ID="$(jq -r --arg n "$name" '[.actions[]? | select(.name == $n)][0].id // empty' <<<"$listing")"
-  [ -n "$ACTION_ID" ] || die "no Action named $name: run create-or-update-action.sh first, or set ACTION_ID"
+  ACTION_ID="$(action_id_by_name "$name")"
+  [ -n "$ACTION_ID" ] || die "no Action named $name: run $run_first first, or set $id_var"
 fi
 
 # Every profile (checkpoint pagination).

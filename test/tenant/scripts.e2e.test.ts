@@ -5,11 +5,15 @@
  * an exact loopback host, refused before any request; the token never printed.
  */
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { decodeJwt } from 'jose';
 import { describe, expect, it } from 'vitest';
 import type { Emulator } from '../../src/emulator/index.js';
-import { cli, inputsFor, run, runSetupUseCase, SCRIPTS, stats, eachTestFreshTenant, type TempHome, writesBetween, type CliRun } from './helpers.js';
+import { parseTrustPolicy, readCiActionSource } from '../../src/tenant/ci-policy.js';
+import {
+  actionCopy, cli, inputsFor, run, runSetupUseCase, SCRIPTS, stats, eachTestFreshTenant, type TempHome, writesBetween, type CliRun,
+} from './helpers.js';
 
 let emu: Emulator;
 let home: TempHome;
@@ -18,8 +22,8 @@ eachTestFreshTenant((e, h) => {
   home = h;
 });
 
-const script = (name: string, env: Record<string, string>): Promise<CliRun> =>
-  run('bash', [join(SCRIPTS, name)], { PATH: process.env.PATH ?? '', HOME: home.files.home, ...env });
+const script = (name: string, env: Record<string, string>, args: string[] = []): Promise<CliRun> =>
+  run('bash', [join(SCRIPTS, name), ...args], { PATH: process.env.PATH ?? '', HOME: home.files.home, ...env });
 
 async function mgmtToken(): Promise<string> {
   const got = await script('get-mgmt-token.sh', {
@@ -292,5 +296,218 @@ describe('scripts/', () => {
     });
     expect(tty.stdout).toContain('refusing to print the token on a terminal');
     expect(tty.stdout).not.toMatch(/eyJ/);
+  });
+});
+
+/** A trust policy file in the test's home. */
+async function policyFile(rules: unknown, name = 'ci-rules.json'): Promise<string> {
+  const file = join(home.files.home, name);
+  await writeFile(file, typeof rules === 'string' ? rules : JSON.stringify(rules));
+  return file;
+}
+
+/** A GitHub Actions job on a runner of its own (empty home): `omni-auth token --ci github` against the emulator's stand-in issuer. */
+async function githubJob(query = ''): Promise<CliRun> {
+  const jobHome = await mkdtemp(join(home.files.home, 'job-'));
+  const { ci, client_id, audience } = emu.info();
+  return cli(['token', '--ci', 'github'], {
+    OMNI_AUTH_HOME: jobHome, OMNI_AUTH_DOMAIN: emu.domain, OMNI_AUTH_CLIENT_ID: client_id, OMNI_AUTH_AUDIENCE: audience,
+    GITHUB_ACTIONS: 'true', ACTIONS_ID_TOKEN_REQUEST_URL: `${ci.request_url}${query}`, ACTIONS_ID_TOKEN_REQUEST_TOKEN: ci.request_token,
+  });
+}
+
+const serviceUser = (username: string) => [...emu.tenant.users.values()].find((u) => u.username === username && u.connection === 'omni-auth-machines');
+
+/** The machine scripts, then create-ci-action.sh --policy FILE and create-profile.sh --ci (with the machine Action's ACTION_ID still exported). */
+async function provisionCi(token: string, rules: unknown): Promise<{ action: CliRun; profile: CliRun; machineActionId: string; file: string }> {
+  const [machine] = await provision(token);
+  const machineActionId = machine!.stdout.trim();
+  const base = { AUTH0_DOMAIN: emu.domain, AUTH0_MGMT_TOKEN: token, ACTION_ID: machineActionId };
+  const file = await policyFile(rules);
+  const action = await script('create-ci-action.sh', base, ['--policy', file]);
+  expect(action.code, action.stderr).toBe(0);
+  const profile = await script('create-profile.sh', base, ['--ci']);
+  expect(profile.code, profile.stderr).toBe(0);
+  return { action, profile, machineActionId, file };
+}
+
+describe('scripts/ — keyless CI (create-ci-action.sh, create-profile.sh --ci)', () => {
+  it('on a fresh tenant: the service user, the CI Action and profile; a GitHub job the policy names gets a token for that user, another gets exit 3; doctor and setup read the scripts\' policy; a second run writes nothing', async () => {
+    const token = await mgmtToken();
+    const { ci } = emu.info();
+    const rules = [{ issuer: ci.issuer, claims: { repository: 'acme/api', ref: 'refs/heads/main' }, user: { create: 'api' } }];
+    const { action, profile, machineActionId, file } = await provisionCi(token, rules);
+
+    const ciActionId = action.stdout.trim();
+    expect(ciActionId).not.toBe(machineActionId);
+    const deployed = emu.tenant.actions.get(ciActionId)!;
+    expect(deployed).toMatchObject({ name: 'omni-auth-ci-oidc-exchange', runtime: 'node22', supported_triggers: [{ id: 'custom-token-exchange', version: 'v1' }] });
+    expect(deployed.deployed_version?.deployed).toBe(true);
+    const user = serviceUser('ci-api')!;
+    expect(user).toBeDefined();
+    expect(user.email).toBeUndefined();
+    expect(deployed.deployed_version!.secrets.map((x) => [x.name, x.value])).toEqual([
+      ['ISSUER', emu.issuer],
+      ['CI_TRUST_POLICY', JSON.stringify([{ issuer: ci.issuer, claims: rules[0]!.claims, user: user.user_id }])],
+      // The emulator only: its stand-in issuer is http on loopback (see the script's header).
+      ['CI_ALLOW_LOOPBACK_HTTP', '1'],
+    ]);
+    // The CI profile binds the CI Action, not the machine Action whose ACTION_ID was exported.
+    const ciProfile = [...emu.tenant.profiles.values()].find((p) => p.subject_token_type === 'urn:omni-auth:ci-oidc')!;
+    expect(ciProfile).toMatchObject({ id: profile.stdout.trim(), name: 'omni-auth-ci-oidc', action_id: ciActionId, type: 'custom_authentication' });
+    for (const r of [action, profile]) {
+      expect(`${r.stdout}${r.stderr}`).not.toContain(token);
+      expect(`${r.stdout}${r.stderr}`.toLowerCase()).not.toContain('password');
+    }
+
+    const ok = await githubJob();
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(decodeJwt(ok.stdout.trim()).sub).toBe(user.user_id);
+    const other = await githubJob('&ref=refs/heads/dev');
+    expect(other.code).toBe(3);
+    expect(other.stdout).toBe('');
+    expect(other.stderr).toContain('repo:acme/api:ref:refs/heads/dev');
+
+    // doctor lists the rules from the scripts' marker, as it does after setup.
+    const doctor = await cli(['doctor', '--json', '--domain', emu.domain, '--client-id', emu.info().client_id, '--audience', emu.info().audience], {
+      OMNI_AUTH_HOME: home.files.home, AUTH0_MGMT_CLIENT_ID: emu.info().management.client_id, AUTH0_MGMT_CLIENT_SECRET: emu.info().management.client_secret,
+    });
+    const check = (JSON.parse(doctor.stdout) as { checks: { id: string; status: string; detail: string }[] }).checks.find((c) => c.id === 'ci_trust');
+    expect(check).toEqual(expect.objectContaining({
+      status: 'pass', detail: `1 rule (first match wins): #0 ${ci.issuer} repository=acme/api ref=refs/heads/main → ${user.user_id}`,
+    }));
+
+    // setup sees the same policy: with the same trust file nothing CI changes (same code, marker and
+    // digest; the user found, not re-created); without it, the rules are kept from the tenant.
+    const inputs = await inputsFor(emu, { clientId: emu.info().client_id, ciTrust: parseTrustPolicy(await readFile(file, 'utf8')), ciAction: await readCiActionSource() });
+    const plan = await runSetupUseCase(emu, home.files, inputs, { dryRun: true });
+    expect(plan.plan.steps.filter((x) => x.resource.startsWith('ci_')).map((x) => `${x.resource}:${x.change}`)).toEqual(['ci_action:unchanged', 'ci_profile:unchanged']);
+    const kept = await runSetupUseCase(emu, home.files, await inputsFor(emu, { clientId: emu.info().client_id }), { dryRun: true });
+    expect(kept.plan.ci_trust).toEqual({ from: 'tenant', rules: [`#0 ${ci.issuer} repository=acme/api ref=refs/heads/main → ${user.user_id}`] });
+
+    // Again, with and without --policy: nothing written.
+    const before = await stats(emu);
+    const base = { AUTH0_DOMAIN: emu.domain, AUTH0_MGMT_TOKEN: token };
+    const again = await script('create-ci-action.sh', base, ['--policy', file]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout.trim()).toBe(ciActionId);
+    expect(again.stderr).toContain('is up to date and deployed');
+    const keep = await script('create-ci-action.sh', base);
+    expect(keep.code, keep.stderr).toBe(0);
+    expect(keep.stderr).toContain('keeping the deployed CI trust policy (1 rule(s))');
+    const profileAgain = await script('create-profile.sh', { ...base, CI_ACTION_ID: ciActionId }, ['--ci']);
+    expect(profileAgain.code, profileAgain.stderr).toBe(0);
+    expect(writesBetween(before, await stats(emu))).toEqual({});
+    expect([...emu.tenant.users.values()].filter((u) => u.username === 'ci-api')).toHaveLength(1);
+  });
+
+  it('a changed policy is one update and deploy (an existing user id, no new user); without --policy a new Action file is deployed with the policy kept', async () => {
+    const token = await mgmtToken();
+    const { ci } = emu.info();
+    const first = [{ issuer: ci.issuer, claims: { repository: 'acme/api' }, user: { create: 'api' } }];
+    const { action } = await provisionCi(token, first);
+    const ciActionId = action.stdout.trim();
+    const apiUser = serviceUser('ci-api')!.user_id;
+    const base = { AUTH0_DOMAIN: emu.domain, AUTH0_MGMT_TOKEN: token };
+
+    let before = await stats(emu);
+    const second = await policyFile([...first, { issuer: ci.issuer, claims: { repository: 'acme/web' }, user: apiUser }], 'second.json');
+    const changed = await script('create-ci-action.sh', base, ['--policy', second]);
+    expect(changed.code, changed.stderr).toBe(0);
+    expect(writesBetween(before, await stats(emu))).toEqual({
+      [`PATCH /api/v2/actions/actions/${ciActionId}`]: 1, [`POST /api/v2/actions/actions/${ciActionId}/deploy`]: 1,
+    });
+    const web = await githubJob('&repository=acme/web');
+    expect(web.code, web.stderr).toBe(0);
+    expect(decodeJwt(web.stdout.trim()).sub).toBe(apiUser);
+
+    // An upgraded Action file, no --policy: the code is updated, the two rules stay.
+    const copy = await actionCopy();
+    try {
+      await appendFile(join(copy.dir, 'ci_oidc_exchange.js'), '\n// a newer omni-auth\n');
+      before = await stats(emu);
+      const upgraded = await script('create-ci-action.sh', { ...base, ACTION_DIR: copy.dir });
+      expect(upgraded.code, upgraded.stderr).toBe(0);
+      expect(upgraded.stderr).toContain('keeping the deployed CI trust policy (2 rule(s))');
+      expect(writesBetween(before, await stats(emu))).toEqual({
+        [`PATCH /api/v2/actions/actions/${ciActionId}`]: 1, [`POST /api/v2/actions/actions/${ciActionId}/deploy`]: 1,
+      });
+      expect(emu.tenant.actions.get(ciActionId)!.code).toContain('// a newer omni-auth\n');
+    } finally {
+      await copy.cleanup();
+    }
+    expect((await githubJob('&repository=acme/web')).code).toBe(0);
+    expect((await githubJob('&repository=acme/other')).code).toBe(3);
+  });
+
+  it('takes over a tenant setup --ci-trust-file provisioned: the same trust file finds the user and writes nothing', async () => {
+    const token = await mgmtToken();
+    const { ci } = emu.info();
+    const rules = [{ issuer: ci.issuer, claims: { repository: 'acme/api', ref: 'refs/heads/main' }, user: { create: 'ci-api' } }];
+    const file = await policyFile(rules);
+    await runSetupUseCase(emu, home.files, await inputsFor(emu, { clientId: emu.info().client_id, ciTrust: parseTrustPolicy(JSON.stringify(rules)), ciAction: await readCiActionSource() }));
+    const before = await stats(emu);
+    const base = { AUTH0_DOMAIN: emu.domain, AUTH0_MGMT_TOKEN: token };
+    const action = await script('create-ci-action.sh', base, ['--policy', file]);
+    expect(action.code, action.stderr).toBe(0);
+    expect(action.stderr).toContain(`the service user ci-api is ${serviceUser('ci-api')!.user_id}`);
+    expect(action.stderr).toContain('is up to date and deployed');
+    const profile = await script('create-profile.sh', base, ['--ci']);
+    expect(profile.code, profile.stderr).toBe(0);
+    expect(writesBetween(before, await stats(emu))).toEqual({});
+  });
+
+  it('a bad policy file is refused naming the rule, and a policy over 4096 characters, before any request: the deployed Action is unchanged', async () => {
+    const token = await mgmtToken();
+    const { ci } = emu.info();
+    const good = [{ issuer: ci.issuer, claims: { repository: 'acme/api' }, user: { create: 'api' } }];
+    const { action } = await provisionCi(token, good);
+    const ciAction = emu.tenant.actions.get(action.stdout.trim())!;
+    const code = ciAction.code;
+    const users = emu.tenant.users.size;
+    const base = { AUTH0_DOMAIN: emu.domain, AUTH0_MGMT_TOKEN: token };
+    const huge = Array.from({ length: 40 }, (_, i) => ({ issuer: 'github', claims: { repository: `acme/repository-with-a-long-name-${i}`, ref: 'refs/heads/main' }, user: { create: `user-${i}` } }));
+    const cases: [unknown, string | RegExp][] = [
+      ['[{"issuer":', 'is not valid JSON'],
+      [{ issuer: 'github' }, 'must hold a JSON array of rules'],
+      [[...good, 'x'], 'rule 1: is not an object'],
+      [[...good, { issuer: 'github', claims: { ref: 'refs/heads/main' }, user: 'auth0|x' }], /rule 1: a rule for https:\/\/token\.actions\.githubusercontent\.com must name one of repository/],
+      [[{ issuer: 'gitlab', claims: { project_path: 'a/b' }, user: 42 }], 'rule 0: user must be a user id'],
+      [[...good, good[0], { issuer: 'http://ci.example.com', claims: { sub: 'x' }, user: 'auth0|x' }], 'rule 2: issuer "http://ci.example.com" must be https (http only on loopback)'],
+      [[{ issuer: 'https://ci.example.com', claims: {}, user: 'auth0|x' }], 'rule 0: claims must be an object naming at least one claim'],
+      [[{ issuer: 'https://ci.example.com', claims: { sub: true }, user: 'auth0|x' }], 'rule 0: claim "sub" must be a non-empty string'],
+      [[{ issuer: 'https://ci.example.com', claims: { aud: 'x' }, user: 'auth0|x' }], 'rule 0: claim "aud" is checked by the Action itself'],
+      [[{ issuer: 'https://ci.example.com', claims: { sub: 'x' }, user: { create: 'API' } }], 'rule 0: user.create "API" must be 1–50 characters'],
+      [[{ issuer: 'https://ci.example.com', claims: { sub: 'x' }, user: 'auth0|x', users: [] }], 'rule 0: unknown field "users"'],
+      [huge, /the CI trust policy is \d{4} characters as deployed; Auth0 allows at most 4096 in one Action secret \(CI_TRUST_POLICY\)/],
+    ];
+    for (const [rules, message] of cases) {
+      const before = await stats(emu);
+      const bad = await script('create-ci-action.sh', base, ['--policy', await policyFile(rules, 'bad.json')]);
+      expect(bad.code, JSON.stringify(rules).slice(0, 80)).toBe(1);
+      expect(bad.stdout).toBe('');
+      if (typeof message === 'string') expect(bad.stderr).toContain(message);
+      else expect(bad.stderr).toMatch(message);
+      // Not a single request, let alone a write.
+      expect(await stats(emu)).toEqual(before);
+    }
+    expect(emu.tenant.actions.get(ciAction.id)!.code).toBe(code);
+    expect(emu.tenant.users.size).toBe(users);
+    expect((await githubJob()).code).toBe(0);
+  });
+
+  it('without --policy and no CI Action yet: refused, naming --policy; create-profile.sh --ci without the CI Action names create-ci-action.sh', async () => {
+    const token = await mgmtToken();
+    await provision(token);
+    const base = { AUTH0_DOMAIN: emu.domain, AUTH0_MGMT_TOKEN: token };
+    const before = await stats(emu);
+    const none = await script('create-ci-action.sh', base);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain('there is no CI Action omni-auth-ci-oidc-exchange yet: give the trust policy with --policy FILE');
+    const profile = await script('create-profile.sh', { ...base, ACTION_ID: [...emu.tenant.actions.keys()][0]! }, ['--ci']);
+    expect(profile.code).toBe(1);
+    expect(profile.stderr).toContain('no Action named omni-auth-ci-oidc-exchange: run create-ci-action.sh first, or set CI_ACTION_ID');
+    expect(writesBetween(before, await stats(emu))).toEqual({});
+    expect([...emu.tenant.profiles.values()].map((p) => p.subject_token_type)).not.toContain('urn:omni-auth:ci-oidc');
   });
 });
