@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { decodeJwt } from 'jose';
 import { describe, expect, it } from 'vitest';
 import type { Emulator } from '../../src/emulator/index.js';
-import { parseTrustPolicy, readCiActionSource } from '../../src/tenant/ci-policy.js';
+import { deployedRules, desiredCiAction, parseTrustPolicy, readCiActionSource } from '../../src/tenant/ci-policy.js';
 import {
   actionCopy, cli, inputsFor, run, runSetupUseCase, SCRIPTS, stats, eachTestFreshTenant, type TempHome, writesBetween, type CliRun,
 } from './helpers.js';
@@ -509,5 +509,81 @@ describe('scripts/ — keyless CI (create-ci-action.sh, create-profile.sh --ci)'
     expect(profile.stderr).toContain('no Action named omni-auth-ci-oidc-exchange: run create-ci-action.sh first, or set CI_ACTION_ID');
     expect(writesBetween(before, await stats(emu))).toEqual({});
     expect([...emu.tenant.profiles.values()].map((p) => p.subject_token_type)).not.toContain('urn:omni-auth:ci-oidc');
+  });
+
+  it('on a real (https) tenant: setup\'s exact code and secrets — no CI_ALLOW_LOOPBACK_HTTP —, and neither the Management token nor the new user\'s password on any command line', async () => {
+    // A curl standing in for https://tenant.example.com: it records each call's argv and body and answers as Auth0 would.
+    const bin = join(home.files.home, 'bin');
+    const log = join(home.files.home, 'curl.jsonl');
+    await mkdir(bin, { recursive: true });
+    await writeFile(join(bin, 'curl'), `#!${process.execPath}
+const fs = require('node:fs');
+const argv = process.argv.slice(2);
+const opt = (name) => { const i = argv.indexOf(name); return i < 0 ? undefined : argv[i + 1]; };
+const headers = argv.flatMap((a, i) => (argv[i - 1] === '-H' ? [a.startsWith('@') ? fs.readFileSync(a.slice(1), 'utf8').trim() : a] : []));
+const method = opt('-X') ?? 'GET';
+const url = new URL(argv[argv.length - 1]);
+const body = argv.includes('--data-binary') ? fs.readFileSync(0, 'utf8') : undefined;
+fs.appendFileSync(process.env.CURL_LOG, JSON.stringify({ argv, method, path: url.pathname, body, authorized: headers.includes('Authorization: Bearer ' + process.env.EXPECTED_TOKEN) }) + '\\n');
+const route = method + ' ' + url.pathname;
+const answers = {
+  'GET /api/v2/actions/actions': { actions: [] },
+  'GET /api/v2/users': [],
+  'POST /api/v2/users': { user_id: 'auth0|0123456789abcdef01234567' },
+  'POST /api/v2/actions/actions': { id: 'act_ci' },
+  'GET /api/v2/actions/actions/act_ci': { id: 'act_ci', status: 'built', deployed_version: { id: 'ver_1', deployed: true } },
+  'POST /api/v2/actions/actions/act_ci/deploy': { id: 'ver_1' },
+};
+const answer = answers[route];
+fs.writeFileSync(opt('-o'), JSON.stringify(answer ?? { message: 'unexpected ' + route }));
+fs.writeFileSync(opt('-D'), '');
+process.stdout.write(answer ? (method === 'POST' ? '201' : '200') : '404');
+`);
+    await chmod(join(bin, 'curl'), 0o755);
+    // And a jq that records its arguments (NUL-separated) before running the real one.
+    const realJq = (process.env.PATH ?? '').split(':').map((d) => join(d, 'jq')).find((f) => existsSync(f))!;
+    const jqLog = join(home.files.home, 'jq.args');
+    await writeFile(join(bin, 'jq'), `#!/bin/sh\nprintf '%s\\0' "$@" >> "${jqLog}"\nexec "${realJq}" "$@"\n`);
+    await chmod(join(bin, 'jq'), 0o755);
+    const token = 'eyJhbGciOiJSUzI1NiJ9.management-token-under-test.signature';
+    const rules = [
+      { issuer: 'github', claims: { repository: 'acme/api', ref: 'refs/heads/main' }, user: { create: 'deploy' } },
+      { issuer: 'https://gitlab.example.com', claims: { project_path: 'acme/infra' }, user: 'auth0|65f0c0ffee' },
+    ];
+    const file = await policyFile(rules);
+    const res = await run('bash', [join(SCRIPTS, 'create-ci-action.sh'), '--policy', file], {
+      PATH: `${bin}:${process.env.PATH ?? ''}`, HOME: home.files.home, CURL_LOG: log, EXPECTED_TOKEN: token,
+      AUTH0_DOMAIN: 'tenant.example.com', AUTH0_MGMT_TOKEN: token,
+    });
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout.trim()).toBe('act_ci');
+    const calls = (await readFile(log, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { argv: string[]; method: string; path: string; body?: string; authorized: boolean });
+    expect(calls.map((c) => `${c.method} ${c.path}`)).toEqual([
+      'GET /api/v2/actions/actions', 'GET /api/v2/users', 'POST /api/v2/users', 'POST /api/v2/actions/actions',
+      'GET /api/v2/actions/actions/act_ci', 'POST /api/v2/actions/actions/act_ci/deploy', 'GET /api/v2/actions/actions/act_ci',
+    ]);
+    expect(calls.every((c) => c.authorized)).toBe(true);
+    const user = JSON.parse(calls[2]!.body!) as { connection: string; username: string; password: string };
+    expect(user).toMatchObject({ connection: 'omni-auth-machines', username: 'ci-deploy' });
+    expect(user.password.length).toBeGreaterThanOrEqual(32);
+    for (const c of calls) {
+      expect(c.argv.join(' ')).not.toContain(token);
+      expect(c.argv.join(' ')).not.toContain(user.password);
+    }
+    const jqArgs = await readFile(jqLog, 'utf8');
+    expect(jqArgs).toContain('ci-deploy');
+    expect(jqArgs).not.toContain(user.password);
+    expect(jqArgs).not.toContain(token);
+    expect(`${res.stdout}${res.stderr}`).not.toContain(user.password);
+    expect(`${res.stdout}${res.stderr}`).not.toContain(token);
+
+    const created = JSON.parse(calls[3]!.body!) as { code: string; secrets: { name: string; value: string }[]; runtime: string; dependencies: unknown[]; name: string };
+    const desired = desiredCiAction(await readCiActionSource(), 'https://tenant.example.com/',
+      deployedRules(parseTrustPolicy(JSON.stringify(rules)), new Map([['deploy', 'auth0|0123456789abcdef01234567']])));
+    expect(created.secrets.map((x) => x.name)).toEqual(['ISSUER', 'CI_TRUST_POLICY']);
+    expect(created).toEqual({
+      name: 'omni-auth-ci-oidc-exchange', supported_triggers: [{ id: 'custom-token-exchange', version: 'v1' }],
+      code: desired.code, runtime: 'node22', dependencies: desired.dependencies, secrets: desired.secrets,
+    });
   });
 });
