@@ -99,6 +99,9 @@ if [ -n "$POLICY" ]; then
   values="$(jq -cs . <"$POLICY" 2>/dev/null)" || die "--policy $POLICY is not valid JSON"
   [ "$(jq 'length' <<<"$values")" = 1 ] || die "--policy $POLICY must hold one JSON array of rules"
   checked="$(jq -c "$JQ_URL_PROBLEM"'
+    # JavaScript objects list integer-like keys first, ascending: setup'"'"'s JSON.stringify does, so must we.
+    def js_order: to_entries | (map(select(.key | test("^(0|[1-9][0-9]{0,8})$"))) | sort_by(.key | tonumber))
+      + map(select(.key | test("^(0|[1-9][0-9]{0,8})$") | not)) | from_entries;
     def gh: "https://token.actions.githubusercontent.com";
     def gl: "https://gitlab.com";
     def scoping: {(gh): ["repository", "repository_id", "repository_owner", "repository_owner_id", "sub", "job_workflow_ref", "workflow_ref"],
@@ -132,7 +135,7 @@ if [ -n "$POLICY" ]; then
     | if ($rules | type) != "array" then {error: "must hold a JSON array of rules"}
       else ([$rules | to_entries[] | rule_error(.key; .value) as $e | select($e != null) | "rule \(.key): \($e)"][0]) as $first
         | if $first != null then {error: $first}
-          else {rules: [$rules[] | {issuer: ({github: gh, gitlab: gl}[.issuer] // .issuer), claims, user}]} end
+          else {rules: [$rules[] | {issuer: ({github: gh, gitlab: gl}[.issuer] // .issuer), claims: (.claims | js_order), user}]} end
       end' <<<"$values")"
   problem="$(jq -r '.error // empty' <<<"$checked")"
   [ -z "$problem" ] || die "--policy $POLICY: $problem (each rule is {\"issuer\": \"github\" | \"gitlab\" | \"https://…\", \"claims\": {\"repository\": \"acme/api\"}, \"user\": \"auth0|…\" | {\"create\": \"api\"}}; see docs/ci-oidc.md)"

@@ -548,9 +548,12 @@ process.stdout.write(answer ? (method === 'POST' ? '201' : '200') : '404');
     const token = 'eyJhbGciOiJSUzI1NiJ9.management-token-under-test.signature';
     const rules = [
       { issuer: 'github', claims: { repository: 'acme/api', ref: 'refs/heads/main' }, user: { create: 'deploy' } },
-      { issuer: 'https://gitlab.example.com', claims: { project_path: 'acme/infra' }, user: 'auth0|65f0c0ffee' },
+      { issuer: 'https://gitlab.example.com', claims: { project_path: 'acme/infra', 10: 'b', 9: 'a' }, user: 'auth0|65f0c0ffee' },
     ];
-    const file = await policyFile(rules);
+    // The file lists the integer-like claim names last; JavaScript (setup) lists them first, ascending, and so must the script.
+    const text = JSON.stringify(rules).replace('{"9":"a","10":"b","project_path":"acme/infra"}', '{"project_path":"acme/infra","10":"b","9":"a"}');
+    expect(text).toContain('{"project_path":"acme/infra","10":"b","9":"a"}');
+    const file = await policyFile(text);
     const res = await run('bash', [join(SCRIPTS, 'create-ci-action.sh'), '--policy', file], {
       PATH: `${bin}:${process.env.PATH ?? ''}`, HOME: home.files.home, CURL_LOG: log, EXPECTED_TOKEN: token,
       AUTH0_DOMAIN: 'tenant.example.com', AUTH0_MGMT_TOKEN: token,
@@ -581,7 +584,7 @@ process.stdout.write(answer ? (method === 'POST' ? '201' : '200') : '404');
 
     const created = JSON.parse(calls[3]!.body!) as { code: string; secrets: { name: string; value: string }[]; runtime: string; dependencies: unknown[]; name: string };
     const desired = desiredCiAction(await readCiActionSource(), 'https://tenant.example.com/',
-      deployedRules(parseTrustPolicy(JSON.stringify(rules)), new Map([['deploy', 'auth0|0123456789abcdef01234567']])));
+      deployedRules(parseTrustPolicy(text), new Map([['deploy', 'auth0|0123456789abcdef01234567']])));
     expect(created.secrets.map((x) => x.name)).toEqual(['ISSUER', 'CI_TRUST_POLICY']);
     expect(created).toEqual({
       name: 'omni-auth-ci-oidc-exchange', supported_triggers: [{ id: 'custom-token-exchange', version: 'v1' }],
