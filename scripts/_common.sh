@@ -164,3 +164,28 @@ action_is_current() {
 action_is_live() {
   jq -r '(.deployed_version.deployed == true) and (.all_changes_deployed != false)' <<<"$1"
 }
+
+# all_profiles — every Token Exchange Profile, as one JSON array (checkpoint pagination).
+all_profiles() {
+  local profiles='[]' from='' page
+  while :; do
+    page="$(api GET "/token-exchange-profiles?take=100${from:+&from=$(urlencode "$from")}")" || exit 1
+    profiles="$(jq -c --argjson acc "$profiles" '$acc + (.token_exchange_profiles // [])' <<<"$page")"
+    from="$(jq -r '.next // empty' <<<"$page")"
+    [ -n "$from" ] || break
+  done
+  printf '%s' "$profiles"
+}
+
+# profile_conflict PROFILES SUBJECT_TOKEN_TYPE ACTION_ID — dies, naming it, when another Action's profile
+# holds the subject token type (Auth0 allows one profile per type).
+profile_conflict() {
+  local holder hid other other_name
+  holder="$(jq -c --arg t "$2" '[.[] | select(.subject_token_type == $t)][0] // empty' <<<"$1")"
+  [ -n "$holder" ] || return 0
+  other="$(jq -r .action_id <<<"$holder")"
+  [ "$other" != "$3" ] || return 0
+  hid="$(jq -r .id <<<"$holder")"
+  other_name="$(API_ALLOW_404=1 api GET "/actions/actions/$other" | jq -r '.name // empty')" || exit 1
+  die "the subject token type $2 is already used by the profile \"$(jq -r .name <<<"$holder")\" ($hid), which runs the Action ${other_name:+\"$other_name\" }($other); delete that profile if it is stale (DELETE /api/v2/token-exchange-profiles/$hid)"
+}

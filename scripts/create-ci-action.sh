@@ -19,8 +19,8 @@
 #
 # Environment:
 #   AUTH0_DOMAIN      the tenant, e.g. tenant.eu.auth0.com (http:// only for a local emulator)
-#   AUTH0_MGMT_TOKEN  Management API token with read:, create:, update:actions, and for {"create": …}
-#                     rules read:users and create:users
+#   AUTH0_MGMT_TOKEN  Management API token with read:, create:, update:actions,
+#                     read:token_exchange_profiles, and for {"create": …} rules read:users and create:users
 #   CONNECTION        the machines' connection, where service users live (default omni-auth-machines,
 #                     which create-connection.sh creates and enables for the CLI application)
 #   ISSUER            the tenant's issuer URL, the audience a CI job's token must carry (secret ISSUER;
@@ -149,6 +149,10 @@ fi
 id="$(action_id_by_name "$ACTION_NAME")"
 current=""
 [ -z "$id" ] || current="$(api GET "/actions/actions/$id")"
+
+# The profile for urn:omni-auth:ci-oidc must run this Action (or not exist yet): another Action's
+# profile holding the type is refused before any write, as setup's plan blocks on it.
+profile_conflict "$(all_profiles)" urn:omni-auth:ci-oidc "$id"
 
 if [ -z "$POLICY" ]; then
   # No --policy: keep the deployed rules, read back from the marker (they are already ids).

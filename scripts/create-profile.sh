@@ -52,15 +52,7 @@ if [ -z "${ACTION_ID:-}" ]; then
   [ -n "$ACTION_ID" ] || die "no Action named $name: run $run_first first, or set $id_var"
 fi
 
-# Every profile (checkpoint pagination).
-profiles='[]'
-from=''
-while :; do
-  page="$(api GET "/token-exchange-profiles?take=100${from:+&from=$(urlencode "$from")}")"
-  profiles="$(jq -c --argjson acc "$profiles" '$acc + (.token_exchange_profiles // [])' <<<"$page")"
-  from="$(jq -r '.next // empty' <<<"$page")"
-  [ -n "$from" ] || break
-done
+profiles="$(all_profiles)"
 
 holder="$(jq -c --arg t "$SUBJECT_TOKEN_TYPE" '[.[] | select(.subject_token_type == $t)][0] // empty' <<<"$profiles")"
 if [ -n "$holder" ]; then
@@ -68,7 +60,7 @@ if [ -n "$holder" ]; then
   if [ "$(jq -r .action_id <<<"$holder")" != "$ACTION_ID" ]; then
     other="$(jq -r .action_id <<<"$holder")"
     other_name="$(API_ALLOW_404=1 api GET "/actions/actions/$other" | jq -r '.name // empty')"
-    die "the subject token type $SUBJECT_TOKEN_TYPE is already used by the profile \"$(jq -r .name <<<"$holder")\" ($id), which runs the Action ${other_name:+\"$other_name\" }($other); choose another SUBJECT_TOKEN_TYPE, or delete that profile if it is stale"
+    die "the subject token type $SUBJECT_TOKEN_TYPE is already used by the profile \"$(jq -r .name <<<"$holder")\" ($id), which runs the Action ${other_name:+\"$other_name\" }($other); ${CI:+delete that profile if it is stale}${CI:-choose another SUBJECT_TOKEN_TYPE, or delete that profile if it is stale}"
   fi
   if [ "$(jq -r .name <<<"$holder")" != "$PROFILE_NAME" ]; then
     note "renaming the profile $id to $PROFILE_NAME"

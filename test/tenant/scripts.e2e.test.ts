@@ -234,6 +234,13 @@ describe('scripts/', () => {
     expect(noScope.code).toBe(1);
     expect(noScope.stderr).toMatch(/GET \/api\/v2\/actions\/actions\?\S* answered HTTP 401/);
     expect(noScope.stderr).toContain('"message":"Invalid token"');
+    // Each script stops at the first refused call (also one made inside $(…), where set -e does not reach).
+    expect(noScope.stderr.match(/answered HTTP 401/g)).toHaveLength(1);
+    for (const [name, args] of [['create-profile.sh', []], ['create-profile.sh', ['--ci']], ['create-ci-action.sh', []]] as const) {
+      const r = await script(name, { AUTH0_DOMAIN: emu.domain, AUTH0_MGMT_TOKEN: 'not.a.token' }, [...args]);
+      expect(r.code, name).toBe(1);
+      expect(r.stderr.match(/answered HTTP 401/g), `${name} ${args.join(' ')}`).toHaveLength(1);
+    }
 
     const missing = await script('enable-client.sh', { AUTH0_DOMAIN: emu.domain, AUTH0_MGMT_TOKEN: await mgmtToken(), CLIENT_ID: 'nope', AUDIENCE: emu.info().audience });
     expect(missing.code).toBe(1);
@@ -511,6 +518,23 @@ describe('scripts/ — keyless CI (create-ci-action.sh, create-profile.sh --ci)'
     expect([...emu.tenant.profiles.values()].map((p) => p.subject_token_type)).not.toContain('urn:omni-auth:ci-oidc');
   });
 
+  it('urn:omni-auth:ci-oidc held by another Action\'s profile: create-ci-action.sh names it before any write (no user, no Action)', async () => {
+    const token = await mgmtToken();
+    const [machine] = await provision(token);
+    const base = { AUTH0_DOMAIN: emu.domain, AUTH0_MGMT_TOKEN: token };
+    const stale = await script('create-profile.sh', { ...base, ACTION_ID: machine!.stdout.trim(), SUBJECT_TOKEN_TYPE: 'urn:omni-auth:ci-oidc', PROFILE_NAME: 'stale-ci' });
+    expect(stale.code, stale.stderr).toBe(0);
+    const before = await stats(emu);
+    const file = await policyFile([{ issuer: emu.info().ci.issuer, claims: { repository: 'acme/api' }, user: { create: 'api' } }]);
+    const refused = await script('create-ci-action.sh', base, ['--policy', file]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`the subject token type urn:omni-auth:ci-oidc is already used by the profile "stale-ci" (${stale.stdout.trim()}), which runs the Action "omni-auth-custom-token-exchange"`);
+    expect(writesBetween(before, await stats(emu))).toEqual({});
+    expect(serviceUser('ci-api')).toBeUndefined();
+    const profile = await script('create-profile.sh', base, ['--ci']);
+    expect(profile.code).toBe(1);
+  });
+
   it('on a real (https) tenant: setup\'s exact code and secrets — no CI_ALLOW_LOOPBACK_HTTP —, and neither the Management token nor the new user\'s password on any command line', async () => {
     // A curl standing in for https://tenant.example.com: it records each call's argv and body and answers as Auth0 would.
     const bin = join(home.files.home, 'bin');
@@ -528,6 +552,7 @@ fs.appendFileSync(process.env.CURL_LOG, JSON.stringify({ argv, method, path: url
 const route = method + ' ' + url.pathname;
 const answers = {
   'GET /api/v2/actions/actions': { actions: [] },
+  'GET /api/v2/token-exchange-profiles': { token_exchange_profiles: [] },
   'GET /api/v2/users': [],
   'POST /api/v2/users': { user_id: 'auth0|0123456789abcdef01234567' },
   'POST /api/v2/actions/actions': { id: 'act_ci' },
@@ -562,11 +587,11 @@ process.stdout.write(answer ? (method === 'POST' ? '201' : '200') : '404');
     expect(res.stdout.trim()).toBe('act_ci');
     const calls = (await readFile(log, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { argv: string[]; method: string; path: string; body?: string; authorized: boolean });
     expect(calls.map((c) => `${c.method} ${c.path}`)).toEqual([
-      'GET /api/v2/actions/actions', 'GET /api/v2/users', 'POST /api/v2/users', 'POST /api/v2/actions/actions',
+      'GET /api/v2/actions/actions', 'GET /api/v2/token-exchange-profiles', 'GET /api/v2/users', 'POST /api/v2/users', 'POST /api/v2/actions/actions',
       'GET /api/v2/actions/actions/act_ci', 'POST /api/v2/actions/actions/act_ci/deploy', 'GET /api/v2/actions/actions/act_ci',
     ]);
     expect(calls.every((c) => c.authorized)).toBe(true);
-    const user = JSON.parse(calls[2]!.body!) as { connection: string; username: string; password: string };
+    const user = JSON.parse(calls[3]!.body!) as { connection: string; username: string; password: string };
     expect(user).toMatchObject({ connection: 'omni-auth-machines', username: 'ci-deploy' });
     expect(user.password.length).toBeGreaterThanOrEqual(32);
     // Its random part, whatever is appended to it.
@@ -582,7 +607,7 @@ process.stdout.write(answer ? (method === 'POST' ? '201' : '200') : '404');
     expect(`${res.stdout}${res.stderr}`).not.toContain(secretPart);
     expect(`${res.stdout}${res.stderr}`).not.toContain(token);
 
-    const created = JSON.parse(calls[3]!.body!) as { code: string; secrets: { name: string; value: string }[]; runtime: string; dependencies: unknown[]; name: string };
+    const created = JSON.parse(calls[4]!.body!) as { code: string; secrets: { name: string; value: string }[]; runtime: string; dependencies: unknown[]; name: string };
     const desired = desiredCiAction(await readCiActionSource(), 'https://tenant.example.com/',
       deployedRules(parseTrustPolicy(text), new Map([['deploy', 'auth0|0123456789abcdef01234567']])));
     expect(created.secrets.map((x) => x.name)).toEqual(['ISSUER', 'CI_TRUST_POLICY']);
