@@ -2,7 +2,10 @@
  * scripts/*.sh (curl + jq) against the emulator: run in order on a fresh tenant, then an exchange
  * with the CLI (`login`); run again → no writes; they write the same secrets marker as `setup` (and
  * keep the allow-list the same way); failures exit non-zero with the API's error; http:// only for
- * an exact loopback host, refused before any request; the token never printed.
+ * an exact loopback host, refused before any request; the token never printed. Keyless CI
+ * (create-ci-action.sh --policy, create-profile.sh --ci): a GitHub-style job then gets a token for
+ * the policy's user (the built CLI, the emulator's stand-in issuer), doctor and setup read the
+ * scripts' policy back, a bad policy is refused before any request.
  */
 import { existsSync } from 'node:fs';
 import { appendFile, chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
