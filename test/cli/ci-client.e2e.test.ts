@@ -107,6 +107,19 @@ describe('--ci gitlab sends only an ID token for this tenant', () => {
   });
 });
 
+describe('exec --ci gitlab', () => {
+  it('the child gets the access token but not the ID token variable --ci-token-env names', async () => {
+    const idToken = await mint(emu.issuer);
+    const script = 'process.stdout.write(JSON.stringify({t: process.env.AUTH0_TOKEN ?? null, id: process.env.MY_ID_TOKEN ?? null}))';
+    const res = await runCli(['exec', '--ci', 'gitlab', '--ci-token-env', 'MY_ID_TOKEN', '--', process.execPath, '-e', script],
+      tenantEnv(await tempHome(), { GITLAB_CI: 'true', MY_ID_TOKEN: idToken }));
+    expect(res.code, res.stderr).toBe(0);
+    const seen = JSON.parse(res.stdout) as { t: string | null; id: string | null };
+    expect(seen.t).toMatch(/^ey/);
+    expect(seen.id).toBeNull();
+  });
+});
+
 describe('GitHub\'s request URL', () => {
   it('on http:// to a host that is not loopback: the request token is not sent (exit 2)', async () => {
     const res = await runCli(['token', '--ci', 'github'], tenantEnv(await tempHome(), {
