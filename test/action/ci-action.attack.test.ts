@@ -128,6 +128,14 @@ describe('JWT tricks', () => {
     expect(await run(await sign())).toMatchObject(serverError(/no signing key/));
   });
 
+  it('a key embedded in the header (jwk, jku, x5u) is never used: only the issuer\'s published keys verify', async () => {
+    const { d: _d, ...attackerPublic } = (await exportJWK(stranger.privateKey)) as JWK & { d?: string };
+    for (const header of [{ jwk: { ...attackerPublic, kid: 'k1' } }, { jku: 'https://attacker.example/jwks' }, { x5u: 'https://attacker.example/cert.pem' }]) {
+      expect(await run(await sign({ signer: stranger, header }))).toMatchObject(rejected(/signature is invalid/));
+    }
+    expect(fetches.some((f) => f.includes('attacker'))).toBe(false);
+  });
+
   it('a crit header the Action does not understand', async () => {
     // jose refuses to sign with an unknown crit: sign by hand.
     const input = `${b64({ alg: 'RS256', typ: 'JWT', kid: 'k1', crit: ['exp-omni'], 'exp-omni': 1 })}.${(await sign()).split('.')[1]}`;
