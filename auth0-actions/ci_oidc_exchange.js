@@ -76,11 +76,13 @@ const SCOPING = {
   [SHORTHAND_ISSUERS.gitlab]: { claims: ['project_path', 'project_id', 'namespace_path', 'namespace_id'], sub: /^project_path:[^:]/ },
 };
 /**
- * ONE cache entry for the last issuer's keys: `c2:` + JSON {iss, at (fetch time, ms), keys: [public
- * JWKs, compact]}. The
- * trigger's cache (20 entries, 8 KB in all) is shared with the machine Action's replay store (~4 KB)
- * and tenant JWKS entry, so this one stays under CI_JWKS_MAX_VALUE_BYTES; a larger key set is used
- * but not cached (fetched on every exchange). Ten minutes, refetched on an unknown kid.
+ * ONE cache entry for the last issuer's keys: `c2:` + JSON {iss, at (fetch time, ms), kids (every kid
+ * published then), keys: [public JWKs, compact — as many as fit, the ones tokens were verified with
+ * first]}. GitHub has published four RSA-2048 keys at once (~1.8 KB): all of them never fit, the one
+ * its jobs are signed with does. The trigger's cache (20 entries, 8 KB in all) is shared with the
+ * machine Action's replay store (~4 KB) and tenant JWKS entry, so this one stays under
+ * CI_JWKS_MAX_VALUE_BYTES. Ten minutes; a published kid the entry has no key for is fetched for, an
+ * unknown kid only after REFETCH_COOLDOWN_MS.
  */
 const CI_JWKS_CACHE_KEY = 'omni-auth:ci-jwks';
 const CI_JWKS_VERSION = 'c2:';
@@ -129,19 +131,33 @@ async function exchange(event, api) {
   checkIssuerUrl(iss, config);
 
   const jose = await loadJose();
-  let keys = await issuerKeys(api, iss, config, false);
+  const kid = typeof header.kid === 'string' ? header.kid : undefined;
   let payload;
-  try {
-    payload = await verify(jose, token, header, keys.keys, iss, config);
-  } catch (err) {
-    const coolingDown = keys.cached && Date.now() - keys.at < REFETCH_COOLDOWN_MS;
-    if (!(err && err.code === 'ERR_JWKS_NO_MATCHING_KEY' && keys.cached && !coolingDown)) throw verifyError(err);
-    keys = await issuerKeys(api, iss, config, true);
+  const cached = await readCachedKeys(api, iss);
+  if (cached) {
     try {
-      payload = await verify(jose, token, header, keys.keys, iss, config);
+      payload = await verify(jose, token, header, cached.keys, iss, config);
+    } catch (err) {
+      if (!(err && err.code === 'ERR_JWKS_NO_MATCHING_KEY')) throw verifyError(err);
+      // A kid the issuer published at the last fetch (a key the entry had no room for) is fetched for;
+      // any other kid only once the cached set is REFETCH_COOLDOWN_MS old (rotation): made-up kids
+      // cannot make every exchange fetch the issuer.
+      const published = kid !== undefined && cached.kids.includes(kid);
+      if (!published && Date.now() - cached.at < REFETCH_COOLDOWN_MS) throw verifyError(err);
+    }
+  }
+  if (payload === undefined) {
+    const all = await fetchKeys(iss, config);
+    const at = Date.now();
+    const kept = cached ? cached.keys.map((k) => k.kid) : [];
+    const stored = await storeKeys(api, iss, at, all, kept);
+    try {
+      payload = await verify(jose, token, header, all, iss, config);
     } catch (again) {
       throw verifyError(again);
     }
+    // The key a VERIFIED token used goes into the entry if it had no room for it (never an unverified kid).
+    if (kid !== undefined && !stored.includes(kid)) await storeKeys(api, iss, at, all, [kid, ...kept]);
   }
 
   const match = rules.find((rule) => Object.keys(rule.claims).every((name) => typeof payload[name] === 'string' && payload[name] === rule.claims[name]));
@@ -293,31 +309,38 @@ function verifyError(err) {
   }
 }
 
-/** The issuer's public keys: from api.cache unless `refresh` or another issuer's, else discovery → JWKS. */
-async function issuerKeys(api, iss, config, refresh) {
-  if (!refresh) {
-    const cached = await readCachedKeys(api, iss);
-    if (cached) return { keys: cached.keys, cached: true, at: cached.at };
-  }
-  const keys = await fetchKeys(iss, config);
-  const at = Date.now();
-  const value = CI_JWKS_VERSION + JSON.stringify({ iss, at, keys });
+/**
+ * Writes the cache entry for `iss`: every published kid, and as many keys as fit in
+ * CI_JWKS_MAX_VALUE_BYTES — those whose kid is in `prefer` first (the keys jobs were verified with),
+ * then in the issuer's order. Returns the kids of the keys written (none when nothing was).
+ */
+async function storeKeys(api, iss, at, all, prefer) {
+  const kids = [...new Set(all.map((k) => k.kid).filter((k) => typeof k === 'string'))];
+  const rank = (k) => (typeof k.kid === 'string' && prefer.includes(k.kid) ? prefer.indexOf(k.kid) : prefer.length);
+  const ordered = all.map((k, i) => ({ k, i })).sort((a, b) => rank(a.k) - rank(b.k) || a.i - b.i).map((x) => x.k);
+  const encode = (keys) => CI_JWKS_VERSION + JSON.stringify({ iss, at, kids, keys });
+  const chosen = [];
+  for (const key of ordered) if (Buffer.byteLength(encode([...chosen, key]), 'utf8') <= CI_JWKS_MAX_VALUE_BYTES) chosen.push(key);
+  if (chosen.length === 0) return [];
   try {
-    if (Buffer.byteLength(value, 'utf8') <= CI_JWKS_MAX_VALUE_BYTES) await api.cache.set(CI_JWKS_CACHE_KEY, value, { ttl: CI_JWKS_TTL_MS });
+    await api.cache.set(CI_JWKS_CACHE_KEY, encode(chosen), { ttl: CI_JWKS_TTL_MS });
   } catch {
-    // Only an optimisation.
+    return []; // Only an optimisation.
   }
-  return { keys, cached: false, at };
+  return chosen.map((k) => k.kid);
 }
 
+/** The cached entry if it is `iss`'s: {at, kids (all published at `at`), keys (those that fitted)}. */
 async function readCachedKeys(api, iss) {
   try {
     const record = await api.cache.get(CI_JWKS_CACHE_KEY);
     const value = record && typeof record.value === 'string' ? record.value : '';
     if (!value.startsWith(CI_JWKS_VERSION)) return undefined;
     const parsed = JSON.parse(value.slice(CI_JWKS_VERSION.length));
-    if (!isPlainObject(parsed) || parsed.iss !== iss || typeof parsed.at !== 'number' || !Array.isArray(parsed.keys) || parsed.keys.length === 0) return undefined;
-    return parsed.keys.every(isPlainObject) ? { keys: parsed.keys, at: parsed.at } : undefined;
+    if (!isPlainObject(parsed) || parsed.iss !== iss || typeof parsed.at !== 'number') return undefined;
+    if (!Array.isArray(parsed.kids) || !parsed.kids.every((k) => typeof k === 'string')) return undefined;
+    if (!Array.isArray(parsed.keys) || parsed.keys.length === 0 || !parsed.keys.every(isPlainObject)) return undefined;
+    return { at: parsed.at, kids: parsed.kids, keys: parsed.keys };
   } catch {
     return undefined;
   }

@@ -236,6 +236,47 @@ describe('the unknown-kid refetch', () => {
   });
 });
 
+describe('a key set the size of GitHub\'s (four RSA-2048 keys, too large for one cache entry)', () => {
+  // GitHub's JWKS has published four RS256 keys at once (two UUID kids, two 40-hex thumbprint kids):
+  // about 1.8 KB compact, over the entry's 1200 bytes.
+  let big: Key[];
+  beforeAll(async () => {
+    big = await Promise.all(['cc413527-173f-5a05-976e-9c52b1d7b431', '38826b17-6a30-5f9b-b169-8beb8202f723',
+      '38E9B30B3A023A1B72309921A69A42FCC496C42C', '4F3E9AD8C9A6F5EB3173006F4FA630E28F43DCE9'].map((kid) => newKey(kid)));
+  });
+
+  it('is still cached for the keys jobs use: the second job does not fetch the issuer again', async () => {
+    published = big.map((k) => k.jwk);
+    const cache = new FakeCache();
+    expect(await run(await sign({ signer: big[3] }), secrets(), cache)).toMatchObject({ kind: 'setUserById' });
+    expect(fetches).toHaveLength(2);
+    expect(await run(await sign({ signer: big[3] }), secrets(), cache)).toMatchObject({ kind: 'setUserById' });
+    expect(await run(await sign({ signer: big[3] }), secrets(), cache)).toMatchObject({ kind: 'setUserById' });
+    expect(fetches).toHaveLength(2);
+  });
+
+  it('a job signed with another published key (not cached) is fetched for and then cached too', async () => {
+    published = big.map((k) => k.jwk);
+    const cache = new FakeCache();
+    expect(await run(await sign({ signer: big[0] }), secrets(), cache)).toMatchObject({ kind: 'setUserById' });
+    expect(await run(await sign({ signer: big[2] }), secrets(), cache)).toMatchObject({ kind: 'setUserById' });
+    const afterBoth = fetches.length;
+    expect(afterBoth).toBeLessThanOrEqual(4);
+    expect(await run(await sign({ signer: big[2] }), secrets(), cache)).toMatchObject({ kind: 'setUserById' });
+    expect(fetches).toHaveLength(afterBoth);
+  });
+
+  it('random kids do not make the Action fetch it every time', async () => {
+    published = big.map((k) => k.jwk);
+    const cache = new FakeCache();
+    expect(await run(await sign({ signer: big[0] }), secrets(), cache)).toMatchObject({ kind: 'setUserById' });
+    for (let i = 0; i < 5; i++) {
+      expect(await run(await sign({ signer: stranger, kid: `random-${i}` }), secrets(), cache)).toMatchObject(rejected(/does not publish/));
+    }
+    expect(fetches).toHaveLength(2);
+  });
+});
+
 describe('audience', () => {
   it('a token addressed to the tenant AND another service is refused: the other service could replay it here', async () => {
     expect(await run(await sign({ aud: [TENANT, 'https://vault.example.com'] }))).toMatchObject(rejected(/audience/));
