@@ -9,10 +9,13 @@
  *   2. reads `iss` (unverified) and refuses an issuer no rule of the trust policy names;
  *   3. fetches the issuer's discovery document (`<iss>/.well-known/openid-configuration`), whose
  *      `issuer` must be `iss` and whose `jwks_uri` must be on the issuer's own origin, then the JWKS;
- *      both only over https (see LOOPBACK below). The keys are cached in api.cache (one entry, see
- *      CI_JWKS_CACHE_KEY) and fetched again once when the token's `kid` is not among them (rotation);
+ *      both only over https (see LOOPBACK below), without redirects, each body at most 64 KB. The
+ *      keys are cached in api.cache (one entry, see CI_JWKS_CACHE_KEY) and fetched again once when
+ *      the token's `kid` is not among them (rotation) — but not within REFETCH_COOLDOWN_MS of the
+ *      last fetch, so tokens with made-up kids cannot make the Action fetch the issuer every time;
  *   4. verifies signature, `iss`, `aud` (one of the accepted audiences: the ISSUER secret, default
- *      `https://{hostname}/` — the tenant's issuer URL), `exp`, `nbf` (30 s leeway) and `iat` (not
+ *      `https://{hostname}/` — the tenant's issuer URL; a token addressed to other audiences as well
+ *      is refused: any of them could replay it here), `exp`, `nbf` (30 s leeway) and `iat` (not
  *      more than 60 s ahead);
  *   5. matches the claims against the trust policy, rules in order: a rule matches when its issuer is
  *      `iss` and every claim it lists is a string claim of the token with exactly that value. The
@@ -22,7 +25,9 @@
  * The trust policy is the CI_TRUST_POLICY secret: a JSON array of rules
  *   {"issuer": "github" | "gitlab" | "<issuer URL>", "claims": {"<claim>": "<value>", …}, "user": "<user id>"}
  * (`github` = https://token.actions.githubusercontent.com, `gitlab` = https://gitlab.com). Closed by
- * default: no policy (or an empty one) is no CI identity at all.
+ * default: no policy (or an empty one) is no CI identity at all. A rule for one of these two SHARED
+ * issuers must tie the token to an owner (SCOPING, as setup checks): without it, every repository on
+ * github.com / gitlab.com would match; a policy with such a rule is refused as a whole (server_error).
  *
  * Outcomes, exactly one per execution:
  *   api.access.rejectInvalidSubjectToken(reason)  the token is bad: malformed, untrusted issuer, bad
@@ -61,15 +66,30 @@ const MAX_DOCUMENT_BYTES = 65536;
 const MAX_KEYS = 20;
 const MAX_SUB_IN_REASON = 200;
 /**
- * ONE cache entry for the last issuer's keys: `c1:` + JSON {iss, keys: [public JWKs, compact]}. The
- * trigger's cache (20 entries, 8 KB in all) is shared with the machine Action's replay store (~4 KB)
- * and tenant JWKS entry, so this one stays under CI_JWKS_MAX_VALUE_BYTES; a larger key set is used
- * but not cached (fetched on every exchange). Ten minutes, refetched on an unknown kid.
+ * Claims that tie a token of a shared issuer to one owner, and the `sub` prefixes that do (a job's own
+ * repository chooses its sub template, so only a sub that begins with the repository or owner binds).
+ * Not job_workflow_ref (any repository may call a public reusable workflow) nor GitLab's
+ * ci_config_ref_uri (a project may take its CI file from another project). Same list as setup's.
+ */
+const SCOPING = {
+  [SHORTHAND_ISSUERS.github]: { claims: ['repository', 'repository_id', 'repository_owner', 'repository_owner_id', 'workflow_ref'], sub: /^(repo|repository|repository_id|repository_owner|repository_owner_id):[^:]/ },
+  [SHORTHAND_ISSUERS.gitlab]: { claims: ['project_path', 'project_id', 'namespace_path', 'namespace_id'], sub: /^project_path:[^:]/ },
+};
+/**
+ * ONE cache entry for the last issuer's keys: `c2:` + JSON {iss, at (fetch time, ms), kids (every kid
+ * published then), keys: [public JWKs, compact — as many as fit, the ones tokens were verified with
+ * first]}. GitHub has published four RSA-2048 keys at once (~1.8 KB): all of them never fit, the one
+ * its jobs are signed with does. The trigger's cache (20 entries, 8 KB in all) is shared with the
+ * machine Action's replay store (~4 KB) and tenant JWKS entry, so this one stays under
+ * CI_JWKS_MAX_VALUE_BYTES. Ten minutes; a published kid the entry has no key for is fetched for, an
+ * unknown kid only after REFETCH_COOLDOWN_MS.
  */
 const CI_JWKS_CACHE_KEY = 'omni-auth:ci-jwks';
-const CI_JWKS_VERSION = 'c1:';
+const CI_JWKS_VERSION = 'c2:';
 const CI_JWKS_MAX_VALUE_BYTES = 1200;
 const CI_JWKS_TTL_MS = 10 * 60_000;
+/** No refetch on an unknown kid within this long of the cached set's fetch (jose's remote JWKS: 30 s). */
+const REFETCH_COOLDOWN_MS = 30_000;
 const JWK_MEMBERS = ['kty', 'kid', 'alg', 'n', 'e', 'crv', 'x', 'y'];
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
@@ -111,18 +131,33 @@ async function exchange(event, api) {
   checkIssuerUrl(iss, config);
 
   const jose = await loadJose();
-  let keys = await issuerKeys(api, iss, config, false);
+  const kid = typeof header.kid === 'string' ? header.kid : undefined;
   let payload;
-  try {
-    payload = await verify(jose, token, header, keys.keys, iss, config);
-  } catch (err) {
-    if (!(err && err.code === 'ERR_JWKS_NO_MATCHING_KEY' && keys.cached)) throw verifyError(err);
-    keys = await issuerKeys(api, iss, config, true);
+  const cached = await readCachedKeys(api, iss);
+  if (cached) {
     try {
-      payload = await verify(jose, token, header, keys.keys, iss, config);
+      payload = await verify(jose, token, header, cached.keys, iss, config);
+    } catch (err) {
+      if (!(err && err.code === 'ERR_JWKS_NO_MATCHING_KEY')) throw verifyError(err);
+      // A kid the issuer published at the last fetch (a key the entry had no room for) is fetched for;
+      // any other kid only once the cached set is REFETCH_COOLDOWN_MS old (rotation): made-up kids
+      // cannot make every exchange fetch the issuer.
+      const published = kid !== undefined && cached.kids.includes(kid);
+      if (!published && Date.now() - cached.at < REFETCH_COOLDOWN_MS) throw verifyError(err);
+    }
+  }
+  if (payload === undefined) {
+    const all = await fetchKeys(iss, config);
+    const at = Date.now();
+    const kept = cached ? cached.keys.map((k) => k.kid) : [];
+    const stored = await storeKeys(api, iss, at, all, kept);
+    try {
+      payload = await verify(jose, token, header, all, iss, config);
     } catch (again) {
       throw verifyError(again);
     }
+    // The key a VERIFIED token used goes into the entry if it had no room for it (never an unverified kid).
+    if (kid !== undefined && !stored.includes(kid)) await storeKeys(api, iss, at, all, [kid, ...kept]);
   }
 
   const match = rules.find((rule) => Object.keys(rule.claims).every((name) => typeof payload[name] === 'string' && payload[name] === rule.claims[name]));
@@ -177,6 +212,10 @@ function readPolicy(secret) {
     if (!isPlainObject(rule.claims) || Object.keys(rule.claims).length === 0) throw bad('claims must name at least one claim');
     if (!Object.values(rule.claims).every((value) => typeof value === 'string')) throw bad('claim values must be strings');
     if (typeof rule.user !== 'string' || rule.user === '') throw bad('user must be a user id');
+    const scoping = Object.prototype.hasOwnProperty.call(SCOPING, issuer) ? SCOPING[issuer] : undefined;
+    if (scoping && !scoping.claims.some((c) => Object.prototype.hasOwnProperty.call(rule.claims, c)) && !(typeof rule.claims.sub === 'string' && scoping.sub.test(rule.claims.sub))) {
+      throw bad(`a rule for ${issuer} must name the repository or project (${scoping.claims.join(', ')}, or a sub that begins with it): without it any repository there would match`);
+    }
     return { issuer, claims: rule.claims, user: rule.user };
   });
 }
@@ -242,6 +281,9 @@ async function verify(jose, token, header, keys, iss, config) {
     clockTolerance: LEEWAY_SECONDS,
     requiredClaims: ['exp', 'iat'],
   });
+  if (Array.isArray(payload.aud) && payload.aud.length !== 1) {
+    throw new InvalidToken("the CI token's audience is not this tenant alone (a token for several audiences could be replayed here by any of them: request one with the tenant's issuer URL as its only audience)");
+  }
   const now = Math.floor(Date.now() / 1000);
   if (typeof payload.iat !== 'number' || payload.iat > now + MAX_FUTURE_SECONDS) throw new InvalidToken('the CI token is issued in the future (iat)');
   return payload;
@@ -267,30 +309,38 @@ function verifyError(err) {
   }
 }
 
-/** The issuer's public keys: from api.cache unless `refresh` or another issuer's, else discovery → JWKS. */
-async function issuerKeys(api, iss, config, refresh) {
-  if (!refresh) {
-    const cached = await readCachedKeys(api, iss);
-    if (cached) return { keys: cached, cached: true };
-  }
-  const keys = await fetchKeys(iss, config);
-  const value = CI_JWKS_VERSION + JSON.stringify({ iss, keys });
+/**
+ * Writes the cache entry for `iss`: every published kid, and as many keys as fit in
+ * CI_JWKS_MAX_VALUE_BYTES — those whose kid is in `prefer` first (the keys jobs were verified with),
+ * then in the issuer's order. Returns the kids of the keys written (none when nothing was).
+ */
+async function storeKeys(api, iss, at, all, prefer) {
+  const kids = [...new Set(all.map((k) => k.kid).filter((k) => typeof k === 'string'))];
+  const rank = (k) => (typeof k.kid === 'string' && prefer.includes(k.kid) ? prefer.indexOf(k.kid) : prefer.length);
+  const ordered = all.map((k, i) => ({ k, i })).sort((a, b) => rank(a.k) - rank(b.k) || a.i - b.i).map((x) => x.k);
+  const encode = (keys) => CI_JWKS_VERSION + JSON.stringify({ iss, at, kids, keys });
+  const chosen = [];
+  for (const key of ordered) if (Buffer.byteLength(encode([...chosen, key]), 'utf8') <= CI_JWKS_MAX_VALUE_BYTES) chosen.push(key);
+  if (chosen.length === 0) return [];
   try {
-    if (Buffer.byteLength(value, 'utf8') <= CI_JWKS_MAX_VALUE_BYTES) await api.cache.set(CI_JWKS_CACHE_KEY, value, { ttl: CI_JWKS_TTL_MS });
+    await api.cache.set(CI_JWKS_CACHE_KEY, encode(chosen), { ttl: CI_JWKS_TTL_MS });
   } catch {
-    // Only an optimisation.
+    return []; // Only an optimisation.
   }
-  return { keys, cached: false };
+  return chosen.map((k) => k.kid);
 }
 
+/** The cached entry if it is `iss`'s: {at, kids (all published at `at`), keys (those that fitted)}. */
 async function readCachedKeys(api, iss) {
   try {
     const record = await api.cache.get(CI_JWKS_CACHE_KEY);
     const value = record && typeof record.value === 'string' ? record.value : '';
     if (!value.startsWith(CI_JWKS_VERSION)) return undefined;
     const parsed = JSON.parse(value.slice(CI_JWKS_VERSION.length));
-    if (!isPlainObject(parsed) || parsed.iss !== iss || !Array.isArray(parsed.keys) || parsed.keys.length === 0) return undefined;
-    return parsed.keys.every(isPlainObject) ? parsed.keys : undefined;
+    if (!isPlainObject(parsed) || parsed.iss !== iss || typeof parsed.at !== 'number') return undefined;
+    if (!Array.isArray(parsed.kids) || !parsed.kids.every((k) => typeof k === 'string')) return undefined;
+    if (!Array.isArray(parsed.keys) || parsed.keys.length === 0 || !parsed.keys.every(isPlainObject)) return undefined;
+    return { at: parsed.at, kids: parsed.kids, keys: parsed.keys };
   } catch {
     return undefined;
   }
@@ -309,6 +359,7 @@ async function fetchKeys(iss, config) {
   for (const key of Array.isArray(jwks.keys) ? jwks.keys : []) {
     if (!isPlainObject(key) || (key.kty !== 'RSA' && key.kty !== 'EC')) continue;
     if (key.use !== undefined && key.use !== 'sig') continue;
+    if (key.key_ops !== undefined && !(Array.isArray(key.key_ops) && key.key_ops.includes('verify'))) continue;
     const compact = {};
     for (const name of JWK_MEMBERS) if (typeof key[name] === 'string') compact[name] = key[name];
     keys.push(compact);
@@ -321,15 +372,20 @@ async function fetchKeys(iss, config) {
 async function getJson(url, what) {
   if (typeof fetch !== 'function') throw new ServerFault('the Action runtime has no fetch');
   let text;
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), FETCH_TIMEOUT_MS);
   try {
-    const response = await fetch(url, { headers: { accept: 'application/json' }, redirect: 'error', signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+    const response = await fetch(url, { headers: { accept: 'application/json' }, redirect: 'error', signal: controller.signal });
     if (!response.ok) throw new ServerFault(`the CI issuer's ${what} could not be fetched (HTTP ${response.status})`);
-    text = await response.text();
+    text = await readLimited(response, what);
   } catch (err) {
     if (err instanceof ServerFault) throw err;
     throw new ServerFault(`the CI issuer's ${what} could not be fetched`);
+  } finally {
+    clearTimeout(timer);
+    // Whatever is left of a body we stopped reading (too large, an error) is not downloaded.
+    controller.abort();
   }
-  if (text.length > MAX_DOCUMENT_BYTES) throw new ServerFault(`the CI issuer's ${what} is too large`);
   let body;
   try {
     body = JSON.parse(text);
@@ -338,6 +394,28 @@ async function getJson(url, what) {
   }
   if (!isPlainObject(body)) throw new ServerFault(`the CI issuer's ${what} is not a JSON object`);
   return body;
+}
+
+/** The body as text, read at most MAX_DOCUMENT_BYTES far: a larger one is refused, not read first. */
+async function readLimited(response, what) {
+  const tooLarge = () => new ServerFault(`the CI issuer's ${what} is too large (more than ${MAX_DOCUMENT_BYTES} bytes)`);
+  const declared = Number(response.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > MAX_DOCUMENT_BYTES) throw tooLarge();
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_DOCUMENT_BYTES) {
+      reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return new TextDecoder('utf-8').decode(Buffer.concat(chunks));
 }
 
 function parseJsonObject(segment) {

@@ -83,7 +83,48 @@ export function resolveCiSource(options: CiOptions, env: NodeJS.ProcessEnv, warn
     });
   }
   const token = new Secret(value.trim());
-  return { provider: 'gitlab', cacheScope: `gitlab:${digest(token.reveal())}`, fetchToken: async () => token };
+  return {
+    provider: 'gitlab',
+    cacheScope: `gitlab:${digest(token.reveal())}`,
+    fetchToken: async (audience) => checkedCiToken(token, audience, `the variable ${tokenEnv}`, GITLAB_AUD_HINT(tokenEnv, audience)),
+  };
+}
+
+const GITLAB_AUD_HINT = (tokenEnv: string, audience: string): string => `declare it in the job: id_tokens: { ${tokenEnv}: { aud: "${audience}" } } — the tenant's issuer URL as its only audience`;
+const JWS_SEGMENT = /^[A-Za-z0-9_-]+$/;
+
+/** A JSON object from a base64url segment, or undefined. */
+function segmentObject(segment: string): Record<string, unknown> | undefined {
+  try {
+    const value = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8')) as unknown;
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A claim's value for a message: public (an audience), but bounded and printable. */
+const shown = (value: unknown): string => JSON.stringify(value).replace(/[^\x20-\x7e]/g, '?').slice(0, 120);
+
+/**
+ * Before the CI token leaves the job, that it IS one for this tenant: a JWT (a variable naming some
+ * other secret — GitLab's CI_JOB_TOKEN, an API key — is never sent to Auth0) whose only audience is
+ * the tenant's issuer URL (a token for Vault or another service is never handed to Auth0, where it
+ * would be valid at that service; the Action would refuse it anyway). Nothing is verified here: the
+ * Action does that. Messages never contain the value.
+ */
+export function checkedCiToken(token: Secret, audience: string, where: string, hint: string): Secret {
+  const segments = token.reveal().split('.');
+  const header = segments.length === 3 && segments.every((s) => JWS_SEGMENT.test(s)) ? segmentObject(segments[0]!) : undefined;
+  const payload = header && typeof header.alg === 'string' ? segmentObject(segments[1]!) : undefined;
+  if (!payload) {
+    throw new UsageError('ci_token_unavailable', `${where} does not hold an OIDC ID token (a JWT); nothing was sent`, { hint });
+  }
+  const aud = payload.aud;
+  if (!(aud === audience || (Array.isArray(aud) && aud.length === 1 && aud[0] === audience))) {
+    throw new UsageError('ci_token_unavailable', `the CI token in ${where} is for the audience ${shown(aud ?? null)}, not only this tenant's ${shown(audience)}; nothing was sent`, { hint });
+  }
+  return token;
 }
 
 /** The request URL with `audience` appended as GitHub's toolkit does (`&` or `?`). */
@@ -109,5 +150,5 @@ async function githubToken(requestUrl: string, requestToken: Secret, audience: s
       details: { status: result.status },
     });
   }
-  return new Secret(value);
+  return checkedCiToken(new Secret(value), audience, `the answer of GitHub's OIDC token service (${url.host})`, PERMISSIONS_HINT);
 }

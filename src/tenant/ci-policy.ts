@@ -30,12 +30,24 @@ export const SECRET_VALUE_MAX_CHARS = 4096;
 export const CI_USERNAME_PREFIX = 'ci-';
 
 /**
- * Claims that tie a token of a SHARED issuer to one owner: a GitHub or GitLab rule must list one, or
- * it would trust every repository on github.com / gitlab.com.
+ * Claims that tie a token of a SHARED issuer to one owner: a GitHub or GitLab rule must list one, or a
+ * `sub` that begins with the repository / project, or it would trust every repository on github.com /
+ * gitlab.com. Not job_workflow_ref (any repository may call a public reusable workflow), not GitLab's
+ * ci_config_ref_uri (a project may take its CI file from another project), and not any `sub`: a
+ * repository chooses its own sub template (GitHub's OIDC subject customization), so `environment:prod`
+ * is a sub anyone's job can carry. The Action checks the same (auth0-actions/ci_oidc_exchange.js SCOPING).
  */
-const SCOPING_CLAIMS: Record<string, readonly string[]> = {
-  [CI_ISSUERS.github]: ['repository', 'repository_id', 'repository_owner', 'repository_owner_id', 'sub', 'job_workflow_ref', 'workflow_ref'],
-  [CI_ISSUERS.gitlab]: ['project_path', 'project_id', 'namespace_path', 'namespace_id', 'sub', 'ci_config_ref_uri'],
+const SCOPING: Record<string, { claims: readonly string[]; sub: RegExp; subHint: string }> = {
+  [CI_ISSUERS.github]: {
+    claims: ['repository', 'repository_id', 'repository_owner', 'repository_owner_id', 'workflow_ref'],
+    sub: /^(repo|repository|repository_id|repository_owner|repository_owner_id):[^:]/,
+    subHint: 'a sub beginning with repo:OWNER/REPO',
+  },
+  [CI_ISSUERS.gitlab]: {
+    claims: ['project_path', 'project_id', 'namespace_path', 'namespace_id'],
+    sub: /^project_path:[^:]/,
+    subHint: 'a sub beginning with project_path:GROUP/PROJECT',
+  },
 };
 
 export type RuleUser = string | { create: string };
@@ -107,9 +119,9 @@ export function parseTrustPolicy(text: string): TrustRule[] {
       if (['iss', 'aud', 'exp', 'iat', 'nbf', 'jti'].includes(name)) throw ruleError(index, `claim "${name}" is checked by the Action itself and cannot be matched`);
       claims[name] = value;
     }
-    const scoping = SCOPING_CLAIMS[issuer];
-    if (scoping && !scoping.some((c) => c in claims)) {
-      throw ruleError(index, `a rule for ${issuer} must name one of ${scoping.join(', ')}: without it every ${rawIssuer === 'gitlab' || issuer === CI_ISSUERS.gitlab ? 'project on gitlab.com' : 'repository on GitHub'} would match`);
+    const scoping = SCOPING[issuer];
+    if (scoping && !scoping.claims.some((c) => c in claims) && !(claims.sub !== undefined && scoping.sub.test(claims.sub))) {
+      throw ruleError(index, `a rule for ${issuer} must name one of ${scoping.claims.join(', ')} or ${scoping.subHint}: without it every ${issuer === CI_ISSUERS.gitlab ? 'project on gitlab.com' : 'repository on GitHub'} would match (job_workflow_ref, ci_config_ref_uri and other subs can be carried by anyone's job)`);
     }
     let user: RuleUser;
     if (typeof rawUser === 'string' && rawUser.trim() !== '') user = rawUser;

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ACTIONS_DIR } from './action-module.js';
 import { createEvent, createFakeApi, FakeCache, type CteHandler, type Outcome } from './fake-api.js';
 import { expectNoLeak } from './run.js';
@@ -179,12 +179,20 @@ describe('the issuer\'s keys', () => {
     await run(await sign(), secrets(), cache);
     expect(fetches).toEqual(['/ci/.well-known/openid-configuration', '/ci/.well-known/jwks']);
   });
-  it('are fetched again when a token names a kid the cached set lacks (rotation)', async () => {
-    const cache = new FakeCache();
-    expect(await run(await sign(), secrets(), cache)).toMatchObject({ kind: 'setUserById' });
-    published = [key, rotated];
-    expect(await run(await sign({ signer: rotated }), secrets(), cache)).toMatchObject({ kind: 'setUserById' });
-    expect(fetches.length).toBe(4);
+  it('are fetched again when a token names a kid the cached set lacks (rotation), once the set is 30 s old', async () => {
+    const realNow = Date.now.bind(Date);
+    let offset = 0;
+    const clock = vi.spyOn(Date, 'now').mockImplementation(() => realNow() + offset);
+    try {
+      const cache = new FakeCache();
+      expect(await run(await sign(), secrets(), cache)).toMatchObject({ kind: 'setUserById' });
+      published = [key, rotated];
+      offset = 31_000;
+      expect(await run(await sign({ signer: rotated }), secrets(), cache)).toMatchObject({ kind: 'setUserById' });
+      expect(fetches.length).toBe(4);
+    } finally {
+      clock.mockRestore();
+    }
   });
   it('a discovery document naming another issuer, or a jwks_uri on another origin, is server_error', async () => {
     discoveryOverride = { issuer: 'https://elsewhere.example', jwks_uri: `${issuer}/.well-known/jwks` };
