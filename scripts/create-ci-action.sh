@@ -104,8 +104,13 @@ if [ -n "$POLICY" ]; then
       + map(select(.key | test("^(0|[1-9][0-9]{0,8})$") | not)) | from_entries;
     def gh: "https://token.actions.githubusercontent.com";
     def gl: "https://gitlab.com";
-    def scoping: {(gh): ["repository", "repository_id", "repository_owner", "repository_owner_id", "sub", "job_workflow_ref", "workflow_ref"],
-                  (gl): ["project_path", "project_id", "namespace_path", "namespace_id", "sub", "ci_config_ref_uri"]};
+    # setup'"'"'s SCOPING (src/tenant/ci-policy.ts), which the Action checks too: claims that tie a shared
+    # issuer'"'"'s token to one owner, or a sub that begins with it. Not job_workflow_ref, ci_config_ref_uri or
+    # any other sub: anyone'"'"'s job can carry them.
+    def scoping: {(gh): {claims: ["repository", "repository_id", "repository_owner", "repository_owner_id", "workflow_ref"],
+                         sub: "^(repo|repository|repository_id|repository_owner|repository_owner_id):[^:]", hint: "a sub beginning with repo:OWNER/REPO"},
+                  (gl): {claims: ["project_path", "project_id", "namespace_path", "namespace_id"],
+                         sub: "^project_path:[^:]", hint: "a sub beginning with project_path:GROUP/PROJECT"}};
     def rule_error($i; $r):
       if ($r | type) != "object" then "is not an object"
       elif ([$r | keys_unsorted[] | select(. != "issuer" and . != "claims" and . != "user")] | length) > 0 then
@@ -122,8 +127,9 @@ if [ -n "$POLICY" ]; then
                 elif (.key as $k | any(["iss", "aud", "exp", "iat", "nbf", "jti"][]; . == $k)) then "claim \"\(.key)\" is checked by the Action itself and cannot be matched"
                 else empty end][0]) as $claim
             | if $claim != null then $claim
-              elif scoping[$iss] != null and ([scoping[$iss][] | select(. as $c | $r.claims | has($c))] | length) == 0 then
-                "a rule for \($iss) must name one of \(scoping[$iss] | join(", ")): without it every \(if $iss == gl then "project on gitlab.com" else "repository on GitHub" end) would match"
+              elif scoping[$iss] != null and ([scoping[$iss].claims[] | select(. as $c | $r.claims | has($c))] | length) == 0
+                   and (($r.claims.sub // "") | test(scoping[$iss].sub) | not) then
+                "a rule for \($iss) must name one of \(scoping[$iss].claims | join(", ")) or \(scoping[$iss].hint): without it every \(if $iss == gl then "project on gitlab.com" else "repository on GitHub" end) would match (job_workflow_ref, ci_config_ref_uri and other subs can be carried by anyone'"'"'s job)"
               elif ($r.user | type) == "string" then (if ($r.user | test("^\\s*$")) then "user must be a user id (\"auth0|…\") or {\"create\": \"<name>\"}" else null end)
               elif ($r.user | type) == "object" and ($r.user | keys) == ["create"] and ($r.user.create | type) == "string" then
                 (if ($r.user.create | test("^[a-z0-9][a-z0-9._-]{0,49}$")) then null

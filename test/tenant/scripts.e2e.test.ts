@@ -482,6 +482,11 @@ describe('scripts/ — keyless CI (create-ci-action.sh, create-profile.sh --ci)'
       [{ issuer: 'github' }, 'must hold a JSON array of rules'],
       [[...good, 'x'], 'rule 1: is not an object'],
       [[...good, { issuer: 'github', claims: { ref: 'refs/heads/main' }, user: 'auth0|x' }], /rule 1: a rule for https:\/\/token\.actions\.githubusercontent\.com must name one of repository/],
+      // As setup and the Action judge (src/tenant/ci-policy.ts SCOPING): anyone's job can carry these.
+      [[...good, { issuer: 'github', claims: { job_workflow_ref: 'acme/wf/.github/workflows/ci.yml@refs/heads/main' }, user: 'auth0|x' }], /rule 1: a rule for https:\/\/token\.actions\.githubusercontent\.com must name one of repository/],
+      [[{ issuer: 'github', claims: { sub: 'environment:prod' }, user: 'auth0|x' }], /rule 0: a rule for https:\/\/token\.actions\.githubusercontent\.com must name one of .* or a sub beginning with repo:OWNER\/REPO/],
+      [[{ issuer: 'gitlab', claims: { ci_config_ref_uri: 'gitlab.com/acme/ci//x.yml@refs/heads/main' }, user: 'auth0|x' }], /rule 0: a rule for https:\/\/gitlab\.com must name one of project_path/],
+      [[{ issuer: 'gitlab', claims: { sub: 'ref_type:branch' }, user: 'auth0|x' }], /rule 0: a rule for https:\/\/gitlab\.com must name one of .* or a sub beginning with project_path:GROUP\/PROJECT/],
       [[{ issuer: 'gitlab', claims: { project_path: 'a/b' }, user: 42 }], 'rule 0: user must be a user id'],
       [[...good, good[0], { issuer: 'http://ci.example.com', claims: { sub: 'x' }, user: 'auth0|x' }], 'rule 2: issuer "http://ci.example.com" must be https (http only on loopback)'],
       [[{ issuer: 'https://ci.example.com', claims: {}, user: 'auth0|x' }], 'rule 0: claims must be an object naming at least one claim'],
