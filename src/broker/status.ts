@@ -5,6 +5,7 @@
 import type { HomeFiles } from '../config/home.js';
 import { profileNames, readSavedSettings, resolveSettings, selectProfile, type SavedSettings, type Settings, type SettingsFlags } from '../config/settings.js';
 import { cacheKeyOf, isFresh, readCache } from '../cache/token-cache.js';
+import { sharedWith } from '../config/profiles.js';
 import { bindingExpiresAt, bindingKey, readBindings } from '../identity/binding.js';
 import { KEY_ENV, parsePrivateKey, readKeyFile } from '../identity/key-store.js';
 import { isOmniAuthError } from '../util/errors.js';
@@ -38,7 +39,11 @@ export interface ProfileReport {
   domain?: string;
   client_id?: string;
   audience?: string;
-  token: { cached: boolean; fresh?: boolean; expires_at?: number };
+  /**
+   * `shared_with`: the other profiles whose settings give the very same cache entry (same tenant,
+   * application, API and scopes): one identity, one token — `logout --profile` of either removes it.
+   */
+  token: { cached: boolean; fresh?: boolean; expires_at?: number; shared_with?: string[] };
   error?: string;
 }
 
@@ -124,7 +129,8 @@ async function listProfiles(files: HomeFiles, saved: SavedSettings | undefined, 
     }
     Object.assign(out, { domain: s.domain, client_id: s.clientId, audience: s.audience });
     const t = entries[cacheKeyOf(s)];
-    if (t) out.token = { cached: true, fresh: isFresh(t, minTtl, now), expires_at: t.expires_at };
+    const shared = t ? sharedWith(saved, name, s, true) : [];
+    if (t) out.token = { cached: true, fresh: isFresh(t, minTtl, now), expires_at: t.expires_at, ...(shared.length > 0 ? { shared_with: shared } : {}) };
     return out;
   });
 }
