@@ -11,8 +11,9 @@
 import { UsageError } from '../util/errors.js';
 import {
   DEFAULT_PROFILE, PROFILE_ENV, profileName, profileNames, profileValues, readDocument, readSavedSettings, resolveSettings, selectProfile,
-  withSettingsLock, writeSettingsDocument, type SavedSettings, type Settings, type SettingsFiles,
+  type SavedSettings, type Settings,
 } from './settings.js';
+import { withSettingsLock, writeSettingsDocument, type SettingsFiles } from './settings-write.js';
 
 /** One profile as `profile list` / `profile show` print it: its saved values, never a secret (the file holds none). */
 export interface ProfileSummary {

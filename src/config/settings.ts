@@ -12,8 +12,6 @@
  * the top-level (default) settings of a file with profiles.
  */
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { ensurePrivateDir, writeFileAtomic } from '../util/atomic-write.js';
 import { UsageError } from '../util/errors.js';
 import { SUBJECT_TOKEN_TYPE } from '../identity/contract.js';
 import { issuerOf, normalizeDomain } from './domain.js';
@@ -261,44 +259,17 @@ export function toSaved(s: Settings): SavedSettings {
   };
 }
 
-/** The files the settings live in: the home directory, settings.json, and the lock of its writers. */
-export interface SettingsFiles {
-  home: string;
-  settings: string;
-  /** config/home.ts homeFiles; default `<home>/settings.lock`. */
-  settingsLock?: string;
-}
-
 /**
- * Every read-modify-write of the settings file (`login`, `setup`, `mcp add --url`, `omni-auth profile`)
- * holds this lock, so two commands saving at the same instant cannot lose one's change. util/lock.ts
- * is loaded only here, when a write happens: the warm entry reads settings and never writes them.
+ * The settings document after saving `settings` to their profile's place (top level for "default",
+ * else under "profiles"); the other profiles and "default_profile" stay as they are. Pure: the write,
+ * under the settings lock, is settings-write.ts saveSettings (util/lock.ts stays out of the warm entry).
  */
-export async function withSettingsLock<T>(files: SettingsFiles, fn: () => Promise<T>): Promise<T> {
-  await ensurePrivateDir(files.home);
-  const { withFileLock } = await import('../util/lock.js');
-  return withFileLock(files.settingsLock ?? join(files.home, 'settings.lock'), fn);
-}
-
-/** Writes the whole settings document (0600, atomic, never through a link): hold withSettingsLock. */
-export async function writeSettingsDocument(files: SettingsFiles, doc: Record<string, unknown>): Promise<void> {
-  await writeFileAtomic(files.settings, `${JSON.stringify(doc, null, 2)}\n`, { mode: 0o600 });
-}
-
-/**
- * Writes the settings file (0600, in the private home directory) the way `login` and `setup` share:
- * the settings go to their profile's place (top level for "default", else under "profiles"); the other
- * profiles and "default_profile" stay as they are. Under the settings lock (withSettingsLock).
- */
-export async function saveSettings(files: SettingsFiles, settings: Settings): Promise<void> {
-  await withSettingsLock(files, async () => {
-    const current = await readDocument(files.settings);
-    const profile = settings.profile ?? DEFAULT_PROFILE;
-    const next: Record<string, unknown> = profile === DEFAULT_PROFILE ? { ...toSaved(settings) } : { ...savedFields(current) };
-    for (const [k, v] of Object.entries(current)) if (!(Object.values(SAVED_NAMES) as string[]).includes(k)) next[k] = v;
-    if (profile !== DEFAULT_PROFILE) next.profiles = { ...(isObject(current.profiles) ? current.profiles : {}), [profile]: toSaved(settings) };
-    await writeSettingsDocument(files, next);
-  });
+export function withSaved(current: Record<string, unknown>, settings: Settings): Record<string, unknown> {
+  const profile = settings.profile ?? DEFAULT_PROFILE;
+  const next: Record<string, unknown> = profile === DEFAULT_PROFILE ? { ...toSaved(settings) } : { ...savedFields(current) };
+  for (const [k, v] of Object.entries(current)) if (!(Object.values(SAVED_NAMES) as string[]).includes(k)) next[k] = v;
+  if (profile !== DEFAULT_PROFILE) next.profiles = { ...(isObject(current.profiles) ? current.profiles : {}), [profile]: toSaved(settings) };
+  return next;
 }
 
 /** The file as a JSON object; missing or not an object → {} (callers read it through readSavedSettings first). */

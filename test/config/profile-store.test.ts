@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { removeProfileSettings, sharedWith, useProfile } from '../../src/config/profiles.js';
-import { readSavedSettings, resolveSettings, saveSettings, selectProfile, type SavedSettings } from '../../src/config/settings.js';
+import { readSavedSettings, resolveSettings, selectProfile, type SavedSettings } from '../../src/config/settings.js';
+import { saveSettings } from '../../src/config/settings-write.js';
 import { homeFiles } from '../../src/config/home.js';
 
 const A = { domain: 'https://a.eu.auth0.com', client_id: 'clientA', audience: 'https://api.a' };
