@@ -263,9 +263,10 @@ function addProfileCommands(program: Command): void {
     .description('one profile\'s settings (no secret is saved in them); default: the profile commands use now')
     .argument('[name]', 'the profile (default: OMNI_AUTH_PROFILE, else the default profile)')
     .option('--json', 'print a JSON document on stdout')
-    .action(async (name: string | undefined, opts: { json?: boolean }) => {
+    .action(async (name: string | undefined, opts: { json?: boolean; profile?: string }) => {
       const { runProfileShow } = await import('./profile.js');
-      process.exitCode = await runProfileShow(name, opts);
+      // `omni-auth --profile NAME profile show`: the global option names it too.
+      process.exitCode = await runProfileShow(name ?? opts.profile, opts);
     });
   profile.command('use')
     .description('make NAME the default profile: commands without --profile (and without OMNI_AUTH_PROFILE) use it; an unknown NAME is refused (exit 2)')

@@ -54,6 +54,7 @@ export async function runStatus(flags: SettingsFlags & { json?: boolean; minTtl:
         info(`${i === 0 ? 'profiles' : '        '} ${p.active ? '*' : ' '} ${p.name.padEnd(width)}  ${where}  ${token}`);
       });
     }
+    if (r.unowned_tokens) info(dim(`${r.unowned_tokens} cached token${r.unowned_tokens === 1 ? '' : 's'} of no saved profile (another audience or a removed profile; omni-auth logout --all-profiles removes ${r.unowned_tokens === 1 ? 'it' : 'them'})`));
   }
   return r.settings.resolved ? 0 : 2;
 }

@@ -132,6 +132,8 @@ describe('omni-auth profile: choose the default profile by command (the built CL
     expect(Object.keys(p).sort()).toEqual(['audience', 'client_id', 'default', 'domain', 'name', 'scope', 'subject_token_type', 'token']);
     const env = await run(['profile', 'show', '--json'], { OMNI_AUTH_PROFILE: 'b' });
     expect((JSON.parse(env.stdout) as ProfileListing).name).toBe('b');
+    const global = await run(['--profile', 'b', 'profile', 'show', '--json']);
+    expect((JSON.parse(global.stdout) as ProfileListing).name).toBe('b');
     const unknown = await run(['profile', 'show', 'zz']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('saved profiles: a, b');
