@@ -10,7 +10,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cacheKeyOf, putEntry, type CachedToken } from '../cache/token-cache.js';
-import { saveSettings } from '../config/settings.js';
+import { saveSettings } from '../config/settings-write.js';
 import { bindingNonce, bindingsFile, findBinding, newSalt, saveBinding } from '../identity/binding.js';
 import { KEY_ENV, loadOrCreateKey } from '../identity/key-store.js';
 import { ensurePrivateDir } from '../util/atomic-write.js';

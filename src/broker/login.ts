@@ -3,7 +3,7 @@
  * cache, save the settings for later commands, then the post-login steps (the CLI's: refresh the
  * launcher MCP entries run, and wire the MCP clients unless --no-write).
  */
-import { saveSettings } from '../config/settings.js';
+import { saveSettings } from '../config/settings-write.js';
 import { readKeyFile, KEY_ENV } from '../identity/key-store.js';
 import { getToken, type TokenRequest, type TokenResult } from './get-token.js';
 

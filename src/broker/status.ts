@@ -4,7 +4,8 @@
  */
 import type { HomeFiles } from '../config/home.js';
 import { profileNames, readSavedSettings, resolveSettings, selectProfile, type SavedSettings, type Settings, type SettingsFlags } from '../config/settings.js';
-import { cacheKeyOf, isFresh, readCache } from '../cache/token-cache.js';
+import { cacheKeyOf, isFresh, parseCacheKey, readCache } from '../cache/token-cache.js';
+import { profileSettings, sameTenant, sharedWith } from '../config/profiles.js';
 import { bindingExpiresAt, bindingKey, readBindings } from '../identity/binding.js';
 import { KEY_ENV, parsePrivateKey, readKeyFile } from '../identity/key-store.js';
 import { isOmniAuthError } from '../util/errors.js';
@@ -30,6 +31,12 @@ export interface StatusReport {
    * values only (the per-setting flags and variables apply to the profile in use).
    */
   profiles?: ProfileReport[];
+  /**
+   * Cached tokens of the exchange that no saved profile (nor the settings in use) resolves to — e.g.
+   * a profile's old audience, a one-off --audience, a removed profile: `logout --profile` never sees
+   * them; `logout --all-profiles` removes them. Absent when there are none.
+   */
+  unowned_tokens?: number;
 }
 
 export interface ProfileReport {
@@ -38,7 +45,11 @@ export interface ProfileReport {
   domain?: string;
   client_id?: string;
   audience?: string;
-  token: { cached: boolean; fresh?: boolean; expires_at?: number };
+  /**
+   * `shared_with`: the other profiles whose settings give the very same cache entry (same tenant,
+   * application, API and scopes): one identity, one token — `logout --profile` of either removes it.
+   */
+  token: { cached: boolean; fresh?: boolean; expires_at?: number; shared_with?: string[] };
   error?: string;
 }
 
@@ -73,6 +84,12 @@ export async function status(flags: SettingsFlags, files: HomeFiles, env: NodeJS
   }
 
   if (report.profile) report.profiles = await listProfiles(files, saved, report.profile.name, settings, minTtl, now);
+  if (report.profile) {
+    const owners = [...(settings ? [settings] : []), ...profileNames(saved).flatMap((n) => profileSettings(saved, n).settings ?? [])];
+    const { entries } = await readCache(files.tokens);
+    const unowned = Object.keys(entries).map(parseCacheKey).filter((k) => k && k.grant === undefined && k.ci === undefined && !owners.some((o) => sameTenant(o, k))).length;
+    if (unowned > 0) report.unowned_tokens = unowned;
+  }
 
   if (settings) {
     try {
@@ -124,7 +141,8 @@ async function listProfiles(files: HomeFiles, saved: SavedSettings | undefined, 
     }
     Object.assign(out, { domain: s.domain, client_id: s.clientId, audience: s.audience });
     const t = entries[cacheKeyOf(s)];
-    if (t) out.token = { cached: true, fresh: isFresh(t, minTtl, now), expires_at: t.expires_at };
+    const shared = t ? sharedWith(saved, name, s, true) : [];
+    if (t) out.token = { cached: true, fresh: isFresh(t, minTtl, now), expires_at: t.expires_at, ...(shared.length > 0 ? { shared_with: shared } : {}) };
     return out;
   });
 }

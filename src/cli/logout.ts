@@ -13,6 +13,7 @@ import { logout, type PostLogoutStep } from '../broker/logout.js';
 import type { McpReport } from '../mcp/index.js';
 import { DEFAULT_PROFILE, profileNames, readSavedSettings, resolveSettings, selectProfile, type SavedSettings, type Settings } from '../config/settings.js';
 import type { CacheKey } from '../cache/key.js';
+import { sharedWith } from '../config/profiles.js';
 import { UsageError } from '../util/errors.js';
 import { Secret } from '../util/secret.js';
 import { homeContext } from './context.js';
@@ -42,7 +43,7 @@ export interface LogoutFlags {
 }
 
 /** Whose tokens and entries: one profile's (with its settings, when they resolve), or the whole home's. */
-async function logoutScope(opts: LogoutFlags, settingsFile: string): Promise<{ all: true; settings?: Settings } | { all: false; profile: string; settings?: Settings }> {
+async function logoutScope(opts: LogoutFlags, settingsFile: string): Promise<{ all: true; settings?: Settings } | { all: false; profile: string; settings?: Settings; saved?: SavedSettings }> {
   if (opts.allProfiles && opts.profile !== undefined) {
     throw new UsageError('conflicting_options', '--profile and --all-profiles cannot be used together', {
       hint: '--all-profiles logs every profile out; --profile NAME only that one',
@@ -62,7 +63,7 @@ async function logoutScope(opts: LogoutFlags, settingsFile: string): Promise<{ a
   if (opts.allProfiles) return { all: true, ...(settings ? { settings } : {}) };
   const named = profileNames(saved).some((n) => n !== DEFAULT_PROFILE);
   if (selected.source === 'default' && !named) return { all: true, ...(settings ? { settings } : {}) };
-  return { all: false, profile: selected.name, ...(settings ? { settings } : {}) };
+  return { all: false, profile: selected.name, ...(settings ? { settings } : {}), ...(saved ? { saved } : {}) };
 }
 
 /** A cache entry of this profile: its tenant, application and API (any scopes, grant or CI job). */
@@ -97,6 +98,9 @@ export async function runLogout(opts: LogoutFlags): Promise<number> {
   for (const f of r.revokeFailures) warn(`could not revoke the refresh token at ${f.domain}: ${f.error}`);
   const whose = scope.all ? '' : `profile "${scope.profile}": `;
   info(`${whose}removed ${r.removed} cached token${r.removed === 1 ? '' : 's'}, revoked ${r.revoked} refresh token${r.revoked === 1 ? '' : 's'}`);
+  // Profiles of the same tenant, application and API share their tokens (one identity): say whose else went.
+  const sharing = !scope.all && scope.settings && r.removed > 0 ? sharedWith(scope.saved, scope.profile, scope.settings) : [];
+  if (sharing.length > 0) info(`the removed tokens were also profile ${sharing.map((n) => `"${n}"`).join(', ')}'s (same tenant, application and API: one cache entry); ${sharing.length === 1 ? 'it gets' : 'they get'} new ones when next used`);
   if (r.kept > 0) info(`kept ${r.kept} cached token${r.kept === 1 ? '' : 's'} of other profiles (omni-auth logout --all-profiles removes every profile's)`);
   if (opts.forgetKey) {
     info(r.keyRemoved

@@ -173,6 +173,7 @@ export function buildProgram(): Command {
   });
 
   addMcpCommands(program);
+  addProfileCommands(program);
 
   setupOptions(program.command('setup').description('provision the Auth0 tenant for omni-auth (plan, then apply; safe to repeat)'))
     .action(async (opts: SetupFlags) => {
@@ -241,6 +242,48 @@ function addMcpCommands(program: Command): void {
     const { runMcpAdd } = await import('./mcp.js');
     process.exitCode = await runMcpAdd(name, command, opts);
   });
+}
+
+/**
+ * `omni-auth profile …` (issue 14 §3): src/cli/profile.ts, loaded only when it runs. One noun with
+ * verbs, as `mcp`, kubectl's `config use-context` and gcloud's `config configurations activate`.
+ */
+function addProfileCommands(program: Command): void {
+  const profile = program
+    .command('profile')
+    .description('saved settings profiles: list them, show one, choose the default (use), remove one');
+  profile.command('list')
+    .description('every saved profile, the default marked *, and whether a token is cached (never the token)')
+    .option('--json', 'print a JSON document on stdout')
+    .action(async (opts: { json?: boolean }) => {
+      const { runProfileList } = await import('./profile.js');
+      process.exitCode = await runProfileList(opts);
+    });
+  profile.command('show')
+    .description('one profile\'s settings (no secret is saved in them); default: the profile commands use now')
+    .argument('[name]', 'the profile (default: OMNI_AUTH_PROFILE, else the default profile)')
+    .option('--json', 'print a JSON document on stdout')
+    .action(async (name: string | undefined, opts: { json?: boolean; profile?: string }) => {
+      const { runProfileShow } = await import('./profile.js');
+      // `omni-auth --profile NAME profile show`: the global option names it too.
+      process.exitCode = await runProfileShow(name ?? opts.profile, opts);
+    });
+  profile.command('use')
+    .description('make NAME the default profile: commands without --profile (and without OMNI_AUTH_PROFILE) use it; an unknown NAME is refused (exit 2)')
+    .argument('<name>', 'a saved profile ("default": the top-level settings)')
+    .action(async (name: string) => {
+      const { runProfileUse } = await import('./profile.js');
+      process.exitCode = await runProfileUse(name);
+    });
+  profile.command('remove')
+    .description('remove a profile\'s settings and the cached tokens no other profile shares (refresh tokens revoked); '
+      + 'refused (exit 2) while MCP entries are wired for it (omni-auth logout --profile NAME restores them) or while it is the default')
+    .argument('<name>', 'the profile to remove')
+    .option('--force', 'remove it even if it is the default profile (commands without --profile then fall back to "default")')
+    .action(async (name: string, opts: { force?: boolean }) => {
+      const { runProfileRemove } = await import('./profile.js');
+      process.exitCode = await runProfileRemove(name, opts);
+    });
 }
 
 function parsePort(value: string): number {

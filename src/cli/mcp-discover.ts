@@ -5,7 +5,8 @@
  */
 import { createInterface } from 'node:readline/promises';
 import { normalizeDomain } from '../config/domain.js';
-import { pickSetting, readSavedSettings, resolveSettings, saveSettings, type SettingsFlags } from '../config/settings.js';
+import { pickSetting, readSavedSettings, resolveSettings, type SettingsFlags } from '../config/settings.js';
+import { saveSettings } from '../config/settings-write.js';
 import { ExitCode, isOmniAuthError, UsageError } from '../util/errors.js';
 import { homeContext } from './context.js';
 import { dim, info, warn } from './output.js';

@@ -48,11 +48,13 @@ export async function runStatus(flags: SettingsFlags & { json?: boolean; minTtl:
     if (profiles.length > 1 || (profiles.length === 1 && profiles[0]!.name !== 'default')) {
       const width = Math.max(...profiles.map((p) => p.name.length));
       profiles.forEach((p, i) => {
-        const token = p.token.cached ? `${p.token.fresh ? green('✓') : yellow('!')} token ${describeExpiry(p.token.expires_at!)}` : dim('no token cached');
+        const shared = p.token.shared_with ? ` ${dim(`(shared with ${p.token.shared_with.join(', ')})`)}` : '';
+        const token = p.token.cached ? `${p.token.fresh ? green('✓') : yellow('!')} token ${describeExpiry(p.token.expires_at!)}${shared}` : dim('no token cached');
         const where = p.domain ? `${p.domain}  ${p.audience}` : red(p.error ?? 'not configured');
         info(`${i === 0 ? 'profiles' : '        '} ${p.active ? '*' : ' '} ${p.name.padEnd(width)}  ${where}  ${token}`);
       });
     }
+    if (r.unowned_tokens) info(dim(`${r.unowned_tokens} cached token${r.unowned_tokens === 1 ? '' : 's'} of no saved profile (another audience or a removed profile; omni-auth logout --all-profiles removes ${r.unowned_tokens === 1 ? 'it' : 'them'})`));
   }
   return r.settings.resolved ? 0 : 2;
 }

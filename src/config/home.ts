@@ -41,6 +41,8 @@ export function homeFiles(home: string) {
     home,
     key: join(home, 'machine-key.json'),
     settings: join(home, 'settings.json'),
+    /** Held by every writer of settings.json (config/settings.ts withSettingsLock). */
+    settingsLock: join(home, 'settings.lock'),
     tokens: join(home, 'tokens.json'),
     tokensLock: join(home, 'tokens.lock'),
     /** The RSA key of Private Key JWT client authentication (client-credentials tokens; `setup --m2m`). */

@@ -12,7 +12,6 @@
  * the top-level (default) settings of a file with profiles.
  */
 import { readFile } from 'node:fs/promises';
-import { ensurePrivateDir, writeFileAtomic } from '../util/atomic-write.js';
 import { UsageError } from '../util/errors.js';
 import { SUBJECT_TOKEN_TYPE } from '../identity/contract.js';
 import { issuerOf, normalizeDomain } from './domain.js';
@@ -261,24 +260,20 @@ export function toSaved(s: Settings): SavedSettings {
 }
 
 /**
- * Writes the settings file (0600, in the private home directory) the way `login` and `setup` share:
- * the settings go to their profile's place (top level for "default", else under "profiles"); the other
- * profiles and "default_profile" stay as they are. Read-modify-write without a lock (util/lock.ts
- * stays out of the warm entry): two commands saving at the same instant may lose one profile's save,
- * which the next login of that profile writes again.
+ * The settings document after saving `settings` to their profile's place (top level for "default",
+ * else under "profiles"); the other profiles and "default_profile" stay as they are. Pure: the write,
+ * under the settings lock, is settings-write.ts saveSettings (util/lock.ts stays out of the warm entry).
  */
-export async function saveSettings(files: { home: string; settings: string }, settings: Settings): Promise<void> {
-  await ensurePrivateDir(files.home);
-  const current = await readDocument(files.settings);
+export function withSaved(current: Record<string, unknown>, settings: Settings): Record<string, unknown> {
   const profile = settings.profile ?? DEFAULT_PROFILE;
   const next: Record<string, unknown> = profile === DEFAULT_PROFILE ? { ...toSaved(settings) } : { ...savedFields(current) };
   for (const [k, v] of Object.entries(current)) if (!(Object.values(SAVED_NAMES) as string[]).includes(k)) next[k] = v;
   if (profile !== DEFAULT_PROFILE) next.profiles = { ...(isObject(current.profiles) ? current.profiles : {}), [profile]: toSaved(settings) };
-  await writeFileAtomic(files.settings, `${JSON.stringify(next, null, 2)}\n`, { mode: 0o600 });
+  return next;
 }
 
 /** The file as a JSON object; missing or not an object → {} (callers read it through readSavedSettings first). */
-async function readDocument(file: string): Promise<Record<string, unknown>> {
+export async function readDocument(file: string): Promise<Record<string, unknown>> {
   try {
     const doc: unknown = JSON.parse(await readFile(file, 'utf8'));
     return isObject(doc) ? doc : {};

@@ -5,7 +5,8 @@
  * a teammate runs.
  */
 import type { HomeFiles } from '../config/home.js';
-import { resolveSettings, saveSettings, type SavedSettings } from '../config/settings.js';
+import { resolveSettings, type SavedSettings } from '../config/settings.js';
+import { saveSettings } from '../config/settings-write.js';
 import { SUBJECT_TOKEN_TYPE } from '../identity/contract.js';
 import { DEFAULT_POLL, type PollOptions } from './action-deploy.js';
 import { applyPlan, type AppliedStep } from './apply.js';

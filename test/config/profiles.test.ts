@@ -8,8 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  pickSetting, profileName, profileNames, readSavedSettings, resolveSettings, saveSettings, selectProfile, type SavedSettings,
+  pickSetting, profileName, profileNames, readSavedSettings, resolveSettings, selectProfile, type SavedSettings,
 } from '../../src/config/settings.js';
+import { saveSettings } from '../../src/config/settings-write.js';
 import { UsageError } from '../../src/util/errors.js';
 
 const A = { domain: 'https://a.eu.auth0.com', client_id: 'clientA', audience: 'https://api.a' };

@@ -332,6 +332,44 @@ describe('the warm entry and the full CLI agree', () => {
   });
 });
 
+/**
+ * Issue 14 §3: the default profile set by command (`omni-auth profile use NAME`, the full CLI) is what
+ * the warm entry reads too: after each `use`, token and exec give the same answer on both paths — warm
+ * when the chosen profile's token is cached, handed off when it is not.
+ */
+describe('the default profile set by `profile use`', () => {
+  it.each([
+    ['work', true, []],
+    ['other', false, []],
+    ['default', false, []],
+    ['work', true, ['--format', 'json']],
+    ['work', false, ['--profile', 'other']],
+  ] as [string, boolean, string[]][])('profile use %s: token is warm=%s on both paths (extra args %j)', async (name, warm, extra) => {
+    const home = await makeHome({ settings: PROFILES });
+    const env = envFor(home);
+    const used = await runFile(FULL, ['profile', 'use', name], env);
+    expect(used.code, used.stderr).toBe(0);
+    expect(used.stdout).toBe('');
+    for (const args of [['token', ...extra], ['exec', ...extra.filter((a) => a !== '--format' && a !== 'json'), '--', process.execPath, '-e', printToken()]]) {
+      const full = await runFile(FULL, args, env);
+      const [entry, alone] = await Promise.all([runFile(ENTRY, args, env), runFile(lone, args, env)]);
+      expect(entry).toEqual(full);
+      if (warm) {
+        expect(alone).toEqual(full);
+        expect(full.stdout).toMatch(/eyJ/);
+        expect(full.stderr).toBe('');
+      } else {
+        expect(alone.stderr).toContain(FULL_CLI_FILE);
+        expect(full.stderr).toContain(ACQUIRE_ERROR);
+      }
+    }
+    // OMNI_AUTH_PROFILE still wins over the saved default, on both paths.
+    const viaEnv = await runFile(FULL, ['token'], envFor(home, { OMNI_AUTH_PROFILE: 'work' }));
+    expect(await runFile(lone, ['token'], envFor(home, { OMNI_AUTH_PROFILE: 'work' }))).toEqual(viaEnv);
+    expect(viaEnv.stdout).toMatch(/eyJ/);
+  }, 120_000);
+});
+
 describe('the launcher (<home>/bin/omni-auth.cjs, its home from its location)', () => {
   /** A home with the launcher as login installs it now, and a copy of that home with the launcher as it was: the full CLI alone. */
   async function launchers(spec: HomeSpec = {}): Promise<{ now: string; before: string }> {
