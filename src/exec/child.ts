@@ -51,15 +51,16 @@ export class ChildFailed extends OmniAuthError {
  * Runs the child and resolves with exec's exit status once it ends (`done` runs first, whatever the
  * end): its exit code, or — when a signal ended it — 128 + the signal's number, after this process has
  * raised the same signal on itself. Rejects with ChildFailed when it could not be run (`started` says
- * whether it had been).
+ * whether it had been). `afterSpawn` runs once the child has been created and the signals are forwarded
+ * (synchronously, before any event): work that need not delay the child's start.
  */
-export function runChild(file: string, args: string[], env: NodeJS.ProcessEnv, done: () => void): Promise<number> {
+export function runChild(file: string, args: string[], env: NodeJS.ProcessEnv, done: () => void, afterSpawn?: () => void): Promise<number> {
   const child = spawn(file, args, { stdio: 'inherit', env });
   let started = false;
   child.once('spawn', () => (started = true));
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
   for (const s of FORWARDED) process.on(s, forward);
-  return new Promise<number>((resolve, reject) => {
+  const ended = new Promise<number>((resolve, reject) => {
     child.once('error', (e: NodeJS.ErrnoException) => {
       done();
       for (const s of FORWARDED) process.off(s, forward);
@@ -79,6 +80,8 @@ export function runChild(file: string, args: string[], env: NodeJS.ProcessEnv, d
       resolve(code ?? 1);
     });
   });
+  afterSpawn?.();
+  return ended;
 }
 
 function signalNumber(signal: NodeJS.Signals): number | undefined {

@@ -46,7 +46,7 @@ export async function warmExec(cmd: WarmExec): Promise<boolean> {
     return false;
   }
   try {
-    process.exitCode = await runChild(file, args, env, () => tokenFile.close());
+    process.exitCode = await runChild(file, args, env, () => tokenFile.close(), () => tokenFile.sweep());
   } catch (e) {
     // Not run at all: the full CLI runs the command again and reports it. Once it had run, as the full CLI would.
     if (e instanceof ChildFailed && !e.started) return false;
