@@ -197,8 +197,9 @@ try {
     ...['json', 'header', 'env', 'headers-json'].map((f) => [`warm \`token --format ${f}\``, [node, [cli, 'token', '--format', f], env], '≤ 1.15']),
     ['launcher `<home>/bin/omni-auth.cjs token`', [node, [launcher, 'token'], env], '≤ 1.15'],
     ['warm `exec -- node -e 0`', [node, [cli, 'exec', '--', node, '-e', '0'], env], '≤ 2.15'],
-    // The floor of exec: a Node script that does nothing but spawn `node -e 0` and wait for it.
-    ['(exec\'s floor: a script spawning `node -e 0`)', [node, [spawnFloor]], '-'],
+    // The floor of exec: a Node script that does nothing but spawn `node -e 0` and wait for it — through
+    // node:child_process, which a warm exec does not load (src/warm/spawn.ts): two Node starts and that module.
+    ['(exec\'s floor: a script spawning `node -e 0` with node:child_process)', [node, [spawnFloor]], '-'],
     ['(the full CLI alone: omni-auth-full.cjs token)', [node, [full, 'token'], env], '-'],
   ];
   // Interleaved, one of each per round: the machine's speed drifts, and a drift between two blocks of

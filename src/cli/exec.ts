@@ -82,5 +82,5 @@ export async function runExec(command: string[], flags: ExecFlags): Promise<numb
     renew: async (minTtl) => (await getToken({ ...ctx, minTtl, warn, ...ciOptionsOf(flags) })).token,
   });
   const env = { ...childEnv(withoutCiIdentity(process.env, flags), flags.envVar, token.access_token), ...tokenFile.env };
-  return runChild(file, args, env, () => tokenFile.close());
+  return runChild(file, args, env, () => tokenFile.close(), () => tokenFile.sweep());
 }

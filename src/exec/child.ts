@@ -47,19 +47,32 @@ export class ChildFailed extends OmniAuthError {
   }
 }
 
+/** What runChild uses of a ChildProcess (src/warm/spawn.ts gives the same without node:child_process). */
+export interface SpawnedChild {
+  once(event: 'spawn', listener: () => void): this;
+  once(event: 'error', listener: (e: NodeJS.ErrnoException) => void): this;
+  once(event: 'exit', listener: (code: number | null, signal: NodeJS.Signals | null) => void): this;
+  kill(signal: NodeJS.Signals): boolean;
+}
+/** `spawn(file, args, { stdio: 'inherit', env })`. */
+export type SpawnInherited = (file: string, args: string[], env: NodeJS.ProcessEnv) => SpawnedChild;
+const spawnWithChildProcess: SpawnInherited = (file, args, env) => spawn(file, args, { stdio: 'inherit', env });
+
 /**
  * Runs the child and resolves with exec's exit status once it ends (`done` runs first, whatever the
  * end): its exit code, or — when a signal ended it — 128 + the signal's number, after this process has
  * raised the same signal on itself. Rejects with ChildFailed when it could not be run (`started` says
- * whether it had been).
+ * whether it had been). `afterSpawn` runs once the child has been created and the signals are forwarded
+ * (synchronously, before any event): work that need not delay the child's start. `spawnChild` is
+ * node:child_process's spawn unless the warm entry passes its own (src/warm/spawn.ts).
  */
-export function runChild(file: string, args: string[], env: NodeJS.ProcessEnv, done: () => void): Promise<number> {
-  const child = spawn(file, args, { stdio: 'inherit', env });
+export function runChild(file: string, args: string[], env: NodeJS.ProcessEnv, done: () => void, afterSpawn?: () => void, spawnChild: SpawnInherited = spawnWithChildProcess): Promise<number> {
+  const child = spawnChild(file, args, env);
   let started = false;
   child.once('spawn', () => (started = true));
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
   for (const s of FORWARDED) process.on(s, forward);
-  return new Promise<number>((resolve, reject) => {
+  const ended = new Promise<number>((resolve, reject) => {
     child.once('error', (e: NodeJS.ErrnoException) => {
       done();
       for (const s of FORWARDED) process.off(s, forward);
@@ -79,6 +92,8 @@ export function runChild(file: string, args: string[], env: NodeJS.ProcessEnv, d
       resolve(code ?? 1);
     });
   });
+  afterSpawn?.();
+  return ended;
 }
 
 function signalNumber(signal: NodeJS.Signals): number | undefined {

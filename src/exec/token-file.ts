@@ -8,14 +8,15 @@
  * Where: a directory of its own per exec, `exec-<pid>-<random>` (0700), under `$XDG_RUNTIME_DIR/omni-auth`
  * (a tmpfs only this user can enter, emptied at logout) or else `<omni-auth home>/run` (0700); the file
  * is `token` (0600, the raw token, no newline). It and its directory are removed when the child exits;
- * directories left by an exec that was killed (its pid gone) are removed by the next one.
+ * directories left by an exec that was killed (its pid gone) are removed by the next one, once its
+ * child has started (`sweep`): every MCP server start waits for what comes before.
  */
 import { randomBytes } from 'node:crypto';
-import { rmdirSync, rmSync, unlinkSync } from 'node:fs';
-import { mkdir, readdir, rm } from 'node:fs/promises';
-import { isAbsolute, join } from 'node:path';
+import { readdirSync, rmdirSync, rmSync, unlinkSync, type Dirent } from 'node:fs';
+import { lstat, mkdir } from 'node:fs/promises';
+import { dirname, isAbsolute, join } from 'node:path';
 import type { CachedToken } from '../cache/token-cache.js';
-import { ensurePrivateDir, writeFileAtomic } from '../util/atomic-write.js';
+import { createFileExclusive, ensurePrivateDir, writeFileAtomic } from '../util/atomic-write.js';
 import { OmniAuthError, UsageError } from '../util/errors.js';
 
 export const DEFAULT_TOKEN_FILE_VAR = 'AUTH0_TOKEN_FILE';
@@ -77,11 +78,13 @@ export class TokenFile {
     private readonly options: TokenFileOptions,
   ) {}
 
-  /** Creates the private directory and the file, and schedules the first renewal. */
+  /**
+   * Creates the private directory and the file, and schedules the first renewal. Directories of execs
+   * that are gone are left for `sweep`, once the child runs.
+   */
   static async open(options: TokenFileOptions): Promise<TokenFile> {
     const base = runtimeBase(options.env, options.home);
-    await ensurePrivateDir(base, { noFollow: true });
-    await removeStale(base);
+    await ensureBase(base);
     const dir = join(base, `exec-${process.pid}-${randomBytes(6).toString('hex')}`);
     try {
       await mkdir(dir, { mode: 0o700 });
@@ -93,13 +96,24 @@ export class TokenFile {
     }
     const file = new TokenFile(dir, join(dir, TOKEN_FILE_NAME), options.token, options);
     try {
-      await file.write(options.token);
+      // The first token: the directory is new and ours (0700), nobody can be reading the file yet — one
+      // exclusive create (no temporary file, no rename). Renewals replace it atomically (write below).
+      await createFileExclusive(file.path, options.token.access_token, 0o600);
     } catch (e) {
       file.close();
       throw e;
     }
     file.schedule();
     return file;
+  }
+
+  /**
+   * Removes the directories of execs that are gone (killed before they could clean up). Synchronous and
+   * never throws: called once the child has been started (src/exec/child.ts runChild's `started`), so
+   * it is done before exec can end, and no MCP server start waits for it.
+   */
+  sweep(): void {
+    removeStale(dirname(this.dir));
   }
 
   /** The variable to hand the child. */
@@ -125,8 +139,9 @@ export class TokenFile {
     return (this.options.now ?? Date.now)();
   }
 
+  /** A renewed token, replacing the file atomically (a server may be reading it). */
   private async write(token: CachedToken): Promise<void> {
-    // Not durable: the file means nothing after a crash (the next exec removes it), and every start of an MCP server waits for this write.
+    // Not durable: the file means nothing after a crash (the next exec removes it).
     await writeFileAtomic(this.path, token.access_token, { mode: 0o600, durable: false });
   }
 
@@ -166,7 +181,7 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
  * `exec`'s one call: checks the variable's name (`--token-file-var`, default AUTH0_TOKEN_FILE), opens
  * the file, and returns the child's extra environment and the clean-up (synchronous, for exit paths).
  */
-export async function openExecTokenFile(variable: string | undefined, options: TokenFileOptions): Promise<{ env: Record<string, string>; close(): void }> {
+export async function openExecTokenFile(variable: string | undefined, options: TokenFileOptions): Promise<{ env: Record<string, string>; close(): void; sweep(): void }> {
   const name = variable ?? DEFAULT_TOKEN_FILE_VAR;
   if (!ENV_NAME.test(name)) {
     throw new UsageError('invalid_env_var', `--token-file-var "${name}" is not a valid environment variable name`, {
@@ -174,16 +189,37 @@ export async function openExecTokenFile(variable: string | undefined, options: T
     });
   }
   const file = await TokenFile.open(options);
-  return { env: file.envFor(name), close: () => file.close() };
+  return { env: file.envFor(name), close: () => file.close(), sweep: () => file.sweep() };
+}
+
+/**
+ * ensurePrivateDir(base, { noFollow: true }), answered by one lstat when `base` is already what it
+ * would leave: a directory (not a link) of this user that no one else may enter. Anything else — missing,
+ * a link, another owner, open permissions — goes through ensurePrivateDir, which creates, tightens or refuses.
+ */
+async function ensureBase(base: string): Promise<void> {
+  const st = await lstat(base).catch(() => undefined);
+  const uid = process.getuid?.();
+  if (st?.isDirectory() && process.platform !== 'win32' && uid !== undefined && st.uid === uid && (st.mode & 0o077) === 0) return;
+  await ensurePrivateDir(base, { noFollow: true });
 }
 
 /** Removes the directories of execs that are gone (killed before they could clean up). */
-async function removeStale(base: string): Promise<void> {
-  const entries = await readdir(base, { withFileTypes: true }).catch(() => []);
+function removeStale(base: string): void {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(base, { withFileTypes: true });
+  } catch {
+    return;
+  }
   for (const entry of entries) {
     const m = /^exec-(\d+)-[0-9a-f]+$/.exec(entry.name);
     if (!m || !entry.isDirectory() || Number(m[1]) === process.pid || isAlive(Number(m[1]))) continue;
-    await rm(join(base, entry.name), { recursive: true, force: true }).catch(() => undefined);
+    try {
+      rmSync(join(base, entry.name), { recursive: true, force: true });
+    } catch {
+      // Another exec removing it too, or not ours to remove: the next one tries again.
+    }
   }
 }
 

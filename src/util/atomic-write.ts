@@ -112,6 +112,33 @@ export async function writeFileAtomic(path: string, data: string | Buffer, optio
 }
 
 /**
+ * Creates `path` holding `data`, with `mode` whatever the umask, in one exclusive open
+ * (O_CREAT|O_EXCL|O_NOFOLLOW): an existing file or link at that name is never opened (EEXIST). No
+ * temporary file and no rename: only for a file nobody can be reading yet — the first content of a
+ * file in a directory the caller has just created for itself (exec's token file, src/exec/token-file.ts).
+ * Not durable. Throws the same `write_failed` error as writeFileAtomic (and leaves no file); the data
+ * never appears in it.
+ */
+export async function createFileExclusive(path: string, data: string | Buffer, mode: number): Promise<void> {
+  let created = false;
+  try {
+    const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | O_NOFOLLOW, mode);
+    created = true;
+    try {
+      // The umask may have removed bits the caller asked for (never added any); give them back.
+      if (!isWindows) await handle.chmod(mode);
+      await handle.writeFile(data);
+    } finally {
+      await handle.close();
+    }
+  } catch (e) {
+    // Nothing half-written is left behind.
+    if (created) await unlink(path).catch(() => {});
+    throw writeError(resolve(path), e);
+  }
+}
+
+/**
  * What writeFileAtomic checks before it writes, for a caller that wants to refuse early (before a
  * backup, a lock): the file that would be written and its current state, or undefined for an
  * `exclusive` write whose name is taken. Throws the same refusals.

@@ -67,7 +67,7 @@ describe('start-up of the warm entry', () => {
   const inputs = Object.keys(meta.inputs);
 
   it('is the CLI\'s own token code, with the hand-off and the key records as seams', () => {
-    for (const path of ['src/warm/main.ts', 'src/warm/exec.ts', 'src/exec/child.ts', 'src/exec/token-file.ts', 'src/cli/token.ts', 'src/broker/get-token.ts', 'src/cache/token-cache.ts', 'src/config/settings.ts', 'src/cli/context.ts', 'src/warm/hand-off.ts', 'src/warm/key-check.ts']) {
+    for (const path of ['src/warm/main.ts', 'src/warm/exec.ts', 'src/warm/spawn.ts', 'src/exec/child.ts', 'src/exec/token-file.ts', 'src/cli/token.ts', 'src/broker/get-token.ts', 'src/cache/token-cache.ts', 'src/config/settings.ts', 'src/cli/context.ts', 'src/warm/hand-off.ts', 'src/warm/key-check.ts']) {
       expect(inputs).toContain(path);
     }
     expect(meta.inputs['src/broker/get-token.ts']?.imports.map((i) => i.path)).toEqual(expect.arrayContaining(['src/warm/hand-off.ts', 'src/warm/key-check.ts']));

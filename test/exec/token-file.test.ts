@@ -2,9 +2,9 @@
  * TokenFile with an injected clock and token source: when renewal is due, what is written, what a
  * failed renewal leaves (the old file, a warning without the token), and where the file lives.
  */
-import { lstatSync, mkdtempSync, readFileSync, readdirSync, symlinkSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CachedToken } from '../../src/cache/token-cache.js';
 import { renewDelayMs, renewMarginSeconds, runtimeBase, TokenFile } from '../../src/exec/token-file.js';
@@ -68,6 +68,40 @@ describe('TokenFile', () => {
     expect(warnings[0]).not.toContain('signature-first');
     file.close();
     expect(readdirSync(join(home, 'run'))).toEqual([]);
+  });
+
+  it('open() leaves a dead exec\'s directory for sweep() (run once the child started), which removes it and nothing else', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'omni-tf-'));
+    const run = join(home, 'run');
+    // A dead exec's (no such pid), a live one's (this very test runner's parent: alive), and a stranger.
+    const dead = 'exec-2147483646-0123456789ab';
+    const live = `exec-${process.ppid}-0123456789ab`;
+    for (const d of [dead, live, 'not-an-exec']) mkdirSync(join(run, d), { recursive: true, mode: 0o700 });
+    chmodSync(run, 0o700);
+    const file = await TokenFile.open({ env: {}, home, token: tok('first', NOW, 30), minTtl: 300, warn: () => undefined, renew: async () => tok('y', NOW, 30), now: () => NOW * 1000 });
+    try {
+      // Nothing on the child's start path but its own directory.
+      expect(readdirSync(run).sort()).toEqual([basename(file.dir), dead, live, 'not-an-exec'].sort());
+      file.sweep();
+      expect(readdirSync(run).sort()).toEqual([basename(file.dir), live, 'not-an-exec'].sort());
+      expect(readFileSync(file.path, 'utf8')).toBe('header.first.signature-first');
+    } finally {
+      file.close();
+    }
+    expect(readdirSync(run).sort()).toEqual([live, 'not-an-exec'].sort());
+  });
+
+  it('a runtime base open to others is made 0700 before anything is written in it', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'omni-tf-'));
+    mkdirSync(join(home, 'run'), { mode: 0o755 });
+    chmodSync(join(home, 'run'), 0o755);
+    const file = await TokenFile.open({ env: {}, home, token: tok('first', NOW, 30), minTtl: 300, warn: () => undefined, renew: async () => tok('y', NOW, 30), now: () => NOW * 1000 });
+    try {
+      expect(lstatSync(join(home, 'run')).mode & 0o777).toBe(0o700);
+      expect(lstatSync(file.path).mode & 0o777).toBe(0o600);
+    } finally {
+      file.close();
+    }
   });
 
   it('refuses a runtime base that is a symbolic link', async () => {

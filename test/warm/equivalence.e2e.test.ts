@@ -431,24 +431,42 @@ describe('what a warm run loads', () => {
     expect(warm.files.filter((f) => f.endsWith(FULL_CLI_FILE))).toEqual([]);
   });
 
-  it('a warm exec: child_process, but no node:crypto, fs/promises or readline, no full CLI (until a renewal is due)', async () => {
+  /** A warm exec under a probe: what it loaded, what it printed on stderr, how it ended. */
+  async function probedExec(extraEnv: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string; loaded: string[]; files: string[] }> {
     const home = await makeHome();
     // The first run records the key's thumbprint (node:crypto's key parser, once), as for token above.
     expect((await runFile(ENTRY, ['token'], envFor(home))).code).toBe(0);
     const probe = join(dir, 'probe-exec.cjs');
-    const out = join(dir, 'probe-exec.json');
+    const out = join(dir, `probe-exec-${Object.keys(extraEnv).join('-')}.json`);
     await writeFile(probe, [
       `const before = new Set(process.moduleLoadList);`,
       `process.on('exit', () => require('node:fs').writeFileSync(process.env.PROBE_OUT, JSON.stringify({ loaded: process.moduleLoadList.filter((m) => !before.has(m)), files: Object.keys(require.cache) })));`,
     ].join('\n'));
-    const r = await new Promise<number | null>((resolve) => {
-      const child = spawn(process.execPath, ['--require', probe, ENTRY, 'exec', '--', process.execPath, '-e', 'process.stdout.write(String(!!process.env.AUTH0_TOKEN_FILE))'], { env: { ...envFor(home), PROBE_OUT: out }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const code = await new Promise<number | null>((resolve) => {
+      const child = spawn(process.execPath, ['--require', probe, ENTRY, 'exec', '--', process.execPath, '-e', 'process.stdout.write(String(!!process.env.AUTH0_TOKEN_FILE))'], { env: { ...envFor(home), ...extraEnv, PROBE_OUT: out }, stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
       child.on('close', resolve);
     });
-    expect(r).toBe(0);
-    const got = JSON.parse(await readFile(out, 'utf8')) as { loaded: string[]; files: string[] };
+    return { code, stdout, stderr, ...(JSON.parse(await readFile(out, 'utf8')) as { loaded: string[]; files: string[] }) };
+  }
+  const HEAVY_FOR_EXEC = /^NativeModule (crypto|fs\/promises|internal\/fs\/promises|internal\/readline\/.*|internal\/crypto\/.*)$/;
+
+  it('a warm exec: no node:child_process (src/warm/spawn.ts), node:crypto, fs/promises or readline, no full CLI (until a renewal is due)', async () => {
+    const got = await probedExec();
+    expect([got.code, got.stdout, got.stderr]).toEqual([0, 'true', '']);
+    expect(got.loaded.filter((m) => /^NativeModule (child_process|internal\/child_process|net|dgram)$/.test(m))).toEqual([]);
+    expect(got.loaded.filter((m) => HEAVY_FOR_EXEC.test(m))).toEqual([]);
+    expect(got.files.filter((f) => f.endsWith(FULL_CLI_FILE))).toEqual([]);
+  });
+
+  it('a warm exec under --pending-deprecation: node:child_process\'s spawn, and no deprecation warning', async () => {
+    const got = await probedExec({ NODE_OPTIONS: '--pending-deprecation' });
+    expect([got.code, got.stdout, got.stderr]).toEqual([0, 'true', '']);
     expect(got.loaded).toContain('NativeModule child_process');
-    expect(got.loaded.filter((m) => /^NativeModule (crypto|fs\/promises|internal\/fs\/promises|internal\/readline\/.*|internal\/crypto\/.*)$/.test(m))).toEqual([]);
+    expect(got.loaded.filter((m) => HEAVY_FOR_EXEC.test(m))).toEqual([]);
     expect(got.files.filter((f) => f.endsWith(FULL_CLI_FILE))).toEqual([]);
   });
 });
