@@ -84,6 +84,14 @@ describe('spawnInherited', () => {
     expect(warm).toEqual(real);
   });
 
+  it('steps aside on any Node line but 20, whose lib/internal/child_process.js it mirrors (another line may pass the handle other options)', () => {
+    expect(processWrap({}, [], '20.20.0')).toBeDefined();
+    expect(processWrap({}, [], '20.18.1')).toBeDefined();
+    expect(processWrap({}, [], '22.12.0')).toBeUndefined();
+    expect(processWrap({}, [], '24.0.0')).toBeUndefined();
+    expect(processWrap({}, [], '19.9.0')).toBeUndefined();
+  });
+
   it('steps aside for --pending-deprecation (process.binding would print DEP0111), in argv, NODE_OPTIONS or NODE_PENDING_DEPRECATION', () => {
     expect(processWrap({}, ['--pending-deprecation'])).toBeUndefined();
     expect(processWrap({ NODE_OPTIONS: '--max-old-space-size=100 --pending-deprecation' }, [])).toBeUndefined();
