@@ -72,7 +72,8 @@ export function requestJson(method: HttpMethod, url: URL, value: unknown, option
 
 async function send(method: HttpMethod, url: URL, body: { type: string; text: string } | undefined, options: HttpOptions): Promise<HttpResult> {
   assertSecureUrl(url);
-  const timeout = AbortSignal.timeout(options.totalTimeoutMs);
+  // Whole milliseconds (what is left of a retry budget need not be): AbortSignal.timeout takes no fraction.
+  const timeout = AbortSignal.timeout(Math.max(1, Math.ceil(options.totalTimeoutMs)));
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
   const transport = options.transport ?? undiciTransport;
   let response;
