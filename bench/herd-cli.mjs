@@ -47,24 +47,32 @@ function runToken(cli, env) {
   });
 }
 
-export async function cliHerd({ n = 200, cli = join(root, 'dist', 'omni-auth.cjs') } = {}) {
+/**
+ * `warm` and `raisePriority` (both default true) are the stand-in for a tenant of its own; off, the
+ * emulator is cold and competes with the herd as an equal (HERD_PLAIN=1 when run alone).
+ */
+export async function cliHerd({ n = 200, cli = join(root, 'dist', 'omni-auth.cjs'), warm = true, raisePriority = true } = {}) {
   const { child: emu, info } = await startEmulator(cli);
   const dir = await mkdtemp(join(tmpdir(), 'omni-bench-cli-herd-'));
   const control = (method, path) => fetch(`${info.domain}${path}`, { method, headers: { authorization: `Bearer ${info.control_token}` } });
   try {
     let emulatorPriority = 'normal';
-    try {
-      setPriority(emu.pid, -20);
-      emulatorPriority = 'raised (-20)';
-    } catch {
-      // Not permitted for this user: the emulator competes with the herd as an equal.
+    if (raisePriority) {
+      try {
+        setPriority(emu.pid, -20);
+        emulatorPriority = 'raised (-20)';
+      } catch {
+        // Not permitted for this user: the emulator competes with the herd as an equal.
+      }
     }
     const env = { ...process.env, OMNI_AUTH_DOMAIN: info.domain, OMNI_AUTH_CLIENT_ID: info.client_id, OMNI_AUTH_AUDIENCE: info.audience, CI: 'true' };
     delete env.OMNI_AUTH_RETRY_BUDGET;
     // Warm the tenant, then give the herd a full bucket.
-    const warm = await runToken(cli, { ...env, OMNI_AUTH_HOME: await mkdtemp(join(dir, 'warm-')) });
-    if (warm.code !== 0) throw new Error(`the warm-up token failed (${warm.code}): ${warm.err}`);
-    await control('POST', '/__emulator/reset-throttle');
+    if (warm) {
+      const first = await runToken(cli, { ...env, OMNI_AUTH_HOME: await mkdtemp(join(dir, 'warm-')) });
+      if (first.code !== 0) throw new Error(`the warm-up token failed (${first.code}): ${first.err}`);
+      await control('POST', '/__emulator/reset-throttle');
+    }
     const before = (await (await control('GET', '/__emulator/stats')).json()).exchanges;
     const homes = await Promise.all(Array.from({ length: n }, () => mkdtemp(join(dir, 'id-'))));
     const load1 = loadavg()[0];
@@ -85,6 +93,7 @@ export async function cliHerd({ n = 200, cli = join(root, 'dist', 'omni-auth.cjs
       rateLimited: after.rate_limited - before.rate_limited,
       load1: Number(load1.toFixed(2)),
       emulatorPriority,
+      warm,
     };
   } finally {
     await new Promise((r) => {
@@ -97,5 +106,6 @@ export async function cliHerd({ n = 200, cli = join(root, 'dist', 'omni-auth.cjs
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const n = Number(process.argv[2] ?? 200);
-  console.log(JSON.stringify(await cliHerd({ n, ...(process.env.HERD_CLI ? { cli: process.env.HERD_CLI } : {}) })));
+  const plain = process.env.HERD_PLAIN === '1';
+  console.log(JSON.stringify(await cliHerd({ n, warm: !plain, raisePriority: !plain, ...(process.env.HERD_CLI ? { cli: process.env.HERD_CLI } : {}) })));
 }
