@@ -6,7 +6,7 @@
 import { isOmniAuthError, type OmniAuthError } from '../util/errors.js';
 import type { Secret } from '../util/secret.js';
 import { retryKindOf, tenantError, type ErrorContext, type Operation } from './errors.js';
-import { DEFAULT_TIMEOUTS, postForm, postJson, type HttpOptions, type HttpResult } from './http.js';
+import { DEFAULT_TIMEOUTS, postForm, postJson, TOKEN_REQUEST_TIMEOUT_MS, type HttpOptions, type HttpResult } from './http.js';
 import { DEFAULT_RETRY, withRetry, type RetryOptions } from './retry.js';
 import { parseTokenResponse, type TokenResponse } from './token-response.js';
 import type { Transport } from './transport.js';
@@ -153,7 +153,7 @@ interface TokenCall extends Pick<ErrorContext, 'audience' | 'subjectTokenType'> 
 async function requestToken(options: TenantCallOptions, call: TokenCall): Promise<TokenResponse> {
   const url = new URL('/oauth/token', options.domain);
   const { result, attempts, budgetSpent } = await withRetry(
-    async (_attempt, remainingMs) => postForm(url, await call.fields(), httpOptions(options, remainingMs)),
+    async (_attempt, remainingMs) => postForm(url, await call.fields(), httpOptions(options, remainingMs, TOKEN_REQUEST_TIMEOUT_MS)),
     (r) => (isSuccess(r) ? 'stop' : retryKindOf(r.status, r.body, call.operation)),
     options.retry,
   );
@@ -174,11 +174,14 @@ const isSuccess = (r: HttpResult): boolean => r.status >= 200 && r.status < 300;
 
 const clientSecretOf = (options: TenantCallOptions): string[] => (options.clientSecret ? [options.clientSecret.reveal()] : []);
 
-/** An attempt never outlives the retry budget. */
-function httpOptions(options: TenantCallOptions, remainingMs: number): HttpOptions {
+/**
+ * An attempt never outlives the retry budget. A token request waits for its answer longer than other
+ * calls (`TOKEN_REQUEST_TIMEOUT_MS`): an answer given up on is a token issued and an exchange spent.
+ */
+function httpOptions(options: TenantCallOptions, remainingMs: number, totalTimeoutMs: number = DEFAULT_TIMEOUTS.totalTimeoutMs): HttpOptions {
   return {
     connectTimeoutMs: options.timeouts?.connectTimeoutMs ?? DEFAULT_TIMEOUTS.connectTimeoutMs,
-    totalTimeoutMs: Math.min(options.timeouts?.totalTimeoutMs ?? DEFAULT_TIMEOUTS.totalTimeoutMs, remainingMs),
+    totalTimeoutMs: Math.min(options.timeouts?.totalTimeoutMs ?? totalTimeoutMs, remainingMs),
     signal: options.signal,
     transport: options.transport,
   };

@@ -22,6 +22,22 @@ export interface HttpOptions {
 
 export const DEFAULT_TIMEOUTS = { connectTimeoutMs: 5_000, totalTimeoutMs: 15_000 } as const;
 
+/**
+ * Auth0 ends a flow's Actions after 20 seconds ("Actions Limitations"): until then the tenant may
+ * still be preparing the answer to a token request it has accepted.
+ */
+export const AUTH0_ACTION_LIMIT_MS = 20_000;
+
+/**
+ * The per-attempt total timeout of a call to /oauth/token (exchange, refresh, client credentials):
+ * longer than Auth0 may legitimately take. Giving up on a request the tenant is still answering does
+ * not stop it — the token is issued all the same, and the request has spent one of the tenant's
+ * rate-limited exchanges — so retrying after a shorter timeout spends two for one token (issue 14 §2:
+ * a herd on a loaded tenant made 219 exchanges for 200 identities with 15 s). The connect timeout
+ * stays short: until a connection is made no request has reached the tenant.
+ */
+export const TOKEN_REQUEST_TIMEOUT_MS = AUTH0_ACTION_LIMIT_MS + 10_000;
+
 export interface HttpResult {
   status: number;
   /** Lower-case names. */
@@ -56,7 +72,8 @@ export function requestJson(method: HttpMethod, url: URL, value: unknown, option
 
 async function send(method: HttpMethod, url: URL, body: { type: string; text: string } | undefined, options: HttpOptions): Promise<HttpResult> {
   assertSecureUrl(url);
-  const timeout = AbortSignal.timeout(options.totalTimeoutMs);
+  // Whole milliseconds (what is left of a retry budget need not be): AbortSignal.timeout takes no fraction.
+  const timeout = AbortSignal.timeout(Math.max(1, Math.ceil(options.totalTimeoutMs)));
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
   const transport = options.transport ?? undiciTransport;
   let response;

@@ -4,6 +4,7 @@
  * the function, so the warm `token` path (a cache hit) never loads it.
  */
 import { ExitCode, OmniAuthError } from '../util/errors.js';
+import { TOKEN_REQUEST_TIMEOUT_MS } from './http.js';
 import { assertSecureUrl } from './secure-url.js';
 
 export interface VerifiedClaims {
@@ -20,8 +21,12 @@ export interface VerifyOptions {
   currentDate?: Date;
 }
 
-/** How long the signing keys may take to arrive (jose's default is 5 s). */
-const JWKS_TIMEOUT_MS = 15_000;
+/**
+ * How long the signing keys may take to arrive (jose's default is 5 s): as long as a token answer
+ * (http.ts `TOKEN_REQUEST_TIMEOUT_MS`, 30 s). The token is already issued and its exchange spent: a
+ * key fetch given up on throws both away (issue 14 §2: a herd on a loaded tenant lost dozens so).
+ */
+export const JWKS_TIMEOUT_MS = TOKEN_REQUEST_TIMEOUT_MS;
 
 /** What Auth0 signs access tokens with (RS256 by default, PS256 optionally), and their kin. */
 const ASYMMETRIC = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
