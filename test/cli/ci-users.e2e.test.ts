@@ -67,7 +67,7 @@ async function personUser(email: string): Promise<string> {
   return (await sdk.users.create({ connection: PEOPLE, email, password: strongPassword(), email_verified: true })).user_id!;
 }
 
-interface Refusal { code: number; stderr: string; json: { error: { code: string; exit_code: number; hint?: string } } }
+interface Refusal { code: number | null; stderr: string; json: { error: { code: string; exit_code: number; hint?: string } } }
 async function refused(file: string): Promise<Refusal> {
   const before = writes();
   const actions = emu.tenant.actions.size;
