@@ -18,6 +18,8 @@
 #                  Then, still before any write, every user a rule names by id is looked up
 #                  (GET /users/{id}) and refused as setup refuses it: one that does not exist, is
 #                  blocked, or is outside CONNECTION (a person's account) without "allow_person": true.
+#                  (Unlike setup, a blocked existing ci-<name> of a {"create": …} rule is not refused:
+#                  it is reused; `omni-auth doctor` warns about such a rule.)
 #                  Without --policy the deployed policy is kept (read back from the Action's marker,
 #                  below): use that to bring the Action's code up to date after an upgrade.
 #

@@ -57,24 +57,29 @@ export interface CiPlan {
   problems: OmniAuthError[];
 }
 
-interface UserRecord { user_id: string; username?: string; identities?: { connection?: string }[] }
+interface UserRecord { user_id: string; username?: string; blocked?: boolean; identities?: { connection?: string }[] }
 
 export async function readCiSnapshot(mc: ManagementClient, profiles: readonly ProfileRecord[], rules: readonly TrustRule[] | undefined, connection: string): Promise<CiSnapshot> {
   const action = await readAction(mc, CI_ACTION_NAME);
   const profile = profiles.find((p) => p.subject_token_type === CI_SUBJECT_TOKEN_TYPE);
   const users = new Map<string, string>();
+  // The existing service users found for {"create": …} rules, by id: a blocked one is refused too.
+  const found = new Map<string, RuleUserInfo>();
   // A token whose `scope` shows no read:users cannot look: every service user is planned as new, and
   // scopesNeeded's read:users makes the plan's missing-scope blocker, before anything is written.
   if (mc.grantedScopes !== undefined && !mc.grantedScopes.includes('read:users')) return { ...(action ? { action } : {}), ...(profile ? { profile } : {}), users, connection };
   for (const rule of rules ?? []) {
     if (typeof rule.user === 'string' || users.has(rule.user.create)) continue;
     const username = serviceUsername(rule.user.create);
-    const found = await mc.get<UserRecord[] | { users?: UserRecord[] }>('/users', { q: `username:"${username}"`, search_engine: 'v3' });
-    const list = Array.isArray(found) ? found : found.users ?? [];
+    const answer = await mc.get<UserRecord[] | { users?: UserRecord[] }>('/users', { q: `username:"${username}"`, search_engine: 'v3' });
+    const list = Array.isArray(answer) ? answer : answer.users ?? [];
     const user = list.find((u) => u.username === username && (u.identities ?? []).some((i) => i.connection === connection));
-    if (user) users.set(rule.user.create, user.user_id);
+    if (user) {
+      users.set(rule.user.create, user.user_id);
+      found.set(user.user_id, { exists: true, blocked: user.blocked === true, connection });
+    }
   }
-  const named = rules === undefined ? undefined : await lookupRuleUsers(mc, rules.flatMap((r) => (typeof r.user === 'string' ? [r.user] : [])));
+  const named = rules === undefined ? undefined : new Map([...found, ...await lookupRuleUsers(mc, rules.flatMap((r) => (typeof r.user === 'string' ? [r.user] : [])))]);
   return { ...(action ? { action } : {}), ...(profile ? { profile } : {}), users, connection, ...(named ? { named } : {}) };
 }
 
@@ -93,10 +98,11 @@ export function planCi(snapshot: CiSnapshot, rules: readonly TrustRule[] | undef
   const machines = snapshot.connection;
   const problems: OmniAuthError[] = [];
   const notes = rules.map((r, i) => {
-    if (typeof r.user !== 'string') return machines;
     if (machines === undefined) return undefined;
-    const info = snapshot.named?.get(r.user);
-    const problem = ruleUserProblem(i, r.user, info, machines, r.allowPerson === true);
+    const id = typeof r.user === 'string' ? r.user : snapshot.users.get(r.user.create);
+    if (id === undefined) return machines;
+    const info = snapshot.named?.get(id);
+    const problem = ruleUserProblem(i, id, info, machines, r.allowPerson === true);
     if (problem) problems.push(ruleUserError(problem));
     return ruleUserNote(info, machines, r.allowPerson === true);
   });

@@ -101,6 +101,12 @@ describe('setup --ci-trust-file: the users rules name by id', () => {
     expect(r.code).toBe(3);
     expect(r.stderr).toContain(`rule 0: the user ${id} is blocked`);
     expect(r.json.error).toMatchObject({ code: 'ci_user_blocked', exit_code: 3 });
+    // The same for the existing service user a {"create": …} rule finds: no second user, no deploy.
+    const old = await serviceUser('ci-old');
+    await sdk.users.update(old, { blocked: true });
+    const found = await refused(await trustFile([rule('acme/api', { create: 'old' })]));
+    expect(found.code).toBe(3);
+    expect(found.stderr).toContain(`rule 0: the user ${old} is blocked`);
   });
 
   it('a person\'s account is refused without "allow_person": true; with it the plan names the person\'s connection and says so', async () => {
