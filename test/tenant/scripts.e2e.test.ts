@@ -385,7 +385,8 @@ describe('scripts/ — keyless CI (create-ci-action.sh, create-profile.sh --ci)'
     });
     const check = (JSON.parse(doctor.stdout) as { checks: { id: string; status: string; detail: string }[] }).checks.find((c) => c.id === 'ci_trust');
     expect(check).toEqual(expect.objectContaining({
-      status: 'pass', detail: `1 rule (first match wins): #0 ${ci.issuer} repository=acme/api ref=refs/heads/main → ${user.user_id}`,
+      // The user's connection after it: doctor looks every rule's user up (src/tenant/ci-users.ts).
+      status: 'pass', detail: `1 rule (first match wins): #0 ${ci.issuer} repository=acme/api ref=refs/heads/main → ${user.user_id} (omni-auth-machines)`,
     }));
 
     // setup sees the same policy: with the same trust file nothing CI changes (same code, marker and
