@@ -11,16 +11,23 @@
 #   scripts/create-profile.sh --ci
 #
 #   --policy FILE  the trust policy: a JSON array of rules {"issuer": "github" | "gitlab" | "https://…",
-#                  "claims": {"repository": "acme/api", …}, "user": "auth0|…" | {"create": "<name>"}}.
+#                  "claims": {"repository": "acme/api", …}, "user": "auth0|…" | {"create": "<name>"},
+#                  "allow_person": true (optional)}.
 #                  Checked before any request, as strictly as setup checks it (every error names the
 #                  rule's index), and refused when it exceeds Auth0's 4096 characters for one secret.
+#                  Then, still before any write, every user a rule names by id is looked up
+#                  (GET /users/{id}) and refused as setup refuses it: one that does not exist, is
+#                  blocked, or is outside CONNECTION (a person's account) without "allow_person": true.
+#                  (Unlike setup, a blocked existing ci-<name> of a {"create": …} rule is not refused:
+#                  it is reused; `omni-auth doctor` warns about such a rule.)
 #                  Without --policy the deployed policy is kept (read back from the Action's marker,
 #                  below): use that to bring the Action's code up to date after an upgrade.
 #
 # Environment:
 #   AUTH0_DOMAIN      the tenant, e.g. tenant.eu.auth0.com (http:// only for a local emulator)
 #   AUTH0_MGMT_TOKEN  Management API token with read:, create:, update:actions,
-#                     read:token_exchange_profiles, and for {"create": …} rules read:users and create:users
+#                     read:token_exchange_profiles, read:users (the rules' users are looked up), and
+#                     for {"create": …} rules create:users
 #   CONNECTION        the machines' connection, where service users live (default omni-auth-machines,
 #                     which create-connection.sh creates and enables for the CLI application)
 #   ISSUER            the tenant's issuer URL, the audience a CI job's token must carry (secret ISSUER;
@@ -113,8 +120,8 @@ if [ -n "$POLICY" ]; then
                          sub: "^project_path:[^:]", hint: "a sub beginning with project_path:GROUP/PROJECT"}};
     def rule_error($i; $r):
       if ($r | type) != "object" then "is not an object"
-      elif ([$r | keys_unsorted[] | select(. != "issuer" and . != "claims" and . != "user")] | length) > 0 then
-        "unknown field \([$r | keys_unsorted[] | select(. != "issuer" and . != "claims" and . != "user") | "\"\(.)\""] | join(", ")) (only issuer, claims, user)"
+      elif ([$r | keys_unsorted[] | select(. != "issuer" and . != "claims" and . != "user" and . != "allow_person")] | length) > 0 then
+        "unknown field \([$r | keys_unsorted[] | select(. != "issuer" and . != "claims" and . != "user" and . != "allow_person") | "\"\(.)\""] | join(", ")) (only issuer, claims, user, allow_person)"
       elif ($r.issuer | type) != "string" or $r.issuer == "" then "issuer must be \"github\", \"gitlab\" or an issuer URL"
       else
         ({github: gh, gitlab: gl}[$r.issuer] // $r.issuer) as $iss
@@ -135,19 +142,24 @@ if [ -n "$POLICY" ]; then
                 (if ($r.user.create | test("^[a-z0-9][a-z0-9._-]{0,49}$")) then null
                  else "user.create \"\($r.user.create)\" must be 1–50 characters a-z 0-9 . _ - (lowercase), starting with a letter or digit" end)
               else "user must be a user id (\"auth0|…\") or {\"create\": \"<name>\"}" end
+            | if . != null or ($r | has("allow_person") | not) then .
+              elif ($r.allow_person | type) != "boolean" then "allow_person must be true or false (true: the user id may be a person'"'"'s account, see docs/ci-oidc.md)"
+              elif ($r.user | type) != "string" then "allow_person applies to a user id, not to {\"create\": …} (a created service user is never a person)"
+              else null end
           end
       end;
     .[0] as $rules
     | if ($rules | type) != "array" then {error: "must hold a JSON array of rules"}
       else ([$rules | to_entries[] | rule_error(.key; .value) as $e | select($e != null) | "rule \(.key): \($e)"][0]) as $first
         | if $first != null then {error: $first}
-          else {rules: [$rules[] | {issuer: ({github: gh, gitlab: gl}[.issuer] // .issuer), claims: (.claims | js_order), user}]} end
+          else {rules: [$rules[] | {issuer: ({github: gh, gitlab: gl}[.issuer] // .issuer), claims: (.claims | js_order), user}
+                        + (if .allow_person == true then {allow_person: true} else {} end)]} end
       end' <<<"$values")"
   problem="$(jq -r '.error // empty' <<<"$checked")"
   [ -z "$problem" ] || die "--policy $POLICY: $problem (each rule is {\"issuer\": \"github\" | \"gitlab\" | \"https://…\", \"claims\": {\"repository\": \"acme/api\"}, \"user\": \"auth0|…\" | {\"create\": \"api\"}}; see docs/ci-oidc.md)"
   rules="$(jq -c .rules <<<"$checked")"
   # The size as deployed, every user still to create counted as a full-length id: before any write.
-  problem="$(size_problem "$(jq -c --arg p "$PLACEHOLDER_ID" 'map(if (.user | type) == "object" then .user = $p else . end)' <<<"$rules")")"
+  problem="$(size_problem "$(jq -c --arg p "$PLACEHOLDER_ID" 'map({issuer, claims, user: (if (.user | type) == "object" then $p else .user end)})' <<<"$rules")")"
   [ -z "$problem" ] || die "$problem"
 fi
 
@@ -168,6 +180,25 @@ if [ -z "$POLICY" ]; then
   [ -n "$recorded" ] && [ -n "$rules" ] || die "the CI Action $ACTION_NAME ($id) records no policy this script can read (deployed by hand?): give it with --policy FILE"
   note "keeping the deployed CI trust policy ($(jq length <<<"$rules") rule(s))"
 fi
+
+# 2b. The users rules name by id, looked up before any write, refused as setup refuses them
+#     (src/tenant/ci-users.ts): Auth0's setUserById takes an existing user and gives a blocked one no
+#     token; a user outside CONNECTION is a person's account, allowed only by the rule's
+#     "allow_person": true. Exit 1 (the scripts' only failure code; setup exits 3).
+while IFS=$'\t' read -r index user_id allow <&3; do
+  found="$(api_find "/users/$(urlencode "$user_id")")"
+  [ -n "$found" ] || die "--policy $POLICY: rule $index: the user $user_id does not exist on this tenant: Auth0 refuses setUserById of a user that does not exist, so every CI job the rule matches would fail (hint: put the user id of an existing service user in the rule, or {\"create\": \"<name>\"} to create one in $CONNECTION; nothing was changed)"
+  [ "$(jq -r '.blocked == true' <<<"$found")" = false ] \
+    || die "--policy $POLICY: rule $index: the user $user_id is blocked: Auth0 issues no token for a blocked user, so every CI job the rule matches would fail (hint: unblock the user if the block was a mistake, or name another service user or {\"create\": \"<name>\"}; nothing was changed)"
+  user_connection="$(jq -r '.identities[0].connection // "(unknown)"' <<<"$found")"
+  if [ "$user_connection" = "$CONNECTION" ]; then
+    note "rule $index: the user $user_id is in $CONNECTION"
+  elif [ "$allow" = true ]; then
+    note "rule $index: the user $user_id is in $user_connection: a person's account, allowed by allow_person"
+  else
+    die "--policy $POLICY: rule $index: the user $user_id is in the connection $user_connection, not $CONNECTION: a person's account (a database or social login), and every CI job the rule matches would act as that person (hint: name a service user ({\"create\": \"<name>\"} makes one in $CONNECTION); if CI must act as this person, say so in the rule with \"allow_person\": true (docs/ci-oidc.md); nothing was changed)"
+  fi
+done 3< <(if [ -n "$POLICY" ]; then jq -r 'to_entries[] | select(.value.user | type == "string") | [.key, .value.user, (.value.allow_person == true)] | @tsv' <<<"$rules"; fi)
 
 # 3. The service users of {"create": name} rules: found in CONNECTION by username, else created.
 ids='{}'

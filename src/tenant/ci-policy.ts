@@ -3,7 +3,7 @@
  *
  * The trust file `setup --ci-trust-file` reads is a JSON array of rules
  *   {"issuer": "github" | "gitlab" | "<issuer URL>", "claims": {"<claim>": "<value>", …},
- *    "user": "<existing user id>" | {"create": "<name>"}}
+ *    "user": "<existing user id>" | {"create": "<name>"}, "allow_person": true (optional)}
  * checked strictly here (every error names the rule's index). Deployed, it is the CI_TRUST_POLICY
  * secret of the second Action (auth0-actions/ci_oidc_exchange.js), with every issuer spelled out and
  * every user an id. Auth0 never shows secret values, so the policy is also recorded — it is not
@@ -57,6 +57,12 @@ export interface TrustRule {
   issuer: string;
   claims: Record<string, string>;
   user: RuleUser;
+  /**
+   * `"allow_person": true`: the admin's explicit opt-in for a user id outside the machines'
+   * connection (a person's account; ci-users.ts). Checked by setup, not deployed (the Action needs
+   * only issuer, claims, user).
+   */
+  allowPerson?: boolean;
 }
 
 /** A rule as deployed: the user is an id. */
@@ -105,8 +111,8 @@ export function parseTrustPolicy(text: string): TrustRule[] {
   }
   return parsed.map((raw, index) => {
     if (!isObject(raw)) throw ruleError(index, 'is not an object');
-    const unknown = Object.keys(raw).filter((k) => !['issuer', 'claims', 'user'].includes(k));
-    if (unknown.length > 0) throw ruleError(index, `unknown field ${unknown.map((k) => `"${k}"`).join(', ')} (only issuer, claims, user)`);
+    const unknown = Object.keys(raw).filter((k) => !['issuer', 'claims', 'user', 'allow_person'].includes(k));
+    if (unknown.length > 0) throw ruleError(index, `unknown field ${unknown.map((k) => `"${k}"`).join(', ')} (only issuer, claims, user, allow_person)`);
     const { issuer: rawIssuer, claims: rawClaims, user: rawUser } = raw;
     if (typeof rawIssuer !== 'string' || rawIssuer === '') throw ruleError(index, 'issuer must be "github", "gitlab" or an issuer URL');
     const issuer = rawIssuer in CI_ISSUERS ? CI_ISSUERS[rawIssuer as keyof typeof CI_ISSUERS] : rawIssuer;
@@ -129,7 +135,10 @@ export function parseTrustPolicy(text: string): TrustRule[] {
       if (!NAME.test(rawUser.create)) throw ruleError(index, `user.create "${rawUser.create}" must be 1–50 characters a-z 0-9 . _ - (lowercase), starting with a letter or digit`);
       user = { create: rawUser.create };
     } else throw ruleError(index, 'user must be a user id ("auth0|…") or {"create": "<name>"}');
-    return { issuer, claims, user };
+    if (raw.allow_person === undefined) return { issuer, claims, user };
+    if (typeof raw.allow_person !== 'boolean') throw ruleError(index, 'allow_person must be true or false (true: the user id may be a person\'s account, see docs/ci-oidc.md)');
+    if (typeof user !== 'string') throw ruleError(index, 'allow_person applies to a user id, not to {"create": …} (a created service user is never a person)');
+    return { issuer, claims, user, allowPerson: raw.allow_person };
   });
 }
 
@@ -223,12 +232,15 @@ export async function readCiActionSource(dir: string = defaultActionDir()): Prom
   }
 }
 
-/** One line per rule, for the plan and doctor: `#0 github repository=acme/api ref=refs/heads/main → auth0|…`. */
-export function ruleLines(rules: readonly (TrustRule | DeployedRule)[]): string[] {
+/**
+ * One line per rule, for the plan and doctor: `#0 github repository=acme/api ref=refs/heads/main → auth0|…`,
+ * followed by ` (<note>)` where `notes` has one for the rule (its user's connection, ci-users.ts).
+ */
+export function ruleLines(rules: readonly (TrustRule | DeployedRule)[], notes: readonly (string | undefined)[] = []): string[] {
   const short = (iss: string): string => (Object.entries(CI_ISSUERS).find(([, url]) => url === iss)?.[0] ?? iss);
   return rules.map((r, i) => {
     const claims = Object.entries(r.claims).map(([k, v]) => `${k}=${v}`).join(' ');
     const user = typeof r.user === 'string' ? r.user : `new service user ${serviceUsername(r.user.create)}`;
-    return `#${i} ${short(r.issuer)} ${claims} → ${user}`;
+    return `#${i} ${short(r.issuer)} ${claims} → ${user}${notes[i] !== undefined ? ` (${notes[i]})` : ''}`;
   });
 }

@@ -98,7 +98,7 @@ export async function doctor(req: DoctorRequest): Promise<DoctorReport> {
       const found = await managementChecks(mc, settings, req.connection, req.actionDir);
       checks.push(...found);
       const { checkCiTrust } = await import('./doctor-ci.js');
-      checks.push(await checkCiTrust(mc).catch((e: unknown) => failFrom('ci_trust', 'CI trust policy', e, 'check the Management API credentials (read:actions)')));
+      checks.push(await checkCiTrust(mc, req.connection).catch((e: unknown) => failFrom('ci_trust', 'CI trust policy', e, 'check the Management API credentials (read:actions)')));
       // The grant refused although the application is set up for it: what is left is the tenant itself.
       if (probe?.errorCode === 'unauthorized_client' && found.find((c) => c.id === 'application')?.status === 'pass') {
         const at = checks.indexOf(probe.check);

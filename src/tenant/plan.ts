@@ -350,6 +350,8 @@ export function scopesNeeded(plan: Plan): string[] {
       case 'ci_profile': need.add('create:token_exchange_profiles'); break;
     }
   }
+  // Every user a rule names by id is looked up before any write (GET /users/{id}: read:users — ci-users.ts).
+  if (plan.ci?.from === 'flag' && plan.ci.rules.some((r) => typeof r.user === 'string')) need.add('read:users');
   return [...need];
 }
 

@@ -512,6 +512,15 @@ describe('scopesNeeded for the CI steps (setup --ci-trust-file)', () => {
     expect(scopes.sort()).toEqual(['create:users', 'read:users']);
   });
 
+  it('a rule naming a user by id needs read:users even when nothing CI changes (the user is looked up before any write)', () => {
+    const unchanged: Plan['steps'] = [{ resource: 'ci_action', target: 'a', change: 'unchanged', fields: [] }];
+    const rule = { issuer: 'https://token.actions.githubusercontent.com', claims: { repository: 'acme/api' } };
+    const withId = { steps: unchanged, ci: { from: 'flag', rules: [{ ...rule, user: 'auth0|abc' }] } } as unknown as Plan;
+    expect(scopesNeeded(withId)).toEqual(['read:users']);
+    const kept = { steps: unchanged, ci: { from: 'tenant', rules: [{ ...rule, user: 'auth0|abc' }] } } as unknown as Plan;
+    expect(scopesNeeded(kept)).toEqual([]);
+  });
+
   it('an unchanged CI Action and profile need no scope', () => {
     expect(scopesNeeded(planOf([
       { resource: 'ci_action', target: 'a', change: 'unchanged', fields: [] },

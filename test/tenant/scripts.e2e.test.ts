@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { decodeJwt } from 'jose';
 import { describe, expect, it } from 'vitest';
 import type { Emulator } from '../../src/emulator/index.js';
+import { managementSdk } from '../emulator/helpers.js';
 import { deployedRules, desiredCiAction, parseTrustPolicy, readCiActionSource } from '../../src/tenant/ci-policy.js';
 import {
   actionCopy, cli, inputsFor, run, runSetupUseCase, SCRIPTS, stats, eachTestFreshTenant, type TempHome, writesBetween, type CliRun,
@@ -384,7 +385,8 @@ describe('scripts/ — keyless CI (create-ci-action.sh, create-profile.sh --ci)'
     });
     const check = (JSON.parse(doctor.stdout) as { checks: { id: string; status: string; detail: string }[] }).checks.find((c) => c.id === 'ci_trust');
     expect(check).toEqual(expect.objectContaining({
-      status: 'pass', detail: `1 rule (first match wins): #0 ${ci.issuer} repository=acme/api ref=refs/heads/main → ${user.user_id}`,
+      // The user's connection after it: doctor looks every rule's user up (src/tenant/ci-users.ts).
+      status: 'pass', detail: `1 rule (first match wins): #0 ${ci.issuer} repository=acme/api ref=refs/heads/main → ${user.user_id} (omni-auth-machines)`,
     }));
 
     // setup sees the same policy: with the same trust file nothing CI changes (same code, marker and
@@ -511,6 +513,52 @@ describe('scripts/ — keyless CI (create-ci-action.sh, create-profile.sh --ci)'
     expect((await githubJob()).code).toBe(0);
   });
 
+  it('the users rules name by id are looked up before any write, as setup does: missing, blocked, a person\'s account without "allow_person": true → refused naming the rule; with it, or a service user → deployed', async () => {
+    const token = await mgmtToken();
+    const { ci } = emu.info();
+    const good = [{ issuer: ci.issuer, claims: { repository: 'acme/api' }, user: { create: 'api' } }];
+    const { action } = await provisionCi(token, good);
+    const ciAction = emu.tenant.actions.get(action.stdout.trim())!;
+    const code = ciAction.code;
+    const sdk = managementSdk(emu, token);
+    const password = 'Pw-scripts-rule-users-Aa1!';
+    const blocked = (await sdk.users.create({ connection: 'omni-auth-machines', username: 'ci-blocked', password })).user_id!;
+    await sdk.users.update(blocked, { blocked: true });
+    const person = (await sdk.users.create({ connection: 'Username-Password-Authentication', email: 'dana@example.com', password, email_verified: true })).user_id!;
+    const service = (await sdk.users.create({ connection: 'omni-auth-machines', username: 'ci-deploy', password })).user_id!;
+    const users = emu.tenant.users.size;
+    const base = { AUTH0_DOMAIN: emu.domain, AUTH0_MGMT_TOKEN: token };
+    const rule = (user: string, extra: Record<string, unknown> = {}) => ({ issuer: ci.issuer, claims: { repository: 'acme/web' }, user, ...extra });
+    const cases: [unknown, string][] = [
+      [[...good, rule('auth0|000000000000000000000000')], 'rule 1: the user auth0|000000000000000000000000 does not exist on this tenant'],
+      [[rule(blocked)], `rule 0: the user ${blocked} is blocked`],
+      [[...good, rule(person)], `rule 1: the user ${person} is in the connection Username-Password-Authentication, not omni-auth-machines`],
+      [[rule(person, { allow_person: 'yes' })], 'rule 0: allow_person must be true or false'],
+      [[{ ...good[0], allow_person: true }], 'rule 0: allow_person applies to a user id'],
+    ];
+    for (const [rules, message] of cases) {
+      const before = await stats(emu);
+      const bad = await script('create-ci-action.sh', base, ['--policy', await policyFile(rules, 'bad.json')]);
+      expect(bad.code, JSON.stringify(rules).slice(0, 80)).toBe(1);
+      expect(bad.stdout).toBe('');
+      expect(bad.stderr).toContain(message);
+      expect(writesBetween(before, await stats(emu))).toEqual({});
+    }
+    expect(emu.tenant.actions.get(ciAction.id)!.code).toBe(code);
+    expect(emu.tenant.users.size).toBe(users);
+
+    const ok = await script('create-ci-action.sh', base, ['--policy', await policyFile([rule(service), rule(person, { allow_person: true }), ...good], 'ok.json')]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stderr).toContain(`rule 0: the user ${service} is in omni-auth-machines`);
+    expect(ok.stderr).toContain(`rule 1: the user ${person} is in Username-Password-Authentication: a person's account, allowed by allow_person`);
+    const policy = JSON.parse(emu.tenant.actions.get(ciAction.id)!.secrets.find((x) => x.name === 'CI_TRUST_POLICY')!.value) as { user: string }[];
+    expect(policy.map((r) => r.user)).toEqual([service, person, serviceUser('ci-api')!.user_id]);
+    expect(JSON.stringify(policy)).not.toContain('allow_person');
+    const job = await githubJob('&repository=acme/web');
+    expect(job.code, job.stderr).toBe(0);
+    expect(decodeJwt(job.stdout.trim()).sub).toBe(service);
+  });
+
   it('without --policy and no CI Action yet: refused, naming --policy; create-profile.sh --ci without the CI Action names create-ci-action.sh', async () => {
     const token = await mgmtToken();
     await provision(token);
@@ -562,6 +610,7 @@ const answers = {
   'GET /api/v2/actions/actions': { actions: [] },
   'GET /api/v2/token-exchange-profiles': { token_exchange_profiles: [] },
   'GET /api/v2/users': [],
+  'GET /api/v2/users/auth0%7C65f0c0ffee': { user_id: 'auth0|65f0c0ffee', identities: [{ connection: 'omni-auth-machines', user_id: '65f0c0ffee', provider: 'auth0' }] },
   'POST /api/v2/users': { user_id: 'auth0|0123456789abcdef01234567' },
   'POST /api/v2/actions/actions': { id: 'act_ci' },
   'GET /api/v2/actions/actions/act_ci': { id: 'act_ci', status: 'built', deployed_version: { id: 'ver_1', deployed: true } },
@@ -595,11 +644,11 @@ process.stdout.write(answer ? (method === 'POST' ? '201' : '200') : '404');
     expect(res.stdout.trim()).toBe('act_ci');
     const calls = (await readFile(log, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { argv: string[]; method: string; path: string; body?: string; authorized: boolean });
     expect(calls.map((c) => `${c.method} ${c.path}`)).toEqual([
-      'GET /api/v2/actions/actions', 'GET /api/v2/token-exchange-profiles', 'GET /api/v2/users', 'POST /api/v2/users', 'POST /api/v2/actions/actions',
+      'GET /api/v2/actions/actions', 'GET /api/v2/token-exchange-profiles', 'GET /api/v2/users/auth0%7C65f0c0ffee', 'GET /api/v2/users', 'POST /api/v2/users', 'POST /api/v2/actions/actions',
       'GET /api/v2/actions/actions/act_ci', 'POST /api/v2/actions/actions/act_ci/deploy', 'GET /api/v2/actions/actions/act_ci',
     ]);
     expect(calls.every((c) => c.authorized)).toBe(true);
-    const user = JSON.parse(calls[3]!.body!) as { connection: string; username: string; password: string };
+    const user = JSON.parse(calls[4]!.body!) as { connection: string; username: string; password: string };
     expect(user).toMatchObject({ connection: 'omni-auth-machines', username: 'ci-deploy' });
     expect(user.password.length).toBeGreaterThanOrEqual(32);
     // Its random part, whatever is appended to it.
@@ -615,7 +664,7 @@ process.stdout.write(answer ? (method === 'POST' ? '201' : '200') : '404');
     expect(`${res.stdout}${res.stderr}`).not.toContain(secretPart);
     expect(`${res.stdout}${res.stderr}`).not.toContain(token);
 
-    const created = JSON.parse(calls[4]!.body!) as { code: string; secrets: { name: string; value: string }[]; runtime: string; dependencies: unknown[]; name: string };
+    const created = JSON.parse(calls[5]!.body!) as { code: string; secrets: { name: string; value: string }[]; runtime: string; dependencies: unknown[]; name: string };
     const desired = desiredCiAction(await readCiActionSource(), 'https://tenant.example.com/',
       deployedRules(parseTrustPolicy(text), new Map([['deploy', 'auth0|0123456789abcdef01234567']])));
     expect(created.secrets.map((x) => x.name)).toEqual(['ISSUER', 'CI_TRUST_POLICY']);
