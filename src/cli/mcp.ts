@@ -176,8 +176,8 @@ export async function runMcpUnwire(flags: SettingsFlags & UnwireFlags): Promise<
  */
 export function unwireAll(profile?: string): Promise<McpReport> {
   // The user's files only: a project's files are touched only when named (mcp unwire --project --all).
-  // `logout --profile NAME` (issue 14 §3): only the entries wired for that profile ("default": those
-  // without `--profile`); a stored token is recognised as ours by that profile's tenant.
+  // `logout --profile NAME` (issue 14 §3): only the entries wired for that profile (its `--profile`, or
+  // none while it is the saved default, wire14); a stored token is recognised as ours by that profile's tenant.
   if (profile !== undefined) return unwireFrom({ envVar: DEFAULT_TOKEN_VAR, profile }, { allWired: true, profile });
   return unwireFrom({ envVar: DEFAULT_TOKEN_VAR }, { allWired: true });
 }
