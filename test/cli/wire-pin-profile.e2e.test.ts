@@ -5,7 +5,7 @@
  * `profile use b` it still runs with tenant a's token; an entry wired without `--profile` (the old
  * shape) keeps `profile use` from changing the default until it is pinned with the command the error
  * names (or --force); `mcp list` labels each entry with the profile it runs with; `logout --profile`
- * restores exactly that profile's entries; re-wiring a pinned entry is "unchanged".
+ * restores exactly that profile's entries; re-wiring a pinned entry is "unchanged"; login wires the same way.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -172,6 +172,14 @@ describe('a wired entry keeps running with the profile it was wired for (the bui
     expect(forced.code, forced.stderr).toBe(0);
     expect(forced.stderr).toContain('1 MCP entry wired without --profile now runs with profile "default" (--force): Cursor "loose"');
     expect((await settings()).default_profile).toBeUndefined();
+  });
+
+  it('login wires for the default profile the same way: --profile default', async () => {
+    const e = await entries();
+    await writeFile(cursor, `${JSON.stringify({ mcpServers: { ...e, lg: { command: process.execPath, args: [server] } } }, null, 2)}\n`);
+    const r = await run(['login', '--server', 'lg', '--client', 'cursor']);
+    expect(r.code, r.stderr).toBe(0);
+    expect((await entries()).lg!.args).toEqual([launcher, 'exec', '--profile', 'default', '--env-var', 'AUTH0_TOKEN', '--', process.execPath, server]);
   });
 
   it('printed no token or management secret on stderr', () => {
