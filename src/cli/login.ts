@@ -9,7 +9,8 @@ import { browserLogin } from '../broker/browser-login.js';
 import { deviceLogin } from '../broker/device-login.js';
 import { login, type LoginResult, type PostLoginStep } from '../broker/login.js';
 import { bindingExpiresAt } from '../identity/binding.js';
-import type { SettingsFlags } from '../config/settings.js';
+import { pinsDefault } from '../config/profiles.js';
+import { readSavedSettings, type SettingsFlags } from '../config/settings.js';
 import { installLauncher, issuedBy, launcherPath, newRun, wireClients, type McpReport } from '../mcp/index.js';
 import { UsageError } from '../util/errors.js';
 import { Secret } from '../util/secret.js';
@@ -99,7 +100,9 @@ function where(ctx: TenantContext, flags: LoginFlags) {
   return { env: ctx.env, cwd: process.cwd(), ...(flags.client ? { clients: flags.client } : {}), scope: flags.project ? 'all' as const : 'user' as const };
 }
 
-function wire(ctx: TenantContext, flags: LoginFlags, launcher: string, result?: LoginResult): Promise<McpReport> {
+async function wire(ctx: TenantContext, flags: LoginFlags, launcher: string, result?: LoginResult): Promise<McpReport> {
+  // wire14: "default" is written `--profile default` once the home has named profiles (src/mcp/wire.ts).
+  const pinDefault = pinsDefault(await readSavedSettings(ctx.files.settings).catch(() => undefined));
   return wireClients({
     ...where(ctx, flags),
     server: flags.server,
@@ -107,6 +110,7 @@ function wire(ctx: TenantContext, flags: LoginFlags, launcher: string, result?: 
     envVar: flags.envVar,
     launcherPath: launcher,
     ...(ctx.settings.profile !== undefined ? { profile: ctx.settings.profile } : {}),
+    ...(pinDefault ? { pinDefault } : {}),
     isOurToken: issuedBy(ctx.settings.issuer),
     ...(result ? { getToken: async () => new Secret(result.token.access_token) } : { dryRun: true }),
     run: newRun(),

@@ -271,9 +271,10 @@ function addProfileCommands(program: Command): void {
   profile.command('use')
     .description('make NAME the default profile: commands without --profile (and without OMNI_AUTH_PROFILE) use it; an unknown NAME is refused (exit 2)')
     .argument('<name>', 'a saved profile ("default": the top-level settings)')
-    .action(async (name: string) => {
+    .option('--force', 'change the default even though MCP entries wired without --profile follow it (they move to NAME)')
+    .action(async (name: string, opts: { force?: boolean }) => {
       const { runProfileUse } = await import('./profile.js');
-      process.exitCode = await runProfileUse(name);
+      process.exitCode = await runProfileUse(name, opts);
     });
   profile.command('remove')
     .description('remove a profile\'s settings and the cached tokens no other profile shares (refresh tokens revoked); '

@@ -3,6 +3,7 @@
  * into src/mcp, the report out on stderr (mcp-report.ts). Only `mcp list` writes to stdout.
  */
 import { getToken } from '../broker/get-token.js';
+import { pinsDefault, savedDefault } from '../config/profiles.js';
 import { readSavedSettings, selectProfile, type SettingsFlags } from '../config/settings.js';
 import {
   addServer, CLIENTS, installLauncher, issuedBy, launcherPath, listClients, displayUrl, newRun, PROJECT_ENV, recipients, renderList, unwireClients, urlVerdict, wireClients,
@@ -105,8 +106,12 @@ async function wiring(
 ) {
   const profile = tenant?.settings.profile ?? await profileOf(flags);
   if (!tenant && profile !== 'default') warn(`profile "${profile}" has no usable settings yet: the entries will fail until \`omni-auth login --profile ${profile}\` (or setup) saves them`);
+  // wire14: with named profiles (or a default_profile) an entry of "default" is written `--profile
+  // default`, so that `profile use` cannot move it to another tenant (src/mcp/wire.ts).
+  const pinDefault = pinsDefault(await readSavedSettings(homeContext().settings));
   return {
     profile,
+    ...(pinDefault ? { pinDefault } : {}),
     mode: flags.mode,
     envVar: flags.envVar,
     launcherPath: await launcher(homeContext().home, flags.dryRun),
@@ -125,7 +130,9 @@ async function launcher(home: string, dryRun: boolean | undefined): Promise<stri
 export async function runMcpList(flags: TargetFlags & { json?: boolean; envVar: string }): Promise<number> {
   checkClientIds(flags.client);
   // Listing reads only: the project files are shown too, present but not wired until named.
-  const list = await listClients({ ...target(flags), scope: 'all', envVar: flags.envVar, launcherPath: launcherPath(homeContext().home) });
+  // A settings file that does not parse does not stop a listing (it only reads the client files).
+  const defaultProfile = savedDefault(await readSavedSettings(homeContext().settings).catch(() => undefined));
+  const list = await listClients({ ...target(flags), scope: 'all', envVar: flags.envVar, launcherPath: launcherPath(homeContext().home), defaultProfile });
   process.stdout.write(flags.json ? `${JSON.stringify(list)}\n` : renderList(list));
   return 0;
 }
@@ -169,8 +176,8 @@ export async function runMcpUnwire(flags: SettingsFlags & UnwireFlags): Promise<
  */
 export function unwireAll(profile?: string): Promise<McpReport> {
   // The user's files only: a project's files are touched only when named (mcp unwire --project --all).
-  // `logout --profile NAME` (issue 14 §3): only the entries wired for that profile ("default": those
-  // without `--profile`); a stored token is recognised as ours by that profile's tenant.
+  // `logout --profile NAME` (issue 14 §3): only the entries wired for that profile (its `--profile`, or
+  // none while it is the saved default, wire14); a stored token is recognised as ours by that profile's tenant.
   if (profile !== undefined) return unwireFrom({ envVar: DEFAULT_TOKEN_VAR, profile }, { allWired: true, profile });
   return unwireFrom({ envVar: DEFAULT_TOKEN_VAR }, { allWired: true });
 }
@@ -182,6 +189,8 @@ async function unwireFrom(flags: SettingsFlags & UnwireFlags, which: { server?: 
     ...which,
     envVar: flags.envVar,
     launcherPath: launcherPath(homeContext().home),
+    // Entries wired without --profile run with the saved default_profile (wire14).
+    defaultProfile: savedDefault(await readSavedSettings(homeContext().settings)),
     // `mcp unwire --all --profile NAME`: only that profile's entries.
     ...(which.allWired && which.profile !== undefined ? { profile: which.profile }
       : which.allWired && flags.profile !== undefined ? { profile: await profileOf(flags) } : {}),

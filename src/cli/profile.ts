@@ -4,7 +4,8 @@
  * and gcloud's `config configurations list|describe|activate|delete`, under one noun (as `mcp …`):
  *  - `list`              every saved profile, the default marked `*`, whether a token is cached;
  *  - `show [NAME]`       one profile's settings (default: the one commands use now) — the file holds no secret;
- *  - `use NAME`          saves NAME as default_profile; an unknown name is refused (exit 2);
+ *  - `use NAME`          saves NAME as default_profile; an unknown name is refused (exit 2), and so is a
+ *                        change while MCP entries wired without --profile follow the default (--force);
  *  - `remove NAME`       takes NAME's settings out of the file; refused (exit 2) while it is the default
  *                        (unless --force) and while MCP entries are wired for it (they would point at
  *                        nothing); its own cached tokens are removed and their refresh tokens revoked,
@@ -97,30 +98,58 @@ export async function runProfileShow(name: string | undefined, flags: { json?: b
   return 0;
 }
 
-/** The user's MCP entries wired through omni-auth, with the profile each runs with ("default": no --profile in it). */
-async function wiredEntries(): Promise<{ client: string; path: string; server: string; profile: string }[]> {
+interface WiredEntry { client: string; clientId: string; path: string; server: string; profile: string; followsDefault: boolean }
+
+/**
+ * The user's MCP entries wired through omni-auth, with the profile each runs with: its `--profile`, or
+ * for an entry wired without one (followsDefault) the saved default profile `defaultProfile`.
+ */
+async function wiredEntries(defaultProfile: string): Promise<WiredEntry[]> {
   const { listClients, launcherPath } = await import('../mcp/index.js');
-  const list = await listClients({ env: process.env, cwd: process.cwd(), scope: 'user', launcherPath: launcherPath(homeContext().home) });
-  return list.clients.flatMap((c) => c.files.flatMap((f) => f.servers.filter((s) => s.wired).map((s) => ({ client: c.name, path: f.path, server: s.name, profile: s.profile ?? DEFAULT_PROFILE }))));
+  const list = await listClients({ env: process.env, cwd: process.cwd(), scope: 'user', launcherPath: launcherPath(homeContext().home), defaultProfile });
+  return list.clients.flatMap((c) => c.files.flatMap((f) => f.servers.filter((s) => s.wired).map((s) => ({
+    client: c.name, clientId: c.id, path: f.path, server: s.name, profile: s.profile ?? defaultProfile, followsDefault: s.followsDefault === true,
+  }))));
 }
 
 const names = (entries: { client: string; server: string }[]) => entries.map((e) => `${e.client} "${e.server}"`).join(', ');
 
-/** `profile use NAME`. */
-export async function runProfileUse(name: string): Promise<number> {
+/**
+ * `profile use NAME [--force]`. An MCP entry wired without `--profile` (by a version before wire14, or
+ * in a home that then had only the default profile) runs with whatever profile is the default when it
+ * starts: changing the default would silently hand its server another tenant's tokens. So `use` refuses
+ * (exit 2) while such entries exist, names them and the command that pins each to the profile it runs
+ * with now (`mcp wire --profile PREVIOUS …`, which edits the client's file with the usual locks,
+ * backups and no symlinks); `--force` changes the default anyway and says which entries moved. `use`
+ * itself never edits a client's file. (Checked before the settings lock is taken: an entry wired in
+ * between is pinned already, since wire pins "default" once the home has a named profile.)
+ */
+export async function runProfileUse(name: string, flags: { force?: boolean } = {}): Promise<number> {
   const files = homeContext();
-  const { previous } = await useProfile(files, name);
   const chosen = profileName(name, 'profile');
+  const before = await readSavedSettings(files.settings);
+  if (!profileNames(before).includes(chosen)) throw unknownProfile(chosen, before, files.settings);
+  const current = savedDefault(before);
+  const following = current === chosen ? [] : (await wiredEntries(current)).filter((e) => e.followsDefault);
+  const n = following.length;
+  const them = n === 1 ? 'it' : 'them';
+  if (n > 0 && !flags.force) {
+    const commands = following.map((e) => `omni-auth mcp wire --profile ${current} --client ${e.clientId} --server ${shellWord(e.server)}`);
+    throw new UsageError('profile_entries_follow_default', `${n} MCP ${n === 1 ? 'entry is' : 'entries are'} wired without --profile and run${n === 1 ? 's' : ''} with the default profile "${current}": `
+      + `${names(following)}; making "${chosen}" the default would move ${them} to "${chosen}"`, {
+      hint: `keep ${them} on "${current}" first: ${commands.join('; ')} — then run omni-auth profile use ${chosen} again; or pass --force to move ${them} to "${chosen}"`,
+    });
+  }
+  const { previous } = await useProfile(files, chosen);
   info(previous === chosen ? `the default profile is already "${chosen}"` : `default profile: "${chosen}" (was "${previous}")`);
   const env = profileFromEnv(process.env);
   if (env !== undefined && env !== chosen) warn(`OMNI_AUTH_PROFILE=${env} is set in this environment: commands run here still use "${env}" (unset it to use "${chosen}")`);
-  if (previous !== chosen) {
-    // Entries wired without --profile follow the default: say that they changed tenant with it.
-    const following = (await wiredEntries()).filter((e) => e.profile === DEFAULT_PROFILE);
-    if (following.length > 0) info(`${following.length} MCP ${following.length === 1 ? 'entry' : 'entries'} wired without --profile now run${following.length === 1 ? 's' : ''} with profile "${chosen}": ${names(following)}`);
-  }
+  if (n > 0) warn(`${n} MCP ${n === 1 ? 'entry' : 'entries'} wired without --profile now run${n === 1 ? 's' : ''} with profile "${chosen}" (--force): ${names(following)}`);
   return 0;
 }
+
+/** A server name as one shell word in a printed command. */
+const shellWord = (w: string): string => (/^[A-Za-z0-9_.,:@%+=/-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`);
 
 /** `profile remove NAME [--force]`. */
 export async function runProfileRemove(value: string, flags: { force?: boolean }): Promise<number> {
@@ -131,7 +160,7 @@ export async function runProfileRemove(value: string, flags: { force?: boolean }
   const selected = selectProfile({}, process.env, saved);
   if (!flags.force && selected.name === name) throw defaultInUse(name, selected.label);
   if (!flags.force && savedDefault(saved) === name) throw defaultInUse(name, 'the settings\' default_profile');
-  const wired = (await wiredEntries()).filter((e) => e.profile === name);
+  const wired = (await wiredEntries(savedDefault(saved))).filter((e) => e.profile === name);
   if (wired.length > 0) {
     throw new UsageError('profile_wired', `profile "${name}" has ${wired.length} MCP ${wired.length === 1 ? 'entry' : 'entries'} wired for it (${names(wired)}): removing it would leave ${wired.length === 1 ? 'it' : 'them'} pointing at no settings`, {
       hint: `omni-auth logout --profile ${name} restores ${wired.length === 1 ? 'it' : 'them'} and removes the profile's tokens (or omni-auth mcp unwire --all --profile ${name}); then remove the profile`,

@@ -137,3 +137,12 @@ export function profileFromEnv(env: NodeJS.ProcessEnv): string | undefined {
   const v = env[PROFILE_ENV];
   return v !== undefined && v.trim() !== '' ? v.trim() : undefined;
 }
+
+/**
+ * Whether MCP entries wired for the default profile must say so (`--profile default`, src/mcp/wire.ts):
+ * the home has a named profile or a default_profile, so "the default" can be changed under an entry
+ * that names none (`profile use`). A home with only the default profile keeps the old entries' shape.
+ */
+export function pinsDefault(saved: SavedSettings | undefined): boolean {
+  return saved?.default_profile !== undefined || profileNames(saved).some((n) => n !== DEFAULT_PROFILE);
+}

@@ -9,11 +9,13 @@ import { configError } from './errors.js';
 import { editorFor } from './formats/index.js';
 import type { Scope } from './registry.js';
 import { DEFAULT_ENV_VAR, expandContainers, selectFiles, type TargetOptions } from './wire-clients.js';
-import { detectWiring, proxiedUrl, transportOf, wiredProfile, type Transport, type Wiring } from './wire.js';
+import { detectWiring, pinnedProfile, proxiedUrl, transportOf, type Transport, type Wiring } from './wire.js';
 
 export interface ListOptions extends TargetOptions {
   envVar?: string;
   launcherPath?: string;
+  /** The profile entries wired without `--profile` run with (settings.json's default_profile); default "default". */
+  defaultProfile?: string;
 }
 
 export interface ListedServer {
@@ -25,8 +27,10 @@ export interface ListedServer {
   wiring?: Wiring;
   /** Wired through `omni-auth proxy`: the remote server's URL (doctor checks it, issue 11 §2). */
   proxyUrl?: string;
-  /** The settings profile a wired entry runs with (issue 14 §3): its `--profile`, else "default". */
+  /** The settings profile a wired entry runs with (issue 14 §3): its `--profile`, else the default profile (defaultProfile). */
   profile?: string;
+  /** Wired without `--profile` (before wire14's pinning): it runs with whatever profile is the default when it starts. */
+  followsDefault?: boolean;
 }
 
 export interface ListedFile {
@@ -72,9 +76,13 @@ export async function listClients(options: ListOptions = {}): Promise<ClientList
             const wiring = detectWiring(entry, file.client.entry, wiringOpts);
             const transport = transportOf(entry, file.client.entry);
             const proxyUrl = wiring === 'proxy' ? proxiedUrl(entry, file.client.entry, options.launcherPath) : undefined;
-            const profile = wiring ? wiredProfile(entry, file.client.entry, options.launcherPath) : undefined;
+            // Entries that store a token (env-token, header-token) carry no profile: only those that run omni-auth do.
+            const runs = wiring === 'exec' || wiring === 'proxy' || wiring === 'headers-helper';
+            const pinned = runs ? pinnedProfile(entry, file.client.entry, options.launcherPath) : undefined;
+            const profile = runs ? pinned ?? options.defaultProfile ?? 'default' : undefined;
             listed.servers.push({
               name, location, ...(transport ? { transport } : {}), wired: wiring !== undefined, ...(wiring ? { wiring } : {}), ...(proxyUrl ? { proxyUrl } : {}), ...(profile ? { profile } : {}),
+              ...(runs && pinned === undefined ? { followsDefault: true } : {}),
             });
           }
         }
@@ -118,7 +126,10 @@ export function renderList(list: ClientList): string {
       const width = Math.max(0, ...f.servers.map((s) => s.name.length));
       for (const s of f.servers) {
         const where = s.location.length > 1 ? `  (${s.location.join(' > ')})` : '';
-        const profile = s.profile !== undefined && s.profile !== 'default' ? `  [profile ${s.profile}]` : '';
+        // Pinned (`--profile NAME`, "default" too): named. Unpinned: named only when the default is not "default".
+        const profile = s.profile === undefined ? ''
+          : !s.followsDefault ? `  [profile ${s.profile}]`
+            : s.profile !== 'default' ? `  [profile ${s.profile}: the default profile, no --profile in the entry]` : '';
         lines.push(`            ${s.name.padEnd(width)}  ${(s.transport ?? '?').padEnd(6)}  ${s.wiring ? WIRING_LABEL[s.wiring] : 'not wired'}${profile}${where}`);
       }
     }

@@ -17,7 +17,7 @@ import { CLIENTS, resolveFiles, type ClientSpec, type ResolvedFile, type Scope }
 import { realFs, type FsProbe } from './roots.js';
 import {
   needsToken, newEntry, transportOf, unwireEntry, wiredByUs, wireEntry,
-  type Entry, type Transport, type WireMode, type WireRecord, type WireSettings, type Wiring, wiredProfile,
+  type Entry, type Transport, type WireMode, type WireRecord, type WireSettings, type Wiring, pinnedProfile,
 } from './wire.js';
 import { loadRecords, recordKey, recordPathFor, saveRecords } from './wire-record.js';
 
@@ -55,8 +55,10 @@ export interface WireClientsOptions extends TargetOptions, WriteOptions {
   isOurToken?: (token: string) => boolean;
   /** Where what wire did is recorded (wire-record.ts). Default: beside the launcher's home, if it is one. */
   recordPath?: string;
-  /** The settings profile wired entries run with (issue 14 §3); "default" or none: no `--profile` in them. */
+  /** The settings profile wired entries run with (issue 14 §3); "default" or none: no `--profile` in them (unless pinDefault). */
   profile?: string;
+  /** Write `--profile default` for the default profile too (the home has named profiles or a default_profile; wire.ts). */
+  pinDefault?: boolean;
 }
 
 export interface UnwireClientsOptions extends TargetOptions, WriteOptions {
@@ -72,8 +74,10 @@ export interface UnwireClientsOptions extends TargetOptions, WriteOptions {
   isOurToken?: (token: string) => boolean;
   /** Where wire recorded what it did (wire-record.ts). Default: beside the launcher's home, if it is one. */
   recordPath?: string;
-  /** With allWired: only the entries wired for this settings profile ("default": those without `--profile`). */
+  /** With allWired: only the entries wired for this settings profile (those without `--profile`: see defaultProfile). */
   profile?: string;
+  /** The profile entries wired without `--profile` run with (settings.json's default_profile); default "default". */
+  defaultProfile?: string;
 }
 
 export type AddServerOptions = Omit<WireClientsOptions, 'server'> & { name: string } & ({ url: string } | { command: string; args?: string[] });
@@ -180,7 +184,7 @@ export function unwireClients(options: UnwireClientsOptions): Promise<McpReport>
     const pick: Picker = (names, container, location) =>
       options.allWired
         ? names.filter((n) => wiredByUs(container[n], shape, { ...settings, ...recordOf(location, n) })
-          && (options.profile === undefined || (wiredProfile(container[n], shape, options.launcherPath) ?? 'default') === options.profile))
+          && (options.profile === undefined || (pinnedProfile(container[n], shape, options.launcherPath) ?? options.defaultProfile ?? 'default') === options.profile))
         : names.filter((n) => n === server);
     const found = await readTargets(file, docs, pick);
     if (found === undefined) return report(file, explicit ? 'missing' : undefined);
@@ -272,6 +276,7 @@ function wireSettings(o: WireClientsOptions): WireSettings {
     platform: o.platform ?? process.platform,
     ...(o.isOurToken ? { isOurToken: o.isOurToken } : {}),
     ...(o.profile !== undefined ? { profile: o.profile } : {}),
+    ...(o.pinDefault ? { pinDefault: true } : {}),
   };
 }
 

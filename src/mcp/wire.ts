@@ -24,7 +24,18 @@
  *
  * A profile other than "default" (issue 14 §3) rides in the entry's args — `… exec --profile NAME
  * --env-var VAR -- …`, `… proxy --profile NAME <url>`, `… token --format headers-json --profile NAME`
- * — never a token; wiredProfile() reads it back. Entries of the default profile are written as before.
+ * — never a token; wiredProfile() reads it back.
+ *
+ * The default profile (wire14): an entry without `--profile` runs with whatever profile the CLI picks
+ * at run time — OMNI_AUTH_PROFILE, then settings.json's `default_profile` — so after `profile use b`
+ * it would silently get tenant b's tokens while still looking like a "default" entry. A credential
+ * must not change tenant behind the user's back, so once a home has a named profile or a
+ * `default_profile` (WireSettings.pinDefault, decided by the caller from settings.json), an entry of the
+ * default profile is written `--profile default` like any other. A home that only ever had the default
+ * profile keeps the old shape (no `--profile`): its entries cannot move (there is nothing to move them
+ * to), and existing files, re-wires ("unchanged") and byte-exact unwires stay as they were.
+ * pinnedProfile() tells such an old, unpinned entry apart (it follows the default); re-wiring with
+ * pinDefault pins it. `profile use` refuses to move unpinned entries (src/cli/profile.ts).
  */
 import { createHash } from 'node:crypto';
 import { posix, win32 } from 'node:path';
@@ -58,12 +69,22 @@ export interface WireSettings {
   isOurToken?: (token: string) => boolean;
   /** What an earlier wire of this entry recorded (wire-record.ts). */
   record?: WireRecord;
-  /** The settings profile the entry runs with; undefined or "default": no `--profile` in the entry. */
+  /** The settings profile the entry runs with; undefined or "default": no `--profile` in the entry, unless pinDefault. */
   profile?: string;
+  /**
+   * Write `--profile default` for the default profile too: the home has named profiles or a
+   * `default_profile`, so "the default" can change under the entry (see the header).
+   */
+  pinDefault?: boolean;
 }
 
-/** The `--profile NAME` words a wired entry carries (none for the default profile). */
-const profileArgs = (profile: string | undefined): string[] => (profile !== undefined && profile !== 'default' ? ['--profile', profile] : []);
+/** The `--profile NAME` words a wired entry carries (none for the default profile, unless pinned). */
+const profileArgs = (s: Pick<WireSettings, 'profile' | 'pinDefault'>): string[] => {
+  const name = s.profile ?? 'default';
+  return name !== 'default' || s.pinDefault ? ['--profile', name] : [];
+};
+/** The profile a wired entry is written to name, if any (what parseExec/parseProxy read back). */
+const writtenProfile = (s: Pick<WireSettings, 'profile' | 'pinDefault'>): string | undefined => profileArgs(s)[1];
 
 /**
  * What wire did to an entry when it stored a token: enough for unwire to undo exactly that. Holds no
@@ -168,7 +189,7 @@ export function wireEntry(entry: unknown, shape: EntryShape, s: WireSettings): W
   const proxied = parseProxy(entry, shape, s.launcherPath);
   if (proxied) {
     // Already through the proxy: the same again, or back to remote for --mode headers/env.
-    if (s.mode === 'exec' && proxied.profile === profileOrUndefined(s.profile)) return { action: 'unchanged', entry, wiring: 'proxy', holdsToken: false };
+    if (s.mode === 'exec' && proxied.profile === writtenProfile(s)) return { action: 'unchanged', entry, wiring: 'proxy', holdsToken: false };
     return wireEntry(restoreProxy(entry, shape, proxied, s.record).entry, shape, s);
   }
   const nested = nestedCommand(entry, shape);
@@ -223,7 +244,7 @@ function wireStdio(entry: Entry, shape: EntryShape, s: WireSettings): WireOutcom
     };
   }
   const flag = args === undefined ? [`--env-var=${s.envVar}`] : ['--env-var', s.envVar];
-  let wired: Entry = { ...original, [shape.command]: s.nodePath, [shape.args]: [s.launcherPath, 'exec', ...profileArgs(s.profile), ...flag, '--', command, ...(args ?? [])] };
+  let wired: Entry = { ...original, [shape.command]: s.nodePath, [shape.args]: [s.launcherPath, 'exec', ...profileArgs(s), ...flag, '--', command, ...(args ?? [])] };
   // A token an earlier `--mode env` left is stale now (exec sets the variable itself). Removed only
   // when the caller can tell it is ours: unwire could not bring it back.
   if (env && typeof current === 'string' && storedByUs(current, s.envVar, s.isOurToken, s.record, false)) {
@@ -397,24 +418,39 @@ export function newEntry(shape: EntryShape, name: string, spec: { url: string } 
 }
 
 /** The header-helper command line: `<node> <launcher> token --format headers-json [--profile NAME]`, quoted for the shell. */
-export function headersHelperCommand(s: Pick<WireSettings, 'nodePath' | 'launcherPath' | 'platform' | 'profile'>): string {
-  return [s.nodePath, s.launcherPath, 'token', '--format', 'headers-json', ...profileArgs(s.profile)].map((a) => shellQuote(a, s.platform)).join(' ');
+export function headersHelperCommand(s: Pick<WireSettings, 'nodePath' | 'launcherPath' | 'platform' | 'profile' | 'pinDefault'>): string {
+  return [s.nodePath, s.launcherPath, 'token', '--format', 'headers-json', ...profileArgs(s)].map((a) => shellQuote(a, s.platform)).join(' ');
 }
-
-const profileOrUndefined = (p: string | undefined): string | undefined => (p === 'default' ? undefined : p);
 
 /**
  * The settings profile a wired entry runs with: the `--profile NAME` wire put in it, "default" for an
  * entry wired without one, undefined for an entry not wired by omni-auth (or wired by hand).
  */
 export function wiredProfile(entry: unknown, shape: EntryShape, launcherPath?: string): string | undefined {
+  const w = profileIn(entry, shape, launcherPath);
+  return w ? w.profile ?? 'default' : undefined;
+}
+
+/**
+ * The profile a wired entry names with `--profile` ("default" included), or undefined: not wired by
+ * omni-auth, or wired without `--profile` — such an entry runs with whatever profile is the default
+ * when it starts (OMNI_AUTH_PROFILE, `default_profile`), see the header.
+ */
+export function pinnedProfile(entry: unknown, shape: EntryShape, launcherPath?: string): string | undefined {
+  return profileIn(entry, shape, launcherPath)?.profile;
+}
+
+function profileIn(entry: unknown, shape: EntryShape, launcherPath: string | undefined): { profile?: string } | undefined {
   if (!isPlainObject(entry)) return undefined;
   const nested = nestedCommand(entry, shape);
-  if (nested) return wiredProfile(nested.inner, nested.shape, launcherPath);
+  if (nested) return profileIn(nested.inner, nested.shape, launcherPath);
   const wired = parseProxy(entry, shape, launcherPath) ?? parseExec(entry, shape, launcherPath);
-  if (wired) return wired.profile ?? 'default';
+  if (wired) return wired;
   const helper = shape.headersHelper ? entry[shape.headersHelper] : undefined;
-  if (typeof helper === 'string' && isOurHeadersHelper(helper)) return /\s--profile\s+'?([A-Za-z0-9._-]+)'?(\s|$)/.exec(helper)?.[1] ?? 'default';
+  if (typeof helper === 'string' && isOurHeadersHelper(helper)) {
+    const named = /\s--profile\s+'?([A-Za-z0-9._-]+)'?(\s|$)/.exec(helper)?.[1];
+    return named !== undefined ? { profile: named } : {};
+  }
   return undefined;
 }
 
@@ -588,7 +624,7 @@ function wireProxy(entry: Entry, shape: EntryShape, s: WireSettings, ours: (t: s
   const wired: Entry = {};
   for (const k of head) wired[k] = value(k);
   wired[shape.command] = s.nodePath;
-  wired[shape.args] = [s.launcherPath, 'proxy', ...profileArgs(s.profile), url];
+  wired[shape.args] = [s.launcherPath, 'proxy', ...profileArgs(s), url];
   for (const k of tail) wired[k] = value(k);
   if (own && env === undefined) wired[shape.env] = value(shape.env);
   const via = viaEntry(wired, head);

@@ -229,14 +229,16 @@ describe('omni-auth profile: choose the default profile by command (the built CL
     expect(decodeJwt((await run(['token', '--profile', 'a'])).stdout.trim()).iss).toBe(`${a.domain}/`);
   });
 
-  it('profile use reports the MCP entries wired without --profile: they follow the default', async () => {
+  it('an entry wired for "default" in a home with named profiles says --profile default: profile use does not move it (wire14)', async () => {
     const server = join(home.dir, 'server.cjs');
-    // No default profile saved and no top-level settings: the entry is wired for "default" (no --profile).
+    // No default profile saved and no top-level settings: the entry is wired for "default", pinned (profile a exists).
     const added = await run(['mcp', 'add', 'srv-plain', '--client', 'cursor', '--', process.execPath, server]);
     expect(added.code, added.stderr).toBe(0);
+    const cursor = JSON.parse(await readFile(join(home.dir, '.cursor', 'mcp.json'), 'utf8')) as { mcpServers: Record<string, { args: string[] }> };
+    expect(cursor.mcpServers['srv-plain']!.args.slice(1, 4)).toEqual(['exec', '--profile', 'default']);
     const used = await run(['profile', 'use', 'a']);
     expect(used.code, used.stderr).toBe(0);
-    expect(used.stderr).toContain('1 MCP entry wired without --profile now runs with profile "a": Cursor "srv-plain"');
+    expect(used.stderr).not.toContain('MCP entr');
   });
 
   it('printed no token or management secret on stderr or in --json output (only token\'s stdout has a token)', () => {

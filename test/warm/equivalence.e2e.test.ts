@@ -43,6 +43,11 @@ const PROFILES = JSON.stringify({
   profiles: { work: { domain: DOMAIN, client_id: CLIENT_ID, audience: AUDIENCE }, other: { domain: OTHER_DOMAIN, client_id: CLIENT_ID, audience: AUDIENCE } },
 });
 const PROFILES_DEFAULT_WORK = JSON.stringify({ ...JSON.parse(PROFILES) as object, default_profile: 'work' });
+/** wire14: the default profile (top level) is the cached tenant, and default_profile names another: entries say `--profile default`. */
+const DEFAULT_PINNED = JSON.stringify({
+  domain: DOMAIN, client_id: CLIENT_ID, audience: AUDIENCE, default_profile: 'other',
+  profiles: { other: { domain: OTHER_DOMAIN, client_id: CLIENT_ID, audience: AUDIENCE } },
+});
 
 let dir: string;
 let lone: string;
@@ -255,6 +260,9 @@ const CASES: Case[] = [
   { name: 'profile: OMNI_AUTH_PROFILE=other (no cached token)', args: ['token'], home: { settings: PROFILES }, env: { OMNI_AUTH_PROFILE: 'other' }, warm: false, acquires: true },
   { name: 'profile: OMNI_AUTH_DOMAIN overrides the profile\'s domain', args: ['token', '--profile', 'work'], home: { settings: PROFILES }, env: { OMNI_AUTH_DOMAIN: OTHER_DOMAIN }, warm: false, acquires: true },
   { name: 'profile: a profile the file does not have', args: ['token', '--profile', 'nosuch'], home: { settings: PROFILES }, warm: false },
+  { name: 'profile: token --profile default while default_profile names another (a pinned header helper)', args: ['token', '--format', 'headers-json', '--profile', 'default'], home: { settings: DEFAULT_PINNED }, warm: true },
+  { name: 'profile: exec --profile default while default_profile names another (a pinned wired entry)', args: ['exec', '--profile', 'default', '--env-var', 'AUTH0_TOKEN', '--', process.execPath, '-e', printToken()], home: { settings: DEFAULT_PINNED }, warm: true },
+  { name: 'profile: exec without --profile follows default_profile to the other tenant (no cached token)', args: ['exec', '--', process.execPath, '-e', printToken()], home: { settings: DEFAULT_PINNED }, warm: false, acquires: true },
   { name: 'profile: an invalid --profile', args: ['token', '--profile', '../work'], home: { settings: PROFILES }, warm: false },
   { name: 'profile: an invalid OMNI_AUTH_PROFILE', args: ['token'], home: { settings: PROFILES }, env: { OMNI_AUTH_PROFILE: 'a b' }, warm: false },
   { name: 'profile: --profile without a value', args: ['token', '--profile'], home: { settings: PROFILES }, warm: false },
