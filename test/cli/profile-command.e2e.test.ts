@@ -9,38 +9,22 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeJwt, jwtVerify } from 'jose';
+import { describe, expect, it } from 'vitest';
 import type { Emulator } from '../../src/emulator/index.js';
 import type { StatusReport } from '../../src/broker/status.js';
 import type { ProfileListing } from '../../src/cli/profile.js';
 import { parseCacheKey } from '../../src/cache/key.js';
-import { cliHome, type CliHome } from '../mcp/cli-home.js';
-import { freshTenant, TOKEN_SHAPED } from '../tenant/helpers.js';
-import { runCli, type CliResult } from './run-cli.js';
+import { type CliHome } from '../mcp/cli-home.js';
+import { TOKEN_SHAPED } from '../tenant/helpers.js';
+import { type CliResult } from './run-cli.js';
+import { jwksOf, mgmtEnv, twoTenantsHome } from './two-tenants.js';
 
 let a: Emulator;
 let b: Emulator;
 let home: CliHome;
-const outputs: CliResult[] = [];
-
-beforeAll(async () => {
-  [a, b] = await Promise.all([freshTenant(), freshTenant()]);
-  home = await cliHome();
-});
-afterAll(async () => {
-  await Promise.all([a?.close(), b?.close()]);
-  await home?.cleanup();
-});
-
-async function run(args: string[], extra: Record<string, string> = {}): Promise<CliResult> {
-  const r = await runCli(args, { ...home.env, ...extra });
-  outputs.push(r);
-  return r;
-}
-
-const mgmtEnv = (emu: Emulator) => ({ AUTH0_MGMT_CLIENT_ID: emu.info().management.client_id, AUTH0_MGMT_CLIENT_SECRET: emu.info().management.client_secret });
-const jwks = (emu: Emulator) => createRemoteJWKSet(new URL('/.well-known/jwks.json', emu.domain));
+const { run, outputs } = twoTenantsHome((t) => ({ a, b, home } = t));
+const jwks = jwksOf;
 const settingsText = () => readFile(join(home.omniHome, 'settings.json'), 'utf8');
 type Saved = { default_profile?: string; profiles: Record<string, { domain: string; client_id: string; audience: string }> };
 const saved = async () => JSON.parse(await settingsText()) as Saved;

@@ -9,39 +9,23 @@
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeJwt, jwtVerify } from 'jose';
+import { describe, expect, it } from 'vitest';
 import type { Emulator } from '../../src/emulator/index.js';
 import type { StatusReport } from '../../src/broker/status.js';
 import type { ClientList } from '../../src/mcp/index.js';
 import { parseCacheKey } from '../../src/cache/key.js';
 import { FULL_CLI_FILE } from '../../src/warm/files.js';
-import { cliHome, type CliHome } from '../mcp/cli-home.js';
-import { freshTenant, TOKEN_SHAPED } from '../tenant/helpers.js';
-import { CLI, runCli, type CliResult } from './run-cli.js';
+import { type CliHome } from '../mcp/cli-home.js';
+import { TOKEN_SHAPED } from '../tenant/helpers.js';
+import { CLI, type CliResult } from './run-cli.js';
+import { jwksOf, mgmtEnv, twoTenantsHome } from './two-tenants.js';
 
 let a: Emulator;
 let b: Emulator;
 let home: CliHome;
-const outputs: CliResult[] = [];
-
-beforeAll(async () => {
-  [a, b] = await Promise.all([freshTenant(), freshTenant()]);
-  home = await cliHome();
-});
-afterAll(async () => {
-  await Promise.all([a?.close(), b?.close()]);
-  await home?.cleanup();
-});
-
-async function run(args: string[], extra: Record<string, string> = {}): Promise<CliResult> {
-  const r = await runCli(args, { ...home.env, ...extra });
-  outputs.push(r);
-  return r;
-}
-
-const mgmtEnv = (emu: Emulator) => ({ AUTH0_MGMT_CLIENT_ID: emu.info().management.client_id, AUTH0_MGMT_CLIENT_SECRET: emu.info().management.client_secret });
-const jwks = (emu: Emulator) => createRemoteJWKSet(new URL('/.well-known/jwks.json', emu.domain));
+const { run, outputs } = twoTenantsHome((t) => ({ a, b, home } = t));
+const jwks = jwksOf;
 
 describe('two profiles, two tenants, one home (the built CLI)', () => {
   const tokens: Record<'a' | 'b', string> = { a: '', b: '' };

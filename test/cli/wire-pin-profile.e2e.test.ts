@@ -10,23 +10,20 @@
 import { spawn } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Emulator } from '../../src/emulator/index.js';
 import type { ClientList } from '../../src/mcp/list.js';
-import { cliHome, type CliHome } from '../mcp/cli-home.js';
-import { freshTenant, TOKEN_SHAPED } from '../tenant/helpers.js';
-import { runCli, type CliResult } from './run-cli.js';
+import { type CliHome } from '../mcp/cli-home.js';
+import { TOKEN_SHAPED } from '../tenant/helpers.js';
+import { type CliResult } from './run-cli.js';
+import { mgmtEnv, twoTenantsHome } from './two-tenants.js';
 
 let a: Emulator;
 let b: Emulator;
 let home: CliHome;
 let cursor: string;
 let server: string;
-const outputs: CliResult[] = [];
-
-beforeAll(async () => {
-  [a, b] = await Promise.all([freshTenant(), freshTenant()]);
-  home = await cliHome();
+const { run, outputs } = twoTenantsHome((t) => ({ a, b, home } = t), async () => {
   cursor = join(home.dir, '.cursor', 'mcp.json');
   await mkdir(dirname(cursor), { recursive: true });
   await writeFile(cursor, '{\n  "mcpServers": {}\n}\n');
@@ -34,18 +31,7 @@ beforeAll(async () => {
   server = join(home.dir, 'server.cjs');
   await writeFile(server, 'process.stdout.write(JSON.parse(Buffer.from(process.env.AUTH0_TOKEN.split(".")[1], "base64url")).iss)\n');
 });
-afterAll(async () => {
-  await Promise.all([a?.close(), b?.close()]);
-  await home?.cleanup();
-});
 
-async function run(args: string[], extra: Record<string, string> = {}): Promise<CliResult> {
-  const r = await runCli(args, { ...home.env, ...extra });
-  outputs.push(r);
-  return r;
-}
-
-const mgmtEnv = (emu: Emulator) => ({ AUTH0_MGMT_CLIENT_ID: emu.info().management.client_id, AUTH0_MGMT_CLIENT_SECRET: emu.info().management.client_secret });
 type CursorEntry = { command: string; args: string[]; url?: string };
 const entries = async () => (JSON.parse(await readFile(cursor, 'utf8')) as { mcpServers: Record<string, CursorEntry> }).mcpServers;
 const settings = async () => JSON.parse(await readFile(join(home.omniHome, 'settings.json'), 'utf8')) as { default_profile?: string };
