@@ -10,10 +10,11 @@ import { fileURLToPath } from 'node:url';
  * `~/Library/Preferences/omni-auth`, Windows `%APPDATA%\omni-auth\Config`). The directory is 0700;
  * files holding secrets are 0600.
  */
-export function omniAuthHome(env: NodeJS.ProcessEnv = process.env, self: string = runningFile()): string {
+export function omniAuthHome(env: NodeJS.ProcessEnv = process.env, self?: string): string {
   const fromEnv = env.OMNI_AUTH_HOME;
   if (fromEnv && fromEnv.trim() !== '') return fromEnv;
-  const launcherHome = homeOfLauncher(self);
+  // The running file only when OMNI_AUTH_HOME is not set: a file URL round trip is a tenth of a warm run's settings step.
+  const launcherHome = homeOfLauncher(self ?? runningFile());
   if (launcherHome) return launcherHome;
   return envPaths('omni-auth', { suffix: '' }).config;
 }
