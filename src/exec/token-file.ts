@@ -63,6 +63,13 @@ export interface TokenFileOptions {
   warn: (message: string) => void;
   /** Milliseconds since the epoch (tests). */
   now?: () => number;
+  /**
+   * How the first renewal's timer is set: at once (default), or handed to this (the warm exec passes
+   * process.nextTick: with its synchronous fs calls that is after the child has been spawned, so the
+   * first setTimeout's set-up is not on the way to the child). Never late for a renewal: none is due
+   * sooner than MIN_DELAY_MS, and a file closed before then is never scheduled.
+   */
+  deferSchedule?: (schedule: () => void) => void;
 }
 
 export class TokenFile {
@@ -103,7 +110,8 @@ export class TokenFile {
       file.close();
       throw e;
     }
-    file.schedule();
+    if (options.deferSchedule) options.deferSchedule(() => file.schedule());
+    else file.schedule();
     return file;
   }
 

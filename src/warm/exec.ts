@@ -41,6 +41,7 @@ export async function warmExec(cmd: WarmExec): Promise<boolean> {
     tokenFile = await openExecTokenFile(opts.tokenFileVar, {
       env: ctx.env, home: ctx.files.home, token, minTtl: opts.minTtl, warn,
       renew: async (minTtl) => fullRenewal()(ctx, minTtl),
+      deferSchedule: (schedule) => process.nextTick(schedule),
     });
     env = { ...childEnv(process.env, opts.envVar, token.access_token), ...tokenFile.env };
   } catch {

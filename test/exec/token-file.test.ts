@@ -5,7 +5,7 @@
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { CachedToken } from '../../src/cache/token-cache.js';
 import { renewDelayMs, renewMarginSeconds, runtimeBase, TokenFile } from '../../src/exec/token-file.js';
 
@@ -54,6 +54,54 @@ describe('TokenFile', () => {
     } finally {
       file.close();
     }
+  });
+
+  describe('deferSchedule (the warm exec: the first timer is set after the child is spawned)', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+    const openDeferred = async (renewed: number[]) => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      const deferred: (() => void)[] = [];
+      const home = mkdtempSync(join(tmpdir(), 'omni-tf-'));
+      const file = await TokenFile.open({
+        env: {}, home, token: tok('first', NOW, 30), minTtl: 300, warn: () => undefined, now: () => NOW * 1000,
+        renew: async (minTtl) => {
+          renewed.push(minTtl);
+          return tok('first', NOW, 30);
+        },
+        deferSchedule: (schedule) => deferred.push(schedule),
+      });
+      return { file, deferred };
+    };
+
+    it('no renewal timer until the deferred call; then the same renewal, due at the same time', async () => {
+      const renewed: number[] = [];
+      const { file, deferred } = await openDeferred(renewed);
+      try {
+        expect(deferred).toHaveLength(1);
+        expect(vi.getTimerCount()).toBe(0);
+        await vi.advanceTimersByTimeAsync(10_000);
+        expect(renewed).toEqual([]);
+        deferred[0]!();
+        expect(vi.getTimerCount()).toBe(1);
+        // Due 3 s after NOW (the injected clock): 27 s margin on a 30 s token.
+        await vi.advanceTimersByTimeAsync(2_999);
+        expect(renewed).toEqual([]);
+        await vi.advanceTimersByTimeAsync(1);
+        expect(renewed).toEqual([27]);
+      } finally {
+        file.close();
+      }
+    });
+
+    it('a file closed before the deferred call is never scheduled', async () => {
+      const renewed: number[] = [];
+      const { file, deferred } = await openDeferred(renewed);
+      file.close();
+      deferred[0]!();
+      expect(vi.getTimerCount()).toBe(0);
+    });
   });
 
   it('a failed renewal keeps the old file and warns without the token; close() removes the directory', async () => {
