@@ -268,12 +268,34 @@ async function buildWarmEntry() {
     name: 'warm-builtins',
     setup(b) {
       b.onResolve({ filter: /^node:/ }, (args) => {
-        if (args.namespace === 'warm-builtin' || args.namespace === 'warm-default') return { path: args.path, external: true };
+        if (args.namespace === 'warm-builtin' || args.namespace === 'warm-default' || args.namespace === 'warm-lazy-os') return { path: args.path, external: true };
         // A default import of an external makes esbuild copy every property of the module (__toESM):
         // env-paths' `import process from 'node:process'` (its only kind of import) costs a millisecond.
         // A module of ours that exports the built-in as its default instead.
-        if (!DEFERRED.has(args.path)) return /[\\/]node_modules[\\/]env-paths[\\/]/.test(args.importer) ? { path: args.path, namespace: 'warm-default' } : { path: args.path, external: true };
+        const fromEnvPaths = /[\\/]node_modules[\\/]env-paths[\\/]/.test(args.importer);
+        // node:os is not loaded at Node's start (0.2 ms CPU): ours are call-time wrappers (warm-lazy-os).
+        if (args.path === 'node:os' && !fromEnvPaths) return { path: args.path, namespace: 'warm-lazy-os' };
+        if (!DEFERRED.has(args.path)) return fromEnvPaths ? { path: args.path, namespace: 'warm-default' } : { path: args.path, external: true };
         return { path: args.path, namespace: 'warm-builtin' };
+      });
+      // env-paths reads os.homedir() and os.tmpdir() when it is loaded; a home from OMNI_AUTH_HOME or the
+      // launcher never calls it, so it is loaded on its first call.
+      b.onResolve({ filter: /^env-paths$/ }, (args) => (args.namespace === 'warm-lazy-env-paths' ? undefined : { path: args.path, namespace: 'warm-lazy-env-paths' }));
+      b.onLoad({ filter: /.*/, namespace: 'warm-lazy-env-paths' }, async () => ({
+        contents: `export default function envPaths(name, options) { return require('env-paths').default(name, options); }`,
+        loader: 'js',
+        resolveDir: root,
+      }));
+      b.onLoad({ filter: /.*/, namespace: 'warm-lazy-os' }, async () => {
+        // Every function on first call; `constants` a view whose properties are read from node:os when
+        // read. Any other export (EOL, devNull) is not there: importing it fails the build.
+        const mod = await import('node:os');
+        const lines = [`let __m; const __load = () => (__m ??= require('node:os'));`];
+        for (const name of Object.keys(mod)) {
+          if (name !== 'default' && IDENTIFIER.test(name) && typeof mod[name] === 'function') lines.push(`export function ${name}(...a) { return __load().${name}(...a); }`);
+        }
+        lines.push(`export const constants = new Proxy({}, { get: (_, k) => __load().constants[k], has: (_, k) => k in __load().constants });`);
+        return { contents: lines.join('\n'), loader: 'js', resolveDir: root };
       });
       b.onLoad({ filter: /.*/, namespace: 'warm-default' }, async (args) => {
         return { contents: `export default require(${JSON.stringify(args.path)});`, loader: 'js', resolveDir: root };

@@ -30,9 +30,8 @@ interface ProcessHandle {
 }
 type ProcessWrap = { Process: new () => ProcessHandle };
 
-const UV_ESRCH = -constants.errno.ESRCH;
-const UV_EINVAL = -constants.errno.EINVAL;
-const UV_ENOSYS = -constants.errno.ENOSYS;
+/** libuv's error numbers, read when a kill fails (node:os is not loaded before the child runs: scripts/build.mjs). */
+const uvError = (name: 'ESRCH' | 'EINVAL' | 'ENOSYS'): number => -constants.errno[name];
 /** The errors node:child_process reports as an 'error' event (the others it throws). */
 const EMITTED = new Set(['EACCES', 'EAGAIN', 'EMFILE', 'ENFILE', 'ENOENT']);
 
@@ -102,8 +101,8 @@ export function spawnInherited(file: string, args: string[], env: NodeJS.Process
     const r = handle.kill((constants.signals as Record<string, number>)[signal]!);
     if (r === 0) return true;
     // Already gone: nothing to say. What node:child_process throws, this throws; the rest is an event.
-    if (r === UV_ESRCH) return false;
-    if (r === UV_EINVAL || r === UV_ENOSYS) throw errnoError(r, 'kill', file, args);
+    if (r === uvError('ESRCH')) return false;
+    if (r === uvError('EINVAL') || r === uvError('ENOSYS')) throw errnoError(r, 'kill', file, args);
     child.emit('error', errnoError(r, 'kill', file, args));
     return false;
   };

@@ -414,7 +414,7 @@ describe('the launcher (<home>/bin/omni-auth.cjs, its home from its location)', 
 });
 
 describe('what a warm run loads', () => {
-  it('after the first run recorded the key: no node:crypto, child_process, fs/promises, stream or net module, no full CLI', async () => {
+  it('after the first run recorded the key: no node:crypto, child_process, fs/promises, stream, net or os module, no full CLI', async () => {
     const home = await makeHome();
     const env = envFor(home);
     const probe = join(dir, 'probe.cjs');
@@ -434,21 +434,26 @@ describe('what a warm run loads', () => {
     const first = await probed();
     expect(first.loaded).toContain('NativeModule crypto'); // the key parser, once
     const warm = await probed();
-    const heavy = warm.loaded.filter((m) => /^NativeModule (crypto|child_process|fs\/promises|stream|net|internal\/streams\/.*|internal\/crypto\/.*)$/.test(m));
+    const heavy = warm.loaded.filter((m) => /^NativeModule (crypto|child_process|fs\/promises|stream|net|os|internal\/streams\/.*|internal\/crypto\/.*)$/.test(m));
     expect(heavy).toEqual([]);
     expect(warm.files.filter((f) => f.endsWith(FULL_CLI_FILE))).toEqual([]);
   });
 
   /** A warm exec under a probe: what it loaded, what it printed on stderr, how it ended. */
-  async function probedExec(extraEnv: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string; loaded: string[]; files: string[] }> {
+  async function probedExec(extraEnv: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string; loaded: string[]; files: string[]; beforeSpawn?: string[] }> {
     const home = await makeHome();
     // The first run records the key's thumbprint (node:crypto's key parser, once), as for token above.
     expect((await runFile(ENTRY, ['token'], envFor(home))).code).toBe(0);
+    // And a first exec made the token files' base directory (ensurePrivateDir), as every exec after it finds it.
+    expect((await runFile(ENTRY, ['exec', '--', process.execPath, '-e', '0'], envFor(home, extraEnv))).code).toBe(0);
     const probe = join(dir, 'probe-exec.cjs');
     const out = join(dir, `probe-exec-${Object.keys(extraEnv).join('-')}.json`);
     await writeFile(probe, [
       `const before = new Set(process.moduleLoadList);`,
-      `process.on('exit', () => require('node:fs').writeFileSync(process.env.PROBE_OUT, JSON.stringify({ loaded: process.moduleLoadList.filter((m) => !before.has(m)), files: Object.keys(require.cache) })));`,
+      // What was loaded when the child was spawned (libuv's process handle, src/warm/spawn.ts), when it was.
+      `let beforeSpawn;`,
+      `if (!process.env.NODE_OPTIONS) { const P = process.binding('process_wrap').Process.prototype; const spawn = P.spawn; P.spawn = function (o) { beforeSpawn ??= process.moduleLoadList.filter((m) => !before.has(m)); return spawn.call(this, o); }; }`,
+      `process.on('exit', () => require('node:fs').writeFileSync(process.env.PROBE_OUT, JSON.stringify({ loaded: process.moduleLoadList.filter((m) => !before.has(m)), files: Object.keys(require.cache), beforeSpawn })));`,
     ].join('\n'));
     let stdout = '';
     let stderr = '';
@@ -462,9 +467,12 @@ describe('what a warm run loads', () => {
   }
   const HEAVY_FOR_EXEC = /^NativeModule (crypto|fs\/promises|internal\/fs\/promises|internal\/readline\/.*|internal\/crypto\/.*)$/;
 
-  it('a warm exec: no node:child_process (src/warm/spawn.ts), node:crypto, fs/promises or readline, no full CLI (until a renewal is due)', async () => {
+  it('a warm exec: no node:child_process (src/warm/spawn.ts), node:crypto, fs/promises, readline or os, no full CLI (until a renewal is due)', async () => {
     const got = await probedExec();
     expect([got.code, got.stdout, got.stderr]).toEqual([0, 'true', '']);
+    // node:os (0.2 ms) only on first use (scripts/build.mjs warm-lazy-os): nothing before the child needs it.
+    expect(got.beforeSpawn).toBeDefined();
+    expect(got.beforeSpawn, JSON.stringify(got.beforeSpawn)).not.toContain('NativeModule os');
     expect(got.loaded.filter((m) => /^NativeModule (child_process|internal\/child_process|net|dgram)$/.test(m))).toEqual([]);
     expect(got.loaded.filter((m) => HEAVY_FOR_EXEC.test(m))).toEqual([]);
     expect(got.files.filter((f) => f.endsWith(FULL_CLI_FILE))).toEqual([]);
