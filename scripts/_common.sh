@@ -165,6 +165,30 @@ action_is_live() {
   jq -r '(.deployed_version.deployed == true) and (.all_changes_deployed != false)' <<<"$1"
 }
 
+# upsert_action LABEL ID CURRENT_JSON DESIRED_JSON — creates the Action $ACTION_NAME (no ID yet) or
+# updates it when it differs from DESIRED, then builds and deploys it, unless it is already current and
+# live; prints its id. LABEL names it in the notes ("Action", "CI Action").
+upsert_action() {
+  local label="$1" id="$2" current="$3" desired="$4" body
+  if [ -z "$id" ]; then
+    note "creating the $label $ACTION_NAME"
+    body="$(jq -c --arg n "$ACTION_NAME" '. + {name: $n, supported_triggers: [{id: "custom-token-exchange", version: "v1"}]}' <<<"$desired")"
+    id="$(api POST /actions/actions "$body" | jq -r .id)"
+  elif [ "$(action_is_current "$current" "$desired")" = true ]; then
+    # Equal code means equal secrets too (the marker); secret names are compared as well.
+    if [ "$(action_is_live "$current")" = true ]; then
+      note "the $label $ACTION_NAME ($id) is up to date and deployed"
+      printf '%s\n' "$id"
+      return 0
+    fi
+  else
+    note "updating the $label $ACTION_NAME ($id)"
+    api PATCH "/actions/actions/$id" "$desired" >/dev/null
+  fi
+  build_and_deploy "$id" "$ACTION_NAME"
+  printf '%s\n' "$id"
+}
+
 # all_profiles — every Token Exchange Profile, as one JSON array (checkpoint pagination).
 all_profiles() {
   local profiles='[]' from='' page

@@ -243,20 +243,4 @@ desired="$(jq -cn --rawfile code "$ACTION_DIR/ci_oidc_exchange.js" --slurpfile p
     secrets: $secrets
   }')"
 
-if [ -z "$id" ]; then
-  note "creating the CI Action $ACTION_NAME"
-  body="$(jq -c --arg n "$ACTION_NAME" '. + {name: $n, supported_triggers: [{id: "custom-token-exchange", version: "v1"}]}' <<<"$desired")"
-  id="$(api POST /actions/actions "$body" | jq -r .id)"
-elif [ "$(action_is_current "$current" "$desired")" = true ]; then
-  if [ "$(action_is_live "$current")" = true ]; then
-    note "the CI Action $ACTION_NAME ($id) is up to date and deployed"
-    printf '%s\n' "$id"
-    exit 0
-  fi
-else
-  note "updating the CI Action $ACTION_NAME ($id)"
-  api PATCH "/actions/actions/$id" "$desired" >/dev/null
-fi
-
-build_and_deploy "$id" "$ACTION_NAME"
-printf '%s\n' "$id"
+upsert_action "CI Action" "$id" "$current" "$desired"

@@ -108,25 +108,4 @@ desired="$(jq -cn --rawfile code "$ACTION_DIR/custom_token_exchange.js" --slurpf
     secrets: $secrets
   }')"
 
-if [ -z "$id" ]; then
-  note "creating the Action $ACTION_NAME"
-  body="$(jq -c --arg n "$ACTION_NAME" '. + {name: $n, supported_triggers: [{id: "custom-token-exchange", version: "v1"}]}' <<<"$desired")"
-  id="$(api POST /actions/actions "$body" | jq -r .id)"
-else
-  # Equal code means equal secrets too (the marker); secret names are compared as well.
-  same="$(action_is_current "$current" "$desired")"
-  if [ "$same" = true ]; then
-    live="$(action_is_live "$current")"
-    if [ "$live" = true ]; then
-      note "the Action $ACTION_NAME ($id) is up to date and deployed"
-      printf '%s\n' "$id"
-      exit 0
-    fi
-  else
-    note "updating the Action $ACTION_NAME ($id)"
-    api PATCH "/actions/actions/$id" "$desired" >/dev/null
-  fi
-fi
-
-build_and_deploy "$id" "$ACTION_NAME"
-printf '%s\n' "$id"
+upsert_action "Action" "$id" "$current" "$desired"
