@@ -11,6 +11,7 @@ import { decodeJwt } from 'jose';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { cleanEnv, expectNoSecretOnStderr, runCli, runMark, tempHome, type RunMark } from './run-cli.js';
+import { mgmtEnv } from '../tenant/helpers.js';
 
 let emu: Emulator;
 let mark: RunMark;
@@ -27,10 +28,7 @@ afterEach(async () => {
   await expectNoSecretOnStderr(mark, [emu.info().ci.request_token, emu.info().management.client_secret]);
 });
 
-function adminEnv(home: string): NodeJS.ProcessEnv {
-  const { management } = emu.info();
-  return cleanEnv({ OMNI_AUTH_HOME: home, AUTH0_MGMT_CLIENT_ID: management.client_id, AUTH0_MGMT_CLIENT_SECRET: management.client_secret });
-}
+const adminEnv = (home: string): NodeJS.ProcessEnv => cleanEnv({ OMNI_AUTH_HOME: home, ...mgmtEnv(emu) });
 const setupArgs = (...extra: string[]) => ['setup', '--domain', emu.domain, '--audience', emu.info().audience, ...extra];
 
 async function trustFile(home: string, rules: unknown): Promise<string> {

@@ -15,6 +15,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { managementSdk, managementToken } from '../emulator/helpers.js';
 import { cleanEnv, expectNoSecretOnStderr, runCli, runMark, tempHome, type RunMark } from './run-cli.js';
+import { mgmtEnv } from '../tenant/helpers.js';
 
 const MACHINES = 'omni-auth-machines';
 const PEOPLE = 'Username-Password-Authentication';
@@ -43,10 +44,7 @@ afterEach(async () => {
   await expectNoSecretOnStderr(mark, [emu.info().ci.request_token, emu.info().management.client_secret]);
 });
 
-function adminEnv(home: string): NodeJS.ProcessEnv {
-  const { management } = emu.info();
-  return cleanEnv({ OMNI_AUTH_HOME: home, AUTH0_MGMT_CLIENT_ID: management.client_id, AUTH0_MGMT_CLIENT_SECRET: management.client_secret });
-}
+const adminEnv = (home: string): NodeJS.ProcessEnv => cleanEnv({ OMNI_AUTH_HOME: home, ...mgmtEnv(emu) });
 function setupArgs(...extra: string[]): string[] {
   return ['setup', '--domain', emu.domain, '--audience', emu.info().audience, ...(clientId ? ['--client-id', clientId] : []), ...extra];
 }

@@ -41,6 +41,5 @@ export function twoTenantsHome(ready: (t: TwoTenants) => void, prepare?: (t: Two
   return { run, outputs };
 }
 
-/** The Management API client credentials of an emulator, as setup reads them from the environment. */
-export const mgmtEnv = (emu: Emulator) => ({ AUTH0_MGMT_CLIENT_ID: emu.info().management.client_id, AUTH0_MGMT_CLIENT_SECRET: emu.info().management.client_secret });
+export { mgmtEnv } from '../tenant/helpers.js';
 export const jwksOf = (emu: Emulator) => createRemoteJWKSet(new URL('/.well-known/jwks.json', emu.domain));

@@ -13,6 +13,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { api, managementSdk, managementToken } from '../emulator/helpers.js';
 import { cleanEnv, expectNoSecretOnStderr, runCli, runMark, tempHome, type RunMark } from '../cli/run-cli.js';
+import { mgmtEnv } from '../tenant/helpers.js';
 
 let emu: Emulator;
 let home: string;
@@ -29,7 +30,7 @@ beforeAll(async () => {
   home = await tempHome('omni-m2m-');
   const { management } = emu.info();
   const setup = await runCli(['setup', '--domain', emu.domain, '--audience', emu.info().audience, '--m2m'],
-    cleanEnv({ OMNI_AUTH_HOME: home, AUTH0_MGMT_CLIENT_ID: management.client_id, AUTH0_MGMT_CLIENT_SECRET: management.client_secret }));
+    cleanEnv({ OMNI_AUTH_HOME: home, ...mgmtEnv(emu) }));
   expect(setup.code, setup.stderr).toBe(0);
   secrets.add(management.client_secret);
   m2mId = JSON.parse(await readFile(join(home, 'm2m.json'), 'utf8')).client_id;

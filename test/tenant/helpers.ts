@@ -21,6 +21,9 @@ export const CLI = join(packageRoot(), 'dist', 'omni-auth.cjs');
 export const ACTION_DIR = join(packageRoot(), 'auth0-actions');
 export const SCRIPTS = join(packageRoot(), 'scripts');
 
+/** The emulator's Management API client credentials, as setup and doctor read them from the environment. */
+export const mgmtEnv = (emu: Emulator) => ({ AUTH0_MGMT_CLIENT_ID: emu.info().management.client_id, AUTH0_MGMT_CLIENT_SECRET: emu.info().management.client_secret });
+
 /** A tenant as an admin hands it over (not provisioned); builds and deploys take tens of ms. */
 export const freshTenant = (): Promise<Emulator> =>
   startEmulator({ settings: { buildMs: 60, deployMs: 40, exchangeRatePerSecond: 1000 } });
