@@ -23,7 +23,8 @@
  *     this row also measures the machine; (b) the library's getToken for 200 identities in 4 worker
  *     processes (bench/herd-worker.mjs): the same broker, retry and backoff code without the 200 Node
  *     starts, i.e. what the retry algorithm achieves against the limit itself.
- * Not a test: it prints figures, it does not pass or fail.
+ * Not a test: it prints figures, it does not pass or fail. `BENCH_ONLY=warm,cold,rss,parallel,big,herd`
+ * (any of them) runs only those sections; `BENCH_RUNS=N` (≥ 30) sets the runs per median.
  */
 import { spawn } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -34,6 +35,10 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'dist', 'omni-auth.cjs');
 const RUNS = Math.max(30, Number(process.env.BENCH_RUNS ?? 30));
+const SECTIONS = ['warm', 'cold', 'rss', 'parallel', 'big', 'herd'];
+const ONLY = (process.env.BENCH_ONLY ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+for (const x of ONLY) if (!SECTIONS.includes(x)) throw new Error(`BENCH_ONLY: unknown section ${x} (known: ${SECTIONS.join(', ')})`);
+const want = (section) => ONLY.length === 0 || ONLY.includes(section);
 
 /** Runs a command; resolves with wall time (ms), exit code, stdout, and peak RSS (KB, via /usr/bin/time when present). */
 function run(cmd, args, env = {}, cwd = undefined) {
@@ -178,8 +183,11 @@ async function bigConfigBench(dir) {
 }
 
 // 5 first: it needs no emulator.
-const bigDir = await mkdtemp(join(tmpdir(), 'omni-bench-mcp-'));
-const bigResults = await bigConfigBench(bigDir).finally(() => rm(bigDir, { recursive: true, force: true }));
+let bigResults = [];
+if (want('big')) {
+  const bigDir = await mkdtemp(join(tmpdir(), 'omni-bench-mcp-'));
+  bigResults = await bigConfigBench(bigDir).finally(() => rm(bigDir, { recursive: true, force: true }));
+}
 
 const emu = await startEmulator(['--provisioned']);
 const { domain, client_id, audience } = emu.info;
@@ -209,49 +217,57 @@ try {
   ];
   // Interleaved, one of each per round: the machine's speed drifts, and a drift between two blocks of
   // runs would show up as a ratio.
-  const [node0, ...warmMs] = await timePairs(...warmCommands.map((c) => c[1]));
-  for (const [k, [label, , target]] of warmCommands.slice(1).entries()) {
-    results.push([`${label} / \`node -e 0\` (median wall)`, `${warmMs[k].toFixed(1)} ms / ${node0.toFixed(1)} ms`, (warmMs[k] / node0).toFixed(2), target]);
+  if (want('warm')) {
+    const [node0, ...warmMs] = await timePairs(...warmCommands.map((c) => c[1]));
+    for (const [k, [label, , target]] of warmCommands.slice(1).entries()) {
+      results.push([`${label} / \`node -e 0\` (median wall)`, `${warmMs[k].toFixed(1)} ms / ${node0.toFixed(1)} ms`, (warmMs[k] / node0).toFixed(2), target]);
+    }
   }
 
   // 2. cold exchange vs one fetch POST to the same emulator
-  const probe = join(home, 'fetch-post.mjs');
-  await writeFile(probe, `await (await fetch(${JSON.stringify(`${domain}/oauth/token`)}, { method: 'POST', headers: {'content-type': 'application/x-www-form-urlencoded'}, body: 'grant_type=client_credentials' })).text();\n`);
-  const fetches = [];
-  const colds = [];
-  await run(process.execPath, [probe]);
-  for (let i = 0; i < Math.max(10, Math.floor(RUNS / 2)); i++) {
-    const f = await run(process.execPath, [probe]);
-    if (f.code !== 0) throw new Error(`fetch probe exited ${f.code}: ${f.err}`);
-    fetches.push(f.ms);
-    // A new home each time: no cache, no key — a first run as a new user would do it.
-    const r = await run(process.execPath, [cli, 'token'], { ...env, OMNI_AUTH_HOME: join(home, `cold-${i}`) });
-    if (r.code !== 0) throw new Error(`cold token exited ${r.code}: ${r.err}`);
-    colds.push(r.ms);
+  if (want('cold')) {
+    const probe = join(home, 'fetch-post.mjs');
+    await writeFile(probe, `await (await fetch(${JSON.stringify(`${domain}/oauth/token`)}, { method: 'POST', headers: {'content-type': 'application/x-www-form-urlencoded'}, body: 'grant_type=client_credentials' })).text();\n`);
+    const fetches = [];
+    const colds = [];
+    await run(process.execPath, [probe]);
+    for (let i = 0; i < Math.max(10, Math.floor(RUNS / 2)); i++) {
+      const f = await run(process.execPath, [probe]);
+      if (f.code !== 0) throw new Error(`fetch probe exited ${f.code}: ${f.err}`);
+      fetches.push(f.ms);
+      // A new home each time: no cache, no key — a first run as a new user would do it.
+      const r = await run(process.execPath, [cli, 'token'], { ...env, OMNI_AUTH_HOME: join(home, `cold-${i}`) });
+      if (r.code !== 0) throw new Error(`cold token exited ${r.code}: ${r.err}`);
+      colds.push(r.ms);
+    }
+    const fetchMs = median(fetches);
+    const cold = median(colds);
+    results.push(['cold `omni-auth token` (exchange) / one fetch POST (median wall)', `${cold.toFixed(1)} ms / ${fetchMs.toFixed(1)} ms`, (cold / fetchMs).toFixed(2), '≤ 1.5']);
   }
-  const fetchMs = median(fetches);
-  const cold = median(colds);
-  results.push(['cold `omni-auth token` (exchange) / one fetch POST (median wall)', `${cold.toFixed(1)} ms / ${fetchMs.toFixed(1)} ms`, (cold / fetchMs).toFixed(2), '≤ 1.5']);
 
   // 3. peak RSS (median of interleaved runs) vs node -e 0
-  const rssCommands = warmCommands.filter((c) => c[2] !== '-');
-  const rss = await peakRssMedians(rssCommands.map((c) => c[1]), Math.max(10, Math.floor(RUNS / 3)));
-  if (rss) {
-    for (const [k, [label]] of rssCommands.slice(1).entries()) {
-      results.push([`peak RSS, ${label} / \`node -e 0\``, `${(rss[k + 1] / 1024).toFixed(1)} MiB / ${(rss[0] / 1024).toFixed(1)} MiB`, `+${((rss[k + 1] - rss[0]) / 1024).toFixed(1)} MiB`, '≤ +4 MiB']);
+  if (want('rss')) {
+    const rssCommands = warmCommands.filter((c) => c[2] !== '-');
+    const rss = await peakRssMedians(rssCommands.map((c) => c[1]), Math.max(10, Math.floor(RUNS / 3)));
+    if (rss) {
+      for (const [k, [label]] of rssCommands.slice(1).entries()) {
+        results.push([`peak RSS, ${label} / \`node -e 0\``, `${(rss[k + 1] / 1024).toFixed(1)} MiB / ${(rss[0] / 1024).toFixed(1)} MiB`, `+${((rss[k + 1] - rss[0]) / 1024).toFixed(1)} MiB`, '≤ +4 MiB']);
+      }
+    } else {
+      results.push(['peak RSS', 'n/a (/usr/bin/time missing)', '-', '-']);
     }
-  } else {
-    results.push(['peak RSS', 'n/a (/usr/bin/time missing)', '-', '-']);
   }
 
   // 4. exchanges caused by 32 parallel cold token calls
-  const before = (await stats(domain)).exchanges;
-  const parallelHome = join(home, 'parallel');
-  const outs = await Promise.all(Array.from({ length: 32 }, () => run(process.execPath, [cli, 'token'], { ...env, OMNI_AUTH_HOME: parallelHome })));
-  const after = (await stats(domain)).exchanges;
-  const distinct = new Set(outs.map((o) => o.out)).size;
-  const failed = outs.filter((o) => o.code !== 0).length;
-  results.push(['exchanges caused by 32 parallel cold `token` calls', `${after.ok + after.failed - before.ok - before.failed} (distinct tokens printed: ${distinct}, failures: ${failed})`, String(after.ok + after.failed - before.ok - before.failed), '1']);
+  if (want('parallel')) {
+    const before = (await stats(domain)).exchanges;
+    const parallelHome = join(home, 'parallel');
+    const outs = await Promise.all(Array.from({ length: 32 }, () => run(process.execPath, [cli, 'token'], { ...env, OMNI_AUTH_HOME: parallelHome })));
+    const after = (await stats(domain)).exchanges;
+    const distinct = new Set(outs.map((o) => o.out)).size;
+    const failed = outs.filter((o) => o.code !== 0).length;
+    results.push(['exchanges caused by 32 parallel cold `token` calls', `${after.ok + after.failed - before.ok - before.failed} (distinct tokens printed: ${distinct}, failures: ${failed})`, String(after.ok + after.failed - before.ok - before.failed), '1']);
+  }
 
 } finally {
   await emu.stop();
@@ -259,7 +275,7 @@ try {
 }
 
 // 6a. 200 real `omni-auth token` processes at once under the Essentials limit (burst 4, 4/s)
-{
+if (want('herd')) {
   const { cliHerd } = await import('./herd-cli.mjs');
   const r = await cliHerd({ n: 200, cli });
   results.push([`${r.n} \`omni-auth token\` processes at once, --plan essentials (4/s): time for all / ${r.n} / 4 s`,
@@ -270,7 +286,7 @@ try {
 }
 
 // 6b. 200 identities at once under the Essentials limit (burst 4, 4/s), in-process (4 workers)
-{
+if (want('herd')) {
   const HERD = 200;
   const WORKERS = 4;
   const herdEmu = await startEmulator(['--provisioned', '--plan', 'essentials']);
