@@ -323,7 +323,11 @@ async function buildWarmEntry() {
   const warm = await build({
     entryPoints: [join(warmDir, 'main.ts')],
     outfile: warmOut,
+    write: false,
     ...CLI_BUNDLE,
+    // No comments (a `*/` would end the comment that holds this code, below); names kept for stack traces.
+    minifyWhitespace: true,
+    minifySyntax: true,
     define: {
       __OMNI_AUTH_VERSION__: JSON.stringify(version),
       __OMNI_AUTH_KEY_CHECK__: JSON.stringify(createHash('sha256').update(Buffer.concat(keyParser)).digest('base64url')),
@@ -331,11 +335,38 @@ async function buildWarmEntry() {
       // to fileURLToPath, which then need not parse it again.
       'import.meta.url': '__omniEntry.url',
     },
-    banner: { js: "#!/usr/bin/env node\n'use strict';\nvar __omniEntry = { get url() { return require('node:url').pathToFileURL(__filename); } };" },
+    banner: { js: "'use strict';var __omniEntry = { get url() { return require('node:url').pathToFileURL(__filename); } };" },
     plugins: [seams, builtins],
   });
   await writeFile(join(root, 'dist', 'metafile-warm.json'), JSON.stringify(warm.metafile));
+  await writeFile(warmOut, await withCodeCacheLoader(warm.outputFiles[0].text));
   await chmod(warmOut, 0o755);
+}
+
+/**
+ * dist/omni-auth.cjs: src/warm/loader.ts, then the warm entry's code as a CommonJS module function
+ * inside a comment — Node scans past it; the loader compiles it with V8's code cache (issue 13).
+ * `__WARM_AT__`, where the code starts, is fixed-width, so it does not move the code it points to.
+ */
+async function withCodeCacheLoader(code) {
+  const wrapped = `(function (exports, require, module, __filename, __dirname) {${code}\n})`;
+  if (wrapped.includes('*/')) throw new Error('the warm entry contains "*/": it cannot sit inside the loader\'s comment');
+  const { createHash } = await import('node:crypto');
+  const id = createHash('sha256').update(wrapped).digest('hex').slice(0, 16);
+  const loaderWith = async (at) => (await build({
+    entryPoints: [join(root, 'src', 'warm', 'loader.ts')],
+    write: false,
+    ...CLI_BUNDLE,
+    metafile: false,
+    define: { __WARM_AT__: JSON.stringify(String(at).padStart(10, '0')), __WARM_ID__: JSON.stringify(id) },
+    banner: { js: '#!/usr/bin/env node' },
+  })).outputFiles[0].text;
+  const head = `${await loaderWith(0)}/*\n`;
+  const file = `${await loaderWith(head.length)}/*\n${wrapped}\n*/\n`;
+  if (file.slice(head.length, head.length + wrapped.length) !== wrapped) throw new Error('the warm entry\'s offset moved');
+  // The loader reads the file as latin1: one byte, one character.
+  if (/[^\x00-\x7f]/.test(file)) throw new Error('dist/omni-auth.cjs must be ASCII');
+  return file;
 }
 
 /**

@@ -17,6 +17,7 @@ import type { WarmExec } from './argv.js';
 import { ENTRY_SYMBOL, FULL_CLI_FILE, RENEW_ONLY_SYMBOL } from './files.js';
 import type { renewExecToken } from '../exec/renew.js';
 import { spawnInherited } from './spawn.js';
+import { warmAnswered } from './code-cache.js';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -49,7 +50,10 @@ export async function warmExec(cmd: WarmExec): Promise<boolean> {
   }
   try {
     // The child started by src/warm/spawn.ts: node:child_process's spawn without loading it.
-    process.exitCode = await runChild(file, args, env, () => tokenFile.close(), () => tokenFile.sweep(), spawnInherited);
+    process.exitCode = await runChild(file, args, env, () => tokenFile.close(), () => {
+      tokenFile.sweep();
+      warmAnswered();
+    }, spawnInherited);
   } catch (e) {
     // Not run at all: the full CLI runs the command again and reports it. Once it had run, as the full CLI would.
     if (e instanceof ChildFailed && !e.started) return false;

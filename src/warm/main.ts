@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { parseWarmArgs } from './argv.js';
 import { leanHeapRerun } from '../cli/lean-heap.js';
 import { ENTRY_SYMBOL, FULL_CLI_FILE } from './files.js';
+import { warmAnswered } from './code-cache.js';
 
 async function warm(args: string[]): Promise<boolean> {
   const cmd = parseWarmArgs(args);
@@ -32,6 +33,7 @@ async function warm(args: string[]): Promise<boolean> {
     const ctx = await tenantContext(cmd.opts);
     const { token } = await getToken({ ...ctx, minTtl: cmd.opts.minTtl, warn });
     writeStdout(`${formatToken(token, cmd.opts.format)}\n`);
+    warmAnswered();
     return true;
   } catch {
     return false;

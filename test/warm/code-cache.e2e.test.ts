@@ -1,0 +1,166 @@
+/**
+ * Issue 13: dist/omni-auth.cjs compiles the warm entry with V8's code cache (src/warm/loader.ts). The
+ * cache is an optimisation and code: whatever its state the answer is the same, it is written only
+ * after a warm answer, only into a private directory beside the entry, never through a link, and a
+ * cache V8 accepts is not rewritten. Each case runs a fresh copy of the built entry (the full CLI
+ * beside it) on a home whose cache answers without a key: no tenant needed.
+ */
+import { spawn } from 'node:child_process';
+import { chmod, copyFile, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cacheKeyOf } from '../../src/cache/key.js';
+import { packageRoot } from '../../src/util/package-root.js';
+import { FULL_CLI_FILE } from '../../src/warm/files.js';
+import { cleanEnv } from '../cli/run-cli.js';
+import { runFile, type Run } from './run.js';
+
+const DIST = join(packageRoot(), 'dist');
+const DOMAIN = 'http://127.0.0.1:9';
+const CLIENT_ID = 'cacheClientId';
+const AUDIENCE = 'https://api.example/code-cache';
+const SCOPE = 'openid profile email offline_access';
+const TOKEN = `eyJhbGciOiJSUzI1NiJ9.${Buffer.from(JSON.stringify({ sub: 'auth0|omni-cache' })).toString('base64url')}.c2lnbmF0dXJl`;
+
+let dir: string;
+let home: string;
+let copies = 0;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'omni-code-cache-'));
+  home = join(dir, 'home');
+  await mkdir(home, { mode: 0o700 });
+  const now = Math.floor(Date.now() / 1000);
+  // No machine key and a token cached without one: the warm entry answers (test/warm/equivalence.e2e.test.ts).
+  const entry = { access_token: TOKEN, token_type: 'Bearer', expires_at: now + 3600, obtained_at: now, scope: SCOPE, subject: 'auth0|omni-cache' };
+  const key = cacheKeyOf({ domain: DOMAIN, clientId: CLIENT_ID, audience: AUDIENCE, scope: SCOPE });
+  await writeFile(join(home, 'tokens.json'), JSON.stringify({ version: 1, entries: { [key]: entry } }), { mode: 0o600 });
+  await writeFile(join(home, 'settings.json'), JSON.stringify({ domain: DOMAIN, client_id: CLIENT_ID, audience: AUDIENCE }), { mode: 0o600 });
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A fresh copy of the built pair; returns the entry's path. */
+async function freshEntry(): Promise<string> {
+  const at = join(dir, `bin-${copies++}`);
+  await mkdir(at);
+  await copyFile(join(DIST, 'omni-auth.cjs'), join(at, 'omni-auth.cjs'));
+  await copyFile(join(DIST, FULL_CLI_FILE), join(at, FULL_CLI_FILE));
+  return join(at, 'omni-auth.cjs');
+}
+
+const env = (extra: Record<string, string> = {}) => cleanEnv({ OMNI_AUTH_HOME: home, OMNI_AUTH_LOCK_TIMEOUT: 'never', ...extra });
+const cacheDir = (entry: string) => join(entry, '..', '.code-cache');
+const caches = async (entry: string) => (await readdir(cacheDir(entry)).catch(() => [] as string[])).sort();
+
+async function token(entry: string, nodeFlags: string[] = []): Promise<Run> {
+  if (nodeFlags.length === 0) return runFile(entry, ['token'], env());
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...nodeFlags, entry, 'token'], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+function expectToken(r: Run): void {
+  expect(r.stderr).toBe('');
+  expect(r.stdout).toBe(`${TOKEN}\n`);
+  expect(r.code).toBe(0);
+}
+
+describe('the warm entry\'s V8 code cache', () => {
+  it('is written by a warm token, 0600 in a 0700 directory, and kept as it is once V8 takes it', async () => {
+    const entry = await freshEntry();
+    expectToken(await token(entry));
+    const [name, ...others] = await caches(entry);
+    expect(others).toEqual([]);
+    expect(name).toMatch(new RegExp(`^[0-9a-f]{16}-${process.version}-${process.platform}-${process.arch}-0-token\\.v8$`));
+    expect((await lstat(cacheDir(entry))).mode & 0o777).toBe(0o700);
+    const before = await stat(join(cacheDir(entry), name!));
+    expect(before.mode & 0o777).toBe(0o600);
+    expect(before.size).toBeGreaterThan(1000);
+    for (let i = 0; i < 2; i++) expectToken(await token(entry));
+    const after = await stat(join(cacheDir(entry), name!));
+    expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);
+  });
+
+  it('is written by a warm exec too (its own file), and the child gets the token', async () => {
+    const entry = await freshEntry();
+    const r = await runFile(entry, ['exec', '--', process.execPath, '-e', 'process.stdout.write(process.env.AUTH0_TOKEN)'], env());
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(TOKEN);
+    expect(await caches(entry)).toEqual([expect.stringMatching(/-0-exec\.v8$/)]);
+  });
+
+  it.each([
+    ['the same length of garbage', (b: Buffer) => Buffer.alloc(b.length, 0x5a)],
+    ['cut in half', (b: Buffer) => b.subarray(0, b.length >> 1)],
+    ['empty', () => Buffer.alloc(0)],
+    ['another byte flipped in its header', (b: Buffer) => Buffer.from(b.map((x, i) => (i === 4 ? x ^ 0xff : x)))],
+  ])('a cache V8 rejects (%s) still gives the same answer, and is replaced', async (_, damage) => {
+    const entry = await freshEntry();
+    expectToken(await token(entry));
+    const [name] = await caches(entry);
+    const file = join(cacheDir(entry), name!);
+    const good = await readFile(file);
+    const bad = damage(good);
+    await writeFile(file, bad);
+    expectToken(await token(entry));
+    const now = await readFile(file);
+    expect(now.equals(bad)).toBe(false);
+    expect(now.length).toBeGreaterThan(1000);
+  });
+
+  it('is not written when the entry hands the command to the full CLI', async () => {
+    const entry = await freshEntry();
+    // --min-ttl over the token's life: the full CLI goes for a new one (and refuses OMNI_AUTH_LOCK_TIMEOUT=never).
+    const r = await runFile(entry, ['token', '--min-ttl', '7200'], env());
+    expect(r.code).toBe(2);
+    expect((await runFile(entry, ['--version'], env())).code).toBe(0);
+    expect(await caches(entry)).toEqual([]);
+  });
+
+  it('is neither read nor written through a link, nor in a directory others may write to', async () => {
+    const linked = await freshEntry();
+    const elsewhere = join(dir, 'elsewhere');
+    await mkdir(elsewhere, { mode: 0o700 });
+    await symlink(elsewhere, cacheDir(linked));
+    expectToken(await token(linked));
+    expect(await readdir(elsewhere)).toEqual([]);
+
+    const open = await freshEntry();
+    await mkdir(cacheDir(open));
+    await chmod(cacheDir(open), 0o777);
+    expectToken(await token(open));
+    expect(await readdir(cacheDir(open))).toEqual([]);
+  });
+
+  it('under other V8 flags is another file, and leaves the first alone', async () => {
+    const entry = await freshEntry();
+    expectToken(await token(entry));
+    const [plain] = await caches(entry);
+    const before = await stat(join(cacheDir(entry), plain!));
+    expectToken(await token(entry, ['--stack-size=900']));
+    const names = await caches(entry);
+    expect(names).toHaveLength(2);
+    expect(names.find((n) => n !== plain)).toMatch(/-[0-9a-z]+-token\.v8$/);
+    const after = await stat(join(cacheDir(entry), plain!));
+    expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);
+  });
+
+  it('of another build is removed when this build writes its own', async () => {
+    const entry = await freshEntry();
+    await mkdir(cacheDir(entry), { mode: 0o700 });
+    const stale = `0000000000000000-${process.version}-${process.platform}-${process.arch}-0-token.v8`;
+    await writeFile(join(cacheDir(entry), stale), 'from an older build', { mode: 0o600 });
+    expectToken(await token(entry));
+    const names = await caches(entry);
+    expect(names).toHaveLength(1);
+    expect(names[0]).not.toBe(stale);
+  });
+});
