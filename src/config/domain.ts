@@ -13,6 +13,37 @@ export function isLoopbackHost(hostname: string): boolean {
  */
 export function normalizeDomain(input: string, source = '--domain'): string {
   const raw = input.trim();
+  return canonicalOrigin(raw) ?? parseDomain(raw, source);
+}
+
+const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+const IPV4 = new RegExp(`^${OCTET}(?:\\.${OCTET}){3}$`);
+/** Scheme, lower-case ASCII labels, a port without leading zeros. */
+const SIMPLE = /^(https?:\/\/)?((?:[a-z0-9-]{1,63}\.)*[a-z0-9-]{1,63})(?::([1-9]\d{0,4}))?$/;
+
+/**
+ * The origin of a domain already in the form normalizeDomain returns (settings hold it so), or
+ * undefined: the URL parser decides. A warm `token` reads the domain on every run, and the first
+ * `new URL` of a process costs it ~0.4 ms (issue 13). test/config/domain.property.test.ts checks this
+ * against the parser.
+ */
+export function canonicalOrigin(raw: string): string | undefined {
+  const m = raw.length <= 300 ? SIMPLE.exec(raw) : null;
+  if (!m) return undefined;
+  const [, scheme = 'https://', host = '', port] = m;
+  if (!IPV4.test(host)) {
+    const labels = host.split('.');
+    // A last label that is a number makes the host an IPv4 address (WHATWG "ends in a number"), which
+    // the parser rewrites; xn-- labels are checked as Punycode. The parser decides those.
+    if (/^(\d+|0x[0-9a-f]*)$/.test(labels[labels.length - 1]!) || labels.some((l) => l.startsWith('xn--'))) return undefined;
+  }
+  if (port !== undefined && (Number(port) > 65535 || port === (scheme === 'https://' ? '443' : '80'))) return undefined;
+  if (scheme === 'http://' && !isLoopbackHost(host)) return undefined;
+  return `${scheme}${host}${port === undefined ? '' : `:${port}`}`;
+}
+
+/** normalizeDomain by the URL parser, with its errors. */
+export function parseDomain(raw: string, source = '--domain'): string {
   if (raw === '') throw new UsageError('invalid_domain', `${source} is empty`, { hint: 'pass the Auth0 domain, e.g. --domain tenant.eu.auth0.com' });
   const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw);
   let url: URL;
