@@ -97,6 +97,18 @@ describe('the warm entry\'s V8 code cache', () => {
     expect(await caches(entry)).toEqual([expect.stringMatching(/-0-exec\.v8$/)]);
   });
 
+  it('holds code, not what the run read: no part of the token is in it', async () => {
+    const entry = await freshEntry();
+    expectToken(await token(entry));
+    await runFile(entry, ['exec', '--', process.execPath, '-e', '0'], env());
+    const names = await caches(entry);
+    expect(names).toHaveLength(2);
+    for (const name of names) {
+      const data = await readFile(join(cacheDir(entry), name));
+      for (const part of TOKEN.split('.')) expect(data.includes(part), name).toBe(false);
+    }
+  });
+
   it.each([
     ['the same length of garbage', (b: Buffer) => Buffer.alloc(b.length, 0x5a)],
     ['cut in half', (b: Buffer) => b.subarray(0, b.length >> 1)],
