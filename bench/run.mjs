@@ -24,7 +24,9 @@
  *     processes (bench/herd-worker.mjs): the same broker, retry and backoff code without the 200 Node
  *     starts, i.e. what the retry algorithm achieves against the limit itself.
  * Not a test: it prints figures, it does not pass or fail. `BENCH_ONLY=warm,cold,rss,parallel,big,herd`
- * (any of them) runs only those sections; `BENCH_RUNS=N` (≥ 30) sets the runs per median.
+ * (any of them) runs only those sections; `BENCH_RUNS=N` (≥ 30, default 60) sets the runs per median.
+ * Each warm ratio also shows its interquartile range taken round by round (each run against that
+ * round's `node -e 0`): how far the machine's noise moves it.
  */
 import { spawn } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -34,7 +36,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'dist', 'omni-auth.cjs');
-const RUNS = Math.max(30, Number(process.env.BENCH_RUNS ?? 30));
+// 60 by default: on a shared VM a median of 30 still moved by ±0.03 between runs.
+const RUNS = Math.max(30, Number(process.env.BENCH_RUNS ?? 60));
 const SECTIONS = ['warm', 'cold', 'rss', 'parallel', 'big', 'herd'];
 const ONLY = (process.env.BENCH_ONLY ?? '').split(',').map((x) => x.trim()).filter(Boolean);
 for (const x of ONLY) if (!SECTIONS.includes(x)) throw new Error(`BENCH_ONLY: unknown section ${x} (known: ${SECTIONS.join(', ')})`);
@@ -59,8 +62,8 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-/** Median wall times of two commands, run alternately RUNS times each (after one warm-up run each). */
-async function timePairs(...commands) {
+/** The wall times (ms) of each command, RUNS rounds of one run each, interleaved (after one warm-up run each). */
+async function timeRounds(...commands) {
   const times = commands.map(() => []);
   for (const [cmd, args, env] of commands) await run(cmd, args, env); // warm the OS file cache
   for (let i = 0; i < RUNS; i++) {
@@ -76,8 +79,14 @@ async function timePairs(...commands) {
       times[k].push(r.ms);
     }
   }
-  return times.map(median);
+  return times;
 }
+
+/** The quartiles of `xs`: [25th, 75th] percentile (nearest rank). */
+const quartiles = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return [s[Math.floor((s.length - 1) / 4)], s[Math.ceil(((s.length - 1) * 3) / 4)]];
+};
 
 async function peakRssKb(args, env) {
   // /usr/bin/time reports the child's maximum resident set size.
@@ -218,9 +227,12 @@ try {
   // Interleaved, one of each per round: the machine's speed drifts, and a drift between two blocks of
   // runs would show up as a ratio.
   if (want('warm')) {
-    const [node0, ...warmMs] = await timePairs(...warmCommands.map((c) => c[1]));
+    const [node0, ...warm] = await timeRounds(...warmCommands.map((c) => c[1]));
     for (const [k, [label, , target]] of warmCommands.slice(1).entries()) {
-      results.push([`${label} / \`node -e 0\` (median wall)`, `${warmMs[k].toFixed(1)} ms / ${node0.toFixed(1)} ms`, (warmMs[k] / node0).toFixed(2), target]);
+      // The spread of the same ratio taken round by round (each run against the round's `node -e 0`):
+      // how far this machine's noise moves it.
+      const [q1, q3] = quartiles(warm[k].map((ms, i) => ms / node0[i]));
+      results.push([`${label} / \`node -e 0\` (median wall)`, `${median(warm[k]).toFixed(1)} ms / ${median(node0).toFixed(1)} ms (per round: ${q1.toFixed(2)}–${q3.toFixed(2)})`, (median(warm[k]) / median(node0)).toFixed(2), target]);
     }
   }
 
