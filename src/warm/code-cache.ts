@@ -4,10 +4,19 @@
  * of a hand-off. Without the loader (the full CLI, the sources under test) there is nothing to tell.
  */
 const HOOK = Symbol.for('omni-auth.code-cache');
+let usual = true;
+
+/**
+ * This run took a path later runs do not (the key parser, once per key: src/warm/key-check.ts): its
+ * cache would hold that code too, deserialised on every run for nothing. The next run writes it.
+ */
+export function warmUnusual(): void {
+  usual = false;
+}
 
 export function warmAnswered(): void {
   const hook = (globalThis as Record<symbol, unknown>)[HOOK];
-  if (typeof hook === 'function') {
+  if (usual && typeof hook === 'function') {
     delete (globalThis as Record<symbol, unknown>)[HOOK];
     hook();
   }

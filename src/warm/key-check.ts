@@ -23,6 +23,7 @@ import { KEY_ENV, parsePrivateKey } from '../identity/key-store.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { HandOff } from './hand-off.js';
 import { sha256 } from './sha256.js';
+import { warmUnusual } from './code-cache.js';
 
 export { KEY_ENV };
 
@@ -67,6 +68,7 @@ async function thumbprintOfText(text: string, home: string): Promise<string> {
   const known = records[digest];
   if (known !== undefined) return known;
   // The real parser (node:crypto); a key it refuses throws, and the full CLI reports it.
+  warmUnusual();
   const { thumbprint } = parsePrivateKey(text, KEY_ENV);
   await writeRecords(home, { ...records, [digest]: thumbprint });
   return thumbprint;

@@ -6,13 +6,16 @@
  * beside it) on a home whose cache answers without a key: no tenant needed.
  */
 import { spawn } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { chmod, copyFile, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cacheKeyOf } from '../../src/cache/key.js';
+import { thumbprint, type PublicJwk } from '../../src/identity/thumbprint.js';
 import { packageRoot } from '../../src/util/package-root.js';
 import { FULL_CLI_FILE } from '../../src/warm/files.js';
+import { KEY_RECORDS_FILE } from '../../src/warm/key-check.js';
 import { cleanEnv } from '../cli/run-cli.js';
 import { runFile, type Run } from './run.js';
 
@@ -26,16 +29,30 @@ const TOKEN = `eyJhbGciOiJSUzI1NiJ9.${Buffer.from(JSON.stringify({ sub: 'auth0|o
 let dir: string;
 let home: string;
 let copies = 0;
+let homes = 0;
+
+/** A home whose cache answers; with `keyed`, a machine key the cached token is bound to. */
+async function makeHome(keyed = false): Promise<string> {
+  const at = join(dir, `home-${homes++}`);
+  await mkdir(at, { mode: 0o700 });
+  const now = Math.floor(Date.now() / 1000);
+  const entry: Record<string, unknown> = { access_token: TOKEN, token_type: 'Bearer', expires_at: now + 3600, obtained_at: now, scope: SCOPE, subject: 'auth0|omni-cache' };
+  if (keyed) {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const jwk = { ...privateKey.export({ format: 'jwk' }), alg: 'ES256', created_at: '2026-11-30T00:00:00.000Z' };
+    await writeFile(join(at, 'machine-key.json'), `${JSON.stringify(jwk, null, 2)}\n`, { mode: 0o600 });
+    entry.key_thumbprint = thumbprint(publicKey.export({ format: 'jwk' }) as PublicJwk);
+  }
+  const key = cacheKeyOf({ domain: DOMAIN, clientId: CLIENT_ID, audience: AUDIENCE, scope: SCOPE });
+  await writeFile(join(at, 'tokens.json'), JSON.stringify({ version: 1, entries: { [key]: entry } }), { mode: 0o600 });
+  await writeFile(join(at, 'settings.json'), JSON.stringify({ domain: DOMAIN, client_id: CLIENT_ID, audience: AUDIENCE }), { mode: 0o600 });
+  return at;
+}
+
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'omni-code-cache-'));
-  home = join(dir, 'home');
-  await mkdir(home, { mode: 0o700 });
-  const now = Math.floor(Date.now() / 1000);
   // No machine key and a token cached without one: the warm entry answers (test/warm/equivalence.e2e.test.ts).
-  const entry = { access_token: TOKEN, token_type: 'Bearer', expires_at: now + 3600, obtained_at: now, scope: SCOPE, subject: 'auth0|omni-cache' };
-  const key = cacheKeyOf({ domain: DOMAIN, clientId: CLIENT_ID, audience: AUDIENCE, scope: SCOPE });
-  await writeFile(join(home, 'tokens.json'), JSON.stringify({ version: 1, entries: { [key]: entry } }), { mode: 0o600 });
-  await writeFile(join(home, 'settings.json'), JSON.stringify({ domain: DOMAIN, client_id: CLIENT_ID, audience: AUDIENCE }), { mode: 0o600 });
+  home = await makeHome();
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -126,6 +143,18 @@ describe('the warm entry\'s V8 code cache', () => {
     const now = await readFile(file);
     expect(now.equals(bad)).toBe(false);
     expect(now.length).toBeGreaterThan(1000);
+  });
+
+  it('is written by the first run that takes the usual path: not the one that parsed the key (once per key)', async () => {
+    const entry = await freshEntry();
+    const keyed = await makeHome(true);
+    const run = () => runFile(entry, ['token'], env({ OMNI_AUTH_HOME: keyed }));
+    expectToken(await run());
+    // The key parser ran (its answer is recorded for later runs) and the run wrote no cache.
+    expect(Object.keys(JSON.parse(await readFile(join(keyed, KEY_RECORDS_FILE), 'utf8')).keys)).toHaveLength(1);
+    expect(await caches(entry)).toEqual([]);
+    expectToken(await run());
+    expect(await caches(entry)).toEqual([expect.stringMatching(/-0-token\.v8$/)]);
   });
 
   it('is not written when the entry hands the command to the full CLI', async () => {
