@@ -364,7 +364,7 @@ async function withCodeCacheLoader(code) {
   const head = `${await loaderWith(0)}/*\n`;
   const file = `${await loaderWith(head.length)}/*\n${wrapped}\n*/\n`;
   if (file.slice(head.length, head.length + wrapped.length) !== wrapped) throw new Error('the warm entry\'s offset moved');
-  // The loader reads the file as latin1: one byte, one character.
+  // The loader slices the file by character offsets: one byte, one character.
   if (/[^\x00-\x7f]/.test(file)) throw new Error('dist/omni-auth.cjs must be ASCII');
   return file;
 }

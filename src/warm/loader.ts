@@ -19,7 +19,8 @@ declare const __WARM_ID__: string;
 const HOOK = Symbol.for('omni-auth.code-cache');
 const TAIL = '\n*/\n';
 
-const self = readFileSync(__filename, 'latin1');
+// utf8 (the file is ASCII, checked by the build): Node reads it natively; latin1 took 0.5 ms more.
+const self = readFileSync(__filename, 'utf8');
 const at = Number(__WARM_AT__);
 const source = self.slice(at, self.length - TAIL.length);
 const dir = `${__dirname}/.code-cache`;
