@@ -139,6 +139,24 @@ describe('TokenFile', () => {
     expect(readdirSync(run).sort()).toEqual([live, 'not-an-exec'].sort());
   });
 
+  it('names its directory after the pid and the time (no random bytes to read), and steps past a name a dead exec left', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'omni-tf-'));
+    const run = join(home, 'run');
+    const now = NOW * 1000;
+    // A directory left by an exec that had this pid before, at this very millisecond.
+    const taken = `exec-${process.pid}-${now.toString(16)}`;
+    mkdirSync(join(run, taken), { recursive: true, mode: 0o700 });
+    chmodSync(run, 0o700);
+    const file = await TokenFile.open({ env: {}, home, token: tok('first', NOW, 30), minTtl: 300, warn: () => undefined, renew: async () => tok('y', NOW, 30), now: () => now });
+    try {
+      expect(basename(file.dir)).toBe(`exec-${process.pid}-${(now + 1).toString(16)}`);
+      expect(readFileSync(file.path, 'utf8')).toBe('header.first.signature-first');
+      expect(readdirSync(join(run, taken))).toEqual([]);
+    } finally {
+      file.close();
+    }
+  });
+
   it('a runtime base open to others is made 0700 before anything is written in it', async () => {
     const home = mkdtempSync(join(tmpdir(), 'omni-tf-'));
     mkdirSync(join(home, 'run'), { mode: 0o755 });
