@@ -5,7 +5,6 @@
  * cache V8 accepts is not rewritten. Each case runs a fresh copy of the built entry (the full CLI
  * beside it) on a home whose cache answers without a key: no tenant needed.
  */
-import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { chmod, copyFile, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -71,18 +70,7 @@ const env = (extra: Record<string, string> = {}) => cleanEnv({ OMNI_AUTH_HOME: h
 const cacheDir = (entry: string) => join(entry, '..', '.code-cache');
 const caches = async (entry: string) => (await readdir(cacheDir(entry)).catch(() => [] as string[])).sort();
 
-async function token(entry: string, nodeFlags: string[] = []): Promise<Run> {
-  if (nodeFlags.length === 0) return runFile(entry, ['token'], env());
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...nodeFlags, entry, 'token'], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
+const token = (entry: string, nodeFlags: string[] = []): Promise<Run> => runFile(entry, ['token'], env(), undefined, nodeFlags);
 
 function expectToken(r: Run): void {
   expect(r.stderr).toBe('');

@@ -8,9 +8,10 @@ export interface Run {
   stderr: string;
 }
 
-export function runFile(file: string, args: string[], env: NodeJS.ProcessEnv, cwd?: string): Promise<Run> {
+/** `nodeArgs`: Node's own flags, before the file. */
+export function runFile(file: string, args: string[], env: NodeJS.ProcessEnv, cwd?: string, nodeArgs: string[] = []): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [file, ...args], { env, ...(cwd ? { cwd } : {}), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...nodeArgs, file, ...args], { env, ...(cwd ? { cwd } : {}), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
