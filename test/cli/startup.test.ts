@@ -112,6 +112,18 @@ describe('start-up of the warm entry', () => {
     }
   });
 
+  it('starts with the loader (src/warm/loader.ts), which needs node:fs and node:vm only, and holds the code in the comment after it', () => {
+    const text = readFileSync(join(packageRoot(), 'dist', 'omni-auth.cjs'), 'utf8');
+    const at = text.indexOf('\n/*\n(function (exports, require, module, __filename, __dirname) {');
+    expect(at).toBeGreaterThan(0);
+    const loader = text.slice(0, at);
+    expect(loader.startsWith('#!/usr/bin/env node\n')).toBe(true);
+    expect([...loader.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]).sort()).toEqual(['node:fs', 'node:vm']);
+    expect(text.endsWith('\n})\n*/\n')).toBe(true);
+    // The comment is closed only at the end.
+    expect(text.indexOf('*/', at)).toBe(text.length - 3);
+  });
+
   it('reads its own URL (a URL object there, computed on demand) only through fileURLToPath', () => {
     const text = readFileSync(join(packageRoot(), 'dist', 'omni-auth.cjs'), 'utf8');
     const uses = text.match(/.{0,40}__omniEntry\.url.{0,2}/g) ?? [];
