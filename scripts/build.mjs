@@ -340,6 +340,8 @@ async function buildWarmEntry() {
   });
   await writeFile(join(root, 'dist', 'metafile-warm.json'), JSON.stringify(warm.metafile));
   await writeFile(warmOut, await withCodeCacheLoader(warm.outputFiles[0].text));
+  // Caches of the last build's runs: never shipped (package.json "files"), and dead weight here.
+  await rm(join(root, 'dist', '.code-cache'), { recursive: true, force: true });
   await chmod(warmOut, 0o755);
 }
 
@@ -351,6 +353,8 @@ async function buildWarmEntry() {
 async function withCodeCacheLoader(code) {
   const wrapped = `(function (exports, require, module, __filename, __dirname) {${code}\n})`;
   if (wrapped.includes('*/')) throw new Error('the warm entry contains "*/": it cannot sit inside the loader\'s comment');
+  // vm.Script gets no importModuleDynamically: a dynamic import() would fail at run time.
+  if (/\bimport\(/.test(code)) throw new Error('the warm entry contains import(): the loader cannot run it');
   const { createHash } = await import('node:crypto');
   const id = createHash('sha256').update(wrapped).digest('hex').slice(0, 16);
   const loaderWith = async (at) => (await build({
@@ -363,6 +367,7 @@ async function withCodeCacheLoader(code) {
   })).outputFiles[0].text;
   const head = `${await loaderWith(0)}/*\n`;
   const file = `${await loaderWith(head.length)}/*\n${wrapped}\n*/\n`;
+  if (!file.endsWith('\n})\n*/\n')) throw new Error('the warm entry does not end as src/warm/loader.ts TAIL says');
   if (file.slice(head.length, head.length + wrapped.length) !== wrapped) throw new Error('the warm entry\'s offset moved');
   // The loader slices the file by character offsets: one byte, one character.
   if (/[^\x00-\x7f]/.test(file)) throw new Error('dist/omni-auth.cjs must be ASCII');

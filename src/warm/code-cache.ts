@@ -14,10 +14,11 @@ export function warmUnusual(): void {
   usual = false;
 }
 
-export function warmAnswered(): void {
+/** `soon`: save once this turn of the event loop is over too, not only at a normal exit (a warm exec's child may run for hours, or end it by a signal). */
+export function warmAnswered(soon = false): void {
   const hook = (globalThis as Record<symbol, unknown>)[HOOK];
   if (usual && typeof hook === 'function') {
     delete (globalThis as Record<symbol, unknown>)[HOOK];
-    hook();
+    hook(soon);
   }
 }

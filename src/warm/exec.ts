@@ -52,7 +52,7 @@ export async function warmExec(cmd: WarmExec): Promise<boolean> {
     // The child started by src/warm/spawn.ts: node:child_process's spawn without loading it.
     process.exitCode = await runChild(file, args, env, () => tokenFile.close(), () => {
       tokenFile.sweep();
-      warmAnswered();
+      warmAnswered(true);
     }, spawnInherited);
   } catch (e) {
     // Not run at all: the full CLI runs the command again and reports it. Once it had run, as the full CLI would.

@@ -4,55 +4,79 @@
  * it; this loader compiles it with V8's code cache, which holds the bytecode of every function a warm
  * run calls. Parsing and compiling them took a third of a warm run's own CPU time.
  *
- * The cache lives beside the entry, in `.code-cache/` (0700, this user's, never through a link), one
- * file per build, Node, platform, V8 flags and command (`token` or `exec`: each run's set of
- * functions). A missing, foreign or rejected cache (V8 checks its version, flags and the source's length) only
- * means compiling as Node would; when a warm run has answered (src/warm/code-cache.ts), it writes a
- * new one at exit, atomically. Nothing here may throw: the code runs whatever the cache's state.
+ * The cache lives beside the entry, in `.code-cache/`: a directory of this user's that nobody else may
+ * write into, never through a link, holding files of this user's that nobody else may write, with one
+ * link each — the cache is code. One file per build, state of this very file (inode, size, change
+ * time: an edit in place never meets an old cache), Node, platform, V8 flags and command (`token` or
+ * `exec`: each run's set of functions). A missing, foreign or rejected cache (V8 checks its version,
+ * flags and the source's length) only means compiling as Node would. When a warm run has answered
+ * (src/warm/code-cache.ts) it writes a new one: fsynced, through an exclusive temporary file and a
+ * rename. V8 does not checksum a cache it accepts, so `OMNI_AUTH_CODE_CACHE=0` turns all of it off.
+ * Not on Windows, where no directory mode says "this user's only".
  */
-import { closeSync, constants, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { Script } from 'node:vm';
 
 declare const __WARM_AT__: string;
 declare const __WARM_ID__: string;
-/** What src/warm/code-cache.ts calls once the warm entry has answered. */
+/** What src/warm/code-cache.ts calls once the warm entry has answered (`soon`: now, not only at exit). */
 const HOOK = Symbol.for('omni-auth.code-cache');
-const TAIL = '\n*/\n';
+/** How the code starts and ends (scripts/build.mjs withCodeCacheLoader). */
+const HEAD = '/*\n(function (exports, require, module, __filename, __dirname) {';
+const TAIL = '\n})\n*/\n';
 
-// utf8 (the file is ASCII, checked by the build): Node reads it natively; latin1 took 0.5 ms more.
-const self = readFileSync(__filename, 'utf8');
-const at = Number(__WARM_AT__);
-const source = self.slice(at, self.length - TAIL.length);
-const dir = `${__dirname}/.code-cache`;
-const file = `${dir}/${__WARM_ID__}-${process.version}-${process.platform}-${process.arch}-${flagsKey()}-${process.argv.includes('exec') ? 'exec' : 'token'}.v8`;
-
-let cachedData: Buffer | undefined;
-const usable = privateDir(lstatQuiet(dir));
-if (usable) {
-  try {
-    const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
-    try {
-      cachedData = readFileSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // No cache yet.
-  }
+const fd = openSync(__filename, 'r');
+let entry: Stats;
+let self: string;
+try {
+  entry = fstatSync(fd);
+  // utf8 (the file is ASCII, checked by the build): Node reads it natively; latin1 took 0.5 ms more.
+  self = readFileSync(fd, 'utf8');
+} finally {
+  closeSync(fd);
 }
+const at = Number(__WARM_AT__);
+const intact = self.startsWith(HEAD, at - 3) && self.endsWith(TAIL);
+const source = intact ? self.slice(at, self.length - 4) : located(self);
+const useCache = intact && process.platform !== 'win32' && process.env.OMNI_AUTH_CODE_CACHE !== '0';
+const dir = `${__dirname}/.code-cache`;
+const prefix = `${__WARM_ID__}-${hash(`${entry.ino}:${entry.size}:${entry.ctimeMs}`)}-`;
+const file = `${dir}/${prefix}${process.version}-${process.platform}-${process.arch}-${flagsKey()}-${process.argv.includes('exec') ? 'exec' : 'token'}.v8`;
+
+const cachedData = useCache && privateDir(lstatQuiet(dir)) ? readCache() : undefined;
 // No lineOffset: with one, V8 kept 4 MiB more after taking the cache. Stack frames in this code count lines from the comment's first.
 const script = new Script(source, { filename: __filename, cachedData });
-if (cachedData === undefined || script.cachedDataRejected === true) {
-  (globalThis as Record<symbol, unknown>)[HOOK] = () => process.once('exit', save);
+if (useCache && (cachedData === undefined || script.cachedDataRejected === true)) {
+  (globalThis as Record<symbol, unknown>)[HOOK] = (soon: boolean) => {
+    // A warm exec's child may run for hours, or end it by a signal (no 'exit' event): save once it has
+    // started, and again at a normal exit with the functions that ran since.
+    if (soon) setImmediate(save);
+    process.once('exit', save);
+  };
 }
 (script.runInThisContext() as (e: unknown, r: NodeRequire, m: NodeModule, f: string, d: string) => void)(exports, require, module, __filename, __dirname);
+
+/**
+ * The code of a file that is not as built — line ends rewritten (CRLF), lines added to the loader:
+ * from the code's first line to the comment's end, run without a cache.
+ */
+function located(text: string): string {
+  const start = text.lastIndexOf(HEAD.slice(3));
+  const end = text.lastIndexOf('*/');
+  if (start < 0 || end < start) throw new Error(`${__filename} is damaged: reinstall omni-auth`);
+  return text.slice(start, end);
+}
+
+function hash(text: string): string {
+  let h = 5381;
+  for (let i = 0; i < text.length; i++) h = ((h * 33) ^ text.charCodeAt(i)) >>> 0;
+  return h.toString(36);
+}
 
 /** V8 rejects a cache made under other flags; a key per set of flags keeps two sets from overwriting each other's. */
 function flagsKey(): string {
   const flags = `${process.execArgv.join(' ')}\n${process.env.NODE_OPTIONS ?? ''}`;
-  let h = 5381;
-  for (let i = 0; i < flags.length; i++) h = ((h * 33) ^ flags.charCodeAt(i)) >>> 0;
-  return flags === '\n' ? '0' : h.toString(36);
+  return flags === '\n' ? '0' : hash(flags);
 }
 
 function lstatQuiet(path: string): Stats | undefined {
@@ -63,28 +87,46 @@ function lstatQuiet(path: string): Stats | undefined {
   }
 }
 
-/** A real directory of this user that nobody else can write into: the cache is code. */
-function privateDir(st: Stats | undefined): boolean {
-  if (!st?.isDirectory() || (st.mode & 0o077) !== 0) return false;
+function mine(st: Stats): boolean {
   return process.getuid === undefined || st.uid === process.getuid();
 }
 
-/** The cache of this run's functions, written beside the others through a new temporary file and a rename. */
+/** A real directory of this user that nobody else can enter or write into. */
+function privateDir(st: Stats | undefined): boolean {
+  return st !== undefined && st.isDirectory() && (st.mode & 0o077) === 0 && mine(st);
+}
+
+/** The cache file's bytes, when it is a regular file of this user's, writable by nobody else, with one link. */
+function readCache(): Buffer | undefined {
+  let cacheFd: number | undefined;
+  try {
+    cacheFd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    const st = fstatSync(cacheFd);
+    if (!st.isFile() || !mine(st) || (st.mode & 0o022) !== 0 || st.nlink !== 1) return undefined;
+    return readFileSync(cacheFd);
+  } catch {
+    return undefined; // No cache yet.
+  } finally {
+    if (cacheFd !== undefined) closeSync(cacheFd);
+  }
+}
+
+/** The cache of the functions run so far, written beside the others through a new temporary file and a rename. */
 function save(): void {
   let tmp: string | undefined;
   try {
     if (!lstatQuiet(dir)) mkdirSync(dir, { mode: 0o700 });
     if (!privateDir(lstatQuiet(dir))) return;
-    // Caches of other builds are dead weight.
-    const prefix = `${__WARM_ID__}-`;
-    for (const name of readdirSync(dir)) if (!name.startsWith(prefix)) unlinkQuiet(`${dir}/${name}`);
+    for (const name of readdirSync(dir)) if (stale(name)) unlinkQuiet(`${dir}/${name}`);
     const data = script.createCachedData();
-    tmp = `${file}.${process.pid}.tmp`;
-    const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    const path = `${file}.${process.pid}.tmp`;
+    const out = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    tmp = path;
     try {
-      for (let done = 0; done < data.length;) done += writeSync(fd, data, done);
+      for (let done = 0; done < data.length;) done += writeSync(out, data, done);
+      fsyncSync(out);
     } finally {
-      closeSync(fd);
+      closeSync(out);
     }
     renameSync(tmp, file);
     tmp = undefined;
@@ -92,6 +134,18 @@ function save(): void {
     // A cache is an optimisation: without one the next run compiles as Node would.
   } finally {
     if (tmp !== undefined) unlinkQuiet(tmp);
+  }
+}
+
+/** Caches of other builds or other states of this file, and temporary files of processes that are gone. */
+function stale(name: string): boolean {
+  const tmp = /\.(\d+)\.tmp$/.exec(name);
+  if (!tmp) return !name.startsWith(prefix);
+  try {
+    process.kill(Number(tmp[1]), 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }
 

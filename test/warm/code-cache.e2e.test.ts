@@ -6,7 +6,7 @@
  * beside it) on a home whose cache answers without a key: no tenant needed.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { chmod, copyFile, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, copyFile, link, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -72,6 +72,13 @@ const caches = async (entry: string) => (await readdir(cacheDir(entry)).catch(()
 
 const token = (entry: string, nodeFlags: string[] = []): Promise<Run> => runFile(entry, ['token'], env(), undefined, nodeFlags);
 
+/** The header's word replaced by another of the same length: the entry's size does not change. */
+async function sameLengthEdit(entry: string, word: string): Promise<void> {
+  const text = await readFile(entry, 'utf8');
+  expect(text).toContain('Authorization: Bearer ${');
+  await writeFile(entry, text.replace('Authorization: Bearer ${', `Authorization: ${word} \${`));
+}
+
 function expectToken(r: Run): void {
   expect(r.stderr).toBe('');
   expect(r.stdout).toBe(`${TOKEN}\n`);
@@ -84,7 +91,8 @@ describe('the warm entry\'s V8 code cache', () => {
     expectToken(await token(entry));
     const [name, ...others] = await caches(entry);
     expect(others).toEqual([]);
-    expect(name).toMatch(new RegExp(`^[0-9a-f]{16}-${process.version}-${process.platform}-${process.arch}-0-token\\.v8$`));
+    // The build, this file's state (inode, size, change time), Node, platform, V8 flags (none: 0), the command.
+    expect(name).toMatch(new RegExp(`^[0-9a-f]{16}-[0-9a-z]+-${process.version}-${process.platform}-${process.arch}-0-token\\.v8$`));
     expect((await lstat(cacheDir(entry))).mode & 0o777).toBe(0o700);
     const before = await stat(join(cacheDir(entry), name!));
     expect(before.mode & 0o777).toBe(0o600);
@@ -99,6 +107,13 @@ describe('the warm entry\'s V8 code cache', () => {
     const r = await runFile(entry, ['exec', '--', process.execPath, '-e', 'process.stdout.write(process.env.AUTH0_TOKEN)'], env());
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe(TOKEN);
+    expect(await caches(entry)).toEqual([expect.stringMatching(/-0-exec\.v8$/)]);
+  });
+
+  it('is written by a warm exec whose child ends it by a signal (no exit event), once the child has started', async () => {
+    const entry = await freshEntry();
+    const r = await runFile(entry, ['exec', '--', process.execPath, '-e', 'process.kill(process.pid, "SIGTERM")'], env());
+    expect(r.signal).toBe('SIGTERM');
     expect(await caches(entry)).toEqual([expect.stringMatching(/-0-exec\.v8$/)]);
   });
 
@@ -180,6 +195,126 @@ describe('the warm entry\'s V8 code cache', () => {
     expect(names.find((n) => n !== plain)).toMatch(/-[0-9a-z]+-token\.v8$/);
     const after = await stat(join(cacheDir(entry), plain!));
     expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);
+  });
+
+  it('an edit of the entry in place never meets the cache of the code before it, even at the same length', async () => {
+    const entry = await freshEntry();
+    const header = async () => (await runFile(entry, ['token', '--format', 'header'], env())).stdout;
+    expect(await header()).toBe(`Authorization: Bearer ${TOKEN}\n`);
+    await sameLengthEdit(entry, 'PWNED!');
+    expect(await header()).toBe(`Authorization: PWNED! ${TOKEN}\n`);
+    // Only the new state's cache is left.
+    expect(await caches(entry)).toHaveLength(1);
+  });
+
+  describe('a cache someone else could have put there is not run', () => {
+    /**
+     * A copy of the entry that differs only in the header's word (same length: V8 takes its cache for
+     * the real entry), its cache planted under the real entry's cache name. Run from a private
+     * directory, it is used (the control: the plant works); each case then breaks one condition.
+     */
+    async function planted(): Promise<{ entry: string; cache: string; bytes: Buffer }> {
+      const variant = await freshEntry();
+      await sameLengthEdit(variant, 'PWNED!');
+      await runFile(variant, ['token', '--format', 'header'], env());
+      const [variantCache] = await caches(variant);
+      const bytes = await readFile(join(cacheDir(variant), variantCache!));
+      const entry = await freshEntry();
+      await runFile(entry, ['token', '--format', 'header'], env());
+      const [name] = await caches(entry);
+      const cache = join(cacheDir(entry), name!);
+      await writeFile(cache, bytes);
+      return { entry, cache, bytes };
+    }
+    const header = async (entry: string) => (await runFile(entry, ['token', '--format', 'header'], env())).stdout;
+    const GENUINE = `Authorization: Bearer ${TOKEN}\n`;
+
+    it('control: in a private directory, as a private file, it is run', async () => {
+      const { entry } = await planted();
+      expect(await header(entry)).toBe(`Authorization: PWNED! ${TOKEN}\n`);
+    });
+
+    it.each([['group-writable', 0o770], ['others may enter', 0o705], ['open to all', 0o777]])('in a directory %s', async (_, mode) => {
+      const { entry } = await planted();
+      await chmod(cacheDir(entry), mode);
+      expect(await header(entry)).toBe(GENUINE);
+    });
+
+    it('behind a directory that is a link', async () => {
+      const { entry } = await planted();
+      const real = join(entry, '..', 'real-cache-dir');
+      await rename(cacheDir(entry), real);
+      await symlink(real, cacheDir(entry));
+      expect(await header(entry)).toBe(GENUINE);
+    });
+
+    it('as a file that is a link (replaced, the link\'s target untouched)', async () => {
+      const { entry, cache, bytes } = await planted();
+      const elsewhere = join(entry, '..', 'planted.v8');
+      await rename(cache, elsewhere);
+      await symlink(elsewhere, cache);
+      expect(await header(entry)).toBe(GENUINE);
+      expect((await readFile(elsewhere)).equals(bytes)).toBe(true);
+      expect((await lstat(cache)).isFile()).toBe(true);
+    });
+
+    it('as a file others may write to', async () => {
+      const { entry, cache } = await planted();
+      await chmod(cache, 0o666);
+      expect(await header(entry)).toBe(GENUINE);
+    });
+
+    it('as a file with a second link', async () => {
+      const { entry, cache } = await planted();
+      await link(cache, join(entry, '..', 'second-link.v8'));
+      expect(await header(entry)).toBe(GENUINE);
+    });
+
+    it.runIf(process.getuid?.() === 0)('as a file or a directory of another user (as root)', async () => {
+      const file = await planted();
+      await chown(file.cache, 65534, 65534);
+      expect(await header(file.entry)).toBe(GENUINE);
+      const folder = await planted();
+      await chown(cacheDir(folder.entry), 65534, 65534);
+      expect(await header(folder.entry)).toBe(GENUINE);
+    });
+  });
+
+  it('an entry whose line ends were rewritten (CRLF) still runs, without a cache', async () => {
+    const entry = await freshEntry();
+    await writeFile(entry, (await readFile(entry, 'utf8')).replace(/\n/g, '\r\n'));
+    for (let i = 0; i < 2; i++) expectToken(await token(entry));
+    expect(await caches(entry)).toEqual([]);
+  });
+
+  it('OMNI_AUTH_CODE_CACHE=0 reads and writes none', async () => {
+    const entry = await freshEntry();
+    expectToken(await runFile(entry, ['token'], env({ OMNI_AUTH_CODE_CACHE: '0' })));
+    expect(await caches(entry)).toEqual([]);
+    expectToken(await token(entry));
+    const [name] = await caches(entry);
+    await writeFile(join(cacheDir(entry), name!), Buffer.alloc(100, 0x5a));
+    // A cache that would be rejected anyway is left as it is: nothing is read or written.
+    expectToken(await runFile(entry, ['token'], env({ OMNI_AUTH_CODE_CACHE: '0' })));
+    expect((await readFile(join(cacheDir(entry), name!))).equals(Buffer.alloc(100, 0x5a))).toBe(true);
+  });
+
+  it('temporary files of processes that are gone are removed when a cache is written; a live one\'s are not', async () => {
+    const entry = await freshEntry();
+    await mkdir(cacheDir(entry), { mode: 0o700 });
+    const prefixOf = async () => {
+      expectToken(await token(entry));
+      const [name] = await caches(entry);
+      return name!;
+    };
+    const name = await prefixOf();
+    const dead = `${name}.2147483646.tmp`;
+    const live = `${name}.${process.pid}.tmp`;
+    for (const t of [dead, live]) await writeFile(join(cacheDir(entry), t), 'partial', { mode: 0o600 });
+    // A rejected cache makes the next run write one.
+    await writeFile(join(cacheDir(entry), name), Buffer.alloc(10));
+    expectToken(await token(entry));
+    expect(await caches(entry)).toEqual([name, live].sort());
   });
 
   it('of another build is removed when this build writes its own', async () => {
