@@ -1,5 +1,6 @@
 /**
- * dist/omni-auth.cjs — what users, CI steps and MCP clients run (issue 13). A warm `token` is a CI
+ * dist/omni-auth.cjs — what users, CI steps and MCP clients run (issue 13), compiled by its first
+ * lines (src/warm/loader.ts) with V8's code cache. A warm `token` is a CI
  * step's or a header helper's every request: it is answered here by the CLI's own code
  * (src/cli/token.ts, src/broker/get-token.ts, the cache and settings modules), built without commander,
  * the HTTP client, the JWT library or the MCP code, with node:crypto, node:child_process and
