@@ -348,7 +348,8 @@ async function buildWarmEntry() {
 /**
  * dist/omni-auth.cjs: src/warm/loader.ts, then the warm entry's code as a CommonJS module function
  * inside a comment — Node scans past it; the loader compiles it with V8's code cache (issue 13).
- * `__WARM_AT__`, where the code starts, is fixed-width, so it does not move the code it points to.
+ * `__WARM_AT__` and `__WARM_LINE__`, where the code starts, are fixed-width, so they do not move the
+ * code they point to.
  */
 async function withCodeCacheLoader(code) {
   const wrapped = `(function (exports, require, module, __filename, __dirname) {${code}\n})`;
@@ -357,16 +358,16 @@ async function withCodeCacheLoader(code) {
   if (/\bimport\(/.test(code)) throw new Error('the warm entry contains import(): the loader cannot run it');
   const { createHash } = await import('node:crypto');
   const id = createHash('sha256').update(wrapped).digest('hex').slice(0, 16);
-  const loaderWith = async (at) => (await build({
+  const loaderWith = async (at, line) => (await build({
     entryPoints: [join(root, 'src', 'warm', 'loader.ts')],
     write: false,
     ...CLI_BUNDLE,
     metafile: false,
-    define: { __WARM_AT__: JSON.stringify(String(at).padStart(10, '0')), __WARM_ID__: JSON.stringify(id) },
+    define: { __WARM_AT__: JSON.stringify(String(at).padStart(10, '0')), __WARM_LINE__: JSON.stringify(String(line).padStart(10, '0')), __WARM_ID__: JSON.stringify(id) },
     banner: { js: '#!/usr/bin/env node' },
   })).outputFiles[0].text;
-  const head = `${await loaderWith(0)}/*\n`;
-  const file = `${await loaderWith(head.length)}/*\n${wrapped}\n*/\n`;
+  const head = `${await loaderWith(0, 0)}/*\n`;
+  const file = `${await loaderWith(head.length, head.split('\n').length - 1)}/*\n${wrapped}\n*/\n`;
   if (!file.endsWith('\n})\n*/\n')) throw new Error('the warm entry does not end as src/warm/loader.ts TAIL says');
   if (file.slice(head.length, head.length + wrapped.length) !== wrapped) throw new Error('the warm entry\'s offset moved');
   // The loader slices the file by character offsets: one byte, one character.

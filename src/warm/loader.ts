@@ -18,6 +18,7 @@ import { closeSync, constants, fstatSync, fsyncSync, lstatSync, mkdirSync, openS
 import { Script } from 'node:vm';
 
 declare const __WARM_AT__: string;
+declare const __WARM_LINE__: string;
 declare const __WARM_ID__: string;
 /** What src/warm/code-cache.ts calls once the warm entry has answered (`soon`: now, not only at exit). */
 const HOOK = Symbol.for('omni-auth.code-cache');
@@ -44,8 +45,8 @@ const prefix = `${__WARM_ID__}-${hash(`${entry.ino}:${entry.size}:${entry.ctimeM
 const file = `${dir}/${prefix}${process.version}-${process.platform}-${process.arch}-${flagsKey()}-${process.argv.includes('exec') ? 'exec' : 'token'}.v8`;
 
 const cachedData = useCache && privateDir(lstatQuiet(dir)) ? readCache() : undefined;
-// No lineOffset: with one, V8 kept 4 MiB more after taking the cache. Stack frames in this code count lines from the comment's first.
-const script = new Script(source, { filename: __filename, cachedData });
+// lineOffset: stack frames in this code name the file's own lines.
+const script = new Script(source, { filename: __filename, lineOffset: intact ? Number(__WARM_LINE__) : 0, cachedData });
 if (useCache && (cachedData === undefined || script.cachedDataRejected === true)) {
   (globalThis as Record<symbol, unknown>)[HOOK] = (soon: boolean) => {
     // A warm exec's child may run for hours, or end it by a signal (no 'exit' event): save once it has

@@ -280,6 +280,25 @@ describe('the warm entry\'s V8 code cache', () => {
     });
   });
 
+  it('stack frames in the warm code name the entry file\'s own lines, with the cache and without', async () => {
+    const entry = await freshEntry();
+    // A preload that records the stack of the write of the token to stdout.
+    const hook = join(entry, '..', 'stack-hook.cjs');
+    await writeFile(hook, [
+      "const fs = require('node:fs'); const write = fs.writeSync;",
+      "fs.writeSync = function (fd, ...rest) { if (fd === 1 && !globalThis.__seen) { globalThis.__seen = 1; write(2, new Error('where').stack + '\\n'); } return write(fd, ...rest); };",
+    ].join('\n'));
+    const lines = (await readFile(entry, 'utf8')).split('\n');
+    for (let run = 0; run < 2; run++) {
+      const r = await token(entry, ['--require', hook]);
+      expect(r.stdout).toBe(`${TOKEN}\n`);
+      const frame = /at writeStdout \((.+):(\d+):(\d+)\)/.exec(r.stderr);
+      expect(frame?.[1]).toBe(entry);
+      expect(lines[Number(frame![2]) - 1]).toContain('function writeStdout(');
+    }
+    expect(await caches(entry)).toHaveLength(1);
+  });
+
   it('an entry whose line ends were rewritten (CRLF) still runs, without a cache', async () => {
     const entry = await freshEntry();
     await writeFile(entry, (await readFile(entry, 'utf8')).replace(/\n/g, '\r\n'));
