@@ -8,27 +8,18 @@ import { writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeJwt } from 'jose';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/emulator/index.js';
-import { cleanEnv, expectNoSecretOnStderr, runCli, runMark, tempHome, type RunMark } from './run-cli.js';
-import { mgmtEnv } from '../tenant/helpers.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Emulator } from '../../src/emulator/index.js';
+import { useCiEmulator } from './ci-emulator.js';
+import { cleanEnv, runCli, tempHome } from './run-cli.js';
 
+const ci = useCiEmulator();
 let emu: Emulator;
-let mark: RunMark;
-beforeAll(async () => {
-  emu = await startEmulator({ settings: { exchangeRatePerSecond: 1000 } });
-});
-afterAll(async () => {
-  await emu?.close();
-});
-beforeEach(() => {
-  mark = runMark();
-});
-afterEach(async () => {
-  await expectNoSecretOnStderr(mark, [emu.info().ci.request_token, emu.info().management.client_secret]);
+beforeAll(() => {
+  emu = ci.emu;
 });
 
-const adminEnv = (home: string): NodeJS.ProcessEnv => cleanEnv({ OMNI_AUTH_HOME: home, ...mgmtEnv(emu) });
+const adminEnv = ci.adminEnv;
 const setupArgs = (...extra: string[]) => ['setup', '--domain', emu.domain, '--audience', emu.info().audience, ...extra];
 
 async function trustFile(home: string, rules: unknown): Promise<string> {

@@ -11,22 +11,22 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeJwt } from 'jose';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/emulator/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Emulator } from '../../src/emulator/index.js';
 import { managementSdk, managementToken } from '../emulator/helpers.js';
-import { cleanEnv, expectNoSecretOnStderr, runCli, runMark, tempHome, type RunMark } from './run-cli.js';
-import { mgmtEnv } from '../tenant/helpers.js';
+import { useCiEmulator } from './ci-emulator.js';
+import { cleanEnv, runCli, tempHome } from './run-cli.js';
 
 const MACHINES = 'omni-auth-machines';
 const PEOPLE = 'Username-Password-Authentication';
 
+const ci = useCiEmulator();
 let emu: Emulator;
-let mark: RunMark;
 let admin: string;
 let clientId: string;
 let sdk: ReturnType<typeof managementSdk>;
 beforeAll(async () => {
-  emu = await startEmulator({ settings: { exchangeRatePerSecond: 1000 } });
+  emu = ci.emu;
   sdk = managementSdk(emu, await managementToken(emu));
   // The application and the machines' connection first (no CI): the users below live in it.
   admin = await tempHome();
@@ -34,17 +34,8 @@ beforeAll(async () => {
   if (run.code !== 0) throw new Error(run.stderr);
   clientId = (JSON.parse(run.stdout) as { settings: { client_id: string } }).settings.client_id;
 }, 60_000);
-afterAll(async () => {
-  await emu?.close();
-});
-beforeEach(() => {
-  mark = runMark();
-});
-afterEach(async () => {
-  await expectNoSecretOnStderr(mark, [emu.info().ci.request_token, emu.info().management.client_secret]);
-});
 
-const adminEnv = (home: string): NodeJS.ProcessEnv => cleanEnv({ OMNI_AUTH_HOME: home, ...mgmtEnv(emu) });
+const adminEnv = ci.adminEnv;
 function setupArgs(...extra: string[]): string[] {
   return ['setup', '--domain', emu.domain, '--audience', emu.info().audience, ...(clientId ? ['--client-id', clientId] : []), ...extra];
 }
