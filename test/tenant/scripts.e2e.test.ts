@@ -342,6 +342,15 @@ async function provisionCi(token: string, rules: unknown): Promise<{ action: Cli
   return { action, profile, machineActionId, file };
 }
 
+/** The tenant provisioned by the scripts with one good rule (acme/api → a created user), and its CI Action as deployed. */
+async function provisionGoodCi(): Promise<{ token: string; good: { issuer: string; claims: Record<string, string>; user: { create: string } }[]; ciAction: { id: string; code: string }; code: string }> {
+  const token = await mgmtToken();
+  const good = [{ issuer: emu.info().ci.issuer, claims: { repository: 'acme/api' }, user: { create: 'api' } }];
+  const { action } = await provisionCi(token, good);
+  const ciAction = emu.tenant.actions.get(action.stdout.trim())!;
+  return { token, good, ciAction, code: ciAction.code };
+}
+
 describe('scripts/ — keyless CI (create-ci-action.sh, create-profile.sh --ci)', () => {
   it('on a fresh tenant: the service user, the CI Action and profile; a GitHub job the policy names gets a token for that user, another gets exit 3; doctor and setup read the scripts\' policy; a second run writes nothing', async () => {
     const token = await mgmtToken();
@@ -470,12 +479,7 @@ describe('scripts/ — keyless CI (create-ci-action.sh, create-profile.sh --ci)'
   });
 
   it('a bad policy file is refused naming the rule, and a policy over 4096 characters, before any request: the deployed Action is unchanged', async () => {
-    const token = await mgmtToken();
-    const { ci } = emu.info();
-    const good = [{ issuer: ci.issuer, claims: { repository: 'acme/api' }, user: { create: 'api' } }];
-    const { action } = await provisionCi(token, good);
-    const ciAction = emu.tenant.actions.get(action.stdout.trim())!;
-    const code = ciAction.code;
+    const { token, good, ciAction, code } = await provisionGoodCi();
     const users = emu.tenant.users.size;
     const base = { AUTH0_DOMAIN: emu.domain, AUTH0_MGMT_TOKEN: token };
     const huge = Array.from({ length: 40 }, (_, i) => ({ issuer: 'github', claims: { repository: `acme/repository-with-a-long-name-${i}`, ref: 'refs/heads/main' }, user: { create: `user-${i}` } }));
@@ -514,12 +518,7 @@ describe('scripts/ — keyless CI (create-ci-action.sh, create-profile.sh --ci)'
   });
 
   it('the users rules name by id are looked up before any write, as setup does: missing, blocked, a person\'s account without "allow_person": true → refused naming the rule; with it, or a service user → deployed', async () => {
-    const token = await mgmtToken();
-    const { ci } = emu.info();
-    const good = [{ issuer: ci.issuer, claims: { repository: 'acme/api' }, user: { create: 'api' } }];
-    const { action } = await provisionCi(token, good);
-    const ciAction = emu.tenant.actions.get(action.stdout.trim())!;
-    const code = ciAction.code;
+    const { token, good, ciAction, code } = await provisionGoodCi();
     const sdk = managementSdk(emu, token);
     const password = 'Pw-scripts-rule-users-Aa1!';
     const blocked = (await sdk.users.create({ connection: 'omni-auth-machines', username: 'ci-blocked', password })).user_id!;
@@ -528,7 +527,7 @@ describe('scripts/ — keyless CI (create-ci-action.sh, create-profile.sh --ci)'
     const service = (await sdk.users.create({ connection: 'omni-auth-machines', username: 'ci-deploy', password })).user_id!;
     const users = emu.tenant.users.size;
     const base = { AUTH0_DOMAIN: emu.domain, AUTH0_MGMT_TOKEN: token };
-    const rule = (user: string, extra: Record<string, unknown> = {}) => ({ issuer: ci.issuer, claims: { repository: 'acme/web' }, user, ...extra });
+    const rule = (user: string, extra: Record<string, unknown> = {}) => ({ issuer: emu.info().ci.issuer, claims: { repository: 'acme/web' }, user, ...extra });
     const cases: [unknown, string][] = [
       [[...good, rule('auth0|000000000000000000000000')], 'rule 1: the user auth0|000000000000000000000000 does not exist on this tenant'],
       [[rule(blocked)], `rule 0: the user ${blocked} is blocked`],
